@@ -1,0 +1,38 @@
+import type {Logger, PluginContext, StatePaths} from './cni/plugin.js';
+import {defaultPaths} from './cni/plugin.js';
+import {execaRunner, type Runner} from './exec/runner.js';
+
+/**
+ * The factory: one place that builds the runner, paths, logger and (lazily)
+ * the Docker client. Code under src/ receives these; it does not reach for
+ * process.env or construct clients itself, so tests can hand it fakes.
+ */
+export interface Deps extends PluginContext {
+  /** Conf dir for --net lookups (NETCONFPATH or /etc/cni/net.d). */
+  confDir: string;
+  /** CNI_PATH for external plugins. */
+  cniPath: string[];
+}
+
+export function stderrLogger(verbose = false): Logger {
+  return {
+    debug: (m) => {
+      if (verbose) process.stderr.write(`${m}\n`);
+    },
+    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+  };
+}
+
+export function makeDeps(overrides: Partial<Deps> = {}): Deps {
+  const env = overrides.env ?? process.env;
+  const runner: Runner = overrides.runner ?? execaRunner();
+  const paths: StatePaths = {...defaultPaths, ...(overrides.paths ?? {})};
+  return {
+    runner,
+    env,
+    paths,
+    log: overrides.log ?? stderrLogger(Boolean(env.CNI_DOCKER_DEBUG)),
+    confDir: overrides.confDir ?? env.NETCONFPATH ?? '/etc/cni/net.d',
+    cniPath: overrides.cniPath ?? (env.CNI_PATH ? env.CNI_PATH.split(':').filter(Boolean) : ['/opt/cni/bin', '/usr/lib/cni']),
+  };
+}

@@ -1,0 +1,38 @@
+import {CommandError} from '../exec/runner.js';
+
+/**
+ * The one place that decides whether a failure means "it is already gone".
+ * DEL paths treat such failures as success.
+ */
+const NOT_FOUND_PATTERNS = [
+  /cannot find device/i,
+  /does not exist/i,
+  /no such file or directory/i,
+  /no such process/i,
+  /no such device/i,
+  /cannot assign requested address/i,
+  /bad rule \(does a matching rule exist/i,
+  /no chain\/target\/match by that name/i,
+  /link not found/i,
+  /RTNETLINK answers: No such/i,
+];
+
+export function isNotFound(err: unknown): boolean {
+  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : err instanceof Error ? err.message : String(err);
+  return NOT_FOUND_PATTERNS.some((re) => re.test(text));
+}
+
+export function isExists(err: unknown): boolean {
+  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : err instanceof Error ? err.message : String(err);
+  return /file exists|already exists/i.test(text);
+}
+
+/** The kernel's own words from a failed `ip`/`iptables` call, e.g. "file exists". */
+export function errnoText(err: unknown): string {
+  if (err instanceof CommandError) {
+    const m = /RTNETLINK answers: (.*)/.exec(err.stderr) ?? /Error: (.*)/.exec(err.stderr);
+    if (m) return m[1].trim().replace(/\.$/, '').toLowerCase();
+    return err.detail;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
