@@ -1,0 +1,98 @@
+import type {Runner} from '../exec/runner.js';
+
+/**
+ * Docker sets the FORWARD policy to DROP and turns on bridge netfilter, so
+ * traffic on a CNI bridge is dropped while dockerd runs. The attach runtime
+ * (never the pure plugin) opens exactly what a bridge network needs, in our own
+ * filter chain jumped to from DOCKER-USER (or FORWARD when Docker is absent):
+ *  - traffic between ports of the same bridge;
+ *  - replies into the bridge;
+ *  - traffic from the bridge out of the host, except into Docker's own bridges
+ *    (docker0, br-*), which stay isolated from ours in both directions.
+ * Rules carry the comment `cni-docker bridge <name>`; they are added with the
+ * bridge's first attachment and removed with its last.
+ */
+export const FORWARD_CHAIN = 'CNI-DOCKER-FORWARD';
+
+export function forwardComment(bridge: string): string {
+  return `cni-docker bridge ${bridge}`;
+}
+
+/** The rules for one bridge, each as iptables-save prints it (without "-A CHAIN"). */
+export function forwardRules(bridge: string): string[] {
+  const c = `-m comment --comment "${forwardComment(bridge)}"`;
+  return [
+    `-i ${bridge} -o ${bridge} ${c} -j ACCEPT`,
+    `-o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`,
+    `-i ${bridge} -o docker+ ${c} -j RETURN`,
+    `-i ${bridge} -o br-+ ${c} -j RETURN`,
+    `-i ${bridge} ! -o ${bridge} ${c} -j ACCEPT`,
+  ];
+}
+
+interface FilterState {
+  chains: Set<string>;
+  rules: string[];
+}
+
+async function readFilter(runner: Runner): Promise<FilterState> {
+  const {stdout} = await runner.run('iptables-save', ['-t', 'filter']);
+  const chains = new Set<string>();
+  const rules: string[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(':')) chains.add(line.slice(1).split(' ')[0]);
+    else if (line.startsWith('-A ')) rules.push(line);
+  }
+  return {chains, rules};
+}
+
+function checkName(bridge: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw new Error(`invalid bridge name ${JSON.stringify(bridge)}`);
+}
+
+async function restore(runner: Runner, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  await runner.run('iptables-restore', ['--noflush', '-w'], {input: ['*filter', ...lines, 'COMMIT', ''].join('\n')});
+}
+
+/** Open forwarding for `bridge` (idempotent). */
+export async function ensureForward(runner: Runner, bridge: string): Promise<void> {
+  checkName(bridge);
+  const st = await readFilter(runner);
+  const out: string[] = [];
+  if (!st.chains.has(FORWARD_CHAIN)) out.push(`:${FORWARD_CHAIN} - [0:0]`);
+  const parent = st.chains.has('DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD';
+  if (!st.rules.includes(`-A ${parent} -j ${FORWARD_CHAIN}`)) out.push(`-I ${parent} 1 -j ${FORWARD_CHAIN}`);
+  for (const r of forwardRules(bridge)) {
+    if (!st.rules.includes(`-A ${FORWARD_CHAIN} ${r}`)) out.push(`-A ${FORWARD_CHAIN} ${r}`);
+  }
+  await restore(runner, out);
+}
+
+/** Remove the rules of `bridge`; drop the chain and its jumps when it is empty. */
+export async function removeForward(runner: Runner, bridge: string): Promise<void> {
+  checkName(bridge);
+  const st = await readFilter(runner);
+  if (!st.chains.has(FORWARD_CHAIN)) return;
+  const mine = st.rules.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `) && r.includes(`--comment "${forwardComment(bridge)}"`));
+  const out = mine.map((r) => `-D ${r.slice(3)}`);
+  const others = st.rules.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `) && !mine.includes(r));
+  if (others.length === 0) {
+    for (const parent of ['DOCKER-USER', 'FORWARD']) {
+      for (const r of st.rules) if (r === `-A ${parent} -j ${FORWARD_CHAIN}`) out.push(`-D ${parent} -j ${FORWARD_CHAIN}`);
+    }
+    out.push(`-X ${FORWARD_CHAIN}`);
+  }
+  await restore(runner, out);
+}
+
+/** Bridges that currently have forwarding rules of ours. */
+export async function forwardedBridges(runner: Runner): Promise<string[]> {
+  const st = await readFilter(runner);
+  const names = new Set<string>();
+  for (const r of st.rules) {
+    const m = /--comment "cni-docker bridge ([^"]+)"/.exec(r);
+    if (r.startsWith(`-A ${FORWARD_CHAIN} `) && m) names.add(m[1]);
+  }
+  return [...names].sort();
+}
