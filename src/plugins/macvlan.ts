@@ -1,0 +1,232 @@
+import type {Plugin, PluginContext} from '../cni/plugin.js';
+import type {CmdArgs, CniInterface, DNS, IPConfig, Result, Route} from '../cni/types.js';
+import {parseResult} from '../cni/results.js';
+import {CniError, ErrorCode} from '../cni/errors.js';
+import {parseCniArgs} from '../cni/args.js';
+import {delegateAdd, delegateCheck, delegateDel} from '../cni/delegate.js';
+import {configureIface} from '../net/configure-iface.js';
+import {writeSysctlsBestEffort} from '../net/sysctl.js';
+import {
+  checkNetnsPath,
+  createMacvlan,
+  defaultRouteInterface,
+  delLinkInNetns,
+  findLink,
+  macvlanModeOf,
+  netnsExists,
+  setLinkUp,
+  type MacvlanMode,
+} from '../net/macvlan-ops.js';
+import {validateExpectedIps, validateExpectedRoutes} from '../net/check-iface.js';
+import {UndoStack} from '../util/undo.js';
+
+/**
+ * The macvlan plugin, as the reference plugins/main/macvlan: a macvlan child
+ * of `master` created straight into the container namespace, addressed from
+ * IPAM (or L2-only without `ipam`). No host-side state of its own.
+ */
+export interface MacvlanConf {
+  cniVersion: string;
+  name: string;
+  /** Empty until parseConf fills it from the default route. */
+  master: string;
+  mode: string;
+  mtu: number;
+  mac?: string;
+  linkInContainer: boolean;
+  ipamType?: string;
+  dns?: DNS;
+  runtimeMac?: string;
+  prevResult?: unknown;
+}
+
+/** A MacvlanConf after parseConf: master resolved, mode and MAC validated. */
+export interface ResolvedMacvlanConf extends MacvlanConf {
+  mode: MacvlanMode;
+  masterMtu: number;
+}
+
+const MODES: readonly string[] = ['bridge', 'private', 'vepa', 'passthru'];
+
+function fail(msg: string): CniError {
+  return new CniError(ErrorCode.Internal, msg);
+}
+
+/** Go's encoding/json key matching: case-insensitive, the last matching key wins. */
+function field(obj: Record<string, unknown>, key: string): unknown {
+  let out: unknown;
+  const lk = key.toLowerCase();
+  for (const k of Object.keys(obj)) if (k.toLowerCase() === lk) out = obj[k];
+  return out;
+}
+
+function jsonType(v: unknown, goType: string): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return goType === 'int' ? `number ${v}` : 'number';
+  return typeof v;
+}
+
+function typed<T>(obj: Record<string, unknown>, key: string, goType: 'string' | 'int' | 'bool' | 'object'): T | undefined {
+  const v = field(obj, key);
+  if (v === undefined || v === null) return undefined;
+  const ok =
+    (goType === 'string' && typeof v === 'string') ||
+    (goType === 'bool' && typeof v === 'boolean') ||
+    (goType === 'int' && typeof v === 'number' && Number.isSafeInteger(v)) ||
+    (goType === 'object' && typeof v === 'object' && !Array.isArray(v));
+  if (!ok) {
+    throw fail(`failed to load netconf: json: cannot unmarshal ${jsonType(v, goType)} into Go struct field NetConf.${key} of type ${goType}`);
+  }
+  return v as T;
+}
+
+/** Plain JSON decode of the config (what DEL needs): no lookups, no CNI_ARGS. */
+export function decodeConf(stdin: string): MacvlanConf {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stdin);
+  } catch (err) {
+    throw fail(`failed to load netconf: ${(err as Error).message}`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw fail('failed to load netconf: json: cannot unmarshal into Go value of type NetConf');
+  const o = raw as Record<string, unknown>;
+  const ipam = typed<Record<string, unknown>>(o, 'ipam', 'object');
+  const rc = typed<Record<string, unknown>>(o, 'runtimeConfig', 'object');
+  return {
+    cniVersion: typed<string>(o, 'cniVersion', 'string') ?? '',
+    name: typed<string>(o, 'name', 'string') ?? '',
+    master: typed<string>(o, 'master', 'string') ?? '',
+    mode: typed<string>(o, 'mode', 'string') ?? '',
+    mtu: typed<number>(o, 'mtu', 'int') ?? 0,
+    mac: typed<string>(o, 'mac', 'string') || undefined,
+    linkInContainer: typed<boolean>(o, 'linkInContainer', 'bool') ?? false,
+    ipamType: (ipam && typed<string>(ipam, 'type', 'string')) || undefined,
+    dns: typed<DNS>(o, 'dns', 'object'),
+    runtimeMac: (rc && typed<string>(rc, 'mac', 'string')) || undefined,
+    prevResult: field(o, 'prevResult') ?? undefined,
+  };
+}
+
+/** Go's net.ParseMAC for the 6-byte forms, normalised to lower-case with colons. */
+export function parseMac(s: string): string {
+  const m = /^([0-9a-f]{2})([:-])([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i.exec(s);
+  const dot = /^([0-9a-f]{4})\.([0-9a-f]{4})\.([0-9a-f]{4})$/i.exec(s);
+  if (m) return [m[1], m[3], m[4], m[5], m[6], m[7]].join(':').toLowerCase();
+  if (dot) return dot.slice(1).join('').toLowerCase().replace(/(..)(?!$)/g, '$1:');
+  throw fail(`invalid args ${s} for MAC addr: address ${s}: invalid MAC address`);
+}
+
+/**
+ * The full config load of ADD and CHECK: default master from the default route,
+ * master MTU bound, MAC precedence (mac < CNI_ARGS MAC < runtimeConfig.mac),
+ * mode and MAC validation.
+ */
+export async function parseConf(ctx: PluginContext, args: CmdArgs): Promise<ResolvedMacvlanConf> {
+  const conf = decodeConf(args.stdin);
+  const where = conf.linkInContainer ? args.netns : undefined;
+  const master = conf.master || (await defaultRouteInterface(ctx.runner, where));
+  const link = await findLink(ctx.runner, master, where);
+  if (!link) throw await masterMissing(ctx, master, conf.linkInContainer, args.netns);
+  if (conf.mtu < 0 || conf.mtu > link.mtu) {
+    throw fail(`invalid MTU ${conf.mtu}, must be [0, master MTU(${link.mtu})]`);
+  }
+  let mac = conf.mac;
+  const envMac = parseCniArgs(args.args, ['MAC']).MAC;
+  if (envMac) mac = envMac;
+  if (conf.runtimeMac) mac = conf.runtimeMac;
+  const mode = conf.mode || 'bridge';
+  if (!MODES.includes(mode)) throw fail(`unknown macvlan mode: ${JSON.stringify(conf.mode)}`);
+  return {...conf, master, mode: mode as MacvlanMode, masterMtu: link.mtu, mac: mac ? parseMac(mac) : undefined};
+}
+
+/** "Link not found", made specific when the master sits on the other side. */
+async function masterMissing(ctx: PluginContext, master: string, inContainer: boolean, netns: string): Promise<CniError> {
+  const base = `failed to lookup master "${master}": Link not found`;
+  if (!netns || !(await netnsExists(netns))) return fail(base);
+  const other = await findLink(ctx.runner, master, inContainer ? undefined : netns).catch(() => undefined);
+  if (!other) return fail(base);
+  return inContainer
+    ? fail(`${base} in the container namespace; it is in the host namespace (unset linkInContainer)`)
+    : fail(`${base} in the host namespace; it is in the container namespace (set linkInContainer)`);
+}
+
+async function openNetns(netns: string): Promise<void> {
+  try {
+    await checkNetnsPath(netns);
+  } catch (err) {
+    throw fail(`failed to open netns "${netns}": ${(err as Error).message}`);
+  }
+}
+
+async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
+  const conf = await parseConf(ctx, args);
+  await openNetns(args.netns);
+  return UndoStack.run(ctx.log, async (undo) => {
+    const link = await createMacvlan(ctx.runner, {
+      master: conf.master,
+      mode: conf.mode,
+      mtu: conf.mtu,
+      mac: conf.mac,
+      netns: args.netns,
+      ifname: args.ifname,
+      linkInContainer: conf.linkInContainer,
+    });
+    undo.push(`delete ${args.ifname}`, () => delLinkInNetns(ctx.runner, args.ifname, args.netns));
+    const result: Result = {
+      cniVersion: conf.cniVersion,
+      interfaces: [{name: link.name, mac: link.mac, sandbox: args.netns}],
+    };
+    if (conf.ipamType) {
+      const ipam = await delegateAdd(ctx, conf.ipamType, args);
+      undo.push('release IPAM', () => delegateDel(ctx, conf.ipamType, args));
+      if (!ipam.ips || ipam.ips.length === 0) throw fail('IPAM plugin returned missing IP config');
+      result.ips = ipam.ips.map((ipc): IPConfig => ({...ipc, interface: 0}));
+      if (ipam.routes && ipam.routes.length > 0) result.routes = ipam.routes.map((r): Route => ({...r}));
+      await writeSysctlsBestEffort(ctx.runner, {[`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}, args.netns);
+      await configureIface(ctx.runner, args.netns, args.ifname, result);
+    } else {
+      await setLinkUp(ctx.runner, args.ifname, args.netns);
+    }
+    result.dns = conf.dns ?? {};
+    return result;
+  });
+}
+
+/**
+ * DEL: plain decode only (no master lookup, so DEL works after the master is
+ * gone), IPAM DEL first, then the link; a missing netns or link is success.
+ */
+async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = decodeConf(args.stdin);
+  if (conf.ipamType) await delegateDel(ctx, conf.ipamType, args);
+  if (!args.netns) return;
+  await delLinkInNetns(ctx.runner, args.ifname, args.netns);
+}
+
+async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = await parseConf(ctx, args);
+  await openNetns(args.netns);
+  if (conf.ipamType) await delegateCheck(ctx, conf.ipamType, args);
+  if (conf.prevResult === undefined || conf.prevResult === null || typeof conf.prevResult !== 'object') {
+    throw fail('Required prevResult missing');
+  }
+  const prev = parseResult(conf.prevResult, conf.cniVersion);
+  const cont: Partial<CniInterface> = (prev.interfaces ?? []).find((i) => i.name === args.ifname && i.sandbox === args.netns) ?? {};
+  if (cont.sandbox !== args.netns) {
+    throw fail(`Sandbox in prevResult ${cont.sandbox ?? ''} doesn't match configured netns: ${args.netns}`);
+  }
+  const name = cont.name ?? '';
+  const link = await findLink(ctx.runner, name, args.netns);
+  if (!link) throw fail(`Container Interface name in prevResult: ${name} not found`);
+  const mode = macvlanModeOf(link);
+  if (mode === undefined) throw fail(`Error: Container interface ${name} not of type macvlan`);
+  if (mode !== conf.mode) throw fail(`Container macvlan mode ${mode} does not match expected value: ${conf.mode}`);
+  if (cont.mac && cont.mac !== link.address) {
+    throw fail(`Interface ${name} Mac ${cont.mac} doesn't match container Mac: ${link.address ?? ''}`);
+  }
+  await validateExpectedIps(ctx.runner, args.netns, args.ifname, prev.ips ?? []);
+  await validateExpectedRoutes(ctx.runner, args.netns, prev.routes ?? []);
+}
+
+export const plugin: Plugin = {type: 'macvlan', add, del, check};

@@ -1,0 +1,47 @@
+import {stat} from 'node:fs/promises';
+import path from 'node:path';
+import type {DockerApi} from '../docker/client.js';
+import {lookupSandbox} from '../docker/lookup.js';
+import {UserError} from '../errors.js';
+import {validateContainerId} from '../cni/validate.js';
+
+/** Where an attachment goes: a container's namespace or a plain named netns. */
+export interface Target {
+  kind: 'container' | 'netns';
+  /** CNI_CONTAINERID: the Docker Id, or the netns name for a plain namespace. */
+  containerId: string;
+  /** Human name: container name, or the netns name. */
+  name: string;
+  /** CNI_NETNS. */
+  netns: string;
+  /** A note to show the user (e.g. --net=container:X). */
+  note?: string;
+}
+
+/**
+ * A plain namespace made with `ip netns add X` (or any nsfs path): its
+ * container id is the namespace's file name, as in the seed's first scenario
+ * (CNI_CONTAINERID=1234567890 for /var/run/netns/1234567890), unless given.
+ */
+export async function netnsTarget(netnsPath: string, containerId?: string): Promise<Target> {
+  const abs = path.resolve(netnsPath);
+  const id = containerId ?? path.basename(abs);
+  try {
+    validateContainerId(id);
+  } catch {
+    throw new UserError(`cannot use ${JSON.stringify(id)} as the container id of netns ${abs}: it must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (pass --id)`);
+  }
+  try {
+    await stat(abs);
+  } catch {
+    throw new UserError(`network namespace ${abs} does not exist (create it with: ip netns add ${path.basename(abs)})`);
+  }
+  return {kind: 'netns', containerId: id, name: path.basename(abs), netns: abs};
+}
+
+export async function containerTarget(docker: DockerApi, ref: string): Promise<Target> {
+  const sb = await lookupSandbox(docker, ref);
+  // --net=container:X shares X's namespace: the attachment belongs to X.
+  const owner = sb.sharedWith ?? {id: sb.id, name: sb.name};
+  return {kind: 'container', containerId: owner.id, name: owner.name, netns: sb.sandboxKey, note: sb.note};
+}
