@@ -1,0 +1,22 @@
+import {Args, Command} from '@oclif/core';
+
+export default class Plugin extends Command {
+  static override description = `Run a built-in CNI plugin by the exec protocol (CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS, CNI_PATH, config on stdin).
+Only the result or error JSON is written to stdout; the exit status is 0 or 1.`;
+
+  static override examples = [
+    'CNI_COMMAND=VERSION <%= config.bin %> plugin bridge',
+    'CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/var/run/netns/c1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni <%= config.bin %> plugin < net.conf',
+  ];
+
+  static override args = {
+    type: Args.string({description: 'plugin to run (bridge, macvlan, host-local, dhcp); default: the config\'s "type"', required: false}),
+  };
+
+  async run(): Promise<void> {
+    const {args} = await this.parse(Plugin);
+    // Lazy: keeps this command's start-up to skel + the one plugin it runs.
+    const {pluginMain} = await import('../src/cni/plugin-main.js');
+    await pluginMain(args.type);
+  }
+}

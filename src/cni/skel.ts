@@ -1,0 +1,152 @@
+import type {Plugin, PluginContext} from './plugin.js';
+import type {CmdArgs} from './types.js';
+import {CniError, ErrorCode, toCniError} from './errors.js';
+import {goMarshalIndent, parseJsonGo} from './json.js';
+import {renderResult} from './results.js';
+import {validateContainerId, validateIfName, validateNetworkName} from './validate.js';
+import {SUPPORTED_VERSIONS, checkVersionSupported, versionGte, versionReply} from './version.js';
+
+/**
+ * The exec-protocol dispatcher (the reference's pkg/skel): CNI_* environment
+ * and the config on stdin in, exactly one result or error JSON out. Pure: the
+ * caller does the process I/O, so every case is unit-testable.
+ */
+export interface SkelOutput {
+  stdout: string;
+  exitCode: number;
+  stderr?: string;
+}
+
+export type PluginLoader = (type: string) => Promise<Plugin | undefined>;
+
+export interface SkelOptions {
+  /** The plugin to run regardless of the config's `type` (an IPAM binary gets its parent's config). */
+  name?: string;
+  /** First line of the "about" text printed when CNI_COMMAND is empty. */
+  about?: string;
+}
+
+type Env = Record<string, string | undefined>;
+const COMMANDS = ['ADD', 'CHECK', 'DEL', 'GC', 'STATUS', 'VERSION'];
+
+/** Which env vars each command requires (spec 1.1 / library v1.3 table). */
+const REQUIRED: [string, string[]][] = [
+  ['CNI_COMMAND', COMMANDS],
+  ['CNI_CONTAINERID', ['ADD', 'CHECK', 'DEL']],
+  ['CNI_NETNS', ['ADD', 'CHECK']],
+  ['CNI_IFNAME', ['ADD', 'CHECK', 'DEL']],
+  ['CNI_ARGS', []],
+  ['CNI_PATH', ['ADD', 'CHECK', 'DEL', 'GC', 'STATUS']],
+];
+
+function missingEnv(env: Env, cmd: string): string[] {
+  return REQUIRED.filter(([name, cmds]) => !env[name] && (name === 'CNI_COMMAND' || cmds.includes(cmd))).map(([n]) => n);
+}
+
+interface ConfHead {
+  name: string;
+  cniVersion: string;
+  type?: string;
+}
+
+const goType = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
+
+/** validateConfig + the version decoder: name must be present and valid. */
+function decodeConf(stdin: string): {head: ConfHead; rawVersion: unknown} {
+  let v: unknown;
+  try {
+    v = parseJsonGo(stdin);
+  } catch (e) {
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: ${(e as Error).message}`);
+  }
+  if (v !== null && (typeof v !== 'object' || Array.isArray(v))) {
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: json: cannot unmarshal ${goType(v)} into Go value of type struct { Name string "json:\\"name\\"" }`);
+  }
+  const o = (v ?? {}) as Record<string, unknown>;
+  if (o.name !== undefined && o.name !== null && typeof o.name !== 'string') {
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: json: cannot unmarshal ${goType(o.name)} into Go struct field .name of type string`);
+  }
+  const name = (o.name as string | undefined) ?? '';
+  if (name === '') throw new CniError(ErrorCode.InvalidNetworkConfig, 'missing network name');
+  validateNetworkName(name);
+  return {head: {name, cniVersion: '', type: typeof o.type === 'string' ? o.type : undefined}, rawVersion: o.cniVersion};
+}
+
+function configVersion(raw: unknown): string {
+  if (raw === undefined || raw === null) return '0.1.0';
+  if (typeof raw !== 'string') {
+    throw new CniError(ErrorCode.DecodingFailure, `decoding version from network config: json: cannot unmarshal ${goType(raw)} into Go struct field .cniVersion of type string`);
+  }
+  return raw || '0.1.0';
+}
+
+function about(name: string | undefined, opts: SkelOptions): string {
+  const first = opts.about ?? `CNI ${name ?? 'cni-docker'} plugin version unknown`;
+  return `${first}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`;
+}
+
+function fail(err: unknown): SkelOutput {
+  return {stdout: goMarshalIndent(toCniError(err).toJSON()), exitCode: 1};
+}
+
+function requireVersion(version: string, min: string, cmd: string): void {
+  if (!versionGte(version, min)) throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${cmd}`);
+}
+
+export async function runSkel(env: Env, stdin: string, load: PluginLoader, ctx: PluginContext, opts: SkelOptions = {}): Promise<SkelOutput> {
+  const cmd = env.CNI_COMMAND ?? '';
+  try {
+    const missing = missingEnv(env, cmd);
+    if (missing.length > 0) {
+      if (cmd === '') return {stdout: '', exitCode: 0, stderr: about(opts.name, opts)};
+      throw new CniError(ErrorCode.InvalidEnvironment, `required env variables [${missing.join(',')}] missing`);
+    }
+    if (cmd === 'VERSION') return {stdout: versionReply(), exitCode: 0};
+
+    const {head, rawVersion} = decodeConf(stdin);
+    const args: CmdArgs = {
+      containerId: env.CNI_CONTAINERID ?? '',
+      netns: env.CNI_NETNS ?? '',
+      ifname: env.CNI_IFNAME ?? '',
+      args: env.CNI_ARGS ?? '',
+      path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
+      stdin,
+    };
+    if (cmd !== 'GC' && cmd !== 'STATUS') {
+      validateContainerId(args.containerId);
+      validateIfName(args.ifname);
+    }
+    if (!COMMANDS.includes(cmd)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${cmd}`);
+
+    const version = configVersion(rawVersion);
+    if (cmd === 'CHECK') requireVersion(version, '0.4.0', 'CHECK');
+    if (cmd === 'GC' || cmd === 'STATUS') requireVersion(version, '1.1.0', cmd);
+    checkVersionSupported(version);
+
+    const type = opts.name ?? head.type ?? '';
+    const plugin = await load(type);
+    if (!plugin) throw new CniError(ErrorCode.InvalidNetworkConfig, `plugin type ${JSON.stringify(type)} is not built into cni-docker`);
+    switch (cmd) {
+      case 'ADD': {
+        const result = await plugin.add(ctx, args);
+        // A config without cniVersion gets a 0.1.0 result, as the reference prints it.
+        return {stdout: renderResult(result, typeof rawVersion === 'string' ? rawVersion : ''), exitCode: 0};
+      }
+      case 'DEL':
+        await plugin.del(ctx, args);
+        break;
+      case 'CHECK':
+        await plugin.check(ctx, args);
+        break;
+      case 'GC':
+        if (plugin.gc) await plugin.gc(ctx, args);
+        break;
+      case 'STATUS':
+        if (plugin.status) await plugin.status(ctx, args);
+        break;
+    }
+    return {stdout: '', exitCode: 0};
+  } catch (err) {
+    return fail(err);
+  }
+}

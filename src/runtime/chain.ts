@@ -1,0 +1,154 @@
+import type {PluginContext} from '../cni/plugin.js';
+import type {CmdArgs, Result} from '../cni/types.js';
+import type {NetworkConfig, NetworkConfigList} from '../cni/config.js';
+import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
+import {goMarshal, sortKeysDeep} from '../cni/json.js';
+import {parseResult, resultToJson} from '../cni/results.js';
+import {validateContainerId, validateIfName, validateNetworkName} from '../cni/validate.js';
+import {versionGte} from '../cni/version.js';
+import {loadBuiltin} from '../plugins/registry.js';
+import {deleteCache, readCache, writeCache} from './cache.js';
+
+/**
+ * libcni's role (§8.2, §8.4): run a conflist's plugins in order, injecting
+ * name, cniVersion, prevResult and runtimeConfig; DEL in reverse from the
+ * cached result; CHECK. Built-in types run in-process, others by exec.
+ */
+export interface RuntimeConf {
+  containerId: string;
+  netns: string;
+  ifname: string;
+  cniArgs?: [string, string][];
+  capabilityArgs?: Record<string, unknown>;
+  /** CNI_PATH for external plugins; default: ctx.env.CNI_PATH or /opt/cni/bin:/usr/lib/cni. */
+  cniPath?: string[];
+}
+
+type Verb = 'ADD' | 'DEL' | 'CHECK';
+type Obj = Record<string, unknown>;
+
+const DEFAULT_CNI_PATH = ['/opt/cni/bin', '/usr/lib/cni'];
+
+function cniPathOf(ctx: PluginContext, rt: RuntimeConf): string[] {
+  if (rt.cniPath) return rt.cniPath;
+  const env = ctx.env.CNI_PATH;
+  return env ? env.split(':').filter(Boolean) : DEFAULT_CNI_PATH;
+}
+
+/** buildOneConfig: the plugin's object with the list's name/version, prevResult and runtimeConfig; sorted, compact. */
+export function buildPluginConfig(list: NetworkConfigList, plugin: NetworkConfig, prevResult: Obj | undefined, capabilityArgs: Obj = {}): string {
+  const o: Obj = {...plugin.raw, name: list.name, cniVersion: list.cniVersion};
+  if (prevResult) o.prevResult = prevResult;
+  const caps = (plugin.raw.capabilities ?? {}) as Record<string, unknown>;
+  const rc: Obj = {};
+  for (const [cap, on] of Object.entries(caps)) if (on === true && capabilityArgs[cap] !== undefined) rc[cap] = capabilityArgs[cap];
+  if (Object.keys(rc).length > 0) o.runtimeConfig = rc;
+  return goMarshal(sortKeysDeep(o));
+}
+
+function cmdArgs(ctx: PluginContext, rt: RuntimeConf, stdin: string): CmdArgs {
+  return {
+    containerId: rt.containerId,
+    netns: rt.netns,
+    ifname: rt.ifname,
+    args: (rt.cniArgs ?? []).map(([k, v]) => `${k}=${v}`).join(';'),
+    path: cniPathOf(ctx, rt),
+    stdin,
+  };
+}
+
+/** One plugin invocation. ADD returns the result as that plugin would have printed it (its own version). */
+async function invoke(ctx: PluginContext, verb: Verb, type: string, args: CmdArgs, cniVersion: string): Promise<Result | undefined> {
+  const builtin = await loadBuiltin(type);
+  if (builtin) {
+    if (verb === 'ADD') {
+      // Render and re-parse, so the next plugin sees exactly what the exec'd plugin would print.
+      return parseResult(resultToJson(await builtin.add(ctx, args), cniVersion));
+    }
+    await (verb === 'DEL' ? builtin.del(ctx, args) : builtin.check(ctx, args));
+    return undefined;
+  }
+  const exec = await import('./exec-plugin.js');
+  if (verb === 'ADD') return exec.execPluginAdd(ctx, type, args);
+  await exec.execPluginCommand(ctx, type, verb, args);
+  return undefined;
+}
+
+function describe(plugin: NetworkConfig): string {
+  const name = typeof plugin.raw.name === 'string' && plugin.raw.name ? ` name=${JSON.stringify(plugin.raw.name)}` : '';
+  return `plugin type=${JSON.stringify(plugin.network.type)}${name}`;
+}
+
+/** ADD every plugin in order, threading prevResult; the cache is written after full success. */
+export async function addNetworkList(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf): Promise<Result> {
+  validateContainerId(rt.containerId);
+  validateNetworkName(list.name);
+  validateIfName(rt.ifname);
+  let prev: Result | undefined;
+  for (const plugin of list.plugins) {
+    const prevJson = prev ? resultToJson(prev, prev.cniVersion) : undefined;
+    const stdin = buildPluginConfig(list, plugin, prevJson, rt.capabilityArgs);
+    try {
+      prev = await invoke(ctx, 'ADD', plugin.network.type, cmdArgs(ctx, rt, stdin), list.cniVersion);
+    } catch (err) {
+      throw toCniError(err).wrap(`${describe(plugin)} failed (add)`);
+    }
+  }
+  if (!prev) throw new CniError(ErrorCode.Internal, `network ${JSON.stringify(list.name)} produced no result`);
+  await writeCache(ctx.paths.cacheDir, {
+    containerId: rt.containerId,
+    ifName: rt.ifname,
+    networkName: list.name,
+    config: list.bytes,
+    netns: rt.netns,
+    cniArgs: rt.cniArgs,
+    capabilityArgs: rt.capabilityArgs,
+    result: resultToJson(prev, prev.cniVersion),
+  });
+  return prev;
+}
+
+/** The cached result converted to the list's version, or undefined when absent/unusable. */
+async function cachedPrevResult(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf, dropBroken: boolean): Promise<Obj | undefined> {
+  try {
+    const entry = await readCache(ctx.paths.cacheDir, list.name, rt.containerId, rt.ifname);
+    if (!entry?.result) return undefined;
+    return resultToJson(parseResult(entry.result), list.cniVersion);
+  } catch (err) {
+    if (!dropBroken) throw err;
+    ctx.log.warn(`dropping unusable cached result for ${list.name}/${rt.containerId}/${rt.ifname}: ${toCniError(err).message}`);
+    await deleteCache(ctx.paths.cacheDir, list.name, rt.containerId, rt.ifname);
+    return undefined;
+  }
+}
+
+/** DEL every plugin in reverse order (prevResult from the cache for ≥ 0.4.0); the cache is removed after success. */
+export async function delNetworkList(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+  const prev = versionGte(list.cniVersion, '0.4.0') ? await cachedPrevResult(ctx, list, rt, true) : undefined;
+  for (const plugin of [...list.plugins].reverse()) {
+    const stdin = buildPluginConfig(list, plugin, prev, rt.capabilityArgs);
+    try {
+      await invoke(ctx, 'DEL', plugin.network.type, cmdArgs(ctx, rt, stdin), list.cniVersion);
+    } catch (err) {
+      throw toCniError(err).wrap(`${describe(plugin)} failed (delete)`);
+    }
+  }
+  try {
+    await deleteCache(ctx.paths.cacheDir, list.name, rt.containerId, rt.ifname);
+  } catch (err) {
+    ctx.log.debug(`failed to remove cached result: ${toCniError(err).message}`);
+  }
+}
+
+/** CHECK every plugin in order with the cached result (versions ≥ 0.4.0; disableCheck skips). */
+export async function checkNetworkList(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+  if (!versionGte(list.cniVersion, '0.4.0')) {
+    throw new CniError(ErrorCode.IncompatibleVersion, `configuration version ${JSON.stringify(list.cniVersion)} does not support the CHECK command`);
+  }
+  if (list.disableCheck) return;
+  const prev = await cachedPrevResult(ctx, list, rt, false);
+  for (const plugin of list.plugins) {
+    const stdin = buildPluginConfig(list, plugin, prev, rt.capabilityArgs);
+    await invoke(ctx, 'CHECK', plugin.network.type, cmdArgs(ctx, rt, stdin), list.cniVersion);
+  }
+}

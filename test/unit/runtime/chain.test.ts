@@ -1,0 +1,95 @@
+import {strict as assert} from 'node:assert';
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import type {PluginContext} from '../../../src/cni/plugin.js';
+import type {RunOptions} from '../../../src/exec/runner.js';
+import {loadConfList} from '../../../src/cni/config.js';
+import {addNetworkList, buildPluginConfig, checkNetworkList, delNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';
+import {readCache} from '../../../src/runtime/cache.js';
+import {CniError} from '../../../src/cni/errors.js';
+
+interface Call {type: string; cmd: string; stdin: Record<string, unknown>}
+
+describe('chain (libcni role) with exec-plugin fakes', () => {
+  let dir: string;
+  let calls: Call[];
+  let ctx: PluginContext;
+  let rt: RuntimeConf;
+  const outputs: Record<string, string> = {
+    first: '{"cniVersion":"0.4.0","interfaces":[{"name":"eth0","sandbox":"/var/run/netns/tcore-x"}],"ips":[{"version":"4","interface":0,"address":"10.210.0.2/24"}],"dns":{}}',
+    second: '',
+  };
+  const list = () => loadConfList(JSON.stringify({
+    cniVersion: '0.4.0', name: 'tcorechain',
+    plugins: [{type: 'first', zeta: 1, alpha: {b: 2, a: 1}}, {type: 'second', capabilities: {portMappings: true, other: true}}],
+  }));
+
+  beforeEach(() => {
+    dir = mkdtempSync('/tmp/tcore-chain-');
+    for (const t of ['first', 'second']) writeFileSync(`${dir}/${t}`, '');
+    calls = [];
+    ctx = {
+      runner: {run: async (file: string, _a: readonly string[], o: RunOptions = {}) => {
+        const type = file.slice(dir.length + 1);
+        const cmd = String(o.env?.CNI_COMMAND);
+        calls.push({type, cmd, stdin: JSON.parse(String(o.input)) as Record<string, unknown>});
+        if (cmd === 'ADD' && type === 'second') {
+          // echo prevResult as its own result, like portmap does
+          return {stdout: JSON.stringify((JSON.parse(String(o.input)) as {prevResult: unknown}).prevResult), stderr: '', exitCode: 0};
+        }
+        return {stdout: cmd === 'ADD' ? outputs[type] : '', stderr: '', exitCode: 0};
+      }},
+      log: {debug: () => undefined, warn: () => undefined},
+      paths: {networksDir: dir, cacheDir: `${dir}/cache`, stateDir: dir, dhcpSocket: ''},
+      env: {},
+    };
+    rt = {containerId: 'c1', netns: '/var/run/netns/tcore-x', ifname: 'eth0', capabilityArgs: {portMappings: [{hostPort: 8080}]}, cniPath: [dir]};
+  });
+  afterEach(() => rmSync(dir, {recursive: true, force: true}));
+
+  it('builds each stdin compact with sorted keys, list name/version, runtimeConfig only for declared caps', () => {
+    const l = list();
+    const s = buildPluginConfig(l, l.plugins[1], {cniVersion: '0.4.0'}, {portMappings: [1], mac: 'x'});
+    assert.equal(s, '{"capabilities":{"other":true,"portMappings":true},"cniVersion":"0.4.0","name":"tcorechain","prevResult":{"cniVersion":"0.4.0"},"runtimeConfig":{"portMappings":[1]},"type":"second"}');
+    assert.equal(buildPluginConfig(l, l.plugins[0], undefined), '{"alpha":{"a":1,"b":2},"cniVersion":"0.4.0","name":"tcorechain","type":"first","zeta":1}');
+  });
+
+  it('ADD runs in order threading prevResult, then caches the final result', async () => {
+    const r = await addNetworkList(ctx, list(), rt);
+    assert.deepEqual(calls.map((c) => `${c.cmd} ${c.type}`), ['ADD first', 'ADD second']);
+    assert.equal(calls[0].stdin.prevResult, undefined);
+    assert.deepEqual(calls[1].stdin.prevResult, JSON.parse(outputs.first));
+    assert.equal(r.ips?.[0].address, '10.210.0.2/24');
+    const cached = await readCache(ctx.paths.cacheDir, 'tcorechain', 'c1', 'eth0');
+    assert.equal(cached?.netns, '/var/run/netns/tcore-x');
+    assert.deepEqual(cached?.capabilityArgs, {portMappings: [{hostPort: 8080}]});
+    assert.equal((cached?.result as {cniVersion: string}).cniVersion, '0.4.0');
+  });
+
+  it('CHECK sends the cached result to every plugin; DEL runs in reverse and removes the cache', async () => {
+    await addNetworkList(ctx, list(), rt);
+    calls = [];
+    await checkNetworkList(ctx, list(), rt);
+    await delNetworkList(ctx, list(), rt);
+    assert.deepEqual(calls.map((c) => `${c.cmd} ${c.type}`), ['CHECK first', 'CHECK second', 'DEL second', 'DEL first']);
+    for (const c of calls) assert.deepEqual(c.stdin.prevResult, JSON.parse(outputs.first));
+    assert.equal(existsSync(`${dir}/cache/results/tcorechain-c1-eth0`), false);
+    calls = [];
+    await delNetworkList(ctx, list(), rt); // second DEL: no cache, no prevResult, still succeeds
+    assert.equal(calls[0].stdin.prevResult, undefined);
+  });
+
+  it('a failing plugin stops ADD with the reference wrapping, keeps the code and writes no cache', async () => {
+    outputs.first = '';
+    ctx.runner = {run: async () => ({stdout: '{"code":11,"msg":"later"}', stderr: '', exitCode: 1})};
+    await assert.rejects(addNetworkList(ctx, list(), rt), (e: CniError) => e.code === 11 && e.message === 'plugin type="first" failed (add): later');
+    assert.equal(existsSync(`${dir}/cache/results/tcorechain-c1-eth0`), false);
+  });
+
+  it('validates ids before running anything and refuses CHECK below 0.4.0', async () => {
+    await assert.rejects(addNetworkList(ctx, list(), {...rt, ifname: 'a/b'}), (e: CniError) => e.code === 4);
+    await assert.rejects(addNetworkList(ctx, list(), {...rt, containerId: ''}), (e: CniError) => e.code === 3);
+    const old = loadConfList('{"cniVersion":"0.3.1","name":"n","plugins":[{"type":"first"}]}');
+    await assert.rejects(checkNetworkList(ctx, old, rt), /configuration version "0.3.1" does not support the CHECK command/);
+    assert.equal(calls.length, 0);
+  });
+});
