@@ -1,0 +1,37 @@
+import {Command, Flags} from '@oclif/core';
+import {defaultPaths} from '../../src/cni/plugin.js';
+import type {Logger} from '../../src/cni/plugin.js';
+
+function timestampLogger(verbose: boolean): Logger {
+  const line = (level: string, m: string): void => {
+    process.stderr.write(`${new Date().toISOString()} ${level} ${m}\n`);
+  };
+  return {debug: (m) => verbose && line('debug', m), warn: (m) => line('warn', m)};
+}
+
+export default class DhcpDaemon extends Command {
+  static override summary = 'Run the DHCP lease daemon for the dhcp IPAM type (foreground).';
+  static override description = `Acquires, renews and releases DHCP leases inside container network namespaces on behalf of the dhcp IPAM plugin.
+Leases are persisted and resumed after a restart. The dhcp IPAM starts this daemon in the background when it is not running.`;
+  static override examples = ['<%= config.bin %> dhcp daemon', '<%= config.bin %> dhcp daemon --socket /tmp/dhcp.sock --state-dir /tmp/state'];
+  static override flags = {
+    socket: Flags.string({description: 'unix socket to listen on', default: defaultPaths.dhcpSocket}),
+    'state-dir': Flags.string({description: 'state directory (leases in <dir>/dhcp/leases.json)', default: defaultPaths.stateDir}),
+    quiet: Flags.boolean({description: 'log only warnings', default: false}),
+  };
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(DhcpDaemon);
+    const {startDaemon} = await import('../../src/ipam/dhcp/daemon.js');
+    const log = timestampLogger(!flags.quiet);
+    const d = await startDaemon({socketPath: flags.socket, stateDir: flags['state-dir'], log});
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string): void => {
+        log.warn(`${sig}: shutting down`);
+        void d.close().then(resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  }
+}

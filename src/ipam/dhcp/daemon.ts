@@ -1,0 +1,124 @@
+/**
+ * The `cni-docker dhcp daemon` service: HTTP/JSON on a unix socket.
+ *   POST /allocate  body CmdArgs → Result     (ADD, and CHECK as the reference)
+ *   POST /release   body CmdArgs → {}         (DEL; unknown client is success)
+ *   GET  /leases    → {pid, leases: Lease[]}
+ * Errors: HTTP 500 with {"error": "..."}. Leases persist under
+ * <stateDir>/dhcp/leases.json and are resumed on start. A stale socket file
+ * (nobody accepts on it) is replaced; a live one is an error.
+ */
+import {promises as fs} from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import type {Logger} from '../../cni/plugin.js';
+import type {CmdArgs} from '../../cni/types.js';
+import {LeaseManager, type OpenTransport} from './manager.js';
+import {LeaseStore, leaseFilePath} from './store.js';
+import {WorkerTransport} from './worker-transport.js';
+
+export interface DaemonOptions {
+  socketPath: string;
+  stateDir: string;
+  log: Logger;
+  openTransport?: OpenTransport;
+  acquireBudgetMs?: number;
+}
+
+export interface RunningDaemon {
+  manager: LeaseManager;
+  close(): Promise<void>;
+}
+
+function canConnect(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function prepareSocket(socketPath: string): Promise<void> {
+  await fs.mkdir(path.dirname(socketPath), {recursive: true, mode: 0o700});
+  try {
+    await fs.lstat(socketPath);
+  } catch {
+    return;
+  }
+  if (await canConnect(socketPath)) throw new Error(`a DHCP daemon is already listening on ${socketPath}`);
+  await fs.unlink(socketPath);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function toCmdArgs(body: string): CmdArgs {
+  const a = JSON.parse(body) as Partial<CmdArgs>;
+  if (typeof a.containerId !== 'string' || typeof a.ifname !== 'string' || typeof a.stdin !== 'string') {
+    throw new Error('request needs containerId, ifname and stdin');
+  }
+  return {containerId: a.containerId, netns: a.netns ?? '', ifname: a.ifname, args: a.args ?? '', path: a.path ?? [], stdin: a.stdin};
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
+  await prepareSocket(o.socketPath);
+  const manager = new LeaseManager({
+    store: new LeaseStore(leaseFilePath(o.stateDir)),
+    openTransport: o.openTransport ?? ((netns, ifname) => WorkerTransport.open(netns, ifname)),
+    log: o.log,
+    acquireBudgetMs: o.acquireBudgetMs,
+  });
+  await manager.start();
+
+  const server = http.createServer((req, res) => {
+    const reply = (status: number, body: unknown): void => {
+      res.writeHead(status, {'content-type': 'application/json'});
+      res.end(JSON.stringify(body));
+    };
+    void (async () => {
+      try {
+        if (req.method === 'GET' && req.url === '/leases') return reply(200, {pid: process.pid, leases: manager.leases()});
+        if (req.method !== 'POST') return reply(404, {error: `no route ${req.method} ${req.url}`});
+        const args = toCmdArgs(await readBody(req));
+        if (req.url === '/allocate') return reply(200, await manager.allocate(args));
+        if (req.url === '/release') {
+          await manager.release(args);
+          return reply(200, {});
+        }
+        return reply(404, {error: `no route ${req.url}`});
+      } catch (err) {
+        o.log.warn(`${req.url}: ${(err as Error).message}`);
+        return reply(500, {error: (err as Error).message});
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await fs.chmod(o.socketPath, 0o660);
+  o.log.debug(`dhcp daemon listening on ${o.socketPath}, state in ${leaseFilePath(o.stateDir)}`);
+
+  return {
+    manager,
+    async close() {
+      manager.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await fs.unlink(o.socketPath).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process';
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {join} from 'node:path';
+import type {PluginContext} from '../../src/cni/plugin.js';
+import {defaultPaths} from '../../src/cni/plugin.js';
+import type {CmdArgs} from '../../src/cni/types.js';
+import {makeDeps} from '../../src/deps.js';
+import {callDaemon, plugin} from '../../src/ipam/dhcp/index.js';
+import {assertRoot, assertTestImage, TestContainers} from '../helpers/docker.js';
+
+/**
+ * dhcp IPAM + daemon against a real dnsmasq. Test bed: netns tdh-srv holds
+ * dnsmasq on tdhv0 (10.214.0.1/24); its veth peer tdhv1 stays on the host with
+ * no address and is the macvlan master; clients are macvlan children of tdhv1
+ * moved into tdh-c1 (or a --net=none container). dnsmasq binds only tdhv0 and
+ * our client only its interface, so no packet leaves these links.
+ * Reserved: netns tdh-*, links tdh*, networks tdh*, 10.214.0.0/24, /tmp/tdh-*.
+ */
+const SRV = 'tdh-srv';
+const C1 = 'tdh-c1';
+const SERVER_IP = '10.214.0.1';
+const nsPath = (n: string): string => `/var/run/netns/${n}`;
+
+function sh(file: string, args: string[]): string {
+  return execFileSync(file, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+}
+function quiet(file: string, args: string[]): void {
+  spawnSync(file, args, {stdio: 'ignore'});
+}
+function ping(netns: string, ip: string): boolean {
+  return spawnSync('nsenter', [`--net=${netns}`, 'busybox', 'ping', '-c', '1', '-W', '2', ip], {stdio: 'ignore'}).status === 0;
+}
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh macvlan child of tdhv1 in tdh-c1 named eth1 (what the macvlan plugin would create). */
+function newClientLink(): void {
+  quiet('ip', ['-n', C1, 'link', 'del', 'eth1']);
+  sh('ip', ['link', 'add', 'tdhm0', 'link', 'tdhv1', 'type', 'macvlan', 'mode', 'bridge']);
+  sh('ip', ['link', 'set', 'tdhm0', 'netns', C1]);
+  sh('ip', ['-n', C1, 'link', 'set', 'tdhm0', 'name', 'eth1']);
+}
+
+interface ServerLease {
+  expiry: number;
+  mac: string;
+  ip: string;
+  clientId: string;
+}
+
+describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let dnsmasq: ChildProcess | undefined;
+  let ctx: PluginContext;
+  let warnings: string[];
+  let socket: string;
+  const containers = new TestContainers('tdh-');
+
+  const serverLeases = (): ServerLease[] => {
+    const file = join(dir, 'leases');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
+      const [expiry, mac, ip, , clientId] = l.split(' ');
+      return {expiry: Number(expiry), mac, ip, clientId};
+    });
+  };
+  const hexId = (id: string): string => ['00', ...Buffer.from(id).toString('hex').match(/../g)!].join(':');
+  const conf = (extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({cniVersion: '1.0.0', name: 'tdhnet', type: 'macvlan', master: 'tdhv1', ipam: {type: 'dhcp', daemonSocketPath: socket}, ...extra});
+  const args = (containerId: string, netns = nsPath(C1), ifname = 'eth1', stdin = conf()): CmdArgs => ({containerId, netns, ifname, args: '', path: [], stdin});
+  const daemonPid = async (): Promise<number> => (await callDaemon<{pid: number}>(socket, 'GET', '/leases')).pid;
+  const waitFor = async (what: string, ms: number, pred: () => boolean): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await sleep(250);
+    }
+  };
+
+  before(async () => {
+    assertRoot();
+    dir = mkdtempSync('/tmp/tdh-');
+    socket = join(dir, 'run', 'dhcp.sock');
+    warnings = [];
+    ctx = makeDeps({
+      paths: {...defaultPaths, stateDir: join(dir, 'state'), dhcpSocket: socket},
+      env: {...process.env, CNI_DOCKER_DHCP_LOG: join(dir, 'daemon.log')},
+      log: {debug: () => undefined, warn: (m) => warnings.push(m)},
+    });
+    sh('ip', ['netns', 'add', SRV]);
+    sh('ip', ['netns', 'add', C1]);
+    sh('ip', ['link', 'add', 'tdhv1', 'type', 'veth', 'peer', 'name', 'tdhv0', 'netns', SRV]);
+    sh('ip', ['-n', SRV, 'addr', 'add', `${SERVER_IP}/24`, 'dev', 'tdhv0']);
+    sh('ip', ['-n', SRV, 'link', 'set', 'tdhv0', 'up']);
+    sh('ip', ['link', 'set', 'tdhv1', 'up']);
+    newClientLink();
+    dnsmasq = spawn('ip', ['netns', 'exec', SRV, 'dnsmasq', '--no-daemon', '--port=0', '--user=root', '-C', '/dev/null',
+      '--interface=tdhv0', '--bind-interfaces', '--dhcp-range=10.214.0.50,10.214.0.150,255.255.255.0,2m',
+      `--dhcp-leasefile=${join(dir, 'leases')}`, `--dhcp-option=6,${SERVER_IP}`, '--dhcp-option=15,tdh.test', '--dhcp-authoritative', '--log-dhcp'],
+    {stdio: ['ignore', 'ignore', 'pipe']});
+    let log = '';
+    dnsmasq.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    await waitFor('dnsmasq to start', 5000, () => /DHCP, sockets bound exclusively to interface tdhv0/.test(log));
+  });
+
+  after(async () => {
+    try {
+      if (existsSync(socket)) {
+        const pid = await daemonPid().catch(() => 0);
+        if (pid) process.kill(pid, 'SIGKILL');
+      }
+    } finally {
+      await containers.removeAll().catch(() => undefined);
+      dnsmasq?.kill('SIGTERM');
+      quiet('ip', ['netns', 'del', C1]);
+      quiet('ip', ['netns', 'del', SRV]);
+      quiet('ip', ['link', 'del', 'tdhv1']);
+      if (dir) rmSync(dir, {recursive: true, force: true});
+    }
+  });
+
+  let first = '';
+
+  it('ADD with no daemon running starts one (and says so), gets a lease the server records, and the client pings the server', async () => {
+    assert.equal(existsSync(socket), false);
+    const r = await plugin.add(ctx, args('tdhcid1'));
+    assert.ok(warnings.some((w) => /DHCP daemon not running .*starting it in the background/.test(w)), warnings.join('\n'));
+    first = r.ips![0].address;
+    assert.match(first, /^10\.214\.0\.\d+\/24$/);
+    assert.equal(r.ips![0].gateway, SERVER_IP);
+    assert.deepEqual(r.routes, [{dst: '0.0.0.0/0', gw: SERVER_IP}]);
+    assert.deepEqual(r.dns, {nameservers: [SERVER_IP], domain: 'tdh.test'});
+    const held = serverLeases().find((l) => l.ip === first.split('/')[0]);
+    assert.ok(held, `server lease file: ${JSON.stringify(serverLeases())}`);
+    assert.equal(held.clientId, hexId('tdhcid1/tdhnet/eth1'));
+    // The main plugin applies the result; emulate it, then talk to the server.
+    sh('ip', ['-n', C1, 'addr', 'add', first, 'dev', 'eth1']);
+    assert.ok(ping(nsPath(C1), SERVER_IP), 'client pings the DHCP server');
+    // The broadcast route was removed once the lease was bound.
+    assert.doesNotMatch(sh('ip', ['-n', C1, 'route', 'show', 'table', 'local']) + sh('ip', ['-n', C1, 'route']), /255\.255\.255\.255 dev eth1/);
+  });
+
+  it('a repeated ADD and a CHECK return the held lease without a new exchange', async () => {
+    const before = serverLeases();
+    const r = await plugin.add(ctx, args('tdhcid1'));
+    await plugin.check(ctx, args('tdhcid1'));
+    assert.equal(r.ips![0].address, first);
+    assert.deepEqual(serverLeases(), before);
+  });
+
+  it('renews at T1 (2-minute lease) even after kill -9 of the daemon and its restart', async function () {
+    this.timeout(110_000);
+    const ip = first.split('/')[0];
+    const e0 = serverLeases().find((l) => l.ip === ip)!.expiry;
+    const pid = await daemonPid();
+    process.kill(pid, 'SIGKILL');
+    await waitFor('daemon death', 5000, () => spawnSync('kill', ['-0', String(pid)]).status !== 0);
+    assert.ok(existsSync(socket), 'kill -9 leaves a stale socket file');
+    // The next call restarts it; the stale socket is replaced, not fatal.
+    warnings.length = 0;
+    await plugin.check(ctx, args('tdhcid1'));
+    assert.ok(warnings.some((w) => /starting it in the background/.test(w)));
+    const pid2 = await daemonPid();
+    assert.notEqual(pid2, pid);
+    // T1 = 60 s after the ACK; the server's expiry must move forward before it runs out.
+    await waitFor('the lease to be renewed', 100_000, () => (serverLeases().find((l) => l.ip === ip)?.expiry ?? 0) > e0);
+    const e1 = serverLeases().find((l) => l.ip === ip)!.expiry;
+    assert.ok(e1 - e0 >= 30, `expiry advanced ${e0} → ${e1}`);
+    assert.ok(Date.now() / 1000 < e0, 'renewed before the old expiry');
+    const persisted = JSON.parse(readFileSync(join(dir, 'state', 'dhcp', 'leases.json'), 'utf8'));
+    assert.ok(persisted.leases['tdhcid1/tdhnet/eth1'], 'lease persisted');
+  });
+
+  it('DEL sends DHCPRELEASE (the lease leaves the server file), and a re-attach of the same container id gets the same address', async () => {
+    const ip = first.split('/')[0];
+    await plugin.del(ctx, args('tdhcid1'));
+    await waitFor('the server to drop the lease', 5000, () => !serverLeases().some((l) => l.ip === ip));
+    // detach removes the interface; attach creates a new one with a new MAC.
+    const oldMac = JSON.parse(sh('ip', ['-n', C1, '-j', 'link', 'show', 'eth1']))[0].address;
+    newClientLink();
+    const r = await plugin.add(ctx, args('tdhcid1'));
+    assert.equal(r.ips![0].address, first);
+    const lease = serverLeases().find((l) => l.ip === ip)!;
+    assert.notEqual(lease.mac, oldMac, 'a new interface (new MAC) got the same address');
+    await plugin.del(ctx, args('tdhcid1'));
+    await waitFor('the server to drop the lease', 5000, () => !serverLeases().some((l) => l.ip === ip));
+    await plugin.del(ctx, args('tdhcid1')); // idempotent
+  });
+
+  it('DEL works when the daemon is dead', async () => {
+    newClientLink();
+    const r = await plugin.add(ctx, args('tdhcid2'));
+    const ip = r.ips![0].address.split('/')[0];
+    sh('ip', ['-n', C1, 'addr', 'add', r.ips![0].address, 'dev', 'eth1']);
+    assert.ok(serverLeases().some((l) => l.ip === ip));
+    process.kill(await daemonPid(), 'SIGKILL');
+    await sleep(200);
+    await plugin.del(ctx, args('tdhcid2'));
+    await waitFor('the server to drop the lease', 5000, () => !serverLeases().some((l) => l.ip === ip));
+  });
+
+  it('a --net=none container attached with macvlan + dhcp gets a lease, pings the server, and re-attaches to the same address', async function () {
+    this.timeout(60_000);
+    await assertTestImage();
+    const {plugin: macvlan} = await import('../../src/plugins/macvlan.js');
+    const c = await containers.run({suffix: 'mv'});
+    const info = await containers.inspect(c.id);
+    const stdin = JSON.stringify({cniVersion: '0.2.0', name: 'tdhdhcp', type: 'macvlan', master: 'tdhv1', ipam: {type: 'dhcp', daemonSocketPath: socket}});
+    const a = args(info.Id, info.NetworkSettings.SandboxKey, 'eth1', stdin);
+    const r = await macvlan.add(ctx, a);
+    const addr = r.ips![0].address;
+    const ip = addr.split('/')[0];
+    assert.match(addr, /^10\.214\.0\.\d+\/24$/);
+    assert.ok(serverLeases().some((l) => l.ip === ip && l.clientId === hexId(`${info.Id}/tdhdhcp/eth1`)));
+    assert.match(sh('nsenter', [`--net=${info.NetworkSettings.SandboxKey}`, 'ip', '-4', 'addr', 'show', 'eth1']), new RegExp(`inet ${addr.replace(/\./g, '\\.')}`));
+    assert.ok(ping(info.NetworkSettings.SandboxKey, SERVER_IP), 'container pings the DHCP server');
+    await macvlan.del(ctx, a);
+    await waitFor('the server to drop the lease', 5000, () => !serverLeases().some((l) => l.ip === ip));
+    const r2 = await macvlan.add(ctx, a);
+    assert.equal(r2.ips![0].address, addr);
+    await macvlan.del(ctx, a);
+    await waitFor('the server to drop the lease', 5000, () => !serverLeases().some((l) => l.ip === ip));
+  });
+
+  it('SIGTERM stops the daemon and removes its socket', async () => {
+    const pid = await daemonPid();
+    process.kill(pid, 'SIGTERM');
+    await waitFor('the socket to be removed', 5000, () => !existsSync(socket));
+  });
+});
