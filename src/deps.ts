@@ -1,6 +1,7 @@
 import type {Logger, PluginContext, StatePaths} from './cni/plugin.js';
 import {defaultPaths} from './cni/plugin.js';
 import {execaRunner, type Runner} from './exec/runner.js';
+import {createDockerApi, type DockerApi} from './docker/client.js';
 
 /**
  * The factory: one place that builds the runner, paths, logger and (lazily)
@@ -12,6 +13,8 @@ export interface Deps extends PluginContext {
   confDir: string;
   /** CNI_PATH for external plugins. */
   cniPath: string[];
+  /** Docker Engine API client (DOCKER_HOST); connects on first use. */
+  docker: DockerApi;
 }
 
 export function stderrLogger(verbose = false): Logger {
@@ -33,6 +36,7 @@ export function makeDeps(overrides: Partial<Deps> = {}): Deps {
     paths,
     log: overrides.log ?? stderrLogger(Boolean(env.CNI_DOCKER_DEBUG)),
     confDir: overrides.confDir ?? env.NETCONFPATH ?? '/etc/cni/net.d',
+    docker: overrides.docker ?? createDockerApi(env),
     cniPath: overrides.cniPath ?? (env.CNI_PATH ? env.CNI_PATH.split(':').filter(Boolean) : ['/opt/cni/bin', '/usr/lib/cni']),
   };
 }

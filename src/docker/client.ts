@@ -1,0 +1,148 @@
+import type {Agent, IncomingMessage} from 'node:http';
+import type {ContainerInfo, ContainerInspectInfo} from 'dockerode';
+import {DockerApiError, DockerUnreachableError} from './errors.js';
+
+export type {ContainerInfo, ContainerInspectInfo};
+
+/**
+ * The slice of the Docker Engine API that cni-docker uses. Tests hand code a
+ * fake; the real one is createDockerApi(env).
+ */
+export interface DockerApi {
+  /** Where the engine is, for messages: "unix:///var/run/docker.sock" or DOCKER_HOST. */
+  readonly endpoint: string;
+  /** GET /containers/{idOrName}/json. Throws DockerApiError (404: no such container). */
+  inspectContainer(idOrName: string): Promise<ContainerInspectInfo>;
+  /** GET /containers/json?all=... */
+  listContainers(all: boolean): Promise<ContainerInfo[]>;
+}
+
+export const DEFAULT_SOCKET = '/var/run/docker.sock';
+
+/**
+ * Where DOCKER_HOST points. unix:// and plain tcp:// are served by a tiny
+ * node:http client (fast start-up); anything else (TLS, ssh://, npipe://) by
+ * docker-modem, which reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
+ * from the process environment itself.
+ */
+export type DockerEndpoint =
+  | {kind: 'unix'; url: string; socketPath: string}
+  | {kind: 'tcp'; url: string; host: string; port: number}
+  | {kind: 'modem'; url: string};
+
+export function dockerEndpoint(env: NodeJS.ProcessEnv): DockerEndpoint {
+  const host = env.DOCKER_HOST?.trim();
+  if (!host) return {kind: 'unix', url: `unix://${DEFAULT_SOCKET}`, socketPath: DEFAULT_SOCKET};
+  if (host.startsWith('unix://')) {
+    const socketPath = host.slice('unix://'.length) || DEFAULT_SOCKET;
+    return {kind: 'unix', url: `unix://${socketPath}`, socketPath};
+  }
+  const tls = env.DOCKER_TLS_VERIFY === '1' || Boolean(env.DOCKER_CERT_PATH);
+  const m = /^tcp:\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(host);
+  if (m && !tls && m[2] !== '2376') {
+    return {kind: 'tcp', url: host, host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2])};
+  }
+  return {kind: 'modem', url: host};
+}
+
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** A lazily connecting client: constructing it loads nothing and opens nothing. */
+export function createDockerApi(env: NodeJS.ProcessEnv): DockerApi {
+  const ep = dockerEndpoint(env);
+  let get: ((path: string) => Promise<unknown>) | undefined;
+  const request = async (path: string): Promise<unknown> => {
+    get ??= ep.kind === 'modem' ? await modemGet(ep) : await httpGet(ep);
+    return get(path);
+  };
+  return {
+    endpoint: ep.url,
+    async inspectContainer(idOrName) {
+      return (await request(`/containers/${encodeURIComponent(idOrName)}/json`)) as ContainerInspectInfo;
+    },
+    async listContainers(all) {
+      return (await request(`/containers/json?all=${all ? 'true' : 'false'}`)) as ContainerInfo[];
+    },
+  };
+}
+
+/** Map a connection failure to a one-line error that names the endpoint and the fix. */
+export function unreachable(endpoint: string, err: unknown): DockerUnreachableError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const setup = 'start dockerd, or run `sudo bin/setup`';
+  switch (code) {
+    case 'ENOENT':
+      return new DockerUnreachableError(endpoint, 'no such socket', `is dockerd running? ${setup}`, err);
+    case 'ECONNREFUSED':
+      return new DockerUnreachableError(endpoint, 'connection refused', `is dockerd running? ${setup}`, err);
+    case 'EACCES':
+    case 'EPERM':
+      return new DockerUnreachableError(endpoint, 'permission denied', 'run as root, e.g. with sudo', err);
+    default: {
+      const reason = err instanceof Error ? err.message : String(err);
+      return new DockerUnreachableError(endpoint, reason, setup, err);
+    }
+  }
+}
+
+function apiMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as {message?: unknown};
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON: use the text
+  }
+  return body.trim() || 'empty response';
+}
+
+async function httpGet(ep: Exclude<DockerEndpoint, {kind: 'modem'}>): Promise<(path: string) => Promise<unknown>> {
+  const http = await import('node:http');
+  // Keep-alive sockets are unref'd while idle, so they never hold the process open.
+  const agent: Agent = new http.Agent({keepAlive: true});
+  const target = ep.kind === 'unix' ? {socketPath: ep.socketPath} : {host: ep.host, port: ep.port};
+  return (path) =>
+    new Promise((resolve, reject) => {
+      const req = http.request({...target, agent, path, method: 'GET', headers: {Host: 'docker'}}, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => reject(unreachable(ep.url, e)));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) return reject(new DockerApiError(status, apiMessage(body)));
+          try {
+            resolve(JSON.parse(body));
+          } catch {
+            reject(new DockerApiError(status, `invalid JSON from ${path}`));
+          }
+        });
+      });
+      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timed out'), {code: 'ETIMEDOUT'})));
+      req.on('error', (e) => reject(unreachable(ep.url, e)));
+      req.end();
+    });
+}
+
+interface ModemLike {
+  Promise: PromiseConstructor;
+  dial(
+    opts: {path: string; method: string; options: Record<string, never>; statusCodes: Record<number, boolean | string>},
+    cb: (err: (Error & {statusCode?: number; json?: {message?: string}}) | null, data: unknown) => void,
+  ): void;
+}
+
+/** docker-modem (dockerode's transport) for TLS/ssh endpoints; loaded only when needed. */
+async function modemGet(ep: DockerEndpoint): Promise<(path: string) => Promise<unknown>> {
+  const {createRequire} = await import('node:module');
+  const Modem = createRequire(import.meta.url)('docker-modem') as new () => ModemLike;
+  const modem = new Modem();
+  modem.Promise = Promise;
+  return (path) =>
+    new Promise((resolve, reject) => {
+      modem.dial({path, method: 'GET', options: {}, statusCodes: {200: true}}, (err, data) => {
+        if (!err) return resolve(data);
+        if (err.statusCode) return reject(new DockerApiError(err.statusCode, err.json?.message ?? err.message));
+        reject(unreachable(ep.url, err));
+      });
+    });
+}
