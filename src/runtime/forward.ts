@@ -8,7 +8,9 @@ import type {Runner} from '../exec/runner.js';
  *  - traffic between ports of the same bridge;
  *  - replies into the bridge;
  *  - traffic from the bridge out of the host, except into Docker's own bridges
- *    (docker0, br-*), which stay isolated from ours in both directions.
+ *    (docker0, br-*), which stay isolated from ours in both directions: Docker
+ *    itself accepts anything leaving docker0, so new connections from its
+ *    bridges into ours are dropped here, before Docker's rules see them.
  * Rules carry the comment `cni-docker bridge <name>`; they are added with the
  * bridge's first attachment and removed with its last.
  */
@@ -22,6 +24,8 @@ export function forwardComment(bridge: string): string {
 export function forwardRules(bridge: string): string[] {
   const c = `-m comment --comment "${forwardComment(bridge)}"`;
   return [
+    `-i docker+ -o ${bridge} ${c} -j DROP`,
+    `-i br-+ -o ${bridge} ${c} -j DROP`,
     `-i ${bridge} -o ${bridge} ${c} -j ACCEPT`,
     `-o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`,
     `-i ${bridge} -o docker+ ${c} -j RETURN`,

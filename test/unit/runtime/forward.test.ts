@@ -54,7 +54,7 @@ describe('runtime/forward', () => {
     ]);
     await removeForward(runner, 'br0');
     const input = runner.calls[1].input ?? '';
-    assert.equal(input.split('\n').filter((l) => l.startsWith('-D ')).length, 5);
+    assert.equal(input.split('\n').filter((l) => l.startsWith('-D ')).length, forwardRules('br0').length);
     assert.doesNotMatch(input, /br1|-X /);
   });
 

@@ -1,0 +1,75 @@
+import {Args, Flags} from '@oclif/core';
+import {BaseCommand} from '../src/cli/base-command.js';
+import {networkFlags, targetFlags} from '../src/cli/flags.js';
+import {makeDeps} from '../src/deps.js';
+import type {Attachment, DryRunPlan, Outcome} from '../src/runtime/attach.js';
+
+export default class AttachCommand extends BaseCommand {
+  static override summary = 'Give running containers (or a netns) an extra interface from a CNI network config';
+
+  static override description =
+    "Finds each container's network namespace through the Docker Engine API and runs the network's plugins " +
+    '(our bridge/macvlan with host-local/dhcp IPAM, or any CNI plugin in CNI_PATH) against it. ' +
+    "Docker's own eth0, routes and resolver stay untouched unless the config asks for a default route. " +
+    'Attaching an already attached (container, network, ifname) returns the existing attachment.';
+
+  static override strict = false;
+
+  static override examples = [
+    {description: 'The seed scenario on a --net=none container', command: '<%= config.bin %> <%= command.id %> web --conf configs/mybridge2.conf'},
+    {description: 'A named network from the conf dir, two containers at once', command: '<%= config.bin %> <%= command.id %> web db --net customrktbridge --conf-dir configs'},
+    {description: 'A plain namespace made with `ip netns add 1234567890`', command: '<%= config.bin %> <%= command.id %> --netns /var/run/netns/1234567890 --conf configs/mybridge.conf --ifname eth12'},
+    {description: 'Show what would happen, touching nothing', command: '<%= config.bin %> <%= command.id %> web --net mybridge --dry-run'},
+  ];
+
+  static override args = {
+    containers: Args.string({description: 'container names, Ids or unique Id prefixes'}),
+  };
+
+  static override flags = {
+    ...networkFlags,
+    ...targetFlags,
+    ifname: Flags.string({description: 'interface name inside the container (default: the first free ethN)'}),
+    ip: Flags.string({description: 'request this address (CNI_ARGS IP=)'}),
+    mac: Flags.string({description: 'container-side MAC address (CNI_ARGS MAC=)'}),
+    args: Flags.string({description: 'extra CNI_ARGS as KEY=VALUE (repeatable)', multiple: true}),
+    persist: Flags.boolean({description: 're-attach with the same address and MAC when the container restarts (with `cni-docker watch`)'}),
+    'dry-run': Flags.boolean({description: 'print the resolved config, target and steps; change nothing'}),
+  };
+
+  async run(): Promise<Outcome<Attachment | DryRunPlan>> {
+    const {argv, flags} = await this.parse(AttachCommand);
+    const deps = makeDeps(flags['conf-dir'] ? {confDir: flags['conf-dir']} : {});
+    const {attach} = await import('../src/runtime/attach.js');
+    const out = await attach(deps, {
+      containers: argv as string[],
+      netns: flags.netns,
+      id: flags.id,
+      conf: flags.conf,
+      net: flags.net,
+      ifname: flags.ifname,
+      ip: flags.ip,
+      mac: flags.mac,
+      args: flags.args,
+      persist: flags.persist,
+      dryRun: flags['dry-run'],
+    });
+    if (!this.jsonEnabled()) {
+      for (const a of out.done) {
+        if ('dryRun' in a) {
+          this.log(`Would attach ${a.container} (${a.containerId}) in ${a.netns} as ${a.ifname}:`);
+          for (const s of a.steps) this.log(`  - ${s}`);
+          this.log(`Config:\n${JSON.stringify(a.config, null, 2)}`);
+          continue;
+        }
+        if (a.note) this.logToStderr(`Note: ${a.note}`);
+        const verb = a.existing ? 'already attached' : 'attached';
+        const gw = a.gateways.length ? ` gateway ${a.gateways.join(',')}` : '';
+        this.log(`${a.container}: ${verb} to ${a.network} as ${a.ifname} ${a.addresses.join(',') || '(no address)'}${gw}${a.mac ? ` mac ${a.mac}` : ''}`);
+      }
+    }
+    for (const f of out.failures) this.logToStderr(`Error: ${f.message}`);
+    if (out.failures.length > 0) process.exitCode = 1;
+    return out;
+  }
+}

@@ -1,0 +1,43 @@
+import {Args, Flags} from '@oclif/core';
+import {BaseCommand} from '../src/cli/base-command.js';
+import {makeDeps} from '../src/deps.js';
+import type {CheckReport} from '../src/runtime/check.js';
+import {UserError} from '../src/errors.js';
+
+export default class CheckCommand extends BaseCommand {
+  static override summary = "Verify a container's attachments against the system; report drift";
+
+  static override description =
+    'Compares each attachment with what is really there: the interface, every address and route of the cached ' +
+    'result, the masquerade rules, and the plugins\' own CHECK (cniVersion 0.4.0 and later). Exits 1 on any drift.';
+
+  static override examples = ['<%= config.bin %> <%= command.id %> web', '<%= config.bin %> <%= command.id %> web --net mybridge --json'];
+
+  static override args = {
+    container: Args.string({description: 'container name, Id or Id prefix (or a netns name for --netns attachments)', required: true}),
+  };
+
+  static override flags = {
+    net: Flags.string({description: 'only this network'}),
+  };
+
+  async run(): Promise<CheckReport[]> {
+    const {args, flags} = await this.parse(CheckCommand);
+    const deps = makeDeps();
+    const {listAttachments} = await import('../src/runtime/list.js');
+    const rows = await listAttachments(deps, {container: args.container, net: flags.net});
+    const ids = [...new Map(rows.map((r) => [r.containerId, r.container])).entries()];
+    if (ids.length === 0) throw new UserError(`${args.container} has no attachments${flags.net ? ` on ${flags.net}` : ''}`);
+    const {checkAttachments} = await import('../src/runtime/check.js');
+    const reports: CheckReport[] = [];
+    for (const [id, name] of ids) reports.push(...(await checkAttachments(deps, id, name, flags.net)));
+    if (!this.jsonEnabled()) {
+      for (const r of reports) {
+        if (r.ok) this.log(`${r.container} ${r.network} ${r.ifname}: ok`);
+        else for (const p of r.problems) this.log(`${r.container} ${r.network} ${r.ifname}: ${p}`);
+      }
+    }
+    if (reports.some((r) => !r.ok)) process.exitCode = 1;
+    return reports;
+  }
+}

@@ -1,0 +1,38 @@
+import {Flags} from '@oclif/core';
+import {BaseCommand} from '../src/cli/base-command.js';
+import {makeDeps} from '../src/deps.js';
+import type {ListedAttachment} from '../src/runtime/list.js';
+
+export default class ListCommand extends BaseCommand {
+  static override summary = 'Show every attachment: container, network, interface, addresses, state';
+
+  static override description =
+    'Reads the CNI result cache (/var/lib/cni/results). State is running, stopped or gone (the container was ' +
+    'removed: `cni-docker detach` or `cni-docker gc` frees it). On a terminal a table; piped, tab-separated rows ' +
+    'without a header. NO_COLOR is honoured.';
+
+  static override aliases = ['ls'];
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --container web --json',
+    "<%= config.bin %> <%= command.id %> --net mybridge | cut -f1,6",
+  ];
+
+  static override flags = {
+    container: Flags.string({description: 'only this container (name, Id or Id prefix)'}),
+    net: Flags.string({description: 'only this network'}),
+  };
+
+  async run(): Promise<ListedAttachment[]> {
+    const {flags} = await this.parse(ListCommand);
+    const {listAttachments} = await import('../src/runtime/list.js');
+    const rows = await listAttachments(makeDeps(), {container: flags.container, net: flags.net});
+    if (!this.jsonEnabled()) {
+      const {attachmentTable} = await import('../src/cli/render.js');
+      if (rows.length === 0 && process.stdout.isTTY) this.log('no attachments');
+      else process.stdout.write(attachmentTable(rows, process.stdout, process.env));
+    }
+    return rows;
+  }
+}

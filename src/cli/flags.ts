@@ -1,0 +1,16 @@
+import {Flags} from '@oclif/core';
+
+/** Flags shared by the commands that pick a network. */
+export const networkFlags = {
+  conf: Flags.string({description: 'network config file (.conf, .json or .conflist)', exclusive: ['net'], helpGroup: 'NETWORK'}),
+  net: Flags.string({description: 'network name, looked up in the conf dir', exclusive: ['conf'], helpGroup: 'NETWORK'}),
+  'conf-dir': Flags.string({
+    description: 'conf dir for --net (default: $NETCONFPATH or /etc/cni/net.d)',
+    helpGroup: 'NETWORK',
+  }),
+};
+
+export const targetFlags = {
+  netns: Flags.string({description: 'a network namespace path (e.g. /var/run/netns/X from `ip netns add X`) instead of containers'}),
+  id: Flags.string({description: 'container id to record for --netns (default: the namespace file name)', dependsOn: ['netns']}),
+};

@@ -1,0 +1,225 @@
+import path from 'node:path';
+import type {Deps} from '../deps.js';
+import type {NetworkConfigList} from '../cni/config.js';
+import type {Result} from '../cni/types.js';
+import {parseResult} from '../cni/results.js';
+import {validateIfName} from '../cni/validate.js';
+import {UserError} from '../errors.js';
+import {getLink, listLinks} from '../net/ip.js';
+import {withLock} from '../ipam/host-local/flock.js';
+import {addNetworkList, delNetworkList} from './chain.js';
+import {listCache, readCache} from './cache.js';
+import {ensureForward} from './forward.js';
+import {writeMeta} from './meta.js';
+import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
+import {containerTarget, netnsTarget, type Target} from './target.js';
+import {mapLimitSettled} from '../util/concurrency.js';
+
+export interface AttachRequest extends NetworkChoice {
+  /** Container names, Ids or unique prefixes. */
+  containers: string[];
+  /** A plain netns path instead of containers. */
+  netns?: string;
+  /** Container id to use with --netns (default: the netns file name). */
+  id?: string;
+  ifname?: string;
+  ip?: string;
+  mac?: string;
+  /** Extra CNI_ARGS as K=V. */
+  args?: string[];
+  persist?: boolean;
+  dryRun?: boolean;
+}
+
+/** One attachment: the typed result of attach/list, and the --json payload. */
+export interface Attachment {
+  container: string;
+  containerId: string;
+  kind: 'container' | 'netns';
+  network: string;
+  type: string;
+  ifname: string;
+  netns: string;
+  addresses: string[];
+  gateways: string[];
+  mac?: string;
+  /** true when attach found it already attached and allocated nothing. */
+  existing?: boolean;
+  note?: string;
+}
+
+export interface DryRunPlan {
+  dryRun: true;
+  container: string;
+  containerId: string;
+  netns: string;
+  ifname: string;
+  cniArgs: [string, string][];
+  config: unknown;
+  steps: string[];
+}
+
+const ARG_KEY = /^[A-Za-z0-9_.-]+$/;
+const ARG_VALUE = /^[^;=\s]*$/;
+
+/** CNI_ARGS from --ip/--mac/--args; IgnoreUnknown=1 so each plugin takes only its own keys. */
+export function buildCniArgs(req: Pick<AttachRequest, 'ip' | 'mac' | 'args'>): [string, string][] {
+  const pairs: [string, string][] = [];
+  if (req.ip) pairs.push(['IP', req.ip]);
+  if (req.mac) pairs.push(['MAC', req.mac]);
+  for (const kv of req.args ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UserError(`invalid --args ${JSON.stringify(kv)}: expected KEY=VALUE`);
+    const [k, v] = [kv.slice(0, i), kv.slice(i + 1)];
+    if (!ARG_KEY.test(k) || !ARG_VALUE.test(v)) throw new UserError(`invalid --args ${JSON.stringify(kv)}: keys are [A-Za-z0-9_.-], values may not contain ';', '=' or spaces`);
+    pairs.push([k, v]);
+  }
+  if (req.ip && !/^[0-9a-fA-F:.]+(\/\d+)?$/.test(req.ip)) throw new UserError(`invalid --ip ${JSON.stringify(req.ip)}`);
+  if (req.mac && !/^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(req.mac)) throw new UserError(`invalid --mac ${JSON.stringify(req.mac)}`);
+  if (pairs.length > 0 && !pairs.some(([k]) => k === 'IgnoreUnknown')) pairs.unshift(['IgnoreUnknown', '1']);
+  return pairs;
+}
+
+/** The first free ethN in the target namespace. */
+export async function freeIfname(deps: Deps, netns: string): Promise<string> {
+  const names = new Set((await listLinks(deps.runner, netns)).map((l) => l.ifname));
+  for (let i = 0; ; i++) if (!names.has(`eth${i}`)) return `eth${i}`;
+}
+
+export async function resolveTargets(deps: Deps, req: Pick<AttachRequest, 'containers' | 'netns' | 'id'>): Promise<Target[]> {
+  if (req.netns) {
+    if (req.containers.length > 0) throw new UserError('give containers or --netns, not both');
+    return [await netnsTarget(req.netns, req.id)];
+  }
+  if (req.containers.length === 0) throw new UserError('name at least one container (or --netns PATH)');
+  if (req.id) throw new UserError('--id goes with --netns only');
+  return Promise.all(req.containers.map((c) => containerTarget(deps.docker, c)));
+}
+
+/** Addresses, gateways and container MAC from a result of any version. */
+export function summarize(result: Result, ifname: string, netns: string): {addresses: string[]; gateways: string[]; mac?: string} {
+  const addresses = (result.ips ?? []).map((ip) => ip.address);
+  const gateways = [...new Set((result.ips ?? []).map((ip) => ip.gateway).filter((g): g is string => Boolean(g)))];
+  const iface = (result.interfaces ?? []).find((i) => i.name === ifname && (!i.sandbox || i.sandbox === netns));
+  return {addresses, gateways, mac: iface?.mac};
+}
+
+function forwardLock(deps: Deps): string {
+  return path.join(deps.paths.stateDir, 'forward.lock');
+}
+
+async function lockedForward(deps: Deps, fn: () => Promise<void>): Promise<void> {
+  const {mkdir} = await import('node:fs/promises');
+  await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
+  await withLock(forwardLock(deps), fn);
+}
+
+export {lockedForward};
+
+/** An attachment that is already there (cache present and its link still in the namespace). */
+async function existingAttachment(deps: Deps, list: NetworkConfigList, target: Target, ifname?: string): Promise<{ifname: string; result: Result} | undefined> {
+  const entries = ifname
+    ? [await readCache(deps.paths.cacheDir, list.name, target.containerId, ifname)].filter((e) => e !== undefined)
+    : (await listCache(deps.paths.cacheDir, target.containerId)).filter((e) => e.networkName === list.name);
+  for (const e of entries) {
+    if (!e?.result || e.netns !== target.netns) continue;
+    if (await getLink(deps.runner, e.ifName, target.netns).catch(() => undefined)) return {ifname: e.ifName, result: parseResult(e.result)};
+  }
+  return undefined;
+}
+
+function plan(list: NetworkConfigList, target: Target, ifname: string, cniArgs: [string, string][]): DryRunPlan {
+  const steps: string[] = [];
+  for (const p of list.plugins) {
+    const ipam = p.network.ipam?.type ? ` with ${p.network.ipam.type} IPAM` : '';
+    steps.push(`ADD ${p.network.type}${ipam}: ${target.kind === 'container' ? `container ${target.name}` : `netns ${target.name}`} ${ifname} (CNI_CONTAINERID=${target.containerId} CNI_NETNS=${target.netns})`);
+  }
+  for (const b of bridgesOf(list)) steps.push(`allow forwarding on bridge ${b} (chain CNI-DOCKER-FORWARD)`);
+  steps.push(`cache the result in /var/lib/cni/results/${list.name}-${target.containerId}-${ifname}`);
+  return {dryRun: true, container: target.name, containerId: target.containerId, netns: target.netns, ifname, cniArgs, config: JSON.parse(list.bytes), steps};
+}
+
+async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, cniArgs: [string, string][]): Promise<Attachment | DryRunPlan> {
+  const base = {container: target.name, containerId: target.containerId, kind: target.kind, network: list.name, type: typeOf(list), netns: target.netns, note: target.note};
+  if (req.ifname) validateIfNameForUser(req.ifname);
+  const existing = await existingAttachment(deps, list, target, req.ifname);
+  if (existing && !req.dryRun) {
+    const s = summarize(existing.result, existing.ifname, target.netns);
+    const link = await getLink(deps.runner, existing.ifname, target.netns).catch(() => undefined);
+    return {...base, ifname: existing.ifname, ...s, mac: s.mac ?? link?.address, existing: true};
+  }
+  const ifname = req.ifname ?? (await freeIfname(deps, target.netns));
+  if (req.dryRun) return plan(list, target, ifname, cniArgs);
+  const rt = {containerId: target.containerId, netns: target.netns, ifname, cniArgs};
+  let result: Result;
+  try {
+    result = await addNetworkList(deps, list, rt);
+    const bridges = bridgesOf(list);
+    if (bridges.length > 0) await lockedForward(deps, async () => {
+      for (const b of bridges) await ensureForward(deps.runner, b);
+    });
+  } catch (err) {
+    // Leave nothing half-made: DEL whatever part of the chain did run.
+    await delNetworkList(deps, list, rt).catch((e: unknown) => deps.log.warn(`cleanup after failed attach: ${e instanceof Error ? e.message : String(e)}`));
+    throw err;
+  }
+  const s = summarize(result, ifname, target.netns);
+  const mac = s.mac ?? (await getLink(deps.runner, ifname, target.netns).catch(() => undefined))?.address;
+  await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
+    name: target.name,
+    kind: target.kind,
+    mac,
+    persist: req.persist || undefined,
+    source,
+    createdAt: new Date().toISOString(),
+  });
+  return {...base, ifname, ...s, mac};
+}
+
+function validateIfNameForUser(ifname: string): void {
+  try {
+    validateIfName(ifname);
+  } catch (err) {
+    throw new UserError(`invalid --ifname ${JSON.stringify(ifname)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export interface Failure {
+  target: string;
+  message: string;
+}
+
+export interface Outcome<T> {
+  done: T[];
+  failures: Failure[];
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Attach every target; independent containers are handled concurrently. All
+ * input is validated and every target resolved before anything is touched; a
+ * target that then fails is rolled back and reported, the others proceed.
+ */
+export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<Attachment | DryRunPlan>> {
+  const cniArgs = buildCniArgs(req);
+  if (req.ifname) validateIfNameForUser(req.ifname);
+  const {list, source} = await resolveNetwork(req, deps.confDir);
+  const targets = await resolveTargets(deps, req);
+  const seen = new Set<string>();
+  for (const t of targets) {
+    if (seen.has(t.containerId)) throw new UserError(`container ${t.name} is named twice`);
+    seen.add(t.containerId);
+  }
+  if (req.ip && targets.length > 1) throw new UserError('--ip can only be used with a single container');
+  if (req.mac && targets.length > 1) throw new UserError('--mac can only be used with a single container');
+  const settled = await mapLimitSettled(targets, 8, (t) => attachOne(deps, list, source, t, req, cniArgs));
+  const out: Outcome<Attachment | DryRunPlan> = {done: [], failures: []};
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled') out.done.push(s.value);
+    else out.failures.push({target: targets[i].name, message: `failed to attach ${targets[i].name} to ${list.name}: ${errorText(s.reason)}`});
+  });
+  return out;
+}

@@ -1,0 +1,133 @@
+import {existsSync} from 'node:fs';
+import path from 'node:path';
+import type {Deps} from '../deps.js';
+import type {NetworkConfigList} from '../cni/config.js';
+import {NoSuchContainerError} from '../docker/errors.js';
+import {UserError} from '../errors.js';
+import {delNetworkList} from './chain.js';
+import {listCache, type CacheEntry} from './cache.js';
+import {removeForward} from './forward.js';
+import {deleteMeta, readMeta} from './meta.js';
+import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
+import {containerTarget} from './target.js';
+import {lockedForward, errorText, type Outcome} from './attach.js';
+import {mapLimitSettled} from '../util/concurrency.js';
+
+export interface DetachRequest extends NetworkChoice {
+  containers: string[];
+  netns?: string;
+  id?: string;
+  ifname?: string;
+  /** Every attachment we know of (with no containers), or every attachment of the named ones. */
+  all?: boolean;
+}
+
+export interface Detached {
+  container: string;
+  containerId: string;
+  network: string;
+  ifname: string;
+}
+
+/**
+ * The container ids a detach argument stands for. A running or stopped
+ * container resolves through Docker; a removed one is found in our state by
+ * its remembered name or by Id / Id prefix, so `detach` works after `docker rm`.
+ */
+async function idsFor(deps: Deps, ref: string, entries: CacheEntry[]): Promise<{id: string; name: string}[]> {
+  try {
+    const t = await containerTarget(deps.docker, ref);
+    return [{id: t.containerId, name: t.name}];
+  } catch (err) {
+    // Not running / gone: fall back to what we remember.
+    if (!(err instanceof UserError) || err.name === 'DockerUnreachableError' && !entries.length) throw err;
+  }
+  const matches = new Map<string, string>();
+  for (const e of entries) {
+    const meta = await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
+    if (e.containerId === ref || meta?.name === ref || (ref.length >= 4 && e.containerId.startsWith(ref))) matches.set(e.containerId, meta?.name ?? e.containerId.slice(0, 12));
+  }
+  if (matches.size === 0) {
+    // Docker may know it as stopped: ask for its Id without requiring it to run.
+    try {
+      const info = await deps.docker.inspectContainer(ref);
+      return [{id: info.Id, name: info.Name.replace(/^\//, '')}];
+    } catch {
+      return [];
+    }
+  }
+  if (matches.size > 1 && !matches.has(ref)) throw new UserError(`"${ref}" matches several attached containers: ${[...matches.keys()].map((i) => i.slice(0, 12)).join(', ')}`);
+  return [...matches].map(([id, name]) => ({id, name}));
+}
+
+/** DEL one cached attachment, in reverse plugin order, with its cached netns and args. */
+async function detachEntry(deps: Deps, e: CacheEntry, name: string): Promise<Detached> {
+  const list = cachedList(e.config);
+  await delNetworkList(deps, list, {containerId: e.containerId, netns: e.netns && existsSync(e.netns) ? e.netns : '', ifname: e.ifName, cniArgs: e.cniArgs});
+  await deleteMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
+  return {container: name, containerId: e.containerId, network: e.networkName, ifname: e.ifName};
+}
+
+/** Close the forwarding rules of bridges no remaining attachment uses. */
+export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[]): Promise<void> {
+  const bridges = new Set(lists.flatMap(bridgesOf));
+  if (bridges.size === 0) return;
+  await lockedForward(deps, async () => {
+    const inUse = new Set<string>();
+    for (const e of await listCache(deps.paths.cacheDir)) {
+      try {
+        for (const b of bridgesOf(cachedList(e.config))) inUse.add(b);
+      } catch {
+        // an entry we cannot parse does not keep a bridge open
+      }
+    }
+    for (const b of bridges) if (!inUse.has(b)) await removeForward(deps.runner, b);
+  });
+}
+
+export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<Detached>> {
+  const all = await listCache(deps.paths.cacheDir);
+  let network: string | undefined;
+  if (req.conf || req.net) network = (await resolveNetwork(req, deps.confDir)).list.name;
+  const wanted: {entry: CacheEntry; name: string}[] = [];
+  const pick = async (id: string, name: string) => {
+    for (const e of all) {
+      if (e.containerId !== id) continue;
+      if (network && e.networkName !== network) continue;
+      if (req.ifname && e.ifName !== req.ifname) continue;
+      wanted.push({entry: e, name: (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? name});
+    }
+  };
+  if (req.netns) {
+    if (req.containers.length) throw new UserError('give containers or --netns, not both');
+    await pick(req.id ?? path.basename(req.netns), path.basename(req.netns));
+  } else if (req.containers.length === 0) {
+    if (!req.all) throw new UserError('name at least one container, or --netns PATH, or --all');
+    for (const e of all) {
+      if (network && e.networkName !== network) continue;
+      wanted.push({entry: e, name: (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? e.containerId.slice(0, 12)});
+    }
+  } else {
+    for (const ref of req.containers) {
+      const ids = await idsFor(deps, ref, all);
+      if (ids.length === 0) throw new NoSuchContainerError(`${ref} (neither Docker nor cni-docker knows it)`);
+      for (const {id, name} of ids) await pick(id, name);
+    }
+  }
+  const settled = await mapLimitSettled(wanted, 8, ({entry, name}) => detachEntry(deps, entry, name));
+  const out: Outcome<Detached> = {done: [], failures: []};
+  const lists: NetworkConfigList[] = [];
+  settled.forEach((s, i) => {
+    const {entry, name} = wanted[i];
+    if (s.status === 'fulfilled') {
+      out.done.push(s.value);
+      try {
+        lists.push(cachedList(entry.config));
+      } catch {
+        // nothing to release for an unparsable config
+      }
+    } else out.failures.push({target: name, message: `failed to detach ${name} from ${entry.networkName}: ${errorText(s.reason)}`});
+  });
+  await releaseForwarding(deps, lists);
+  return out;
+}

@@ -1,0 +1,53 @@
+import {readFile, readdir, rm} from 'node:fs/promises';
+import path from 'node:path';
+import {isTempFile, writeFileAtomic} from '../util/atomic.js';
+
+/**
+ * What cni-docker remembers about an attachment beyond libcni's result cache
+ * (whose fields stay exactly libcni's): the container's name (so `list` and
+ * `detach` still know it after `docker rm`), the target kind, the container
+ * MAC (0.1/0.2 results carry none), and whether the attachment is persistent.
+ * One small JSON file per attachment, keyed like the cache.
+ */
+export interface AttachmentMeta {
+  name: string;
+  kind: 'container' | 'netns';
+  mac?: string;
+  persist?: boolean;
+  /** Where the config came from (file path or network name), for re-attach. */
+  source?: {conf?: string; net?: string};
+  createdAt: string;
+}
+
+function metaDir(stateDir: string): string {
+  return path.join(stateDir, 'attachments');
+}
+
+function metaFile(stateDir: string, network: string, containerId: string, ifname: string): string {
+  return path.join(metaDir(stateDir), `${network}-${containerId}-${ifname}.json`);
+}
+
+export async function writeMeta(stateDir: string, network: string, containerId: string, ifname: string, meta: AttachmentMeta): Promise<void> {
+  await writeFileAtomic(metaFile(stateDir, network, containerId, ifname), JSON.stringify(meta, null, 2) + '\n');
+}
+
+export async function readMeta(stateDir: string, network: string, containerId: string, ifname: string): Promise<AttachmentMeta | undefined> {
+  try {
+    return JSON.parse(await readFile(metaFile(stateDir, network, containerId, ifname), 'utf8')) as AttachmentMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function deleteMeta(stateDir: string, network: string, containerId: string, ifname: string): Promise<void> {
+  await rm(metaFile(stateDir, network, containerId, ifname), {force: true});
+}
+
+/** Every meta file's key, for gc of orphans. */
+export async function listMetaKeys(stateDir: string): Promise<string[]> {
+  try {
+    return (await readdir(metaDir(stateDir))).filter((n) => n.endsWith('.json') && !isTempFile(n)).map((n) => n.slice(0, -5));
+  } catch {
+    return [];
+  }
+}

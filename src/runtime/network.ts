@@ -1,0 +1,57 @@
+import {existsSync} from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {findNetwork, loadConfList, loadNetworkFile, type NetworkConfigList} from '../cni/config.js';
+import {CniError} from '../cni/errors.js';
+import {UserError} from '../errors.js';
+
+/** The network used when neither --conf nor --net is given. */
+export const DEFAULT_NETWORK = 'cni-docker';
+
+/** configs/ shipped with the package (dist/src/runtime → ../../../configs). */
+export function shippedConfigsDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../configs');
+}
+
+export interface NetworkChoice {
+  conf?: string;
+  net?: string;
+}
+
+/** Resolve --conf FILE, --net NAME (in confDir), or the default network. */
+export async function resolveNetwork(choice: NetworkChoice, confDir: string): Promise<{list: NetworkConfigList; source: NetworkChoice}> {
+  if (choice.conf && choice.net) throw new UserError('give either --conf or --net, not both');
+  try {
+    if (choice.conf) {
+      if (!existsSync(choice.conf)) throw new UserError(`no such config file: ${choice.conf}`);
+      return {list: await loadNetworkFile(choice.conf), source: {conf: path.resolve(choice.conf)}};
+    }
+    if (choice.net) return {list: await findNetwork(confDir, choice.net), source: {net: choice.net}};
+    try {
+      return {list: await findNetwork(confDir, DEFAULT_NETWORK), source: {net: DEFAULT_NETWORK}};
+    } catch {
+      const file = path.join(shippedConfigsDir(), `${DEFAULT_NETWORK}.conf`);
+      return {list: await loadNetworkFile(file), source: {conf: file}};
+    }
+  } catch (err) {
+    if (err instanceof CniError) throw new UserError(`invalid network config${choice.conf ? ` ${choice.conf}` : ''}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The list as it was cached at ADD time. */
+export function cachedList(configBytes: string): NetworkConfigList {
+  return loadConfList(configBytes);
+}
+
+/** Bridges a network list creates or uses (bridge plugins' `bridge`, default cni0). */
+export function bridgesOf(list: NetworkConfigList): string[] {
+  return list.plugins
+    .filter((p) => p.network.type === 'bridge')
+    .map((p) => (typeof p.raw.bridge === 'string' && p.raw.bridge ? p.raw.bridge : 'cni0'));
+}
+
+/** "bridge", or "bridge+portmap" for a chain. */
+export function typeOf(list: NetworkConfigList): string {
+  return list.plugins.map((p) => p.network.type).join('+');
+}

@@ -1,0 +1,27 @@
+/**
+ * Map with at most `limit` calls in flight. Every item is attempted; when any
+ * fails, the first error (in input order) is thrown after all have settled.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const settled = await mapLimitSettled(items, limit, fn);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+}
+
+export async function mapLimitSettled<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const out: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = {status: 'fulfilled', value: await fn(items[i], i)};
+      } catch (reason) {
+        out[i] = {status: 'rejected', reason};
+      }
+    }
+  };
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker));
+  return out;
+}
