@@ -1,0 +1,78 @@
+import {spawn} from 'node:child_process';
+import {closeSync, constants, openSync} from 'node:fs';
+
+/**
+ * An exclusive BSD flock(2) on a file, the same lock the reference host-local
+ * takes on `<dataDir>/<network>/lock` (go-filemutex: flock(fd, LOCK_EX)).
+ *
+ * Node has no flock binding, so we open the file ourselves and hand that fd to
+ * util-linux `flock --exclusive 3` as the child's fd 3. A flock lock belongs to
+ * the open file description, which the child shares with us: once `flock`
+ * exits 0, the lock stays held through our still-open fd until we close it.
+ */
+export interface FileLock {
+  /** Releases the lock (closes the fd). Idempotent. */
+  release(): void;
+}
+
+export interface FlockOptions {
+  /** Give up after this many seconds (flock -w). Default: wait forever, as the reference does. */
+  timeoutSeconds?: number;
+  /** The flock(1) binary. */
+  flockBin?: string;
+}
+
+/** Mode and flags the reference uses for the lock file: O_CREAT|O_RDONLY, 0750. */
+export function openLockFile(path: string): number {
+  return openSync(path, constants.O_CREAT | constants.O_RDONLY, 0o750);
+}
+
+function runFlock(fd: number, opts: FlockOptions): Promise<void> {
+  const argv = ['--exclusive'];
+  if (opts.timeoutSeconds !== undefined) argv.push('--wait', String(opts.timeoutSeconds));
+  argv.push('3');
+  const bin = opts.flockBin ?? 'flock';
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, argv, {stdio: ['ignore', 'ignore', 'pipe', fd]});
+    let stderr = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', (err) => reject(new Error(`failed to lock: ${bin}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
+      else if (code === 1 && opts.timeoutSeconds !== undefined) reject(new Error(`timed out waiting for lock after ${opts.timeoutSeconds}s`));
+      else reject(new Error(`failed to lock: ${bin} ${argv.join(' ')}: ${stderr.trim() || (signal ? `signal ${signal}` : `exit status ${code}`)}`));
+    });
+  });
+}
+
+/** Takes flock(LOCK_EX) on `path` (created 0750 if missing); resolves once held. */
+export async function lockFile(path: string, opts: FlockOptions = {}): Promise<FileLock> {
+  const fd = openLockFile(path);
+  try {
+    await runFlock(fd, opts);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  let open = true;
+  return {
+    release() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+    },
+  };
+}
+
+/** Runs `fn` while holding the lock on `path`. */
+export async function withLock<T>(path: string, fn: () => Promise<T> | T, opts: FlockOptions = {}): Promise<T> {
+  const lock = await lockFile(path, opts);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,144 @@
+import {readFileSync} from 'node:fs';
+import {CniError, ErrorCode, toCniError} from '../../cni/errors.js';
+import type {Plugin, PluginContext} from '../../cni/plugin.js';
+import type {CmdArgs, DNS, IPConfig, Result} from '../../cni/types.js';
+import {IPAllocator} from './allocator.js';
+import {parseConf, type HostLocalConf} from './config.js';
+import {ipString, rangeSetContains, type Addr} from './range.js';
+import {DiskStore, goFsError, listReservations, releaseReservation} from './store.js';
+import {validAttachments} from '../../cni/gc-args.js';
+
+/**
+ * host-local IPAM (the reference's plugins/ipam/host-local main.go): shares
+ * its on-disk store and flock with the reference binary, so both can serve
+ * one network side by side.
+ */
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** resolv.conf → DNS: nameserver appends, domain takes the last, search/options append all fields. */
+export function parseResolvConf(path: string): DNS {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw goFsError(err, 'open', path);
+  }
+  const dns: DNS = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line[0] === '#' || line[0] === ';') continue;
+    const fields = line.split(/\s+/);
+    if (fields.length < 2) continue;
+    switch (fields[0]) {
+      case 'nameserver':
+        (dns.nameservers ??= []).push(fields[1]);
+        break;
+      case 'domain':
+        dns.domain = fields[1];
+        break;
+      case 'search':
+        (dns.search ??= []).push(...fields.slice(1));
+        break;
+      case 'options':
+        (dns.options ??= []).push(...fields.slice(1));
+        break;
+    }
+  }
+  return dns;
+}
+
+function load(args: CmdArgs): HostLocalConf {
+  try {
+    return parseConf(args.stdin, args.args);
+  } catch (err) {
+    throw toCniError(err);
+  }
+}
+
+function openStore(ctx: PluginContext, conf: HostLocalConf): DiskStore {
+  if (!NAME_RE.test(conf.name)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, conf.name ? 'invalid characters found in network name' : 'missing network name', conf.name);
+  }
+  try {
+    return DiskStore.open(conf.name, conf.dataDir || ctx.paths.networksDir);
+  } catch (err) {
+    throw toCniError(err);
+  }
+}
+
+async function releaseAll(allocs: IPAllocator[], args: CmdArgs): Promise<void> {
+  for (const a of allocs) await a.release(args.containerId, args.ifname).catch(() => undefined);
+}
+
+async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
+  const conf = load(args);
+  const result: Result = {cniVersion: conf.cniVersion || '0.1.0'};
+  if (conf.resolvConf) result.dns = parseResolvConf(conf.resolvConf);
+  const store = openStore(ctx, conf);
+
+  const requested = new Map<string, Addr>();
+  for (const ip of conf.requestedIPs) requested.set(ipString(ip), ip);
+
+  const allocs: IPAllocator[] = [];
+  const ips: IPConfig[] = [];
+  for (const [idx, set] of conf.ranges.entries()) {
+    const allocator = new IPAllocator(set, store, idx);
+    let want: Addr | undefined;
+    for (const [key, ip] of requested) {
+      if (rangeSetContains(set, ip)) {
+        want = ip;
+        requested.delete(key);
+        break;
+      }
+    }
+    try {
+      ips.push(await allocator.get(args.containerId, args.ifname, want));
+    } catch (err) {
+      await releaseAll(allocs, args);
+      throw new CniError(ErrorCode.Internal, `failed to allocate for range ${idx}: ${toCniError(err).message}`);
+    }
+    allocs.push(allocator);
+  }
+  if (requested.size > 0) {
+    await releaseAll(allocs, args);
+    throw new CniError(ErrorCode.Internal, `failed to allocate all requested IPs: ${[...requested.keys()].join(' ')}`);
+  }
+  result.ips = ips;
+  if (conf.routes.length > 0) result.routes = conf.routes;
+  ctx.log.debug(`host-local: ${args.containerId}/${args.ifname} got ${ips.map((i) => i.address).join(', ')}`);
+  return result;
+}
+
+async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = load(args);
+  const store = openStore(ctx, conf);
+  const errors: string[] = [];
+  for (const [idx, set] of conf.ranges.entries()) {
+    try {
+      await new IPAllocator(set, store, idx).release(args.containerId, args.ifname);
+    } catch (err) {
+      errors.push(toCniError(err).message);
+    }
+  }
+  if (errors.length > 0) throw new CniError(ErrorCode.Internal, errors.join(';'));
+}
+
+async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = load(args);
+  const store = openStore(ctx, conf);
+  const found = await store.withLock(() => store.findByID(args.containerId, args.ifname));
+  if (!found) throw new CniError(ErrorCode.Internal, `host-local: Failed to find address added by container ${args.containerId}`);
+}
+
+/** GC (spec 1.1): release every reservation whose (id, ifname) is not in cni.dev/valid-attachments. */
+async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = load(args);
+  const valid = validAttachments(args.stdin);
+  const store = openStore(ctx, conf);
+  const released = await store.withLock(() =>
+    listReservations(store).filter((r) => !valid.has(r.id, r.ifname) && releaseReservation(r)),
+  );
+  for (const r of released) ctx.log.debug(`host-local gc: released ${r.ip} of ${r.id}/${r.ifname ?? ''}`);
+}
+
+export const plugin: Plugin = {type: 'host-local', add, del, check, gc};

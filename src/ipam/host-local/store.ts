@@ -1,0 +1,257 @@
+import {closeSync, constants, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs';
+import {join, relative, isAbsolute, basename} from 'node:path';
+import {lockFile, openLockFile, type FileLock, type FlockOptions} from './flock.js';
+import {ipString, parseIP, type Addr} from './range.js';
+
+/**
+ * The reference host-local's disk store (backend/disk), byte for byte:
+ * `<dataDir>/<network>/` (0755), one file per reserved IP holding
+ * `<trimmed id>\r\n<ifname>` (O_EXCL, 0644), `last_reserved_ip.<N>` (0644),
+ * and the flock'd `lock` file (0750). Legacy files holding only `<id>` are
+ * recognised on lookup and release.
+ */
+export const LAST_IP_PREFIX = 'last_reserved_ip.';
+export const LINE_BREAK = '\r\n';
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EEXIST: 'file exists',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/** A filesystem error worded as Go's *PathError: "<op> <path>: <errno text>". */
+export function goFsError(err: unknown, op: string, path: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  const text = (e.code && ERRNO_TEXT[e.code]) || e.message;
+  return new Error(`${op} ${path}: ${text}`);
+}
+
+function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException)?.code;
+}
+
+/** Go's strings.TrimSpace for ASCII/Unicode whitespace. */
+function trimSpace(s: string): string {
+  return s.trim();
+}
+
+export class DiskStore {
+  readonly dir: string;
+  private readonly lockPath: string;
+
+  private constructor(dir: string, private readonly lockOpts: FlockOptions) {
+    this.dir = dir;
+    this.lockPath = join(dir, 'lock');
+  }
+
+  /** disk.New: validates the names, creates the directory (0755) and the lock file (0750). */
+  static open(network: string, dataDir: string, lockOpts: FlockOptions = {}): DiskStore {
+    if (!NAME_RE.test(network)) throw new Error(`invalid characters found in network name: ${network}`);
+    if (!dataDir) throw new Error('empty dataDir');
+    const dir = join(dataDir, network);
+    const rel = relative(dataDir, dir);
+    if (rel !== network || rel.startsWith('..') || isAbsolute(rel)) throw new Error(`store path ${dir} escapes dataDir ${dataDir}`);
+    try {
+      mkdirSync(dir, {recursive: true, mode: 0o755});
+    } catch (err) {
+      throw goFsError(err, 'mkdir', dir);
+    }
+    const store = new DiskStore(dir, lockOpts);
+    try {
+      closeSync(openLockFile(store.lockPath));
+    } catch (err) {
+      throw goFsError(err, 'open', store.lockPath);
+    }
+    return store;
+  }
+
+  lock(): Promise<FileLock> {
+    return lockFile(this.lockPath, this.lockOpts);
+  }
+
+  async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
+    const l = await this.lock();
+    try {
+      return await fn();
+    } finally {
+      l.release();
+    }
+  }
+
+  private ipPath(ip: Addr): string {
+    return join(this.dir, ipString(ip));
+  }
+
+  /** Creates `<ip>` exclusively; false when it is already taken. Records last_reserved_ip.<rangeId>. */
+  reserve(id: string, ifname: string, ip: Addr, rangeId: string): boolean {
+    const fname = this.ipPath(ip);
+    let fd: number;
+    try {
+      fd = openSync(fname, constants.O_RDWR | constants.O_EXCL | constants.O_CREAT, 0o644);
+    } catch (err) {
+      if (errCode(err) === 'EEXIST') return false;
+      throw goFsError(err, 'open', fname);
+    }
+    try {
+      writeSync(fd, trimSpace(id) + LINE_BREAK + ifname);
+    } catch (err) {
+      closeSync(fd);
+      unlinkQuiet(fname);
+      throw goFsError(err, 'write', fname);
+    }
+    closeSync(fd);
+    const ipfile = join(this.dir, LAST_IP_PREFIX + rangeId);
+    try {
+      writeFileSync(ipfile, ipString(ip), {mode: 0o644});
+    } catch (err) {
+      throw goFsError(err, 'open', ipfile);
+    }
+    return true;
+  }
+
+  /** The last reserved IP for a range set, or undefined (missing or unparsable). */
+  lastReservedIP(rangeId: string): Addr | undefined {
+    try {
+      return parseIP(readFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every regular file under the store, recursively, in lexical order (filepath.Walk). */
+  private walk(visit: (path: string, content: string) => void, dir = this.dir): void {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = join(dir, name);
+      let isDir: boolean;
+      try {
+        isDir = statSync(p).isDirectory();
+      } catch {
+        continue;
+      }
+      if (isDir) {
+        this.walk(visit, p);
+        continue;
+      }
+      let content: string;
+      try {
+        content = readFileSync(p, 'utf8');
+      } catch {
+        continue;
+      }
+      visit(p, content);
+    }
+  }
+
+  private keys(id: string, ifname: string): {match: string; legacy: string} {
+    return {match: trimSpace(id) + LINE_BREAK + ifname, legacy: trimSpace(id)};
+  }
+
+  /** Removes every file owned by id+ifname; only if none, the legacy `<id>` files. */
+  releaseByID(id: string, ifname: string): void {
+    const {match, legacy} = this.keys(id, ifname);
+    if (!this.releaseByKey(match)) this.releaseByKey(legacy);
+  }
+
+  private releaseByKey(key: string): boolean {
+    let found = false;
+    this.walk((path, content) => {
+      if (trimSpace(content) !== key) return;
+      if (unlinkQuiet(path)) found = true;
+    });
+    return found;
+  }
+
+  /** IPs whose files belong to id+ifname or to the legacy `<id>`. */
+  getByID(id: string, ifname: string): Addr[] {
+    const {match, legacy} = this.keys(id, ifname);
+    const ips: Addr[] = [];
+    this.walk((path, content) => {
+      const c = trimSpace(content);
+      if (c !== match && c !== legacy) return;
+      const ip = parseIP(basename(path));
+      if (ip) ips.push(ip);
+    });
+    return ips;
+  }
+
+  /** Whether any file belongs to id+ifname, else to the legacy `<id>`. */
+  findByID(id: string, ifname: string): boolean {
+    const {match, legacy} = this.keys(id, ifname);
+    let found = false;
+    this.walk((_p, content) => {
+      if (trimSpace(content) === match) found = true;
+    });
+    if (found) return true;
+    this.walk((_p, content) => {
+      if (trimSpace(content) === legacy) found = true;
+    });
+    return found;
+  }
+}
+
+function unlinkQuiet(path: string): boolean {
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One reservation file of a store, as read back (legacy files have no ifname). */
+export interface Reservation {
+  ip: string;
+  id: string;
+  ifname?: string;
+  path: string;
+}
+
+/** Every reservation file of the store (lock and last_reserved_ip.* excluded); call under the lock. */
+export function listReservations(store: DiskStore): Reservation[] {
+  const out: Reservation[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(store.dir).sort();
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (name === 'lock' || name.startsWith(LAST_IP_PREFIX) || !parseIP(name)) continue;
+    const p = join(store.dir, name);
+    let content: string;
+    try {
+      content = readFileSync(p, 'utf8');
+    } catch {
+      continue;
+    }
+    const [id, ifname] = content.trim().split(LINE_BREAK);
+    out.push({ip: name, id: id.trim(), ifname: ifname?.trim() || undefined, path: p});
+  }
+  return out;
+}
+
+/** Removes a reservation file if it still holds the same owner; true when removed. Call under the lock. */
+export function releaseReservation(r: Reservation): boolean {
+  let content: string;
+  try {
+    content = readFileSync(r.path, 'utf8');
+  } catch {
+    return false;
+  }
+  const [id, ifname] = content.trim().split(LINE_BREAK);
+  if (id.trim() !== r.id || (ifname?.trim() || undefined) !== r.ifname) return false;
+  return unlinkQuiet(r.path);
+}
