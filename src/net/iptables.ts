@@ -1,0 +1,200 @@
+import {createHash} from 'node:crypto';
+import type {Runner} from '../exec/runner.js';
+import {canonicalIp, networkString, parseCidr, parseIp, type Family} from './cidr.js';
+
+/**
+ * The bridge's IP-masquerade rules (reference pkg/ip/ipmasq_linux.go), written
+ * with one `iptables-restore --noflush -w` per family after one `iptables-save`
+ * read, so the saved rules are byte-identical to what go-iptables produces:
+ *
+ *   :CNI-<hash> - [0:0]
+ *   -A POSTROUTING -s <ip>/32 -m comment --comment "name: \"<net>\" id: \"<cid>\"" -j CNI-<hash>
+ *   -A CNI-<hash> -d <network>/<prefix> -m comment --comment "..." -j ACCEPT
+ *   -A CNI-<hash> ! -d 224.0.0.0/4 -m comment --comment "..." -j MASQUERADE
+ */
+
+/** `CNI-` + the first 24 hex characters of sha512(name + containerId). */
+export function masqChainName(network: string, containerId: string): string {
+  return `CNI-${createHash('sha512').update(network + containerId).digest('hex').slice(0, 24)}`;
+}
+
+/** Go's %q for the strings we meet (network names and container IDs). */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+/** `name: "<net>" id: "<cid>"`, as the reference's FormatComment. */
+export function masqComment(network: string, containerId: string): string {
+  return `name: ${goQuote(network)} id: ${goQuote(containerId)}`;
+}
+
+/** How iptables-save prints (and iptables-restore reads) a comment argument. */
+function saveQuote(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+const tool = (f: Family, what: 'save' | 'restore'): string => `${f === 4 ? 'iptables' : 'ip6tables'}-${what}`;
+const hostBits = (f: Family): number => (f === 4 ? 32 : 128);
+const multicastNet = (f: Family): string => (f === 4 ? '224.0.0.0/4' : 'ff00::/8');
+
+export interface NatTable {
+  chains: Set<string>;
+  /** Rule lines as iptables-save prints them (`-A CHAIN ...`), in order. */
+  rules: string[];
+}
+
+/** Parse the nat table out of `iptables-save -t nat` output. */
+export function parseNatSave(text: string): NatTable {
+  const chains = new Set<string>();
+  const rules: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith(':')) chains.add(line.slice(1).split(' ')[0]);
+    else if (line.startsWith('-A ')) rules.push(line.trimEnd());
+  }
+  return {chains, rules};
+}
+
+export interface MasqTarget {
+  chain: string;
+  comment: string;
+}
+
+/** The three save-format lines SetupIPMasq appends for one address ("10.1.2.3/24"). */
+export function masqRuleLines(t: MasqTarget, address: string): {family: Family; lines: string[]} {
+  const c = parseCidr(address);
+  if (!c) throw new Error(`invalid address ${address}`);
+  const f = c.ip.family;
+  const q = saveQuote(t.comment);
+  return {
+    family: f,
+    lines: [
+      `-A ${t.chain} -d ${networkString(c)} -m comment --comment ${q} -j ACCEPT`,
+      `-A ${t.chain} ! -d ${multicastNet(f)} -m comment --comment ${q} -j MASQUERADE`,
+      `-A POSTROUTING -s ${canonicalIp(address.split('/')[0])}/${hostBits(f)} -m comment --comment ${q} -j ${t.chain}`,
+    ],
+  };
+}
+
+/** iptables-restore input that makes `addresses` (one family) masqueraded; undefined when all exist. */
+export function planSetup(t: MasqTarget, table: NatTable, addresses: string[]): string | undefined {
+  const have = new Set(table.rules);
+  const out: string[] = [];
+  if (!table.chains.has(t.chain)) out.push(`:${t.chain} - [0:0]`);
+  for (const a of addresses) {
+    for (const line of masqRuleLines(t, a).lines) {
+      if (have.has(line)) continue;
+      have.add(line);
+      out.push(line);
+    }
+  }
+  return out.length === 0 ? undefined : ['*nat', ...out, 'COMMIT', ''].join('\n');
+}
+
+/** Which POSTROUTING jumps of this attachment a teardown removes. */
+export type JumpSelector =
+  | {kind: 'all'}
+  /** Jumps whose source IP is one of these. */
+  | {kind: 'ips'; ips: string[]}
+  /** Jumps whose source IP is not one of these (still configured elsewhere). */
+  | {kind: 'except'; ips: string[]};
+
+const sourceIp = (line: string): string | undefined => {
+  const m = / -s ([^ ]+?)(?:\/\d+)? /.exec(line);
+  return m ? canonicalIp(m[1]) : undefined;
+};
+
+/**
+ * iptables-restore input removing the selected jumps, and the chain itself once
+ * nothing jumps to it any more; undefined when there is nothing to do. Missing
+ * rules and chains are simply not there to remove.
+ */
+export function planTeardown(t: MasqTarget, table: NatTable, sel: JumpSelector): string | undefined {
+  const q = saveQuote(t.comment);
+  const jumpsTo = (l: string): boolean => l.endsWith(` -j ${t.chain}`) || l.endsWith(` -g ${t.chain}`);
+  const ours = table.rules.filter((l) => l.startsWith('-A POSTROUTING ') && jumpsTo(l) && l.includes(`--comment ${q}`));
+  const wanted = sel.kind === 'all' ? undefined : new Set(sel.ips.map(canonicalIp));
+  const remove = ours.filter((l) => {
+    if (!wanted) return true;
+    const ip = sourceIp(l);
+    return sel.kind === 'ips' ? ip !== undefined && wanted.has(ip) : ip === undefined || !wanted.has(ip);
+  });
+  const removed = new Set(remove);
+  const stillReferenced = table.rules.some((l) => jumpsTo(l) && !removed.has(l));
+  const out = remove.map((l) => `-D ${l.slice(3)}`);
+  if (table.chains.has(t.chain) && !stillReferenced) out.push(`-F ${t.chain}`, `-X ${t.chain}`);
+  return out.length === 0 ? undefined : ['*nat', ...out, 'COMMIT', ''].join('\n');
+}
+
+async function readNat(runner: Runner, f: Family): Promise<NatTable> {
+  const {stdout} = await runner.run(tool(f, 'save'), ['-t', 'nat']);
+  return parseNatSave(stdout);
+}
+
+async function restore(runner: Runner, f: Family, input: string): Promise<void> {
+  await runner.run(tool(f, 'restore'), ['--noflush', '-w'], {input});
+}
+
+/** SetupIPMasq for every address (one read and at most one write per family). */
+export async function setupIpMasq(runner: Runner, t: MasqTarget, addresses: string[]): Promise<void> {
+  for (const f of [4, 6] as const) {
+    const mine = addresses.filter((a) => parseCidr(a)?.ip.family === f);
+    if (mine.length === 0) continue;
+    const plan = planSetup(t, await readNat(runner, f), mine);
+    if (plan) await restore(runner, f, plan);
+  }
+}
+
+/**
+ * TeardownIPMasq, tolerant of anything already gone, for both families. The
+ * chain is shared by every ifname of one container on one network, so it is
+ * only deleted once no POSTROUTING rule still jumps to it.
+ */
+export async function teardownIpMasq(runner: Runner, t: MasqTarget, sel: JumpSelector): Promise<void> {
+  const families: Family[] = sel.kind === 'ips' ? [4, 6].filter((f) => sel.ips.some((ip) => parseIp(ip)?.family === f)) as Family[] : [4, 6];
+  for (const f of families) {
+    const plan = planTeardown(t, await readNat(runner, f), sel);
+    if (plan) await restore(runner, f, plan);
+  }
+}
+
+/** One masquerade chain's owner, read back from its rules' comment. */
+export interface MasqOwner {
+  network: string;
+  containerId: string;
+  chain: string;
+}
+
+/**
+ * The (network, container) pairs whose reference-format masquerade chain
+ * (`CNI-` + hash of name+id, comment `name: "<net>" id: "<cid>"`) appears in a
+ * nat table, from POSTROUTING jumps or the chain's own rules. Rules whose chain
+ * name does not match the hash of their comment are someone else's and skipped.
+ */
+export function masqOwners(table: NatTable): MasqOwner[] {
+  const out = new Map<string, MasqOwner>();
+  const re = /^-A (\S+) .*--comment "name: \\"([^"\\]*)\\" id: \\"([^"\\]*)\\"" -j (\S+)$/;
+  for (const line of table.rules) {
+    const m = re.exec(line);
+    if (!m) continue;
+    const [, from, network, containerId, to] = m;
+    const chain = masqChainName(network, containerId);
+    if (from !== chain && !(from === 'POSTROUTING' && to === chain)) continue;
+    out.set(chain, {network, containerId, chain});
+  }
+  return [...out.values()];
+}
+
+/** The nat table of one family (iptables-save -t nat / ip6tables-save -t nat). */
+export async function readNatTable(runner: Runner, f: Family): Promise<NatTable> {
+  return readNat(runner, f);
+}

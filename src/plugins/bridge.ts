@@ -1,0 +1,345 @@
+import {readFileSync} from 'node:fs';
+import type {Plugin, PluginContext} from '../cni/plugin.js';
+import type {CmdArgs, DNS, IPConfig, Result, Route} from '../cni/types.js';
+import {CniError, ErrorCode} from '../cni/errors.js';
+import {parseCniArgs} from '../cni/args.js';
+import {delegateAdd, delegateCheck, delegateDel, delegateGc} from '../cni/delegate.js';
+import {validAttachments} from '../cni/gc-args.js';
+import {UndoStack} from '../util/undo.js';
+import {cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
+import {configureIface} from '../net/configure-iface.js';
+import {attachPort, createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, isNetnsMissing, revertAddr, waitPortUp} from '../net/bridge-ops.js';
+import {masqChainName, masqComment, masqOwners, readNatTable, setupIpMasq, teardownIpMasq, type JumpSelector} from '../net/iptables.js';
+import {listAddrs, type LinkAddrs} from '../net/ip.js';
+import {writeSysctlsBestEffort} from '../net/sysctl.js';
+import {checkAttachment, prevResultOf} from './bridge-check.js';
+import {readConfObject, type ConfReader} from './go-json.js';
+
+/** The bridge plugin (reference plugins/main/bridge, Debian 1.1.1 behaviour). */
+export interface BridgeConf {
+  cniVersion: string;
+  name: string;
+  bridge: string;
+  isGateway: boolean;
+  isDefaultGateway: boolean;
+  forceAddress: boolean;
+  ipMasq: boolean;
+  ipMasqBackend: string;
+  mtu: number;
+  hairpinMode: boolean;
+  promiscMode: boolean;
+  vlan: number;
+  vlanTrunk: unknown[];
+  preserveDefaultVlan: boolean;
+  macspoofchk: boolean;
+  enabledad: boolean;
+  disableContainerInterface: boolean;
+  portIsolation: boolean;
+  ipamType: string;
+  dns?: DNS;
+  /** Container MAC: CNI_ARGS MAC < args.cni.mac < runtimeConfig.mac. */
+  mac: string;
+  raw: Record<string, unknown>;
+}
+
+const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);
+
+function trunkErrors(trunk: unknown[]): void {
+  for (const t of trunk) {
+    const e = (t ?? {}) as {id?: number; minID?: number; maxID?: number};
+    const bad = (n: number | undefined): boolean => n === undefined || n < 1 || n > 4094;
+    if (e.minID !== undefined && bad(e.minID)) throw fail('incorrect trunk minID parameter');
+    if (e.maxID !== undefined && bad(e.maxID)) throw fail('incorrect trunk maxID parameter');
+    if (e.minID !== undefined && e.maxID !== undefined && e.minID > e.maxID) throw fail('minID is greater than maxID in trunk parameter');
+    if (e.minID === undefined && e.maxID !== undefined) throw fail('minID and maxID should be configured simultaneously, minID is missing');
+    if (e.minID !== undefined && e.maxID === undefined) throw fail('minID and maxID should be configured simultaneously, maxID is missing');
+    if (e.id !== undefined && bad(e.id)) throw fail('incorrect trunk id parameter');
+  }
+}
+
+/** loadNetConf: Go-JSON decoding, the reference's defaults, vlan checks, CNI_ARGS and MAC precedence. */
+export function parseConf(stdin: string, cniArgs: string): BridgeConf {
+  let c: BridgeConf;
+  let r: ConfReader;
+  try {
+    r = readConfObject(stdin, 'NetConf');
+    c = readFields(r);
+  } catch (err) {
+    throw fail(`failed to load netconf: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (c.vlan < 0 || c.vlan > 4094) throw fail(`invalid VLAN ID ${c.vlan} (must be between 0 and 4094)`);
+  trunkErrors(c.vlanTrunk);
+  if (cniArgs) c.mac = parseCniArgs(cniArgs, ['MAC']).MAC ?? '';
+  c.mac = r.obj('args').obj('cni').str('mac', '') || c.mac;
+  c.mac = r.obj('runtimeConfig').str('mac', '') || c.mac;
+  if (c.isDefaultGateway) c.isGateway = true;
+  return c;
+}
+
+function readFields(r: ConfReader): BridgeConf {
+  return {
+    cniVersion: r.str('cniVersion', ''),
+    name: r.str('name', ''),
+    bridge: r.str('bridge', 'cni0'),
+    isGateway: r.bool('isGateway'),
+    isDefaultGateway: r.bool('isDefaultGateway'),
+    forceAddress: r.bool('forceAddress'),
+    ipMasq: r.bool('ipMasq'),
+    ipMasqBackend: r.str('ipMasqBackend', ''),
+    mtu: r.int('mtu'),
+    hairpinMode: r.bool('hairpinMode'),
+    promiscMode: r.bool('promiscMode'),
+    vlan: r.int('vlan'),
+    vlanTrunk: r.list('vlanTrunk'),
+    preserveDefaultVlan: r.bool('preserveDefaultVlan'),
+    macspoofchk: r.bool('macspoofchk'),
+    enabledad: r.bool('enabledad'),
+    disableContainerInterface: r.bool('disableContainerInterface'),
+    portIsolation: r.bool('portIsolation'),
+    ipamType: r.obj('ipam').str('type', ''),
+    dns: r.has('dns') ? (r.get('dns') as DNS) : undefined,
+    mac: '',
+    raw: r.raw,
+  };
+}
+
+/** What ADD refuses before touching anything. */
+function refuseUnsupported(c: BridgeConf): void {
+  if (c.hairpinMode && c.promiscMode) throw fail('cannot set hairpin mode and promiscuous mode at the same time.');
+  if (c.vlan !== 0 || c.vlanTrunk.length > 0) {
+    throw fail(`failed to create bridge "${c.bridge}": vlan/vlanTrunk need bridge VLAN filtering, which is not available on this kernel`);
+  }
+  if (c.macspoofchk) throw fail('macspoofchk is not supported by this bridge plugin');
+  if (c.ipMasqBackend === 'nftables') throw fail('ipMasqBackend "nftables" is not supported by this bridge plugin');
+  if (c.ipMasqBackend !== '' && c.ipMasqBackend !== 'iptables') throw fail(`unknown ipmasq backend "${c.ipMasqBackend}"`);
+  if (c.disableContainerInterface && c.ipamType) throw fail('cannot use IPAM when DisableContainerInterface flag is set');
+  if (!c.ipamType && ['', '0.1.0', '0.2.0'].includes(c.cniVersion)) throw fail('cannot convert: no valid IP addresses');
+}
+
+interface Gateways {
+  /** Gateway CIDRs for the bridge (gateway IP with the address's prefix), v4 then v6. */
+  gws: Record<Family, Cidr[]>;
+}
+
+/** calcGateways: interface index 2, computed gateways, isDefaultGateway routes. */
+export function calcGateways(ips: IPConfig[], routes: Route[], c: BridgeConf): Gateways {
+  const gws: Record<Family, Cidr[]> = {4: [], 6: []};
+  const defaultDone: Record<Family, boolean> = {4: false, 6: false};
+  for (const ipc of ips) {
+    const a = parseCidr(ipc.address);
+    if (!a) throw fail(`Unknown IP object: ${ipc.address}`);
+    const f = a.ip.family;
+    ipc.interface = 2;
+    if (!ipc.gateway && c.isGateway) ipc.gateway = formatIp(nextIp(networkOf(a)));
+    if (c.isDefaultGateway && !defaultDone[f]) {
+      const dst = f === 4 ? '0.0.0.0/0' : '::/0';
+      const found = routes.some((r) => r.gw && parseCidr(r.dst) && cidrString({...parseCidr(r.dst)!, ip: networkOf(parseCidr(r.dst)!)}) === dst);
+      if (!found) routes.push(ipc.gateway ? {dst, gw: ipc.gateway} : {dst});
+      defaultDone[f] = true;
+    }
+    if (c.isGateway && ipc.gateway) {
+      const g = parseIp(ipc.gateway);
+      if (g) gws[f].push({ip: g, prefix: a.prefix});
+    }
+  }
+  return {gws};
+}
+
+export interface IpamOps {
+  add(ctx: PluginContext, type: string, args: CmdArgs): Promise<Result>;
+  del(ctx: PluginContext, type: string, args: CmdArgs): Promise<void>;
+  check(ctx: PluginContext, type: string, args: CmdArgs): Promise<void>;
+  gc?(ctx: PluginContext, type: string, args: CmdArgs): Promise<void>;
+}
+
+const delegateIpam: IpamOps = {add: delegateAdd, del: delegateDel, check: delegateCheck, gc: delegateGc};
+
+export interface BridgeOptions {
+  ipam?: IpamOps;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
+  const ipam = opts.ipam ?? delegateIpam;
+
+  async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
+    const c = parseConf(args.stdin, args.args);
+    refuseUnsupported(c);
+    const {runner} = ctx;
+    return UndoStack.run(ctx.log, async (undo) => {
+      let br;
+      try {
+        br = await ensureBridge(runner, {name: c.bridge, mtu: c.mtu, promisc: c.promiscMode});
+      } catch (err) {
+        throw fail(`failed to create bridge "${c.bridge}": ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (br.created) undo.push(`delete bridge ${c.bridge}`, () => delBridgeIfUnused(runner, c.bridge));
+      const pinMac = br.link.address;
+      const oldRa = br.created ? undefined : readHostSysctl(`net/ipv6/conf/${c.bridge}/accept_ra`);
+      if (oldRa !== undefined && oldRa !== '0') {
+        undo.push(`restore accept_ra of ${c.bridge}`, () => writeSysctlsBestEffort(runner, {[`net/ipv6/conf/${c.bridge}/accept_ra`]: oldRa}));
+      }
+
+      const veth = await createVeth(runner, {netns: args.netns, ifname: args.ifname, mtu: c.mtu, mac: c.mac});
+      undo.push(`delete veth ${veth.hostName}`, () => delLink(runner, veth.hostName));
+      await writeSysctlsBestEffort(runner, {[`net/ipv6/conf/${c.bridge}/accept_ra`]: '0', [`net/ipv6/conf/${veth.hostName}/accept_ra`]: '0'});
+      await attachPort(runner, {hostName: veth.hostName, bridge: c.bridge, hairpin: c.hairpinMode, isolated: c.portIsolation || undefined});
+
+      const result: Result = {
+        cniVersion: c.cniVersion,
+        interfaces: [
+          {name: c.bridge, mac: br.link.address},
+          {name: veth.hostName},
+          {name: args.ifname, mac: veth.containerMac, sandbox: args.netns},
+        ],
+      };
+
+      if (c.ipamType) {
+        const r = await ipam.add(ctx, c.ipamType, args);
+        undo.push(`release IPAM (${c.ipamType})`, () => ipam.del(ctx, c.ipamType, args));
+        result.ips = (r.ips ?? []).map((i) => ({...i}));
+        result.routes = (r.routes ?? []).map((x) => ({...x}));
+        if (result.ips.length === 0) throw fail('IPAM plugin returned missing IP config');
+        const {gws} = calcGateways(result.ips, result.routes, c);
+        if (result.routes.length === 0) delete result.routes;
+
+        const dad = c.enabledad
+          ? {[`net/ipv6/conf/${args.ifname}/enhanced_dad`]: '1', [`net/ipv6/conf/${args.ifname}/accept_dad`]: '1'}
+          : {[`net/ipv6/conf/${args.ifname}/accept_dad`]: '0'};
+        await writeSysctlsBestEffort(runner, {...dad, [`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}, args.netns);
+        await configureIface(runner, args.netns, args.ifname, result, {sleep: opts.sleep});
+
+        const port = await waitPortUp(runner, veth.hostName, opts.sleep);
+        result.interfaces![1].mac = port.address;
+
+        if (c.isGateway) {
+          for (const f of [4, 6] as const) {
+            for (const gw of gws[f]) {
+              let change;
+              try {
+                change = await ensureAddr(runner, c.bridge, gw, c.forceAddress, pinMac);
+              } catch (err) {
+                throw fail(`failed to set bridge addr: ${err instanceof Error ? err.message : String(err)}`);
+              }
+              undo.push(`restore addresses of ${c.bridge}`, () => revertAddr(runner, c.bridge, change));
+            }
+          }
+          const fams = ([4, 6] as const).filter((f) => gws[f].length > 0);
+          try {
+            await enableForwarding(runner, [...fams]);
+          } catch (err) {
+            throw fail(`failed to enable forwarding: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+
+        if (c.ipMasq) {
+          const target = {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)};
+          const addrs = result.ips.map((i) => i.address);
+          undo.push('remove masquerade rules', () => teardownIpMasq(runner, target, {kind: 'ips', ips: addrs.map((a) => a.split('/')[0])}));
+          await setupIpMasq(runner, target, addrs);
+        }
+      } else if (!c.disableContainerInterface) {
+        await runner.run('nsenter', [`--net=${args.netns}`, '--', 'ip', 'link', 'set', 'dev', args.ifname, 'up']).catch((err: unknown) => {
+          throw fail(`failed to set "${args.ifname}" up: ${err instanceof Error ? err.message : String(err)}`);
+        });
+      }
+
+      // The bridge MAC may have changed when the first port joined.
+      const {stdout} = await runner.run('ip', ['-j', 'link', 'show', 'dev', c.bridge]);
+      const [brNow] = JSON.parse(stdout) as {address?: string}[];
+      result.interfaces![0].mac = brNow?.address;
+      if (!result.interfaces![1].mac) {
+        const {stdout: h} = await runner.run('ip', ['-j', 'link', 'show', 'dev', veth.hostName]);
+        result.interfaces![1].mac = (JSON.parse(h) as {address?: string}[])[0]?.address;
+      }
+      if (c.dns) result.dns = c.dns;
+      return result;
+    });
+  }
+
+  async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
+    const c = parseConf(args.stdin, args.args);
+    const {runner} = ctx;
+    const masq = Boolean(c.ipamType) && c.ipMasq;
+    const prevIps = prevResultIps(c, args);
+    const ipamDel = async (): Promise<void> => {
+      if (c.ipamType) await ipam.del(ctx, c.ipamType, args);
+    };
+
+    let sel: JumpSelector = prevIps.length > 0 ? {kind: 'ips', ips: prevIps} : {kind: 'all'};
+    if (args.netns) {
+      let links: LinkAddrs[] | undefined;
+      try {
+        links = await listAddrs(runner, args.netns);
+      } catch (err) {
+        if (!isNetnsMissing(err)) throw err;
+      }
+      if (links) {
+        const globalIps = (l: LinkAddrs): string[] =>
+          l.addr_info.map((a) => a.local).filter((ip) => {
+            const p = parseIp(ip);
+            return p !== undefined && isGlobalUnicast(p);
+          });
+        const mine = links.find((l) => l.ifname === args.ifname);
+        const known = [...new Set([...(mine ? globalIps(mine) : []), ...prevIps])];
+        const elsewhere = links.filter((l) => l.ifname !== args.ifname).flatMap(globalIps);
+        sel = known.length > 0 ? {kind: 'ips', ips: known} : {kind: 'except', ips: elsewhere};
+        if (mine) await delLink(runner, args.ifname, args.netns);
+      } else {
+        sel = {kind: 'all'};
+      }
+    }
+    await ipamDel();
+    if (masq) await teardownIpMasq(runner, {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)}, sel);
+  }
+
+  async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
+    const c = parseConf(args.stdin, args.args);
+    await checkAttachment(ctx, args, c, () => ipam.check(ctx, c.ipamType, args));
+  }
+
+  /** GC (spec 1.1): forward to IPAM, then drop masquerade chains of this network whose container is not valid. */
+  async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
+    const c = parseConf(args.stdin, args.args);
+    const valid = validAttachments(args.stdin);
+    const errors: string[] = [];
+    if (c.ipamType) await ipam.gc?.(ctx, c.ipamType, args).catch((e: unknown) => errors.push(`IPAM GC: ${e instanceof Error ? e.message : String(e)}`));
+    if (c.ipamType && c.ipMasq) {
+      const stale = new Map<string, string>();
+      for (const f of [4, 6] as const) {
+        for (const o of masqOwners(await readNatTable(ctx.runner, f))) if (o.network === c.name && !valid.containerIds.has(o.containerId)) stale.set(o.chain, o.containerId);
+      }
+      for (const [chain, id] of stale) {
+        await teardownIpMasq(ctx.runner, {chain, comment: masqComment(c.name, id)}, {kind: 'all'}).catch((e: unknown) => errors.push(`${chain}: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    }
+    if (errors.length > 0) throw fail(errors.join('; '));
+  }
+
+  return {type: 'bridge', add, del, check, gc};
+}
+
+/** A host-namespace sysctl read in-process (no subprocess); undefined when unreadable. */
+function readHostSysctl(key: string): string | undefined {
+  try {
+    return readFileSync(`/proc/sys/${key}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bare IPs that prevResult gave this ifname (none when absent or unparsable). */
+function prevResultIps(c: BridgeConf, args: CmdArgs): string[] {
+  try {
+    const prev = prevResultOf(c);
+    if (!prev) return [];
+    const ifaces = prev.interfaces ?? [];
+    return (prev.ips ?? [])
+      .filter((i) => i.interface === undefined || ifaces[i.interface]?.name === args.ifname)
+      .map((i) => i.address.split('/')[0]);
+  } catch {
+    return [];
+  }
+}
+
+export const plugin: Plugin = makeBridgePlugin();
