@@ -1,0 +1,84 @@
+import {readdir} from 'node:fs/promises';
+import path from 'node:path';
+import type {Deps} from '../deps.js';
+import {loadConf, loadConfList, type NetworkConfigList} from '../cni/config.js';
+import {parseConf as parseHostLocal} from '../ipam/host-local/config.js';
+import {parseIP, rangeSetContains, rangeString, type RangeSet} from '../ipam/host-local/range.js';
+import {readFile} from 'node:fs/promises';
+import {confToList} from '../cni/config.js';
+
+export interface NetworkInfo {
+  file: string;
+  name: string;
+  type: string;
+  cniVersion: string;
+  subnets: string[];
+  /** host-local only: reserved addresses in the store. */
+  used?: number;
+  /** host-local only: addresses left in the ranges. */
+  free?: number;
+  ipam?: string;
+  /** Set when the file does not load; the network is then unusable. */
+  error?: string;
+}
+
+/** Addresses a range set can hand out (its gateways excluded). */
+function capacity(set: RangeSet): bigint {
+  let n = 0n;
+  for (const r of set) {
+    n += r.rangeEnd.getValue() - r.rangeStart.getValue() + 1n;
+    const g = r.gateway.getValue();
+    if (g >= r.rangeStart.getValue() && g <= r.rangeEnd.getValue()) n -= 1n;
+  }
+  return n;
+}
+
+async function storeFiles(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}
+
+async function describe(deps: Deps, file: string, list: NetworkConfigList): Promise<NetworkInfo> {
+  const info: NetworkInfo = {file, name: list.name, type: list.plugins.map((p) => p.network.type).join('+'), cniVersion: list.cniVersion, subnets: []};
+  for (const p of list.plugins) {
+    const ipam = p.network.ipam;
+    if (!ipam?.type) continue;
+    info.ipam = ipam.type;
+    if (ipam.type !== 'host-local') continue;
+    const conf = parseHostLocal(JSON.stringify({...p.raw, name: list.name, cniVersion: list.cniVersion}), '');
+    info.subnets = conf.ranges.map((set) => set.map(rangeString).join(','));
+    const dir = path.join(conf.dataDir || deps.paths.networksDir, list.name);
+    const ips = (await storeFiles(dir)).map((f) => parseIP(f)).filter((a) => a !== undefined);
+    let used = 0;
+    let free = 0n;
+    for (const set of conf.ranges) {
+      const inSet = ips.filter((a) => rangeSetContains(set, a)).length;
+      used += inSet;
+      free += capacity(set) - BigInt(inSet);
+    }
+    info.used = used;
+    info.free = free > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(free);
+  }
+  return info;
+}
+
+/** Every config in the conf dir, in libcni's order (.conflist, then .conf/.json). */
+export async function listNetworks(deps: Deps): Promise<NetworkInfo[]> {
+  const names = (await storeFiles(deps.confDir)).sort();
+  const files = [...names.filter((n) => n.endsWith('.conflist')), ...names.filter((n) => n.endsWith('.conf') || n.endsWith('.json'))];
+  const out: NetworkInfo[] = [];
+  for (const n of files) {
+    const file = path.join(deps.confDir, n);
+    try {
+      const bytes = await readFile(file, 'utf8');
+      const list = n.endsWith('.conflist') ? loadConfList(bytes) : confToList(loadConf(bytes));
+      out.push(await describe(deps, file, list));
+    } catch (err) {
+      out.push({file, name: '', type: '', cniVersion: '', subnets: [], error: err instanceof Error ? err.message : String(err)});
+    }
+  }
+  return out;
+}
