@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs';
+import {isLiveNetns} from '../net/netns.js';
 import type {Deps} from '../deps.js';
 import {parseResult} from '../cni/results.js';
 import {versionGte} from '../cni/version.js';
@@ -38,7 +38,7 @@ async function checkEntry(deps: Deps, e: CacheEntry, name: string, nat: ReturnTy
   const problems: string[] = [];
   const report = (): CheckReport => ({container: name, containerId: e.containerId, network: e.networkName, ifname: e.ifName, ok: problems.length === 0, problems});
   const netns = e.netns ?? '';
-  if (!netns || !existsSync(netns)) {
+  if (!isLiveNetns(netns)) {
     problems.push(`network namespace ${netns || '(none)'} is gone (container stopped or removed?)`);
     return report();
   }

@@ -1,8 +1,7 @@
-import {existsSync} from 'node:fs';
+import {isLiveNetns} from '../net/netns.js';
 import path from 'node:path';
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
-import {NoSuchContainerError} from '../docker/errors.js';
 import {UserError} from '../errors.js';
 import {delNetworkList} from './chain.js';
 import {listCache, type CacheEntry} from './cache.js';
@@ -63,7 +62,7 @@ async function idsFor(deps: Deps, ref: string, entries: CacheEntry[]): Promise<{
 /** DEL one cached attachment, in reverse plugin order, with its cached netns and args. */
 async function detachEntry(deps: Deps, e: CacheEntry, name: string): Promise<Detached> {
   const list = cachedList(e.config);
-  await delNetworkList(deps, list, {containerId: e.containerId, netns: e.netns && existsSync(e.netns) ? e.netns : '', ifname: e.ifName, cniArgs: e.cniArgs});
+  await delNetworkList(deps, list, {containerId: e.containerId, netns: isLiveNetns(e.netns) ? e.netns! : '', ifname: e.ifName, cniArgs: e.cniArgs});
   await deleteMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
   return {container: name, containerId: e.containerId, network: e.networkName, ifname: e.ifName};
 }
@@ -109,12 +108,28 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
     }
   } else {
     for (const ref of req.containers) {
-      const ids = await idsFor(deps, ref, all);
-      if (ids.length === 0) throw new NoSuchContainerError(`${ref} (neither Docker nor cni-docker knows it)`);
-      for (const {id, name} of ids) await pick(id, name);
+      // Unknown to Docker and to us: nothing is attached, which is what detach wants (idempotent, like CNI DEL).
+      for (const {id, name} of await idsFor(deps, ref, all)) await pick(id, name);
     }
   }
-  const settled = await mapLimitSettled(wanted, 8, ({entry, name}) => detachEntry(deps, entry, name));
+  // Interfaces of one container on one network share a masquerade chain: their
+  // DELs run one after another; independent attachments run concurrently.
+  const groups = new Map<string, number[]>();
+  wanted.forEach(({entry}, i) => {
+    const key = `${entry.networkName}\0${entry.containerId}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const settled: PromiseSettledResult<Detached>[] = new Array(wanted.length);
+  await mapLimitSettled([...groups.values()], 8, async (idxs) => {
+    for (const i of idxs) {
+      const {entry, name} = wanted[i];
+      try {
+        settled[i] = {status: 'fulfilled', value: await detachEntry(deps, entry, name)};
+      } catch (reason) {
+        settled[i] = {status: 'rejected', reason};
+      }
+    }
+  });
   const out: Outcome<Detached> = {done: [], failures: []};
   const lists: NetworkConfigList[] = [];
   settled.forEach((s, i) => {

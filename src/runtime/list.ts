@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs';
+import {isLiveNetns} from '../net/netns.js';
 import type {Deps} from '../deps.js';
 import {parseResult} from '../cni/results.js';
 import {listCache} from './cache.js';
@@ -43,7 +43,7 @@ export async function listAttachments(deps: Deps, filter: ListFilter = {}): Prom
     const kind = meta?.kind ?? (/^[0-9a-f]{64}$/.test(e.containerId) ? 'container' : 'netns');
     let state: AttachmentState;
     let name = meta?.name ?? e.containerId.slice(0, 12);
-    if (kind === 'netns') state = e.netns && existsSync(e.netns) ? 'running' : 'gone';
+    if (kind === 'netns') state = isLiveNetns(e.netns) ? 'running' : 'gone';
     else if (!states) state = 'unknown';
     else {
       const s = states.get(e.containerId);
