@@ -42,3 +42,12 @@ export async function delegateCheck(ctx: PluginContext, type: string | undefined
   const {execPluginCommand} = await import('../runtime/exec-plugin.js');
   await execPluginCommand(ctx, t, 'CHECK', args);
 }
+
+/** GC to a delegate (spec 1.1: a plugin must forward GC to its IPAM); a built-in without gc succeeds. */
+export async function delegateGc(ctx: PluginContext, type: string | undefined, args: CmdArgs): Promise<void> {
+  const t = checkName(type);
+  const p = await loadBuiltin(t);
+  if (p) return p.gc?.(ctx, args);
+  const {execPluginCommand} = await import('../runtime/exec-plugin.js');
+  await execPluginCommand(ctx, t, 'GC', args);
+}

@@ -15,6 +15,37 @@ export interface DockerApi {
   inspectContainer(idOrName: string): Promise<ContainerInspectInfo>;
   /** GET /containers/json?all=... */
   listContainers(all: boolean): Promise<ContainerInfo[]>;
+  /** GET /networks: Docker's own networks (with IPAM subnets). Optional so existing fakes stay valid. */
+  listNetworks?(): Promise<NetworkInfo[]>;
+  /**
+   * GET /events as a stream: resolves once the engine accepted the request;
+   * `onEvent` gets each event; the returned stream's `closed` settles when the
+   * engine ends it (resolve) or the connection fails (reject).
+   */
+  events?(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void): Promise<EventStream>;
+}
+
+/** One engine event (the fields cni-docker reads). */
+export interface DockerEvent {
+  Type: string;
+  Action: string;
+  Actor: {ID: string; Attributes?: Record<string, string>};
+  time: number;
+  timeNano: number;
+}
+
+export interface EventStream {
+  closed: Promise<void>;
+  close(): void;
+}
+
+/** A Docker network as GET /networks returns it (the fields cni-docker reads). */
+export interface NetworkInfo {
+  Name: string;
+  Id: string;
+  Driver: string;
+  IPAM?: {Config?: {Subnet?: string; Gateway?: string}[]};
+  Options?: Record<string, string>;
 }
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -63,7 +94,55 @@ export function createDockerApi(env: NodeJS.ProcessEnv): DockerApi {
     async listContainers(all) {
       return (await request(`/containers/json?all=${all ? 'true' : 'false'}`)) as ContainerInfo[];
     },
+    async listNetworks() {
+      return (await request('/networks')) as NetworkInfo[];
+    },
+    events: (filters, onEvent) => modemEvents(ep, filters, onEvent),
   };
+}
+
+interface StreamModem {
+  Promise: PromiseConstructor;
+  dial(
+    opts: {path: string; method: string; options: Record<string, unknown>; isStream: true; statusCodes: Record<number, boolean | string>},
+    cb: (err: (Error & {statusCode?: number; json?: {message?: string}}) | null, stream: NodeJS.ReadableStream & {destroy(): void}) => void,
+  ): void;
+}
+
+/** The event stream through docker-modem (dockerode's transport), loaded only by `watch`. */
+async function modemEvents(ep: DockerEndpoint, filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void): Promise<EventStream> {
+  const {createRequire} = await import('node:module');
+  const Modem = createRequire(import.meta.url)('docker-modem') as new (o?: object) => StreamModem;
+  const modem = ep.kind === 'unix' ? new Modem({socketPath: ep.socketPath}) : ep.kind === 'tcp' ? new Modem({host: ep.host, port: ep.port, protocol: 'http'}) : new Modem();
+  modem.Promise = Promise;
+  return new Promise((resolve, reject) => {
+    modem.dial({path: '/events?', method: 'GET', options: {filters}, isStream: true, statusCodes: {200: true}}, (err, stream) => {
+      if (err) return reject(err.statusCode ? new DockerApiError(err.statusCode, err.json?.message ?? err.message) : unreachable(ep.url, err));
+      let buf = '';
+      let done = false;
+      const closed = new Promise<void>((res, rej) => {
+        stream.on('data', (chunk: Buffer) => {
+          buf += chunk.toString('utf8');
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i).trim();
+            buf = buf.slice(i + 1);
+            if (line) onEvent(JSON.parse(line) as DockerEvent);
+          }
+        });
+        stream.on('end', () => res());
+        stream.on('close', () => res());
+        stream.on('error', (e: Error) => (done ? res() : rej(unreachable(ep.url, e))));
+      });
+      resolve({
+        closed,
+        close() {
+          done = true;
+          stream.destroy();
+        },
+      });
+    });
+  });
 }
 
 /** Map a connection failure to a one-line error that names the endpoint and the fix. */

@@ -1,0 +1,24 @@
+import {BaseCommand} from '../src/cli/base-command.js';
+import {makeDeps} from '../src/deps.js';
+import type {DoctorReport} from '../src/runtime/doctor.js';
+
+export default class Doctor extends BaseCommand {
+  static override summary = 'Check that this host is ready for cni-docker, one line per check with a fix.';
+
+  static override description =
+    'Checks: running as root, Docker reachable, the iptables backend (and that Docker uses the same), ip_forward, ' +
+    "bridge netfilter and Docker's FORWARD DROP, the conf dir and each config in it, subnets overlapping Docker's networks " +
+    'or host routes, and stale state that `gc` would free. Exits 1 when any check fails.';
+
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json'];
+
+  async run(): Promise<DoctorReport> {
+    await this.parse(Doctor);
+    const {doctor} = await import('../src/runtime/doctor.js');
+    const r = await doctor(makeDeps(), {uid: process.getuid?.()});
+    const mark = {ok: 'ok  ', warn: 'warn', fail: 'FAIL'} as const;
+    for (const c of r.checks) this.log(`${mark[c.status]} ${c.check}: ${c.message}${c.fix ? ` — fix: ${c.fix}` : ''}`);
+    if (!r.ok) process.exitCode = 1;
+    return r;
+  }
+}

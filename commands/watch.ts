@@ -1,0 +1,47 @@
+import {BaseCommand} from '../src/cli/base-command.js';
+import {makeDeps} from '../src/deps.js';
+
+export default class Watch extends BaseCommand {
+  static override summary = "Follow Docker's events: release on destroy, re-attach persistent networks on start (foreground).";
+
+  static override description =
+    'A foreground service (see configs/cni-docker-watch.service). On start of a container, every persistent attachment ' +
+    '(attach --persist, or a network named in the label cni-docker.networks=net1,net2) is attached in its new namespace with ' +
+    'the same address and MAC; on die, non-persistent attachments are released; on destroy, everything is released. ' +
+    'It reconciles once at start (and after every reconnection to dockerd) and reconnects with backoff when dockerd restarts. ' +
+    'Only one watch runs at a time (lock <state dir>/watch.lock).';
+
+  static override examples = [
+    {description: 'Run in the foreground', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'A container networked with no command', command: 'docker run -d --label cni-docker.networks=mybridge busybox sleep 3600'},
+  ];
+
+  async run(): Promise<void> {
+    await this.parse(Watch);
+    const {watch} = await import('../src/runtime/watch.js');
+    const ac = new AbortController();
+    const stop = (sig: string): void => {
+      this.logToStderr(`${sig}: stopping`);
+      ac.abort();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    const stamp = (): string => new Date().toISOString();
+    const json = this.jsonEnabled();
+    await watch(makeDeps(), {
+      signal: ac.signal,
+      report: {
+        info: (m) => this.logToStderr(`${stamp()} ${m}`),
+        gc: (freed) => {
+          for (const i of freed) this.logToStderr(`${stamp()} gc: freed ${i.kind} ${i.detail} of ${i.name} on ${i.network} (${i.reason})`);
+        },
+        action: (a) => {
+          if (json) return this.log(JSON.stringify(a));
+          const what = [a.ifname, ...(a.addresses ?? []), a.mac].filter(Boolean).join(' ');
+          const lat = a.latencyMs !== undefined ? ` ${Math.round(a.latencyMs)} ms after ${a.event}` : ` (${a.event})`;
+          this.log(`${stamp()} ${a.action} ${a.name} ${a.network}${what ? ` ${what}` : ''}${lat}${a.message ? `: ${a.message}` : ''}`);
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,112 @@
+import {strict as assert} from 'node:assert';
+import {execFileSync} from 'node:child_process';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {makeDeps, type Deps} from '../../src/deps.js';
+import {attach, type Attachment} from '../../src/runtime/attach.js';
+import {detach} from '../../src/runtime/detach.js';
+import {gc} from '../../src/runtime/gc.js';
+import {masqChainName} from '../../src/net/iptables.js';
+import {removeForward} from '../../src/runtime/forward.js';
+import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js';
+
+/**
+ * gc on a real kernel and Docker: a removed container's address, masquerade
+ * chain, cache and meta files are freed (and the address can be taken again);
+ * --dry-run changes nothing; live containers and plain namespaces that still
+ * exist are untouched.
+ */
+const NET = 'tgc1';
+const BR = 'tgcbr0';
+const NS = 'tgc-ns1';
+const sh = (...argv: string[]): string => execFileSync(argv[0], argv.slice(1), {encoding: 'utf8'});
+const quiet = (...argv: string[]): void => {
+  try {
+    execFileSync(argv[0], argv.slice(1), {stdio: 'ignore'});
+  } catch {
+    // already gone
+  }
+};
+
+describe('gc (integration)', function () {
+  this.timeout(120_000);
+  const containers = new TestContainers('tgc-');
+  let tmp: string;
+  let deps: Deps;
+  const storeDir = (): string => `${tmp}/networks/${NET}`;
+  const reserved = (): string[] => (existsSync(storeDir()) ? readdirSync(storeDir()).filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n)) : []);
+  const cacheFiles = (): string[] => (existsSync(`${tmp}/cache/results`) ? readdirSync(`${tmp}/cache/results`) : []);
+  const natHas = (s: string): boolean => sh('iptables-save', '-t', 'nat').includes(s);
+
+  before(async () => {
+    await assertDockerTestBed();
+    quiet('ip', 'netns', 'del', NS);
+    quiet('ip', 'link', 'del', BR);
+    tmp = mkdtempSync('/tmp/tgc-');
+    mkdirSync(`${tmp}/conf`);
+    writeFileSync(`${tmp}/conf/${NET}.conf`, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.1.0/24'}}));
+    deps = makeDeps({confDir: `${tmp}/conf`, paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`}});
+  });
+  after(async () => {
+    await detach(deps, {containers: [], all: true}).catch(() => undefined);
+    await containers.removeAll();
+    quiet('ip', 'netns', 'del', NS);
+    quiet('ip', 'link', 'del', BR);
+    await removeForward(deps.runner, BR).catch(() => undefined);
+    if (tmp) rmSync(tmp, {recursive: true, force: true});
+  });
+
+  it('frees everything of a removed container and nothing of a live one; --dry-run changes nothing', async () => {
+    const dead = await containers.run({suffix: 'dead'});
+    const live = await containers.run({suffix: 'live'});
+    const a = (await attach(deps, {containers: [dead.id], net: NET})).done[0] as Attachment;
+    const b = (await attach(deps, {containers: [live.id], net: NET})).done[0] as Attachment;
+    const addrA = a.addresses[0].split('/')[0];
+    const chainA = masqChainName(NET, dead.id);
+    assert.ok(natHas(chainA), 'masquerade chain of the attachment exists');
+    await docker('rm', '-f', dead.name);
+
+    const before = {reserved: reserved(), cache: cacheFiles(), nat: sh('iptables-save', '-t', 'nat').split('\n').filter((l) => !l.startsWith('#')).join('\n')};
+    const plan = await gc(deps, {dryRun: true});
+    assert.equal(plan.dryRun, true);
+    const kinds = plan.freed.filter((i) => i.containerId === dead.id).map((i) => `${i.kind} ${i.detail}`).sort();
+    assert.deepEqual(kinds, [`address ${addrA}`, `attachment ${NET}/eth0`, `chain ${chainA}`]);
+    assert.ok(!plan.freed.some((i) => i.containerId === live.id), 'a live container is never in the plan');
+    assert.deepEqual(reserved(), before.reserved, 'dry-run left the store alone');
+    assert.deepEqual(cacheFiles(), before.cache, 'dry-run left the cache alone');
+    assert.equal(sh('iptables-save', '-t', 'nat').split('\n').filter((l) => !l.startsWith('#')).join('\n'), before.nat, 'dry-run left iptables alone');
+
+    const r = await gc(deps);
+    assert.deepEqual(r.failures, []);
+    assert.ok(!reserved().includes(addrA), 'address released');
+    assert.ok(reserved().includes(b.addresses[0].split('/')[0]), 'live address kept');
+    assert.ok(!cacheFiles().some((f) => f.includes(dead.id)), 'cache file removed');
+    assert.ok(cacheFiles().some((f) => f.includes(live.id)), 'live cache kept');
+    assert.ok(!natHas(chainA) && !natHas(`id: \\"${dead.id}\\"`), 'chain and rules removed');
+    assert.ok(natHas(masqChainName(NET, live.id)), 'live chain kept');
+    assert.ok(!readdirSync(`${tmp}/state/attachments`).some((f) => f.includes(dead.id)), 'meta removed');
+    assert.deepEqual((await gc(deps, {dryRun: true})).freed, [], 'nothing left to free');
+
+    const again = await containers.run({suffix: 'new'});
+    const c = (await attach(deps, {containers: [again.id], net: NET, ip: addrA})).done[0] as Attachment;
+    assert.equal(c.addresses[0].split('/')[0], addrA, 'a new container gets the freed address');
+  });
+
+  it('frees a plain netns attachment whose namespace is gone, and a leftover store file of an id Docker does not know', async () => {
+    sh('ip', 'netns', 'add', NS);
+    const n = (await attach(deps, {containers: [], netns: `/var/run/netns/${NS}`, net: NET})).done[0] as Attachment;
+    sh('ip', 'netns', 'del', NS);
+    const orphanId = 'f'.repeat(64);
+    writeFileSync(`${storeDir()}/10.215.1.250`, `${orphanId}\r\neth0`);
+    const foreign = 'not-a-docker-id';
+    writeFileSync(`${storeDir()}/10.215.1.251`, `${foreign}\r\neth0`);
+    const r = await gc(deps);
+    assert.deepEqual(r.failures, []);
+    const freed = r.freed.map((i) => `${i.kind} ${i.detail}`);
+    assert.ok(freed.includes(`address ${n.addresses[0].split('/')[0]}`), freed.join(', '));
+    assert.ok(freed.includes('address 10.215.1.250'), freed.join(', '));
+    assert.ok(!reserved().includes('10.215.1.250'));
+    assert.ok(reserved().includes('10.215.1.251'), 'an id that is neither ours nor Docker-shaped is left alone');
+    assert.ok(!natHas(`id: \\"${NS}\\"`), 'netns masquerade rules removed');
+    rmSync(`${storeDir()}/10.215.1.251`);
+  });
+});

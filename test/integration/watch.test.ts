@@ -1,0 +1,168 @@
+import {strict as assert} from 'node:assert';
+import {execFileSync} from 'node:child_process';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
+import {makeDeps, type Deps} from '../../src/deps.js';
+import {attach, type Attachment} from '../../src/runtime/attach.js';
+import {detach} from '../../src/runtime/detach.js';
+import {removeForward} from '../../src/runtime/forward.js';
+import {acquireWatchLock, watch, WatchAlreadyRunningError} from '../../src/runtime/watch.js';
+import type {WatchAction} from '../../src/runtime/watch-actions.js';
+import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js';
+
+/**
+ * watch against the real engine, through a unix-socket proxy to dockerd that
+ * the test can cut (as a dockerd restart does) without disturbing the shared
+ * engine: re-attach with the same address and MAC after `docker restart`,
+ * attach by label, release on `docker rm -f`, single instance, reconnection.
+ */
+const NET = 'twa1';
+const BR = 'twabr0';
+const quiet = (...argv: string[]): void => {
+  try {
+    execFileSync(argv[0], argv.slice(1), {stdio: 'ignore'});
+  } catch {
+    // already gone
+  }
+};
+
+type Seen = WatchAction & {event: string; latencyMs?: number};
+
+/** A cuttable proxy in front of /var/run/docker.sock. */
+class Proxy {
+  private server?: net.Server;
+  private readonly conns = new Set<net.Socket>();
+  constructor(readonly path: string) {}
+
+  async open(): Promise<void> {
+    this.server = net.createServer((c) => {
+      const up = net.connect('/var/run/docker.sock');
+      this.conns.add(c).add(up);
+      c.pipe(up).pipe(c);
+      const end = (): void => {
+        c.destroy();
+        up.destroy();
+      };
+      c.on('error', end).on('close', end);
+      up.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => this.server!.listen(this.path, r));
+  }
+
+  async cut(): Promise<void> {
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server = undefined;
+  }
+}
+
+function addrOf(sandbox: string, ifname: string): {mac: string; addrs: string[]} {
+  const out = JSON.parse(execFileSync('nsenter', [`--net=${sandbox}`, '--', 'ip', '-j', 'addr', 'show', 'dev', ifname], {encoding: 'utf8'}))[0];
+  return {mac: out.address, addrs: out.addr_info.filter((a: {family: string}) => a.family === 'inet').map((a: {local: string; prefixlen: number}) => `${a.local}/${a.prefixlen}`)};
+}
+
+describe('watch (integration)', function () {
+  this.timeout(120_000);
+  const containers = new TestContainers('twa-');
+  let tmp: string;
+  let deps: Deps;
+  let proxy: Proxy;
+  const ac = new AbortController();
+  let running: Promise<void> | undefined;
+  const seen: Seen[] = [];
+  const infos: string[] = [];
+
+  const waitFor = async <T>(what: string, fn: () => T | undefined, ms = 10_000): Promise<T> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = fn();
+      if (v) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; actions: ${JSON.stringify(seen)} infos: ${infos.join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const action = (id: string, kind: string, from = 0): Promise<Seen> => waitFor(`${kind} of ${id.slice(0, 12)}`, () => seen.slice(from).find((a) => a.containerId === id && a.action === kind));
+
+  before(async () => {
+    await assertDockerTestBed();
+    quiet('ip', 'link', 'del', BR);
+    tmp = mkdtempSync('/tmp/twa-');
+    mkdirSync(`${tmp}/conf`);
+    writeFileSync(`${tmp}/conf/${NET}.conf`, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.2.0/24'}}));
+    proxy = new Proxy(`${tmp}/docker.sock`);
+    await proxy.open();
+    deps = makeDeps({
+      env: {...process.env, DOCKER_HOST: `unix://${tmp}/docker.sock`},
+      confDir: `${tmp}/conf`,
+      paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`},
+    });
+    running = watch(deps, {signal: ac.signal, backoffMs: {initial: 100, max: 400}, report: {action: (a) => seen.push(a), info: (m) => infos.push(m)}});
+    await waitFor('watch to follow events', () => infos.find((m) => m.startsWith('following')));
+  });
+  after(async () => {
+    ac.abort();
+    await running?.catch(() => undefined);
+    await proxy?.cut().catch(() => undefined);
+    await detach(deps, {containers: [], all: true}).catch(() => undefined);
+    await containers.removeAll();
+    quiet('ip', 'link', 'del', BR);
+    await removeForward(deps.runner, BR).catch(() => undefined);
+    if (tmp) rmSync(tmp, {recursive: true, force: true});
+  });
+
+  it('refuses a second instance', async () => {
+    await assert.rejects(acquireWatchLock(deps.paths.stateDir), WatchAlreadyRunningError);
+  });
+
+  it('re-attaches a persistent attachment after docker restart with the same address and MAC within 1 s of the start event', async () => {
+    const c = await containers.run({suffix: 'persist'});
+    const a = (await attach(deps, {containers: [c.id], net: NET, persist: true})).done[0] as Attachment;
+    const from = seen.length;
+    await docker('restart', '-t', '0', c.name);
+    const kept = await action(c.id, 'kept', from);
+    assert.equal(kept.event, 'die');
+    const r = await action(c.id, 'reattached', from);
+    assert.equal(r.event, 'start');
+    assert.deepEqual(r.addresses, a.addresses);
+    assert.equal(r.mac, a.mac);
+    assert.ok(r.latencyMs !== undefined && r.latencyMs < 1000, `latency ${r.latencyMs} ms`);
+    process.stdout.write(`      re-attach latency after the start event: ${Math.round(r.latencyMs!)} ms\n`);
+    const sb = (await containers.inspect(c.id)).NetworkSettings.SandboxKey;
+    assert.deepEqual(addrOf(sb, a.ifname), {mac: a.mac, addrs: a.addresses}, 'the interface in the new namespace');
+  });
+
+  it('attaches a container run with the cni-docker.networks label, and releases it on docker rm -f', async () => {
+    const from = seen.length;
+    const name = `twa-label-${process.pid}`;
+    (containers as unknown as {created: {id: string; name: string}[]}).created.push({id: '', name});
+    const id = await docker('run', '-d', '--name', name, '--net=none', '--label', `cni-docker.networks=${NET}`, 'cni-docker/busybox:test', 'sleep', '3600');
+    const r = await action(id, 'attached', from);
+    assert.equal(r.network, NET);
+    const sb = (await containers.inspect(id)).NetworkSettings.SandboxKey;
+    assert.deepEqual(addrOf(sb, r.ifname!).addrs, r.addresses);
+    const ip = r.addresses![0].split('/')[0];
+    assert.ok(existsSync(`${tmp}/networks/${NET}/${ip}`));
+    await docker('rm', '-f', name);
+    await action(id, 'released', from);
+    assert.ok(!existsSync(`${tmp}/networks/${NET}/${ip}`), 'address released');
+    assert.ok(!readdirSync(`${tmp}/cache/results`).some((f) => f.includes(id)), 'cache released');
+  });
+
+  it('keeps running when the engine connection drops, and catches up after it comes back', async () => {
+    await proxy.cut();
+    await waitFor('the loss to be noticed', () => infos.find((m) => /unavailable|closed/.test(m)));
+    const name = `twa-back-${process.pid}`;
+    (containers as unknown as {created: {id: string; name: string}[]}).created.push({id: '', name});
+    // Started while watch cannot see events: the reconcile after reconnecting must attach it.
+    const id = await docker('run', '-d', '--name', name, '--net=none', '--label', `cni-docker.networks=${NET}`, 'cni-docker/busybox:test', 'sleep', '3600');
+    const from = seen.length;
+    await new Promise((r) => setTimeout(r, 300));
+    let settled = false;
+    void running!.finally(() => (settled = true));
+    assert.equal(settled, false, 'watch is still running');
+    await proxy.open();
+    const r = await action(id, 'attached', from);
+    assert.equal(r.network, NET);
+  });
+});

@@ -1,0 +1,93 @@
+import {strict as assert} from 'node:assert';
+import {mkdtempSync, rmSync} from 'node:fs';
+import type {DockerEvent, EventStream} from '../../../src/docker/client.js';
+import type {Runner} from '../../../src/exec/runner.js';
+import {makeDeps} from '../../../src/deps.js';
+import {KeyedQueue, acquireWatchLock, watch, WatchAlreadyRunningError, EVENT_FILTERS} from '../../../src/runtime/watch.js';
+import {labelNetworks, previousIdentity, reattachArgs} from '../../../src/runtime/watch-actions.js';
+import {FakeDocker} from '../../helpers/fake-docker.js';
+
+const silent = {debug: () => undefined, warn: () => undefined};
+/** Answers every command with empty output (gc's iptables reads). */
+const emptyRunner: Runner = {run: async () => ({stdout: '', stderr: '', exitCode: 0})};
+
+/** FakeDocker plus a scripted event stream: each connect takes the next outcome. */
+class EventsDocker extends FakeDocker {
+  connects = 0;
+  streams: {emit(e: DockerEvent): void; end(): void}[] = [];
+  constructor(private readonly outcomes: ('fail' | 'ok')[]) {
+    super([]);
+  }
+  async events(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void): Promise<EventStream> {
+    assert.deepEqual(filters, EVENT_FILTERS);
+    const o = this.outcomes[this.connects++] ?? 'ok';
+    if (o === 'fail') throw new Error('connect ECONNREFUSED');
+    let end!: () => void;
+    const closed = new Promise<void>((r) => (end = r));
+    this.streams.push({emit: onEvent, end});
+    return {closed, close: end};
+  }
+}
+
+describe('watch', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = mkdtempSync('/tmp/twa-unit-');
+  });
+  afterEach(() => rmSync(tmp, {recursive: true, force: true}));
+
+  it('labelNetworks splits, trims and dedupes cni-docker.networks', () => {
+    assert.deepEqual(labelNetworks({'cni-docker.networks': ' a, b,,a '}), ['a', 'b']);
+    assert.deepEqual(labelNetworks({other: 'x'}), []);
+    assert.deepEqual(labelNetworks(undefined), []);
+  });
+
+  it('asks for the previous addresses (bare) and MAC of a cached attachment', () => {
+    const ids = previousIdentity(
+      {containerId: 'c', ifName: 'eth1', networkName: 'n', config: '', netns: '/x', result: {cniVersion: '1.0.0', interfaces: [{name: 'eth1', mac: '02:00:00:00:00:01', sandbox: '/x'}], ips: [{address: '10.215.0.9/24', interface: 0}, {address: 'fd00::9/64', interface: 0}]}},
+      {name: 'c', kind: 'container', mac: '02:ff:ff:ff:ff:ff', createdAt: ''},
+    );
+    assert.deepEqual(ids, {ips: ['10.215.0.9', 'fd00::9'], mac: '02:00:00:00:00:01'});
+    assert.deepEqual(reattachArgs(ids), {args: ['IP=10.215.0.9,fd00::9'], mac: '02:00:00:00:00:01'});
+    assert.deepEqual(reattachArgs({ips: []}), {args: [], mac: undefined});
+  });
+
+  it('KeyedQueue runs one key in order and keeps going after a failure', async () => {
+    const q = new KeyedQueue();
+    const log: string[] = [];
+    const slow = (s: string, ms: number, fail = false) => () => new Promise<void>((res, rej) => setTimeout(() => (log.push(s), fail ? rej(new Error(s)) : res()), ms));
+    void q.run('a', slow('a1', 20, true));
+    void q.run('a', slow('a2', 1));
+    void q.run('b', slow('b1', 5));
+    await q.idle();
+    assert.deepEqual(log, ['b1', 'a1', 'a2']);
+  });
+
+  it('refuses to run twice (flock with no wait)', async () => {
+    const l = await acquireWatchLock(tmp);
+    await assert.rejects(acquireWatchLock(tmp), WatchAlreadyRunningError);
+    l.release();
+    (await acquireWatchLock(tmp)).release();
+  });
+
+  it('reconnects with backoff after failures and after the stream ends, and stops on abort', async () => {
+    const docker = new EventsDocker(['fail', 'fail', 'ok', 'ok']);
+    const deps = makeDeps({runner: emptyRunner, log: silent, docker, confDir: `${tmp}/conf`, paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/c`, stateDir: `${tmp}/s`, dhcpSocket: `${tmp}/d.sock`}});
+    const ac = new AbortController();
+    const infos: string[] = [];
+    const run = watch(deps, {signal: ac.signal, backoffMs: {initial: 5, max: 10}, report: {info: (m) => infos.push(m)}});
+    const until = async (f: () => boolean) => {
+      for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(f());
+    };
+    await until(() => docker.streams.length === 1);
+    assert.equal(docker.connects, 3);
+    docker.streams[0].end();
+    await until(() => docker.streams.length === 2);
+    ac.abort();
+    await run;
+    assert.equal(infos.filter((m) => m.includes('retrying')).length, 2);
+    assert.ok(infos.some((m) => m.includes('reconnecting')));
+    (await acquireWatchLock(`${tmp}/s`)).release();
+  });
+});
