@@ -75,11 +75,38 @@ export function sortKeysDeep(v: unknown): unknown {
  * "error unmarshall network config: " in the reference's code-6 errors).
  */
 export function parseJsonGo(text: string): unknown {
+  let v: unknown;
   try {
-    return JSON.parse(text);
+    v = JSON.parse(text);
   } catch (err) {
     throw new Error(goJsonErrorText(text, err));
   }
+  if (nestingDepth(text) > MAX_JSON_DEPTH) throw new Error('exceeded max depth');
+  return v;
+}
+
+/**
+ * Deepest array/object nesting we accept. Go's decoder stops at 10000; ours is
+ * lower because the encoders above recurse (and no real config nests beyond a
+ * handful of levels).
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** The deepest `[`/`{` nesting of valid JSON text, outside strings. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 function goJsonErrorText(text: string, err: unknown): string {
@@ -87,11 +114,21 @@ function goJsonErrorText(text: string, err: unknown): string {
   if (text.trim() === '' || !m || Number(m[1]) >= text.length) return 'unexpected end of JSON input';
   const pos = Number(m[1]);
   const ch = text[pos];
-  const shown = ch === "'" ? "'\\''" : `'${ch}'`;
+  const shown = ch === "'" ? "'\\''" : `'${goQuoteChar(ch)}'`;
   const before = text.slice(0, pos).trimEnd();
   const prev = before[before.length - 1];
   if (prev === '{' || (prev === ',' && /^\s*\{|\{[^[\]]*$/.test(before))) return `invalid character ${shown} looking for beginning of object key string`;
   if (prev === '"' && /"[^"]*"\s*$/.test(before) && !/:\s*"[^"]*"\s*$/.test(before)) return `invalid character ${shown} after object key`;
   if (before === '' || prev === ':' || prev === '[' || prev === ',') return `invalid character ${shown} looking for beginning of value`;
   return `invalid character ${shown} after top-level value`;
+}
+
+/** A character as Go's strconv.Quote shows it inside the quotes: control characters escaped, so messages stay one line. */
+function goQuoteChar(ch: string): string {
+  const named: Record<string, string> = {'\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v'};
+  const c = ch.charCodeAt(0);
+  if (named[ch]) return named[ch];
+  if (c < 0x20 || c === 0x7f) return `\\x${c.toString(16).padStart(2, '0')}`;
+  if (c === 0x2028 || c === 0x2029 || c === 0x85 || (c >= 0xd800 && c <= 0xdfff)) return `\\u${c.toString(16).padStart(4, '0')}`;
+  return ch;
 }

@@ -30,3 +30,16 @@ export function validateIfName(name: string): void {
     throw new CniError(ErrorCode.InvalidEnvironment, 'interface name contains / or : or whitespace characters');
   }
 }
+
+/**
+ * Why the kernel would refuse NAME as a link name (dev_valid_name plus the
+ * netlink length check), as the errno text the reference prints; undefined
+ * when it is acceptable. Used to refuse config-supplied link names (bridge,
+ * master) before any command runs.
+ */
+export function linkNameProblem(name: string): string | undefined {
+  if (name === '') return 'LinkAttrs.Name cannot be empty';
+  if (Buffer.byteLength(name, 'utf8') > MAX_IFNAME_BYTES) return 'numerical result out of range';
+  if (name === '.' || name === '..' || /[/:\0\t\n\v\f\r ]/.test(name)) return 'invalid argument';
+  return undefined;
+}

@@ -171,9 +171,17 @@ export async function ensureAddr(runner: Runner, link: string, gw: Cidr, force: 
   try {
     await ipBatch(runner, lines);
   } catch (err) {
+    // A concurrent attach on the same bridge may have added the same gateway first: that is success (and not ours to undo).
+    if (isExists(err) && removed.length === 0 && (await bridgeHasAddr(runner, link, want))) return {removed: []};
     throw fail(`could not add IP address to "${link}": ${errnoText(err)}`);
   }
   return {added: want, removed};
+}
+
+async function bridgeHasAddr(runner: Runner, link: string, want: string): Promise<boolean> {
+  const {stdout} = await runner.run('ip', ['-j', 'addr', 'show', 'dev', link]);
+  const info = (JSON.parse(stdout.trim() || '[]') as LinkAddrs[])[0];
+  return (info?.addr_info ?? []).some((a) => `${canonicalIp(a.local)}/${a.prefixlen}` === want);
 }
 
 /** Undo an ensureAddr: remove what it added, put back what it replaced. */

@@ -1,11 +1,13 @@
 import {readFileSync} from 'node:fs';
 import type {Plugin, PluginContext} from '../cni/plugin.js';
 import type {CmdArgs, DNS, IPConfig, Result, Route} from '../cni/types.js';
-import {CniError, ErrorCode} from '../cni/errors.js';
+import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
 import {parseCniArgs} from '../cni/args.js';
+import {linkNameProblem, validateNetworkName} from '../cni/validate.js';
 import {delegateAdd, delegateCheck, delegateDel, delegateGc} from '../cni/delegate.js';
 import {validAttachments} from '../cni/gc-args.js';
 import {UndoStack} from '../util/undo.js';
+import {crashPoint} from '../util/crash-hook.js';
 import {cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
 import {configureIface} from '../net/configure-iface.js';
 import {attachPort, createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, isNetnsMissing, revertAddr, waitPortUp} from '../net/bridge-ops.js';
@@ -105,6 +107,9 @@ function readFields(r: ConfReader): BridgeConf {
 
 /** What ADD refuses before touching anything. */
 function refuseUnsupported(c: BridgeConf): void {
+  const bad = linkNameProblem(c.bridge);
+  if (bad) throw fail(`failed to create bridge ${JSON.stringify(c.bridge)}: could not add ${JSON.stringify(c.bridge)}: ${bad}`);
+  if (c.mac && !/^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i.test(c.mac)) throw fail(`address ${JSON.stringify(c.mac)}: invalid MAC address`);
   if (c.hairpinMode && c.promiscMode) throw fail('cannot set hairpin mode and promiscuous mode at the same time.');
   if (c.vlan !== 0 || c.vlanTrunk.length > 0) {
     throw fail(`failed to create bridge "${c.bridge}": vlan/vlanTrunk need bridge VLAN filtering, which is not available on this kernel`);
@@ -165,6 +170,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
   async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
     const c = parseConf(args.stdin, args.args);
     refuseUnsupported(c);
+    if (c.ipamType === 'host-local') await preflightHostLocal(args);
     const {runner} = ctx;
     return UndoStack.run(ctx.log, async (undo) => {
       let br;
@@ -174,6 +180,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         throw fail(`failed to create bridge "${c.bridge}": ${err instanceof Error ? err.message : String(err)}`);
       }
       if (br.created) undo.push(`delete bridge ${c.bridge}`, () => delBridgeIfUnused(runner, c.bridge));
+      crashPoint('bridge:bridge');
       const pinMac = br.link.address;
       const oldRa = br.created ? undefined : readHostSysctl(`net/ipv6/conf/${c.bridge}/accept_ra`);
       if (oldRa !== undefined && oldRa !== '0') {
@@ -182,6 +189,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
 
       const veth = await createVeth(runner, {netns: args.netns, ifname: args.ifname, mtu: c.mtu, mac: c.mac});
       undo.push(`delete veth ${veth.hostName}`, () => delLink(runner, veth.hostName));
+      crashPoint('bridge:veth');
       await writeSysctlsBestEffort(runner, {[`net/ipv6/conf/${c.bridge}/accept_ra`]: '0', [`net/ipv6/conf/${veth.hostName}/accept_ra`]: '0'});
       await attachPort(runner, {hostName: veth.hostName, bridge: c.bridge, hairpin: c.hairpinMode, isolated: c.portIsolation || undefined});
 
@@ -197,6 +205,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
       if (c.ipamType) {
         const r = await ipam.add(ctx, c.ipamType, args);
         undo.push(`release IPAM (${c.ipamType})`, () => ipam.del(ctx, c.ipamType, args));
+        crashPoint('bridge:ipam');
         result.ips = (r.ips ?? []).map((i) => ({...i}));
         result.routes = (r.routes ?? []).map((x) => ({...x}));
         if (result.ips.length === 0) throw fail('IPAM plugin returned missing IP config');
@@ -208,6 +217,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
           : {[`net/ipv6/conf/${args.ifname}/accept_dad`]: '0'};
         await writeSysctlsBestEffort(runner, {...dad, [`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}, args.netns);
         await configureIface(runner, args.netns, args.ifname, result, {sleep: opts.sleep});
+        crashPoint('bridge:configured');
 
         const port = await waitPortUp(runner, veth.hostName, opts.sleep);
         result.interfaces![1].mac = port.address;
@@ -317,6 +327,18 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
   }
 
   return {type: 'bridge', add, del, check, gc};
+}
+
+/** host-local's config errors before the bridge is made (the reference meets them only after creating it). */
+async function preflightHostLocal(args: CmdArgs): Promise<void> {
+  const {parseConf: parseIpam} = await import('../ipam/host-local/config.js');
+  let name: string;
+  try {
+    name = parseIpam(args.stdin, args.args).name;
+  } catch (err) {
+    throw toCniError(err);
+  }
+  validateNetworkName(name);
 }
 
 /** A host-namespace sysctl read in-process (no subprocess); undefined when unreadable. */

@@ -1,3 +1,5 @@
+import {parseJsonGo} from '../cni/json.js';
+
 /**
  * Reading a plugin config with the semantics of Go's encoding/json, which the
  * reference plugins inherit: keys match case-insensitively (exact match
@@ -71,7 +73,7 @@ export function confReader(raw: Record<string, unknown>, path: string): ConfRead
 
 /** Parse stdin as a JSON object and return a reader for it. */
 export function readConfObject(stdin: string, structName: string): ConfReader {
-  const v: unknown = JSON.parse(stdin);
+  const v: unknown = parseJsonGo(stdin);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new Error(`json: cannot unmarshal ${jsonType(v)} into Go value of type main.${structName}`);
   }

@@ -3,6 +3,8 @@ import type {CmdArgs, CniInterface, DNS, IPConfig, Result, Route} from '../cni/t
 import {parseResult} from '../cni/results.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {parseCniArgs} from '../cni/args.js';
+import {parseJsonGo} from '../cni/json.js';
+import {linkNameProblem} from '../cni/validate.js';
 import {delegateAdd, delegateCheck, delegateDel} from '../cni/delegate.js';
 import {configureIface} from '../net/configure-iface.js';
 import {writeSysctlsBestEffort} from '../net/sysctl.js';
@@ -85,7 +87,7 @@ function typed<T>(obj: Record<string, unknown>, key: string, goType: 'string' | 
 export function decodeConf(stdin: string): MacvlanConf {
   let raw: unknown;
   try {
-    raw = JSON.parse(stdin);
+    raw = parseJsonGo(stdin);
   } catch (err) {
     throw fail(`failed to load netconf: ${(err as Error).message}`);
   }
@@ -125,6 +127,7 @@ export function parseMac(s: string): string {
 export async function parseConf(ctx: PluginContext, args: CmdArgs): Promise<ResolvedMacvlanConf> {
   const conf = decodeConf(args.stdin);
   const where = conf.linkInContainer ? args.netns : undefined;
+  if (conf.master && linkNameProblem(conf.master)) throw fail(`failed to lookup master ${JSON.stringify(conf.master)}: Link not found`);
   const master = conf.master || (await defaultRouteInterface(ctx.runner, where));
   const link = await findLink(ctx.runner, master, where);
   if (!link) throw await masterMissing(ctx, master, conf.linkInContainer, args.netns);
