@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core';
+// Hot commands (--version, attach, detach) skip oclif's start-up; see src/cli/fast-path.ts.
+import {fileURLToPath} from 'node:url';
 
-await execute({dir: import.meta.url});
+const {runFast} = await import('../dist/src/cli/fast-path.js');
+if (!(await runFast(process.argv.slice(2), fileURLToPath(new URL('..', import.meta.url))))) {
+  const {execute} = await import('@oclif/core');
+  await execute({dir: import.meta.url});
+}

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {networkFlags, targetFlags} from '../src/cli/flags.js';
 import {makeDeps} from '../src/deps.js';
+import {attachLines} from '../src/cli/render-outcome.js';
 import type {Attachment, DryRunPlan, Outcome} from '../src/runtime/attach.js';
 
 export default class AttachCommand extends BaseCommand {
@@ -54,21 +55,9 @@ export default class AttachCommand extends BaseCommand {
       persist: flags.persist,
       dryRun: flags['dry-run'],
     });
-    if (!this.jsonEnabled()) {
-      for (const a of out.done) {
-        if ('dryRun' in a) {
-          this.log(`Would attach ${a.container} (${a.containerId}) in ${a.netns} as ${a.ifname}:`);
-          for (const s of a.steps) this.log(`  - ${s}`);
-          this.log(`Config:\n${JSON.stringify(a.config, null, 2)}`);
-          continue;
-        }
-        if (a.note) this.logToStderr(`Note: ${a.note}`);
-        const verb = a.existing ? 'already attached' : 'attached';
-        const gw = a.gateways.length ? ` gateway ${a.gateways.join(',')}` : '';
-        this.log(`${a.container}: ${verb} to ${a.network} as ${a.ifname} ${a.addresses.join(',') || '(no address)'}${gw}${a.mac ? ` mac ${a.mac}` : ''}`);
-      }
-    }
-    for (const f of out.failures) this.logToStderr(`Error: ${f.message}`);
+    const lines = attachLines(out, this.jsonEnabled());
+    for (const l of lines.out) this.log(l);
+    for (const l of lines.err) this.logToStderr(l);
     if (out.failures.length > 0) process.exitCode = 1;
     return out;
   }

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {networkFlags, targetFlags} from '../src/cli/flags.js';
 import {makeDeps} from '../src/deps.js';
+import {detachLines} from '../src/cli/render-outcome.js';
 import type {Detached} from '../src/runtime/detach.js';
 import type {Outcome} from '../src/runtime/attach.js';
 
@@ -46,11 +47,9 @@ export default class DetachCommand extends BaseCommand {
       ifname: flags.ifname,
       all: flags.all,
     });
-    if (!this.jsonEnabled()) {
-      if (out.done.length === 0 && out.failures.length === 0) this.log('nothing to detach');
-      for (const d of out.done) this.log(`${d.container}: detached ${d.ifname} from ${d.network}`);
-    }
-    for (const f of out.failures) this.logToStderr(`Error: ${f.message}`);
+    const lines = detachLines(out, this.jsonEnabled());
+    for (const l of lines.out) this.log(l);
+    for (const l of lines.err) this.logToStderr(l);
     if (out.failures.length > 0) process.exitCode = 1;
     return out;
   }

@@ -1,6 +1,6 @@
 import type {Logger, PluginContext, StatePaths} from './cni/plugin.js';
 import {defaultPaths} from './cni/plugin.js';
-import {execaRunner, type Runner} from './exec/runner.js';
+import {spawnRunner, type Runner} from './exec/runner.js';
 import {createDockerApi, type DockerApi} from './docker/client.js';
 
 /**
@@ -28,7 +28,7 @@ export function stderrLogger(verbose = false): Logger {
 
 export function makeDeps(overrides: Partial<Deps> = {}): Deps {
   const env = overrides.env ?? process.env;
-  const runner: Runner = overrides.runner ?? execaRunner();
+  const runner: Runner = overrides.runner ?? spawnRunner();
   const paths: StatePaths = {...defaultPaths, ...(overrides.paths ?? {})};
   return {
     runner,

@@ -14,6 +14,8 @@ import {writeMeta} from './meta.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {containerTarget, netnsTarget, type Target} from './target.js';
 import {mapLimitSettled} from '../util/concurrency.js';
+import {loadBuiltin} from '../plugins/registry.js';
+import {crashPoint} from '../util/crash-hook.js';
 
 export interface AttachRequest extends NetworkChoice {
   /** Container names, Ids or unique prefixes. */
@@ -116,6 +118,28 @@ async function lockedForward(deps: Deps, fn: () => Promise<void>): Promise<void>
 
 export {lockedForward};
 
+/**
+ * Open forwarding for a list's bridges once per attach call: the first target
+ * reads and writes the filter table (under the lock), the others await it.
+ * Every target's cache entry is written before it gets here, so a concurrent
+ * detach (which keeps a bridge open while any cached attachment uses it) sees
+ * the bridge in use. A failure is not remembered: the next target retries.
+ */
+export type ForwardMemo = Map<string, Promise<void>>;
+
+function forwardOnce(deps: Deps, bridges: string[], memo: ForwardMemo): Promise<void> {
+  const key = bridges.join(' ');
+  let p = memo.get(key);
+  if (!p) {
+    p = lockedForward(deps, async () => {
+      for (const b of bridges) await ensureForward(deps.runner, b);
+    });
+    memo.set(key, p);
+    p.catch(() => memo.delete(key));
+  }
+  return p;
+}
+
 /** An attachment that is already there (cache present and its link still in the namespace). */
 async function existingAttachment(deps: Deps, list: NetworkConfigList, target: Target, ifname?: string): Promise<{ifname: string; result: Result} | undefined> {
   const entries = ifname
@@ -126,6 +150,16 @@ async function existingAttachment(deps: Deps, list: NetworkConfigList, target: T
     if (await getLink(deps.runner, e.ifName, target.netns).catch(() => undefined)) return {ifname: e.ifName, result: parseResult(e.result)};
   }
   return undefined;
+}
+
+/**
+ * Start importing the list's built-in plugins (and their IPAM) now, so module
+ * loading overlaps the Docker lookups and the first `ip` calls instead of
+ * following them. Errors surface later, where the plugin is actually run.
+ */
+export function preloadPlugins(list: NetworkConfigList): void {
+  const types = new Set(list.plugins.flatMap((p) => [p.network.type, p.network.ipam?.type ?? '']).filter(Boolean));
+  for (const t of types) loadBuiltin(t).catch(() => undefined);
 }
 
 function plan(list: NetworkConfigList, target: Target, ifname: string, cniArgs: [string, string][]): DryRunPlan {
@@ -139,7 +173,7 @@ function plan(list: NetworkConfigList, target: Target, ifname: string, cniArgs: 
   return {dryRun: true, container: target.name, containerId: target.containerId, netns: target.netns, ifname, cniArgs, config: JSON.parse(list.bytes), steps};
 }
 
-async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, cniArgs: [string, string][]): Promise<Attachment | DryRunPlan> {
+async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, cniArgs: [string, string][], memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
   const base = {container: target.name, containerId: target.containerId, kind: target.kind, network: list.name, type: typeOf(list), netns: target.netns, note: target.note};
   if (req.ifname) validateIfNameForUser(req.ifname);
   const existing = await existingAttachment(deps, list, target, req.ifname);
@@ -154,10 +188,9 @@ async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkCho
   let result: Result;
   try {
     result = await addNetworkList(deps, list, rt);
+    crashPoint('attach:cached');
     const bridges = bridgesOf(list);
-    if (bridges.length > 0) await lockedForward(deps, async () => {
-      for (const b of bridges) await ensureForward(deps.runner, b);
-    });
+    if (bridges.length > 0) await forwardOnce(deps, bridges, memo);
   } catch (err) {
     // Leave nothing half-made: DEL whatever part of the chain did run.
     await delNetworkList(deps, list, rt).catch((e: unknown) => deps.log.warn(`cleanup after failed attach: ${e instanceof Error ? e.message : String(e)}`));
@@ -207,6 +240,7 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   const cniArgs = buildCniArgs(req);
   if (req.ifname) validateIfNameForUser(req.ifname);
   const {list, source} = await resolveNetwork(req, deps.confDir);
+  if (!req.dryRun) preloadPlugins(list);
   const targets = await resolveTargets(deps, req);
   const seen = new Set<string>();
   for (const t of targets) {
@@ -215,7 +249,8 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   }
   if (req.ip && targets.length > 1) throw new UserError('--ip can only be used with a single container');
   if (req.mac && targets.length > 1) throw new UserError('--mac can only be used with a single container');
-  const settled = await mapLimitSettled(targets, 8, (t) => attachOne(deps, list, source, t, req, cniArgs));
+  const memo: ForwardMemo = new Map();
+  const settled = await mapLimitSettled(targets, 8, (t) => attachOne(deps, list, source, t, req, cniArgs, memo));
   const out: Outcome<Attachment | DryRunPlan> = {done: [], failures: []};
   settled.forEach((s, i) => {
     if (s.status === 'fulfilled') out.done.push(s.value);

@@ -1,4 +1,4 @@
-import {IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, IPv6Prefix, Validator, collapseIPv6Number} from 'ip-num';
+import {IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, IPv6Prefix, Validator, collapseIPv6Number} from '../../util/ip-num.js';
 
 /**
  * IP values and host-local ranges. All arithmetic goes through ip-num, for

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import {CommandError, spawnRunner} from '../../../src/exec/runner.js';
+
+describe('spawnRunner', () => {
+  const runner = spawnRunner();
+
+  it('passes argv without a shell and returns stdout unstripped', async () => {
+    const r = await runner.run('printf', ['%s|', 'a b', '$HOME']);
+    assert.deepEqual(r, {stdout: 'a b|$HOME|', stderr: '', exitCode: 0});
+  });
+
+  it('feeds input to stdin', async () => {
+    const r = await runner.run('cat', [], {input: 'line1\nline2\n'});
+    assert.equal(r.stdout, 'line1\nline2\n');
+  });
+
+  it('throws CommandError with argv, exit code and stderr on failure', async () => {
+    await assert.rejects(runner.run('sh', ['-c', 'echo oops >&2; exit 3']), (err: unknown) => {
+      assert.ok(err instanceof CommandError);
+      assert.deepEqual(err.argv, ['sh', '-c', 'echo oops >&2; exit 3']);
+      assert.equal(err.exitCode, 3);
+      assert.equal(err.detail, 'oops');
+      return true;
+    });
+  });
+
+  it('returns the failure instead of throwing with reject: false', async () => {
+    const r = await runner.run('sh', ['-c', 'exit 4'], {reject: false});
+    assert.equal(r.exitCode, 4);
+  });
+
+  it('reports a missing file as exit 127 with the spawn error', async () => {
+    const r = await runner.run('/nonexistent/cni-docker-no-such-bin', [], {reject: false});
+    assert.equal(r.exitCode, 127);
+    assert.match(r.stderr, /ENOENT/);
+  });
+
+  it('merges env over process.env, or uses env alone with extendEnv: false', async () => {
+    const merged = await runner.run('sh', ['-c', 'echo "$FOO:${PATH:+path}"'], {env: {FOO: 'x'}});
+    assert.equal(merged.stdout, 'x:path\n');
+    const alone = await runner.run('/usr/bin/env', [], {env: {FOO: 'y', BAR: undefined}, extendEnv: false});
+    assert.equal(alone.stdout, 'FOO=y\n');
+  });
+
+  it('kills the child after timeoutMs', async () => {
+    const t0 = Date.now();
+    const r = await runner.run('sleep', ['5'], {reject: false, timeoutMs: 100});
+    assert.notEqual(r.exitCode, 0);
+    assert.ok(Date.now() - t0 < 3000);
+    assert.match(r.stderr, /timed out/);
+  });
+
+  it('survives a child that exits without reading its input', async () => {
+    const r = await runner.run('true', [], {input: 'x'.repeat(1 << 20)});
+    assert.equal(r.exitCode, 0);
+  });
+});
