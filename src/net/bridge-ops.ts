@@ -166,13 +166,20 @@ export async function ensureAddr(runner: Runner, link: string, gw: Cidr, force: 
     }
   }
   const lines = [...removed.map((r) => ['addr', 'del', r, 'dev', link]), ['addr', 'add', want, ...brdPlus(gw), 'dev', link]];
-  const mac = pinMac ?? info?.address;
+  // Pin the MAC (so it stops following the lowest port). A bridge whose ports all
+  // left without a pinned MAC reads 00:00:00:00:00:00, which the kernel refuses:
+  // then pin what it has now (a port has joined by this point), or nothing.
+  const mac = [pinMac, info?.address].find((m) => m && !/^(00:){5}00$/.test(m));
   if (mac) lines.push(['link', 'set', 'dev', link, 'address', mac]);
   try {
     await ipBatch(runner, lines);
   } catch (err) {
     // A concurrent attach on the same bridge may have added the same gateway first: that is success (and not ours to undo).
     if (isExists(err) && removed.length === 0 && (await bridgeHasAddr(runner, link, want))) return {removed: []};
+    // The batch may have stopped after adding the address: take it back before failing.
+    if (!isExists(err) && (await bridgeHasAddr(runner, link, want).catch(() => false))) {
+      await revertAddr(runner, link, {added: want, removed}).catch(() => undefined);
+    }
     throw fail(`could not add IP address to "${link}": ${errnoText(err)}`);
   }
   return {added: want, removed};

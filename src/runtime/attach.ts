@@ -10,7 +10,8 @@ import {withLock} from '../ipam/host-local/flock.js';
 import {addNetworkList, delNetworkList} from './chain.js';
 import {listCache, readCache} from './cache.js';
 import {ensureForward} from './forward.js';
-import {writeMeta} from './meta.js';
+import {deleteMeta, writeMeta} from './meta.js';
+import {withContainerLock} from './locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {containerTarget, netnsTarget, type Target} from './target.js';
 import {mapLimitSettled} from '../util/concurrency.js';
@@ -174,6 +175,11 @@ function plan(list: NetworkConfigList, target: Target, ifname: string, cniArgs: 
 }
 
 async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, cniArgs: [string, string][], memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
+  if (req.dryRun) return attachLocked(deps, list, source, target, req, cniArgs, memo);
+  return withContainerLock(deps, target.containerId, () => attachLocked(deps, list, source, target, req, cniArgs, memo));
+}
+
+async function attachLocked(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, cniArgs: [string, string][], memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
   const base = {container: target.name, containerId: target.containerId, kind: target.kind, network: list.name, type: typeOf(list), netns: target.netns, note: target.note};
   if (req.ifname) validateIfNameForUser(req.ifname);
   const existing = await existingAttachment(deps, list, target, req.ifname);
@@ -185,6 +191,12 @@ async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkCho
   const ifname = req.ifname ?? (await freeIfname(deps, target.netns));
   if (req.dryRun) return plan(list, target, ifname, cniArgs);
   const rt = {containerId: target.containerId, netns: target.netns, ifname, cniArgs};
+  const meta = {name: target.name, kind: target.kind, source, createdAt: new Date().toISOString()};
+  await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
+    ...meta,
+    pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs: cniArgs.length ? cniArgs : undefined},
+  });
+  crashPoint('attach:pending');
   let result: Result;
   try {
     result = await addNetworkList(deps, list, rt);
@@ -193,19 +205,20 @@ async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkCho
     if (bridges.length > 0) await forwardOnce(deps, bridges, memo);
   } catch (err) {
     // Leave nothing half-made: DEL whatever part of the chain did run.
-    await delNetworkList(deps, list, rt).catch((e: unknown) => deps.log.warn(`cleanup after failed attach: ${e instanceof Error ? e.message : String(e)}`));
+    const cleaned = await delNetworkList(deps, list, rt).then(
+      () => true,
+      (e: unknown) => {
+        deps.log.warn(`cleanup after failed attach: ${e instanceof Error ? e.message : String(e)}`);
+        return false;
+      },
+    );
+    // Keep the pending record when cleanup failed, so detach/gc can finish it.
+    if (cleaned) await deleteMeta(deps.paths.stateDir, list.name, target.containerId, ifname);
     throw err;
   }
   const s = summarize(result, ifname, target.netns);
   const mac = s.mac ?? (await getLink(deps.runner, ifname, target.netns).catch(() => undefined))?.address;
-  await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
-    name: target.name,
-    kind: target.kind,
-    mac,
-    persist: req.persist || undefined,
-    source,
-    createdAt: new Date().toISOString(),
-  });
+  await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {...meta, mac, persist: req.persist || undefined});
   return {...base, ifname, ...s, mac};
 }
 

@@ -4,9 +4,10 @@ import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {UserError} from '../errors.js';
 import {delNetworkList} from './chain.js';
-import {listCache, type CacheEntry} from './cache.js';
+import {deleteCache, listCache, type CacheEntry} from './cache.js';
 import {removeForward} from './forward.js';
-import {deleteMeta, readMeta} from './meta.js';
+import {deleteMeta, pendingEntries, readMeta} from './meta.js';
+import {withContainerLock} from './locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
 import {containerTarget} from './target.js';
 import {lockedForward, errorText, type Outcome} from './attach.js';
@@ -59,12 +60,32 @@ async function idsFor(deps: Deps, ref: string, entries: CacheEntry[]): Promise<{
   return [...matches].map(([id, name]) => ({id, name}));
 }
 
-/** DEL one cached attachment, in reverse plugin order, with its cached netns and args. */
-async function detachEntry(deps: Deps, e: CacheEntry, name: string): Promise<Detached> {
-  const list = cachedList(e.config);
-  await delNetworkList(deps, list, {containerId: e.containerId, netns: isLiveNetns(e.netns) ? e.netns! : '', ifname: e.ifName, cniArgs: e.cniArgs});
+/**
+ * DEL one known attachment in reverse plugin order with its cached netns and
+ * args (the namespace left out once it is gone, so the plugins release by
+ * container id), then forget its metadata. The one release path shared by
+ * detach, gc and watch. An entry whose config no longer parses cannot be DELed:
+ * it is only forgotten, with a warning.
+ */
+export async function releaseEntry(deps: Deps, e: CacheEntry): Promise<NetworkConfigList | undefined> {
+  let list: NetworkConfigList | undefined;
+  try {
+    list = cachedList(e.config);
+  } catch (err) {
+    deps.log.warn(`forgetting ${e.networkName}/${e.containerId}/${e.ifName}: its cached config does not load: ${errorText(err)}`);
+    await deleteCache(deps.paths.cacheDir, e.networkName, e.containerId, e.ifName);
+  }
+  if (list) {
+    const netns = isLiveNetns(e.netns) ? e.netns! : '';
+    await delNetworkList(deps, list, {containerId: e.containerId, netns, ifname: e.ifName, cniArgs: e.cniArgs, capabilityArgs: e.capabilityArgs});
+  }
   await deleteMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
-  return {container: name, containerId: e.containerId, network: e.networkName, ifname: e.ifName};
+  return list;
+}
+
+async function detachEntry(deps: Deps, e: CacheEntry, name: string): Promise<{detached: Detached; list?: NetworkConfigList}> {
+  const list = await releaseEntry(deps, e);
+  return {detached: {container: name, containerId: e.containerId, network: e.networkName, ifname: e.ifName}, list};
 }
 
 /** Close the forwarding rules of bridges no remaining attachment uses. */
@@ -84,8 +105,16 @@ export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[]):
   });
 }
 
+/** Cached attachments plus those whose attach was killed before it could cache them. */
+export async function knownEntries(deps: Deps): Promise<CacheEntry[]> {
+  const cached = await listCache(deps.paths.cacheDir);
+  const keys = new Set(cached.map((e) => `${e.networkName}-${e.containerId}-${e.ifName}`));
+  const pending = (await pendingEntries(deps.paths.stateDir)).filter((p) => !keys.has(`${p.networkName}-${p.containerId}-${p.ifName}`));
+  return [...cached, ...pending];
+}
+
 export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<Detached>> {
-  const all = await listCache(deps.paths.cacheDir);
+  const all = await knownEntries(deps);
   let network: string | undefined;
   if (req.conf || req.net) network = (await resolveNetwork(req, deps.confDir)).list.name;
   const wanted: {entry: CacheEntry; name: string}[] = [];
@@ -119,8 +148,8 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
     const key = `${entry.networkName}\0${entry.containerId}`;
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
-  const settled: PromiseSettledResult<Detached>[] = new Array(wanted.length);
-  await mapLimitSettled([...groups.values()], 8, async (idxs) => {
+  const settled: PromiseSettledResult<{detached: Detached; list?: NetworkConfigList}>[] = new Array(wanted.length);
+  await mapLimitSettled([...groups.values()], 8, (idxs) => withContainerLock(deps, wanted[idxs[0]].entry.containerId, async () => {
     for (const i of idxs) {
       const {entry, name} = wanted[i];
       try {
@@ -129,18 +158,14 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
         settled[i] = {status: 'rejected', reason};
       }
     }
-  });
+  }));
   const out: Outcome<Detached> = {done: [], failures: []};
   const lists: NetworkConfigList[] = [];
   settled.forEach((s, i) => {
     const {entry, name} = wanted[i];
     if (s.status === 'fulfilled') {
-      out.done.push(s.value);
-      try {
-        lists.push(cachedList(entry.config));
-      } catch {
-        // nothing to release for an unparsable config
-      }
+      out.done.push(s.value.detached);
+      if (s.value.list) lists.push(s.value.list);
     } else out.failures.push({target: name, message: `failed to detach ${name} from ${entry.networkName}: ${errorText(s.reason)}`});
   });
   await releaseForwarding(deps, lists);

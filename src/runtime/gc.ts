@@ -5,13 +5,12 @@ import type {Deps} from '../deps.js';
 import {loadNetworkFile, type NetworkConfigList} from '../cni/config.js';
 import {DiskStore, listReservations, releaseReservation} from '../ipam/host-local/store.js';
 import {masqComment, masqOwners, readNatTable, teardownIpMasq} from '../net/iptables.js';
-import {delNetworkList} from './chain.js';
-import {deleteCache, listCache, type CacheEntry} from './cache.js';
-import {releaseForwarding} from './detach.js';
+import {deleteCache, type CacheEntry} from './cache.js';
+import {knownEntries, releaseEntry, releaseForwarding} from './detach.js';
 import {deleteMeta, listMetaKeys, readMeta} from './meta.js';
 import {cachedList} from './network.js';
 import {errorText, type Failure} from './attach.js';
-import {netnsAlive} from './watch-actions.js';
+import {isLiveNetns} from '../net/netns.js';
 
 /**
  * `gc`: find what our own state (result cache, attachment metadata, host-local
@@ -108,7 +107,7 @@ async function daemonLeases(socket: string): Promise<Lease[]> {
 
 async function plan(deps: Deps): Promise<Plan> {
   const known = new Set((await deps.docker.listContainers(true)).map((c) => c.Id));
-  const entries = await listCache(deps.paths.cacheDir);
+  const entries = await knownEntries(deps);
   const lists: NetworkConfigList[] = [];
   for (const c of await scanConfDir(deps.confDir)) if (c.list) lists.push(c.list);
   const live = new Set<string>();
@@ -123,7 +122,7 @@ async function plan(deps: Deps): Promise<Plan> {
     }
     const meta = await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
     const kind = meta?.kind ?? (DOCKER_ID.test(e.containerId) ? 'container' : 'netns');
-    const isGone = kind === 'container' ? !known.has(e.containerId) : !netnsAlive(e.netns);
+    const isGone = kind === 'container' ? !known.has(e.containerId) : !isLiveNetns(e.netns);
     if (!isGone) {
       live.add(e.containerId);
       continue;
@@ -222,10 +221,8 @@ export async function gc(deps: Deps, opts: {dryRun?: boolean} = {}): Promise<GcR
   for (const e of p.entries) {
     const who = `${e.containerId.slice(0, 12)} on ${e.networkName}/${e.ifName}`;
     try {
-      const list = cachedList(e.config);
-      lists.push(list);
-      const netns = netnsAlive(e.netns) ? e.netns! : '';
-      await delNetworkList(deps, list, {containerId: e.containerId, netns, ifname: e.ifName, cniArgs: e.cniArgs, capabilityArgs: e.capabilityArgs});
+      const list = await releaseEntry(deps, e);
+      if (list) lists.push(list);
     } catch (err) {
       failures.push({target: who, message: `DEL failed (leftovers are removed next): ${errorText(err)}`});
     }

@@ -17,6 +17,22 @@ export interface AttachmentMeta {
   /** Where the config came from (file path or network name), for re-attach. */
   source?: {conf?: string; net?: string};
   createdAt: string;
+  /**
+   * Written before ADD starts and replaced when it has finished: if attach is
+   * killed half-way, this is what lets detach and gc find and undo what it made
+   * (the libcni cache is only written after the whole chain succeeded).
+   */
+  pending?: PendingAttach;
+}
+
+export interface PendingAttach {
+  network: string;
+  containerId: string;
+  ifname: string;
+  /** The network config list's bytes. */
+  config: string;
+  netns: string;
+  cniArgs?: [string, string][];
 }
 
 function metaDir(stateDir: string): string {
@@ -41,6 +57,23 @@ export async function readMeta(stateDir: string, network: string, containerId: s
 
 export async function deleteMeta(stateDir: string, network: string, containerId: string, ifname: string): Promise<void> {
   await rm(metaFile(stateDir, network, containerId, ifname), {force: true});
+}
+
+/** Attachments whose ADD started but never finished (attach was killed), as cache-shaped entries. */
+export async function pendingEntries(stateDir: string): Promise<{containerId: string; ifName: string; networkName: string; config: string; netns?: string; cniArgs?: [string, string][]}[]> {
+  const out = [];
+  for (const key of await listMetaKeys(stateDir)) {
+    let meta: AttachmentMeta;
+    try {
+      meta = JSON.parse(await readFile(path.join(metaDir(stateDir), `${key}.json`), 'utf8')) as AttachmentMeta;
+    } catch {
+      continue;
+    }
+    const p = meta.pending;
+    if (!p || key !== `${p.network}-${p.containerId}-${p.ifname}`) continue;
+    out.push({containerId: p.containerId, ifName: p.ifname, networkName: p.network, config: p.config, netns: p.netns, cniArgs: p.cniArgs});
+  }
+  return out;
 }
 
 /** Every meta file's key, for gc of orphans. */

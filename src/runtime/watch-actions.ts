@@ -1,15 +1,12 @@
-import {statfsSync} from 'node:fs';
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {parseResult} from '../cni/results.js';
 import {DockerApiError} from '../docker/errors.js';
 import {getLink} from '../net/ip.js';
 import {attach, errorText, summarize, type Attachment} from './attach.js';
-import {delNetworkList} from './chain.js';
 import {listCache, type CacheEntry} from './cache.js';
-import {releaseForwarding} from './detach.js';
-import {deleteMeta, readMeta, type AttachmentMeta} from './meta.js';
-import {cachedList} from './network.js';
+import {releaseEntry, releaseForwarding} from './detach.js';
+import {readMeta, type AttachmentMeta} from './meta.js';
 
 /**
  * What `watch` does for one container, each step idempotent so that a replayed
@@ -58,37 +55,6 @@ export function previousIdentity(e: CacheEntry, meta: AttachmentMeta | undefined
 /** CNI_ARGS of a re-attach: IP=<a>[,<b>] (host-local takes a list) and MAC. */
 export function reattachArgs(ids: {ips: string[]; mac?: string}): {args: string[]; mac?: string} {
   return {args: ids.ips.length > 0 ? [`IP=${ids.ips.join(',')}`] : [], mac: ids.mac};
-}
-
-const NSFS_MAGIC = 0x6e736673;
-
-/**
- * Whether a path is a live network namespace (an nsfs mount), not just a file:
- * Docker's /var/run/docker/netns/<id> can outlive the namespace as a plain file.
- */
-export function netnsAlive(p: string | undefined): boolean {
-  if (!p) return false;
-  try {
-    return statfsSync(p).type === NSFS_MAGIC;
-  } catch {
-    return false;
-  }
-}
-
-/** DEL one cached attachment (namespace left out once it is gone) and forget it. */
-export async function releaseEntry(deps: Deps, e: CacheEntry): Promise<NetworkConfigList | undefined> {
-  let list: NetworkConfigList | undefined;
-  try {
-    list = cachedList(e.config);
-  } catch {
-    list = undefined;
-  }
-  if (list) {
-    const netns = netnsAlive(e.netns) ? e.netns! : '';
-    await delNetworkList(deps, list, {containerId: e.containerId, netns, ifname: e.ifName, cniArgs: e.cniArgs, capabilityArgs: e.capabilityArgs});
-  }
-  await deleteMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
-  return list;
 }
 
 async function releaseAll(deps: Deps, entries: CacheEntry[], name: string, out: WatchAction[]): Promise<void> {
