@@ -24,7 +24,7 @@ export function isNotFound(err: unknown): boolean {
 
 export function isExists(err: unknown): boolean {
   const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : err instanceof Error ? err.message : String(err);
-  return /file exists|already exists/i.test(text);
+  return /file exists|already exists|already assigned/i.test(text);
 }
 
 /** The kernel's own words from a failed `ip`/`iptables` call, e.g. "file exists". */
