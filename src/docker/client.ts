@@ -53,7 +53,7 @@ export const DEFAULT_SOCKET = '/var/run/docker.sock';
 /**
  * Where DOCKER_HOST points. unix:// and plain tcp:// are served by a tiny
  * node:http client (fast start-up); anything else (TLS, ssh://, npipe://) by
- * docker-modem, which reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
+ * dockerode, which reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
  * from the process environment itself.
  */
 export type DockerEndpoint =
@@ -97,52 +97,63 @@ export function createDockerApi(env: NodeJS.ProcessEnv): DockerApi {
     async listNetworks() {
       return (await request('/networks')) as NetworkInfo[];
     },
-    events: (filters, onEvent) => modemEvents(ep, filters, onEvent),
+    events: (filters, onEvent) => dockerEvents(ep, filters, onEvent),
   };
 }
 
-interface StreamModem {
-  Promise: PromiseConstructor;
-  dial(
-    opts: {path: string; method: string; options: Record<string, unknown>; isStream: true; statusCodes: Record<number, boolean | string>},
-    cb: (err: (Error & {statusCode?: number; json?: {message?: string}}) | null, stream: NodeJS.ReadableStream & {destroy(): void}) => void,
-  ): void;
+type DockerodeCtor = new (opts?: object) => {
+  modem: ModemLike;
+  getEvents(opts: {filters: Record<string, string[]>}): Promise<NodeJS.ReadableStream & {destroy(): void}>;
+};
+
+/**
+ * dockerode itself, for what the small node:http client does not do (the
+ * event stream, TLS and ssh endpoints). Loaded with require() only on those
+ * paths: its main module pulls in grpc/protobuf, which every other command
+ * would otherwise pay for at start-up.
+ */
+async function loadDockerode(ep: DockerEndpoint): Promise<InstanceType<DockerodeCtor>> {
+  const {createRequire} = await import('node:module');
+  const Docker = createRequire(import.meta.url)('dockerode') as DockerodeCtor;
+  // For unix/tcp pass the endpoint; otherwise dockerode reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself.
+  if (ep.kind === 'unix') return new Docker({socketPath: ep.socketPath, Promise});
+  if (ep.kind === 'tcp') return new Docker({host: ep.host, port: ep.port, protocol: 'http', Promise});
+  return new Docker({Promise});
 }
 
-/** The event stream through docker-modem (dockerode's transport), loaded only by `watch`. */
-async function modemEvents(ep: DockerEndpoint, filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void): Promise<EventStream> {
-  const {createRequire} = await import('node:module');
-  const Modem = createRequire(import.meta.url)('docker-modem') as new (o?: object) => StreamModem;
-  const modem = ep.kind === 'unix' ? new Modem({socketPath: ep.socketPath}) : ep.kind === 'tcp' ? new Modem({host: ep.host, port: ep.port, protocol: 'http'}) : new Modem();
-  modem.Promise = Promise;
-  return new Promise((resolve, reject) => {
-    modem.dial({path: '/events?', method: 'GET', options: {filters}, isStream: true, statusCodes: {200: true}}, (err, stream) => {
-      if (err) return reject(err.statusCode ? new DockerApiError(err.statusCode, err.json?.message ?? err.message) : unreachable(ep.url, err));
-      let buf = '';
-      let done = false;
-      const closed = new Promise<void>((res, rej) => {
-        stream.on('data', (chunk: Buffer) => {
-          buf += chunk.toString('utf8');
-          let i: number;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, i).trim();
-            buf = buf.slice(i + 1);
-            if (line) onEvent(JSON.parse(line) as DockerEvent);
-          }
-        });
-        stream.on('end', () => res());
-        stream.on('close', () => res());
-        stream.on('error', (e: Error) => (done ? res() : rej(unreachable(ep.url, e))));
-      });
-      resolve({
-        closed,
-        close() {
-          done = true;
-          stream.destroy();
-        },
-      });
+/** Docker's event stream (dockerode getEvents), one JSON object per line; used by `watch`. */
+async function dockerEvents(ep: DockerEndpoint, filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void): Promise<EventStream> {
+  const docker = await loadDockerode(ep);
+  let stream: NodeJS.ReadableStream & {destroy(): void};
+  try {
+    stream = await docker.getEvents({filters});
+  } catch (e) {
+    const err = e as Error & {statusCode?: number; json?: {message?: string}};
+    throw err.statusCode ? new DockerApiError(err.statusCode, err.json?.message ?? err.message) : unreachable(ep.url, err);
+  }
+  let buf = '';
+  let done = false;
+  const closed = new Promise<void>((res, rej) => {
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (line) onEvent(JSON.parse(line) as DockerEvent);
+      }
     });
+    stream.on('end', () => res());
+    stream.on('close', () => res());
+    stream.on('error', (e: Error) => (done ? res() : rej(unreachable(ep.url, e))));
   });
+  return {
+    closed,
+    close() {
+      done = true;
+      stream.destroy();
+    },
+  };
 }
 
 /** Map a connection failure to a one-line error that names the endpoint and the fix. */
@@ -203,19 +214,15 @@ async function httpGet(ep: Exclude<DockerEndpoint, {kind: 'modem'}>): Promise<(p
 }
 
 interface ModemLike {
-  Promise: PromiseConstructor;
   dial(
     opts: {path: string; method: string; options: Record<string, never>; statusCodes: Record<number, boolean | string>},
     cb: (err: (Error & {statusCode?: number; json?: {message?: string}}) | null, data: unknown) => void,
   ): void;
 }
 
-/** docker-modem (dockerode's transport) for TLS/ssh endpoints; loaded only when needed. */
+/** dockerode's transport for TLS/ssh endpoints; loaded only when needed. */
 async function modemGet(ep: DockerEndpoint): Promise<(path: string) => Promise<unknown>> {
-  const {createRequire} = await import('node:module');
-  const Modem = createRequire(import.meta.url)('docker-modem') as new () => ModemLike;
-  const modem = new Modem();
-  modem.Promise = Promise;
+  const {modem} = await loadDockerode(ep);
   return (path) =>
     new Promise((resolve, reject) => {
       modem.dial({path, method: 'GET', options: {}, statusCodes: {200: true}}, (err, data) => {
