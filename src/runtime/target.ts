@@ -4,6 +4,7 @@ import type {DockerApi} from '../docker/client.js';
 import {lookupSandbox} from '../docker/lookup.js';
 import {UserError} from '../errors.js';
 import {validateContainerId} from '../cni/validate.js';
+import {isLiveNetns} from '../net/netns.js';
 
 /** Where an attachment goes: a container's namespace or a plain named netns. */
 export interface Target {
@@ -44,4 +45,15 @@ export async function containerTarget(docker: DockerApi, ref: string): Promise<T
   // --net=container:X shares X's namespace: the attachment belongs to X.
   const owner = sb.sharedWith ?? {id: sb.id, name: sb.name};
   return {kind: 'container', containerId: owner.id, name: owner.name, netns: sb.sandboxKey, note: sb.note};
+}
+
+/**
+ * Refuse a target whose namespace died after it was resolved (the container
+ * stopped, the netns was deleted): one clear line instead of an nsenter error,
+ * and nothing reserved. Called under the container lock, before any change.
+ */
+export function assertLiveTarget(t: Target): void {
+  if (isLiveNetns(t.netns)) return;
+  const who = t.kind === 'container' ? `container ${t.name} is no longer running` : `network namespace ${t.name} was deleted`;
+  throw new UserError(`${who} (its network namespace ${t.netns} is gone); nothing was attached`);
 }

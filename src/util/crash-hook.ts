@@ -24,3 +24,24 @@ export function crashPoint(step: string, crashAfter: string | undefined = target
 export function stepsReached(): number {
   return reached;
 }
+
+/** The configured pause: `<step>=<file>` (read once per process). */
+const pauseAt: string | undefined = process.env.CNI_DOCKER_PAUSE_AFTER || undefined;
+
+/**
+ * A test hook for races: with CNI_DOCKER_PAUSE_AFTER=<step>=<file> the
+ * process, on reaching that step, says so on stderr and waits until <file>
+ * exists (at most 60 s), so a test can change the world (stop the container,
+ * cut Docker) at exactly that point. Unset (always, outside tests) it returns
+ * at once.
+ */
+export async function pausePoint(step: string, pauseAfter: string | undefined = pauseAt): Promise<void> {
+  if (!pauseAfter) return;
+  const i = pauseAfter.indexOf('=');
+  if (i < 0 || pauseAfter.slice(0, i) !== step) return;
+  const file = pauseAfter.slice(i + 1);
+  const {existsSync} = await import('node:fs');
+  process.stderr.write(`pause-hook: paused after ${step}\n`);
+  const end = Date.now() + 60_000;
+  while (!existsSync(file) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}

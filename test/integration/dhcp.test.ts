@@ -1,86 +1,43 @@
 import assert from 'node:assert/strict';
-import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process';
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {PluginContext} from '../../src/cni/plugin.js';
 import {defaultPaths} from '../../src/cni/plugin.js';
 import type {CmdArgs} from '../../src/cni/types.js';
 import {makeDeps} from '../../src/deps.js';
 import {callDaemon, plugin} from '../../src/ipam/dhcp/index.js';
+import {DhcpBed, hexId, nsPath, ping, sh, sleep, waitFor} from '../helpers/dhcp-bed.js';
 import {assertRoot, assertTestImage, TestContainers} from '../helpers/docker.js';
 
 /**
- * dhcp IPAM + daemon against a real dnsmasq. Test bed: netns tdh-srv holds
- * dnsmasq on tdhv0 (10.214.0.1/24); its veth peer tdhv1 stays on the host with
- * no address and is the macvlan master; clients are macvlan children of tdhv1
- * moved into tdh-c1 (or a --net=none container). dnsmasq binds only tdhv0 and
- * our client only its interface, so no packet leaves these links.
+ * dhcp IPAM + daemon against a real dnsmasq (test bed: test/helpers/dhcp-bed.ts):
+ * dnsmasq in tdh-srv on tdhv0 (10.214.0.1/24), macvlan master tdhv1, client
+ * namespace tdh-c1 (or a --net=none container).
  * Reserved: netns tdh-*, links tdh*, networks tdh*, 10.214.0.0/24, /tmp/tdh-*.
  */
-const SRV = 'tdh-srv';
-const C1 = 'tdh-c1';
-const SERVER_IP = '10.214.0.1';
-const nsPath = (n: string): string => `/var/run/netns/${n}`;
-
-function sh(file: string, args: string[]): string {
-  return execFileSync(file, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
-}
-function quiet(file: string, args: string[]): void {
-  spawnSync(file, args, {stdio: 'ignore'});
-}
-function ping(netns: string, ip: string): boolean {
-  return spawnSync('nsenter', [`--net=${netns}`, 'busybox', 'ping', '-c', '1', '-W', '2', ip], {stdio: 'ignore'}).status === 0;
-}
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A fresh macvlan child of tdhv1 in tdh-c1 named eth1 (what the macvlan plugin would create). */
-function newClientLink(): void {
-  quiet('ip', ['-n', C1, 'link', 'del', 'eth1']);
-  sh('ip', ['link', 'add', 'tdhm0', 'link', 'tdhv1', 'type', 'macvlan', 'mode', 'bridge']);
-  sh('ip', ['link', 'set', 'tdhm0', 'netns', C1]);
-  sh('ip', ['-n', C1, 'link', 'set', 'tdhm0', 'name', 'eth1']);
-}
-
-interface ServerLease {
-  expiry: number;
-  mac: string;
-  ip: string;
-  clientId: string;
-}
+const bed = new DhcpBed('tdh', '10.214.0');
+const C1 = bed.c1;
+const SERVER_IP = bed.serverIp;
+const newClientLink = (): void => bed.newClientLink();
 
 describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
   this.timeout(60_000);
   let dir: string;
-  let dnsmasq: ChildProcess | undefined;
   let ctx: PluginContext;
   let warnings: string[];
   let socket: string;
   const containers = new TestContainers('tdh-');
 
-  const serverLeases = (): ServerLease[] => {
-    const file = join(dir, 'leases');
-    if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
-      const [expiry, mac, ip, , clientId] = l.split(' ');
-      return {expiry: Number(expiry), mac, ip, clientId};
-    });
-  };
-  const hexId = (id: string): string => ['00', ...Buffer.from(id).toString('hex').match(/../g)!].join(':');
+  const serverLeases = () => bed.serverLeases();
   const conf = (extra: Record<string, unknown> = {}): string =>
     JSON.stringify({cniVersion: '1.0.0', name: 'tdhnet', type: 'macvlan', master: 'tdhv1', ipam: {type: 'dhcp', daemonSocketPath: socket}, ...extra});
   const args = (containerId: string, netns = nsPath(C1), ifname = 'eth1', stdin = conf()): CmdArgs => ({containerId, netns, ifname, args: '', path: [], stdin});
   const daemonPid = async (): Promise<number> => (await callDaemon<{pid: number}>(socket, 'GET', '/leases')).pid;
-  const waitFor = async (what: string, ms: number, pred: () => boolean): Promise<void> => {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(250);
-    }
-  };
-
   before(async () => {
     assertRoot();
-    dir = mkdtempSync('/tmp/tdh-');
+    await bed.setup();
+    dir = bed.dir;
     socket = join(dir, 'run', 'dhcp.sock');
     warnings = [];
     ctx = makeDeps({
@@ -88,20 +45,6 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
       env: {...process.env, CNI_DOCKER_DHCP_LOG: join(dir, 'daemon.log')},
       log: {debug: () => undefined, warn: (m) => warnings.push(m)},
     });
-    sh('ip', ['netns', 'add', SRV]);
-    sh('ip', ['netns', 'add', C1]);
-    sh('ip', ['link', 'add', 'tdhv1', 'type', 'veth', 'peer', 'name', 'tdhv0', 'netns', SRV]);
-    sh('ip', ['-n', SRV, 'addr', 'add', `${SERVER_IP}/24`, 'dev', 'tdhv0']);
-    sh('ip', ['-n', SRV, 'link', 'set', 'tdhv0', 'up']);
-    sh('ip', ['link', 'set', 'tdhv1', 'up']);
-    newClientLink();
-    dnsmasq = spawn('ip', ['netns', 'exec', SRV, 'dnsmasq', '--no-daemon', '--port=0', '--user=root', '-C', '/dev/null',
-      '--interface=tdhv0', '--bind-interfaces', '--dhcp-range=10.214.0.50,10.214.0.150,255.255.255.0,2m',
-      `--dhcp-leasefile=${join(dir, 'leases')}`, `--dhcp-option=6,${SERVER_IP}`, '--dhcp-option=15,tdh.test', '--dhcp-authoritative', '--log-dhcp'],
-    {stdio: ['ignore', 'ignore', 'pipe']});
-    let log = '';
-    dnsmasq.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    await waitFor('dnsmasq to start', 5000, () => /DHCP, sockets bound exclusively to interface tdhv0/.test(log));
   });
 
   after(async () => {
@@ -112,11 +55,7 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
       }
     } finally {
       await containers.removeAll().catch(() => undefined);
-      dnsmasq?.kill('SIGTERM');
-      quiet('ip', ['netns', 'del', C1]);
-      quiet('ip', ['netns', 'del', SRV]);
-      quiet('ip', ['link', 'del', 'tdhv1']);
-      if (dir) rmSync(dir, {recursive: true, force: true});
+      bed.teardown();
     }
   });
 

@@ -53,12 +53,15 @@ export async function spawnDaemon(ctx: PluginContext, socketPath: string, timeou
   const logPath = ctx.env.CNI_DOCKER_DHCP_LOG || DEFAULT_LOG;
   ctx.log.warn(`DHCP daemon not running on ${socketPath}; starting it in the background (log: ${logPath})`);
   const fd = openSync(logPath, 'a', 0o640);
+  let exited: string | undefined;
   try {
     const child = spawn(process.execPath, [BIN, 'dhcp', 'daemon', '--socket', socketPath, '--state-dir', ctx.paths.stateDir], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: {...process.env, ...ctx.env, CNI_DOCKER_DEBUG: ctx.env.CNI_DOCKER_DEBUG ?? '1'},
     });
+    // A daemon that cannot start (socket path taken, bad state) exits: fail now, not at the deadline.
+    child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
     child.unref();
   } finally {
     closeSync(fd);
@@ -69,6 +72,7 @@ export async function spawnDaemon(ctx: PluginContext, socketPath: string, timeou
       await callDaemon(socketPath, 'GET', '/leases');
       return;
     } catch (err) {
+      if (exited) throw new Error(`DHCP daemon exited (${exited}) before listening on ${socketPath} (see ${logPath})`);
       if (!(err instanceof DaemonDown) || Date.now() > deadline) throw new Error(`DHCP daemon did not come up on ${socketPath} (see ${logPath})`);
     }
     await new Promise((r) => setTimeout(r, 100));
