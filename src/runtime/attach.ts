@@ -13,10 +13,10 @@ import {ensureForward} from './forward.js';
 import {deleteMeta, writeMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
-import {containerTarget, netnsTarget, type Target} from './target.js';
+import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
 import {mapLimitSettled} from '../util/concurrency.js';
 import {loadBuiltin} from '../plugins/registry.js';
-import {crashPoint} from '../util/crash-hook.js';
+import {crashPoint, pausePoint} from '../util/crash-hook.js';
 
 export interface AttachRequest extends NetworkChoice {
   /** Container names, Ids or unique prefixes. */
@@ -180,6 +180,7 @@ async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkCho
 }
 
 async function attachLocked(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, cniArgs: [string, string][], memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
+  assertLiveTarget(target);
   const base = {container: target.name, containerId: target.containerId, kind: target.kind, network: list.name, type: typeOf(list), netns: target.netns, note: target.note};
   if (req.ifname) validateIfNameForUser(req.ifname);
   const existing = await existingAttachment(deps, list, target, req.ifname);
@@ -255,6 +256,7 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   const {list, source} = await resolveNetwork(req, deps.confDir);
   if (!req.dryRun) preloadPlugins(list);
   const targets = await resolveTargets(deps, req);
+  await pausePoint('attach:targets');
   const seen = new Set<string>();
   for (const t of targets) {
     if (seen.has(t.containerId)) throw new UserError(`container ${t.name} is named twice`);
