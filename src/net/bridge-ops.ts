@@ -4,8 +4,8 @@ import {CommandError} from '../exec/runner.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {canonicalIp, cidrContains, cidrString, parseCidr, type Cidr} from './cidr.js';
 import {errnoText, isExists, isNotFound} from './errors.js';
-import {inNetns, ipBatch, type LinkInfo, type LinkAddrs} from './ip.js';
-import {readSysctl, writeSysctls} from './sysctl.js';
+import {failedBatchLine, inNetns, ipBatch, ipJsonBatch, type LinkInfo, type LinkAddrs} from './ip.js';
+import {procSysctl, type HostSysctl} from './sysctl.js';
 import {brdPlus} from './configure-iface.js';
 
 /**
@@ -47,24 +47,32 @@ export interface BridgeSpec {
   promisc: boolean;
 }
 
-/** Create the bridge if needed, check it is one, set promisc and up. */
+/**
+ * Create the bridge if needed, check it is one, set promisc and up. A new
+ * bridge is added, set up and read back in one `ip` process; an existing one
+ * that is already up (and promiscuous when asked) is only read.
+ */
 export async function ensureBridge(runner: Runner, spec: BridgeSpec): Promise<{link: LinkInfo; created: boolean}> {
+  const up = ['link', 'set', 'dev', spec.name, ...(spec.promisc ? ['promisc', 'on'] : []), 'up'];
   let link = await linkByName(runner, spec.name);
-  let created = false;
   if (!link) {
-    const argv = ['link', 'add', spec.name, ...(spec.mtu ? ['mtu', String(spec.mtu)] : []), 'type', 'bridge'];
+    const add = ['link', 'add', spec.name, ...(spec.mtu ? ['mtu', String(spec.mtu)] : []), 'type', 'bridge'];
     try {
-      await runner.run('ip', argv);
-      created = true;
+      const {outputs} = await ipJsonBatch(runner, [add, up, ['link', 'show', 'dev', spec.name]]);
+      link = (outputs[0] as LinkInfo[] | undefined)?.[0];
+      if (!link) throw fail(`could not lookup "${spec.name}": Link not found`);
+      return {link, created: true};
     } catch (err) {
-      if (!isExists(err)) throw fail(`could not add "${spec.name}": ${errnoText(err)}`);
+      if (err instanceof CniError) throw err;
+      // Someone else created it first: go on with theirs, as below.
+      if (!isExists(err) || (err instanceof CommandError && failedBatchLine(err.stderr) !== 1)) throw fail(`could not add "${spec.name}": ${errnoText(err)}`);
     }
     link = await linkByName(runner, spec.name);
     if (!link) throw fail(`could not lookup "${spec.name}": Link not found`);
   }
   if (link.linkinfo?.info_kind !== 'bridge') throw fail(`"${spec.name}" already exists but is not a bridge`);
-  await runner.run('ip', ['link', 'set', 'dev', spec.name, ...(spec.promisc ? ['promisc', 'on'] : []), 'up']);
-  return {link, created};
+  if (!link.flags.includes('UP') || (spec.promisc && !link.flags.includes('PROMISC'))) await runner.run('ip', up);
+  return {link, created: false};
 }
 
 /** Delete a bridge we created, unless some other attachment has joined it meanwhile. */
@@ -94,11 +102,25 @@ export interface VethSpec {
   mac?: string;
 }
 
+export interface PortSpec {
+  bridge: string;
+  hairpin: boolean;
+  isolated?: boolean;
+}
+
+function portLines(hostName: string, p: PortSpec): string[][] {
+  const slave = ['link', 'set', 'dev', hostName, 'type', 'bridge_slave', 'hairpin', p.hairpin ? 'on' : 'off'];
+  if (p.isolated !== undefined) slave.push('isolated', p.isolated ? 'on' : 'off');
+  return [['link', 'set', 'dev', hostName, 'up'], ['link', 'set', 'dev', hostName, 'master', p.bridge], slave];
+}
+
 /**
  * Create the pair from the host: the host end `vethXXXXXXXX` here, the
- * container end named `ifname` directly in the container namespace.
+ * container end named `ifname` directly in the container namespace; then the
+ * host end up, enslaved to the bridge, hairpin (and isolation) set. All of it
+ * is one `ip -batch`; a failure after the pair exists deletes the pair.
  */
-export async function createVeth(runner: Runner, spec: VethSpec, nameFn = randomVethName): Promise<{hostName: string; containerMac: string}> {
+export async function createVeth(runner: Runner, spec: VethSpec, port: PortSpec, nameFn = randomVethName): Promise<{hostName: string; containerMac: string}> {
   const raw = (spec.mac || randomMac()).toLowerCase();
   if (!/^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/.test(raw)) throw fail(`address ${spec.mac}: invalid MAC address`);
   const mac = raw.replace(/-/g, ':');
@@ -107,9 +129,13 @@ export async function createVeth(runner: Runner, spec: VethSpec, nameFn = random
   for (let i = 0; i < 10; i++) {
     const hostName = nameFn();
     try {
-      await runner.run('ip', ['link', 'add', hostName, ...mtu, 'type', 'veth', 'peer', 'name', spec.ifname, ...mtu, 'address', mac, 'netns', spec.netns]);
+      await ipBatch(runner, [['link', 'add', hostName, ...mtu, 'type', 'veth', 'peer', 'name', spec.ifname, ...mtu, 'address', mac, 'netns', spec.netns], ...portLines(hostName, port)]);
       return {hostName, containerMac: mac};
     } catch (err) {
+      if (err instanceof CommandError && (failedBatchLine(err.stderr) ?? 1) > 1) {
+        await delLink(runner, hostName).catch(() => undefined);
+        throw fail(`failed to connect "${hostName}" to bridge ${port.bridge}: ${errnoText(err)}`);
+      }
       if (err instanceof CommandError && /"netns" value/.test(err.stderr)) {
         throw fail(`failed to open netns "${spec.netns}": failed to Statfs "${spec.netns}": no such file or directory`);
       }
@@ -121,27 +147,11 @@ export async function createVeth(runner: Runner, spec: VethSpec, nameFn = random
   throw fail('failed to find a unique veth name');
 }
 
-export interface PortSpec {
-  hostName: string;
-  bridge: string;
-  hairpin: boolean;
-  isolated?: boolean;
-}
-
-/** Host end up, enslaved to the bridge, hairpin (and isolation) set. */
-export async function attachPort(runner: Runner, p: PortSpec): Promise<void> {
-  const slave = ['link', 'set', 'dev', p.hostName, 'type', 'bridge_slave', 'hairpin', p.hairpin ? 'on' : 'off'];
-  if (p.isolated !== undefined) slave.push('isolated', p.isolated ? 'on' : 'off');
-  try {
-    await ipBatch(runner, [['link', 'set', 'dev', p.hostName, 'up'], ['link', 'set', 'dev', p.hostName, 'master', p.bridge], slave]);
-  } catch (err) {
-    throw fail(`failed to connect "${p.hostName}" to bridge ${p.bridge}: ${errnoText(err)}`);
-  }
-}
-
 export interface AddrChange {
   added?: string;
   removed: string[];
+  /** The bridge's MAC once done, when known without another read. */
+  mac?: string;
 }
 
 /**
@@ -149,16 +159,15 @@ export interface AddrChange {
  * force, replacing) when another IPv4 / overlapping IPv6 address is there;
  * then the link's MAC is set to `pinMac` so it stops following its ports.
  */
-export async function ensureAddr(runner: Runner, link: string, gw: Cidr, force: boolean, pinMac?: string): Promise<AddrChange> {
-  const {stdout} = await runner.run('ip', ['-j', 'addr', 'show', 'dev', link]);
-  const info = (JSON.parse(stdout.trim() || '[]') as LinkAddrs[])[0];
+export async function ensureAddr(runner: Runner, link: string, gw: Cidr, force: boolean, pinMac?: string, known?: LinkAddrs): Promise<AddrChange> {
+  const info = known ?? (await readAddrs(runner, link));
   const want = cidrString(gw);
   const fam = gw.ip.family === 4 ? 'inet' : 'inet6';
   const removed: string[] = [];
   for (const a of info?.addr_info ?? []) {
     if (a.family !== fam) continue;
     const have = `${canonicalIp(a.local)}/${a.prefixlen}`;
-    if (have === want) return {removed: []};
+    if (have === want) return {removed: [], mac: info?.address};
     const hc = parseCidr(have)!;
     if (gw.ip.family === 4 || cidrContains(hc, gw.ip) || cidrContains(gw, hc.ip)) {
       if (!force) throw fail(`"${link}" already has an IP address different from ${want}`);
@@ -182,12 +191,16 @@ export async function ensureAddr(runner: Runner, link: string, gw: Cidr, force: 
     }
     throw fail(`could not add IP address to "${link}": ${errnoText(err)}`);
   }
-  return {added: want, removed};
+  return {added: want, removed, mac};
+}
+
+async function readAddrs(runner: Runner, link: string): Promise<LinkAddrs | undefined> {
+  const {stdout} = await runner.run('ip', ['-j', 'addr', 'show', 'dev', link]);
+  return (JSON.parse(stdout.trim() || '[]') as LinkAddrs[])[0];
 }
 
 async function bridgeHasAddr(runner: Runner, link: string, want: string): Promise<boolean> {
-  const {stdout} = await runner.run('ip', ['-j', 'addr', 'show', 'dev', link]);
-  const info = (JSON.parse(stdout.trim() || '[]') as LinkAddrs[])[0];
+  const info = await readAddrs(runner, link);
   return (info?.addr_info ?? []).some((a) => `${canonicalIp(a.local)}/${a.prefixlen}` === want);
 }
 
@@ -198,25 +211,55 @@ export async function revertAddr(runner: Runner, link: string, change: AddrChang
   await ipBatch(runner, lines);
 }
 
-/** Write ip_forward / ipv6 all.forwarding = 1 only where they are not 1 yet. */
-export async function enableForwarding(runner: Runner, families: (4 | 6)[]): Promise<void> {
+/** Write ip_forward / ipv6 all.forwarding = 1 (host, in-process) only where they are not 1 yet. */
+export function enableForwarding(families: (4 | 6)[], sys: HostSysctl = procSysctl): void {
   const key = (f: 4 | 6): string => (f === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding');
-  const todo: Record<string, string> = {};
   for (const f of families) {
-    if ((await readSysctl(runner, key(f))) !== '1') todo[key(f)] = '1';
+    if (sys.read(key(f)) !== '1') sys.write(key(f), '1');
   }
-  await writeSysctls(runner, todo);
 }
 
-/** Poll the host veth until it is oper-UP (reference retry schedule); return it. */
-export async function waitPortUp(runner: Runner, hostName: string, sleep = realSleep): Promise<LinkInfo> {
+/** The host veth and the bridge with their addresses, read in one `ip` process. */
+export async function readPortAndBridge(runner: Runner, hostName: string, bridge: string): Promise<{port?: LinkAddrs; bridge?: LinkAddrs}> {
+  const {outputs} = await ipJsonBatch(runner, [['addr', 'show', 'dev', hostName], ['addr', 'show', 'dev', bridge]], undefined, false);
+  const [port, br] = outputs.map((o) => (o as LinkAddrs[])[0]);
+  return {port, bridge: br};
+}
+
+/**
+ * Poll the host veth until it is oper-UP (reference retry schedule); return
+ * it. `first` is a read already made, standing for the first poll.
+ */
+export async function waitPortUp(runner: Runner, hostName: string, sleep = realSleep, first?: {operstate?: string; address?: string}): Promise<{operstate?: string; address?: string}> {
   const schedule = [0, 50, 500, 1000, 1000];
-  let last: LinkInfo | undefined;
-  for (const ms of schedule) {
+  let last: {operstate?: string; address?: string} | undefined;
+  for (const [i, ms] of schedule.entries()) {
     if (ms) await sleep(ms);
-    last = await linkByName(runner, hostName);
+    last = i === 0 && first ? first : await linkByName(runner, hostName);
     if (!last) throw fail(`failed to lookup "${hostName}": Link not found`);
     if (last.operstate === 'UP') return last;
   }
   throw fail(`bridge port in error state: ${last?.operstate ?? 'unknown'}`);
+}
+
+/**
+ * DEL's read-then-delete of the container link in one `ip` process inside
+ * the namespace: every link's addresses (as before the delete), then the link
+ * deleted (a missing link is fine). Undefined when the namespace is gone.
+ */
+export async function readAddrsAndDelLink(runner: Runner, netns: string, ifname: string): Promise<LinkAddrs[] | undefined> {
+  let res;
+  try {
+    res = await ipJsonBatch(runner, [['addr', 'show'], ['link', 'del', 'dev', ifname]], netns, false);
+  } catch (err) {
+    if (isNetnsMissing(err)) return undefined;
+    throw err;
+  }
+  const {outputs, run} = res;
+  if (run.exitCode !== 0) {
+    const err = new CommandError(['nsenter', `--net=${netns}`, '--', 'ip', '-j', '-d', '-batch', '-'], run.exitCode, run.stdout, run.stderr);
+    if (isNetnsMissing(err)) return undefined;
+    if (!(outputs.length === 1 && failedBatchLine(run.stderr) === 2 && isNotFound(err))) throw err;
+  }
+  return (outputs[0] ?? []) as LinkAddrs[];
 }

@@ -1,4 +1,4 @@
-import type {Runner} from '../exec/runner.js';
+import type {RunResult, Runner} from '../exec/runner.js';
 import {netnsRunner} from '../exec/runner.js';
 
 /**
@@ -94,13 +94,17 @@ export async function listRoutes(runner: Runner, family: 4 | 6, netns?: string, 
  * validated tokens (no whitespace, quotes or newlines), which every name that
  * reaches here is.
  */
-export async function ipBatch(runner: Runner, lines: string[][], netns?: string): Promise<void> {
-  if (lines.length === 0) return;
+function checkTokens(lines: string[][]): void {
   for (const line of lines) {
     for (const tok of line) {
       if (!tok || /[\s"'\\#]/.test(tok)) throw new Error(`refusing unsafe token in ip batch: ${JSON.stringify(tok)}`);
     }
   }
+}
+
+export async function ipBatch(runner: Runner, lines: string[][], netns?: string): Promise<void> {
+  if (lines.length === 0) return;
+  checkTokens(lines);
   if (lines.length === 1) {
     await inNetns(runner, netns).run('ip', lines[0]);
     return;
@@ -111,4 +115,26 @@ export async function ipBatch(runner: Runner, lines: string[][], netns?: string)
 /** Run one `ip` command. */
 export async function ip(runner: Runner, args: string[], netns?: string): Promise<void> {
   await inNetns(runner, netns).run('ip', args);
+}
+
+/**
+ * Several commands in one `ip -j -d -batch -`, reads and writes mixed: each
+ * command that prints gives one JSON line, in order. The batch stops at the
+ * first failing command (its 1-based number is in stderr as `-:N`); with
+ * `reject: false` the caller gets what was printed up to there.
+ */
+export async function ipJsonBatch(runner: Runner, lines: string[][], netns?: string, reject = true): Promise<{outputs: unknown[][]; run: RunResult}> {
+  checkTokens(lines);
+  const run = await inNetns(runner, netns).run('ip', ['-j', '-d', '-batch', '-'], {input: lines.map((l) => l.join(' ')).join('\n') + '\n', reject});
+  const outputs: unknown[][] = [];
+  for (const text of run.stdout.split('\n')) {
+    if (text.trim()) outputs.push(JSON.parse(text) as unknown[]);
+  }
+  return {outputs, run};
+}
+
+/** The 1-based number of the command an `ip -batch` failure stopped at, if stderr says. */
+export function failedBatchLine(stderr: string): number | undefined {
+  const m = /Command failed -:(\d+)/.exec(stderr);
+  return m ? Number(m[1]) : undefined;
 }

@@ -1,3 +1,4 @@
+import {readFileSync, writeFileSync} from 'node:fs';
 import type {Runner} from '../exec/runner.js';
 import {inNetns} from './ip.js';
 
@@ -23,4 +24,47 @@ export async function writeSysctlsBestEffort(runner: Runner, values: Record<stri
   if (pairs.length === 0) return;
   // -e: ignore unknown keys; reject false: a failed write is not fatal.
   await inNetns(runner, netns).run('sysctl', ['-q', '-e', '-w', ...pairs], {reject: false});
+}
+
+/**
+ * Host-namespace sysctls, read and written in-process through /proc/sys (we
+ * run in the host network namespace, so no subprocess is needed). Injectable
+ * so unit tests never touch the real host.
+ */
+export interface HostSysctl {
+  /** The value, or undefined when the key cannot be read. */
+  read(key: string): string | undefined;
+  /** Write one value; throws on failure. */
+  write(key: string, value: string): void;
+}
+
+function procPath(key: string): string {
+  if (!/^[A-Za-z0-9_.@:+-]+(\/[A-Za-z0-9_.@:+-]+)*$/.test(key) || key.split('/').some((p) => p === '.' || p === '..')) {
+    throw new Error(`invalid sysctl key ${JSON.stringify(key)}`);
+  }
+  return `/proc/sys/${key}`;
+}
+
+export const procSysctl: HostSysctl = {
+  read(key) {
+    try {
+      return readFileSync(procPath(key), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  },
+  write(key, value) {
+    writeFileSync(procPath(key), value);
+  },
+};
+
+/** Write host sysctls, ignoring failures (missing keys included), like `sysctl -q -e -w` with errors ignored. */
+export function writeHostSysctlsBestEffort(values: Record<string, string>, sys: HostSysctl = procSysctl): void {
+  for (const [k, v] of Object.entries(values)) {
+    try {
+      sys.write(k, v);
+    } catch {
+      // the reference ignores errors for these
+    }
+  }
 }

@@ -1,4 +1,3 @@
-import {readFileSync} from 'node:fs';
 import type {Plugin, PluginContext} from '../cni/plugin.js';
 import type {CmdArgs, DNS, IPConfig, Result, Route} from '../cni/types.js';
 import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
@@ -10,10 +9,12 @@ import {UndoStack} from '../util/undo.js';
 import {crashPoint} from '../util/crash-hook.js';
 import {cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
 import {configureIface} from '../net/configure-iface.js';
-import {attachPort, createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, isNetnsMissing, revertAddr, waitPortUp} from '../net/bridge-ops.js';
+import {createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink, readPortAndBridge, revertAddr, waitPortUp} from '../net/bridge-ops.js';
 import {masqChainName, masqComment, masqOwners, readNatTable, setupIpMasq, teardownIpMasq, type JumpSelector} from '../net/iptables.js';
-import {listAddrs, type LinkAddrs} from '../net/ip.js';
-import {writeSysctlsBestEffort} from '../net/sysctl.js';
+import type {LinkAddrs} from '../net/ip.js';
+import {setupSpoofCheck, teardownSpoofCheck} from '../net/spoofchk.js';
+import {resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
+import {procSysctl, writeHostSysctlsBestEffort, writeSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
 import {checkAttachment, prevResultOf} from './bridge-check.js';
 import {readConfObject, type ConfReader} from './go-json.js';
 
@@ -114,9 +115,7 @@ function refuseUnsupported(c: BridgeConf): void {
   if (c.vlan !== 0 || c.vlanTrunk.length > 0) {
     throw fail(`failed to create bridge "${c.bridge}": vlan/vlanTrunk need bridge VLAN filtering, which is not available on this kernel`);
   }
-  if (c.macspoofchk) throw fail('macspoofchk is not supported by this bridge plugin');
-  if (c.ipMasqBackend === 'nftables') throw fail('ipMasqBackend "nftables" is not supported by this bridge plugin');
-  if (c.ipMasqBackend !== '' && c.ipMasqBackend !== 'iptables') throw fail(`unknown ipmasq backend "${c.ipMasqBackend}"`);
+  if (!['', 'iptables', 'nftables'].includes(c.ipMasqBackend)) throw fail(`unknown ipmasq backend "${c.ipMasqBackend}"`);
   if (c.disableContainerInterface && c.ipamType) throw fail('cannot use IPAM when DisableContainerInterface flag is set');
   if (!c.ipamType && ['', '0.1.0', '0.2.0'].includes(c.cniVersion)) throw fail('cannot convert: no valid IP addresses');
 }
@@ -162,10 +161,13 @@ const delegateIpam: IpamOps = {add: delegateAdd, del: delegateDel, check: delega
 export interface BridgeOptions {
   ipam?: IpamOps;
   sleep?: (ms: number) => Promise<void>;
+  /** Host-namespace sysctls (in-process /proc/sys by default). */
+  sysctl?: HostSysctl;
 }
 
 export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
   const ipam = opts.ipam ?? delegateIpam;
+  const sys = opts.sysctl ?? procSysctl;
 
   async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
     const c = parseConf(args.stdin, args.args);
@@ -182,16 +184,17 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
       if (br.created) undo.push(`delete bridge ${c.bridge}`, () => delBridgeIfUnused(runner, c.bridge));
       crashPoint('bridge:bridge');
       const pinMac = br.link.address;
-      const oldRa = br.created ? undefined : readHostSysctl(`net/ipv6/conf/${c.bridge}/accept_ra`);
+      const oldRa = br.created ? undefined : sys.read(`net/ipv6/conf/${c.bridge}/accept_ra`);
       if (oldRa !== undefined && oldRa !== '0') {
-        undo.push(`restore accept_ra of ${c.bridge}`, () => writeSysctlsBestEffort(runner, {[`net/ipv6/conf/${c.bridge}/accept_ra`]: oldRa}));
+        undo.push(`restore accept_ra of ${c.bridge}`, async () => writeHostSysctlsBestEffort({[`net/ipv6/conf/${c.bridge}/accept_ra`]: oldRa}, sys));
       }
 
-      const veth = await createVeth(runner, {netns: args.netns, ifname: args.ifname, mtu: c.mtu, mac: c.mac});
+      // One `ip -batch`: the pair, the host end up, enslaved, hairpin set.
+      const veth = await createVeth(runner, {netns: args.netns, ifname: args.ifname, mtu: c.mtu, mac: c.mac}, {bridge: c.bridge, hairpin: c.hairpinMode, isolated: c.portIsolation || undefined});
       undo.push(`delete veth ${veth.hostName}`, () => delLink(runner, veth.hostName));
       crashPoint('bridge:veth');
-      await writeSysctlsBestEffort(runner, {[`net/ipv6/conf/${c.bridge}/accept_ra`]: '0', [`net/ipv6/conf/${veth.hostName}/accept_ra`]: '0'});
-      await attachPort(runner, {hostName: veth.hostName, bridge: c.bridge, hairpin: c.hairpinMode, isolated: c.portIsolation || undefined});
+      writeHostSysctlsBestEffort({[`net/ipv6/conf/${c.bridge}/accept_ra`]: '0', [`net/ipv6/conf/${veth.hostName}/accept_ra`]: '0'}, sys);
+      let brMac: string | undefined;
 
       const result: Result = {
         cniVersion: c.cniVersion,
@@ -201,6 +204,10 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
           {name: args.ifname, mac: veth.containerMac, sandbox: args.netns},
         ],
       };
+      if (c.macspoofchk) {
+        await setupSpoofCheck(runner, {hostIface: veth.hostName, mac: veth.containerMac, containerId: args.containerId, ifname: args.ifname});
+        undo.push('remove mac spoof-check', () => teardownSpoofCheck(runner, args.containerId, args.ifname));
+      }
 
       if (c.ipamType) {
         const r = await ipam.add(ctx, c.ipamType, args);
@@ -219,30 +226,40 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         await configureIface(runner, args.netns, args.ifname, result, {sleep: opts.sleep});
         crashPoint('bridge:configured');
 
-        const port = await waitPortUp(runner, veth.hostName, opts.sleep);
+        // The port and the bridge's addresses in one read; the port is polled further only if not up yet.
+        const seen = await readPortAndBridge(runner, veth.hostName, c.bridge);
+        const port = await waitPortUp(runner, veth.hostName, opts.sleep, seen.port);
         result.interfaces![1].mac = port.address;
+        brMac = seen.bridge?.address;
+        let brAddrs = seen.bridge;
 
         if (c.isGateway) {
           for (const f of [4, 6] as const) {
             for (const gw of gws[f]) {
               let change;
               try {
-                change = await ensureAddr(runner, c.bridge, gw, c.forceAddress, pinMac);
+                change = await ensureAddr(runner, c.bridge, gw, c.forceAddress, pinMac, brAddrs);
               } catch (err) {
                 throw fail(`failed to set bridge addr: ${err instanceof Error ? err.message : String(err)}`);
               }
+              brAddrs = undefined;
+              brMac = change.mac;
               undo.push(`restore addresses of ${c.bridge}`, () => revertAddr(runner, c.bridge, change));
             }
           }
           const fams = ([4, 6] as const).filter((f) => gws[f].length > 0);
           try {
-            await enableForwarding(runner, [...fams]);
+            enableForwarding([...fams], sys);
           } catch (err) {
             throw fail(`failed to enable forwarding: ${err instanceof Error ? err.message : String(err)}`);
           }
         }
 
-        if (c.ipMasq) {
+        if (c.ipMasq && resolveMasqBackend(c.ipMasqBackend) === 'nftables') {
+          const inst = {network: c.name, ifname: args.ifname, containerId: args.containerId};
+          undo.push('remove nftables masquerade rules', () => teardownNftMasq(runner, inst));
+          await setupNftMasq(runner, inst, result.ips.map((i) => i.address));
+        } else if (c.ipMasq) {
           const target = {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)};
           const addrs = result.ips.map((i) => i.address);
           undo.push('remove masquerade rules', () => teardownIpMasq(runner, target, {kind: 'ips', ips: addrs.map((a) => a.split('/')[0])}));
@@ -254,10 +271,12 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         });
       }
 
-      // The bridge MAC may have changed when the first port joined.
-      const {stdout} = await runner.run('ip', ['-j', 'link', 'show', 'dev', c.bridge]);
-      const [brNow] = JSON.parse(stdout) as {address?: string}[];
-      result.interfaces![0].mac = brNow?.address;
+      // The bridge MAC may have changed when the first port joined: re-read unless known since.
+      if (!brMac) {
+        const {stdout} = await runner.run('ip', ['-j', 'link', 'show', 'dev', c.bridge]);
+        brMac = (JSON.parse(stdout) as {address?: string}[])[0]?.address;
+      }
+      result.interfaces![0].mac = brMac;
       if (!result.interfaces![1].mac) {
         const {stdout: h} = await runner.run('ip', ['-j', 'link', 'show', 'dev', veth.hostName]);
         result.interfaces![1].mac = (JSON.parse(h) as {address?: string}[])[0]?.address;
@@ -278,12 +297,8 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
 
     let sel: JumpSelector = prevIps.length > 0 ? {kind: 'ips', ips: prevIps} : {kind: 'all'};
     if (args.netns) {
-      let links: LinkAddrs[] | undefined;
-      try {
-        links = await listAddrs(runner, args.netns);
-      } catch (err) {
-        if (!isNetnsMissing(err)) throw err;
-      }
+      // Addresses first (for the masquerade selection), then the link deleted: one process.
+      const links = await readAddrsAndDelLink(runner, args.netns, args.ifname);
       if (links) {
         const globalIps = (l: LinkAddrs): string[] =>
           l.addr_info.map((a) => a.local).filter((ip) => {
@@ -294,12 +309,13 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         const known = [...new Set([...(mine ? globalIps(mine) : []), ...prevIps])];
         const elsewhere = links.filter((l) => l.ifname !== args.ifname).flatMap(globalIps);
         sel = known.length > 0 ? {kind: 'ips', ips: known} : {kind: 'except', ips: elsewhere};
-        if (mine) await delLink(runner, args.ifname, args.netns);
       } else {
         sel = {kind: 'all'};
       }
     }
     await ipamDel();
+    if (c.macspoofchk) await teardownSpoofCheck(runner, args.containerId, args.ifname).catch((err: unknown) => ctx.log.warn(err instanceof Error ? err.message : String(err)));
+    if (masq && teardownBackend(c.ipMasqBackend) === 'nftables') await teardownNftMasq(runner, {network: c.name, ifname: args.ifname, containerId: args.containerId});
     if (masq) await teardownIpMasq(runner, {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)}, sel);
   }
 
@@ -339,15 +355,6 @@ async function preflightHostLocal(args: CmdArgs): Promise<void> {
     throw toCniError(err);
   }
   validateNetworkName(name);
-}
-
-/** A host-namespace sysctl read in-process (no subprocess); undefined when unreadable. */
-function readHostSysctl(key: string): string | undefined {
-  try {
-    return readFileSync(`/proc/sys/${key}`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /** Bare IPs that prevResult gave this ifname (none when absent or unparsable). */

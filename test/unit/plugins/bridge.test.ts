@@ -1,22 +1,46 @@
 import assert from 'node:assert/strict';
 import {parseConf, calcGateways} from '../../../src/plugins/bridge.js';
 import {masqChainName, masqComment, parseNatSave, planSetup, planTeardown} from '../../../src/net/iptables.js';
-import {createVeth, ensureAddr} from '../../../src/net/bridge-ops.js';
+import {createVeth, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink} from '../../../src/net/bridge-ops.js';
+import {makeBridgePlugin} from '../../../src/plugins/bridge.js';
+import type {HostSysctl} from '../../../src/net/sysctl.js';
+import type {PluginContext} from '../../../src/cni/plugin.js';
 import {formatIp, parseCidr, parseIp} from '../../../src/net/cidr.js';
 import {CommandError, type Runner} from '../../../src/exec/runner.js';
 import type {IPConfig} from '../../../src/cni/types.js';
 
-/** A runner that expects exactly these calls, in order, and fails on anything else. */
-function fakeRunner(expected: {argv: string[]; stdout?: string; stderr?: string; exitCode?: number}[]): Runner & {done(): void} {
+interface Expected {
+  argv: string[];
+  /** The exact stdin (ip -batch lines, iptables-restore input), when given. */
+  input?: string;
+  stdout?: string;
+  stderr?: string;
+  exitCode?: number;
+}
+
+/**
+ * A runner that expects exactly these calls, in order, and fails on anything
+ * else. `VETH` in an expectation stands for the random host veth name, which
+ * must look like the reference's and stay the same throughout.
+ */
+function fakeRunner(expected: Expected[]): Runner & {done(): void} {
   let i = 0;
+  let veth: string | undefined;
+  const fill = (t: string): string => (veth ? t.replace(/VETH/g, veth) : t);
   return {
-    async run(file, args) {
+    async run(file, args, opts = {}) {
       const argv = [file, ...args];
+      const input = opts.input === undefined ? undefined : String(opts.input);
+      veth ??= /\b(veth[0-9a-f]{8})\b/.exec([...argv, input ?? ''].join(' '))?.[1];
       const e = expected[i++];
       assert.ok(e, `unexpected command: ${argv.join(' ')}`);
-      assert.deepEqual(argv, e.argv);
-      if (e.exitCode) throw new CommandError(argv, e.exitCode, e.stdout ?? '', e.stderr ?? '');
-      return {stdout: e.stdout ?? '', stderr: '', exitCode: 0};
+      assert.deepEqual(argv, e.argv.map(fill));
+      if (e.input !== undefined) assert.equal(input, fill(e.input));
+      if (e.exitCode) {
+        if (opts.reject === false) return {stdout: e.stdout ?? '', stderr: e.stderr ?? '', exitCode: e.exitCode};
+        throw new CommandError(argv, e.exitCode, e.stdout ?? '', e.stderr ?? '');
+      }
+      return {stdout: fill(e.stdout ?? ''), stderr: '', exitCode: 0};
     },
     done: () => assert.equal(i, expected.length, 'not every expected command ran'),
   };
@@ -120,22 +144,74 @@ describe('cidr', () => {
 describe('bridge-ops argv', () => {
   it('createVeth makes the container end in the netns and retries on a host-name clash', async () => {
     const names = ['veth00000001', 'veth00000002'];
+    const batch = (v: string): string =>
+      [
+        `link add ${v} mtu 1400 txqlen 0 type veth peer name eth0 mtu 1400 txqlen 0 address 02:00:00:00:00:05 netns /run/netns/x`,
+        `link set dev ${v} up`,
+        `link set dev ${v} master tbrbr9`,
+        `link set dev ${v} type bridge_slave hairpin on isolated on`,
+        '',
+      ].join('\n');
     const r = fakeRunner([
-      {argv: ['ip', 'link', 'add', 'veth00000001', 'mtu', '1400', 'txqlen', '0', 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', '1400', 'txqlen', '0', 'address', '02:00:00:00:00:05', 'netns', '/run/netns/x'], exitCode: 2, stderr: 'RTNETLINK answers: File exists'},
+      {argv: ['ip', '-batch', '-'], input: batch('veth00000001'), exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\n'},
       {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'veth00000001'], stdout: '[{"ifindex":3,"ifname":"veth00000001","flags":[],"mtu":1500}]'},
-      {argv: ['ip', 'link', 'add', 'veth00000002', 'mtu', '1400', 'txqlen', '0', 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', '1400', 'txqlen', '0', 'address', '02:00:00:00:00:05', 'netns', '/run/netns/x']},
+      {argv: ['ip', '-batch', '-'], input: batch('veth00000002')},
     ]);
-    const v = await createVeth(r, {netns: '/run/netns/x', ifname: 'eth0', mtu: 1400, mac: '02-00-00-00-00-05'}, () => names.shift()!);
+    const v = await createVeth(r, {netns: '/run/netns/x', ifname: 'eth0', mtu: 1400, mac: '02-00-00-00-00-05'}, {bridge: 'tbrbr9', hairpin: true, isolated: true}, () => names.shift()!);
     assert.deepEqual(v, {hostName: 'veth00000002', containerMac: '02:00:00:00:00:05'});
     r.done();
   });
   it('createVeth reports an existing container ifname like the reference', async () => {
     const r = fakeRunner([
-      {argv: ['ip', 'link', 'add', 'veth00000001', 'txqlen', '0', 'type', 'veth', 'peer', 'name', 'eth0', 'txqlen', '0', 'address', '02:00:00:00:00:05', 'netns', '/run/netns/x'], exitCode: 2, stderr: 'RTNETLINK answers: File exists'},
+      {argv: ['ip', '-batch', '-'], exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\n'},
       {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'veth00000001'], exitCode: 1, stderr: 'Device "veth00000001" does not exist.'},
     ]);
-    await assert.rejects(createVeth(r, {netns: '/run/netns/x', ifname: 'eth0', mtu: 0, mac: '02:00:00:00:00:05'}, () => 'veth00000001'), {message: 'container veth name provided (eth0) already exists'});
+    await assert.rejects(createVeth(r, {netns: '/run/netns/x', ifname: 'eth0', mtu: 0, mac: '02:00:00:00:00:05'}, {bridge: 'tbrbr9', hairpin: false}, () => 'veth00000001'), {message: 'container veth name provided (eth0) already exists'});
     r.done();
+  });
+  it('createVeth deletes the pair when joining the bridge fails', async () => {
+    const r = fakeRunner([
+      {argv: ['ip', '-batch', '-'], exitCode: 1, stderr: 'RTNETLINK answers: Too many levels of symbolic links\nCommand failed -:3\n'},
+      {argv: ['ip', 'link', 'del', 'dev', 'veth00000001']},
+    ]);
+    await assert.rejects(createVeth(r, {netns: '/run/netns/x', ifname: 'eth0', mtu: 0, mac: '02:00:00:00:00:05'}, {bridge: 'tbrbr9', hairpin: false}, () => 'veth00000001'), {
+      message: 'failed to connect "veth00000001" to bridge tbrbr9: too many levels of symbolic links',
+    });
+    r.done();
+  });
+  it('ensureBridge only reads a bridge that is already up, sets one up that is not, and creates one in a single batch', async () => {
+    const link = (flags: string[]): string => JSON.stringify([{ifindex: 7, ifname: 'tbrbr9', flags, mtu: 1500, address: '02:aa:00:00:00:01', linkinfo: {info_kind: 'bridge'}}]);
+    const show = ['ip', '-j', '-d', 'link', 'show', 'dev', 'tbrbr9'];
+    const r1 = fakeRunner([{argv: show, stdout: link(['BROADCAST', 'UP'])}]);
+    assert.equal((await ensureBridge(r1, {name: 'tbrbr9', mtu: 0, promisc: false})).created, false);
+    r1.done();
+    const r2 = fakeRunner([{argv: show, stdout: link(['BROADCAST', 'UP'])}, {argv: ['ip', 'link', 'set', 'dev', 'tbrbr9', 'promisc', 'on', 'up']}]);
+    await ensureBridge(r2, {name: 'tbrbr9', mtu: 0, promisc: true});
+    r2.done();
+    const r3 = fakeRunner([
+      {argv: show, exitCode: 1, stderr: 'Device "tbrbr9" does not exist.'},
+      {argv: ['ip', '-j', '-d', '-batch', '-'], input: 'link add tbrbr9 mtu 1400 type bridge\nlink set dev tbrbr9 up\nlink show dev tbrbr9\n', stdout: `${link(['UP'])}\n`},
+    ]);
+    const made = await ensureBridge(r3, {name: 'tbrbr9', mtu: 1400, promisc: false});
+    assert.deepEqual([made.created, made.link.address], [true, '02:aa:00:00:00:01']);
+    r3.done();
+  });
+  it('readAddrsAndDelLink reads and deletes in one process, a missing link being fine', async () => {
+    const addrs = '[{"ifindex":1,"ifname":"lo","flags":[],"addr_info":[]}]';
+    const argv = ['nsenter', '--net=/run/netns/x', '--', 'ip', '-j', '-d', '-batch', '-'];
+    const r = fakeRunner([
+      {argv, input: 'addr show\nlink del dev eth0\n', stdout: `${addrs}\n`, exitCode: 1, stderr: 'Cannot find device "eth0"\nCommand failed -:2\n'},
+      {argv, exitCode: 1, stderr: 'nsenter: cannot open /run/netns/x: No such file or directory\n'},
+    ]);
+    assert.deepEqual((await readAddrsAndDelLink(r, '/run/netns/x', 'eth0'))?.map((l) => l.ifname), ['lo']);
+    assert.equal(await readAddrsAndDelLink(r, '/run/netns/x', 'eth0'), undefined);
+    r.done();
+  });
+  it('enableForwarding writes only what is not 1 yet', () => {
+    const writes: string[] = [];
+    const sys: HostSysctl = {read: (k) => (k === 'net/ipv4/ip_forward' ? '1' : '0'), write: (k, v) => writes.push(`${k}=${v}`)};
+    enableForwarding([4, 6], sys);
+    assert.deepEqual(writes, ['net/ipv6/conf/all/forwarding=1']);
   });
   it('ensureAddr refuses another IPv4 address, and with force replaces it and pins the MAC', async () => {
     const show = {argv: ['ip', '-j', 'addr', 'show', 'dev', 'tbrbr9'], stdout: '[{"ifindex":5,"ifname":"tbrbr9","flags":[],"address":"aa:bb:cc:dd:ee:ff","addr_info":[{"family":"inet","local":"10.212.0.1","prefixlen":16,"scope":"global"}]}]'};
@@ -144,7 +220,71 @@ describe('bridge-ops argv', () => {
     await assert.rejects(ensureAddr(r1, 'tbrbr9', gw, false), {message: '"tbrbr9" already has an IP address different from 10.212.0.1/24'});
     r1.done();
     const r2 = fakeRunner([show, {argv: ['ip', '-batch', '-']}]);
-    assert.deepEqual(await ensureAddr(r2, 'tbrbr9', gw, true, '02:11:22:33:44:55'), {added: '10.212.0.1/24', removed: ['10.212.0.1/16']});
+    assert.deepEqual(await ensureAddr(r2, 'tbrbr9', gw, true, '02:11:22:33:44:55'), {added: '10.212.0.1/24', removed: ['10.212.0.1/16'], mac: '02:11:22:33:44:55'});
     r2.done();
+  });
+  it('ensureAddr uses addresses already read and reports the MAC when the gateway is there', async () => {
+    const r = fakeRunner([]);
+    const known = {ifindex: 5, ifname: 'tbrbr9', flags: [], address: 'aa:bb:cc:dd:ee:ff', addr_info: [{family: 'inet' as const, local: '10.212.0.1', prefixlen: 24, scope: 'global'}]};
+    assert.deepEqual(await ensureAddr(r, 'tbrbr9', parseCidr('10.212.0.1/24')!, false, undefined, known), {removed: [], mac: 'aa:bb:cc:dd:ee:ff'});
+    r.done();
+  });
+});
+
+describe('bridge ADD/DEL command sequence', () => {
+  const conf = JSON.stringify({cniVersion: '1.0.0', name: 'tbrunit', type: 'bridge', bridge: 'tbrbr9', isGateway: true, ipMasq: true, args: {cni: {mac: '02:00:00:00:00:05'}}, ipam: {type: 'fake'}});
+  const args = {containerId: 'tbrctr1', netns: '/run/netns/x', ifname: 'eth0', args: '', path: [], stdin: conf};
+  const ipam = {
+    add: async () => ({cniVersion: '1.0.0', ips: [{address: '10.212.0.5/24'}]}),
+    del: async () => undefined,
+    check: async () => undefined,
+  };
+  const chain = masqChainName('tbrunit', 'tbrctr1');
+  const q = '"name: \\"tbrunit\\" id: \\"tbrctr1\\""';
+  const ns = (...argv: string[]): string[] => ['nsenter', '--net=/run/netns/x', '--', ...argv];
+
+  it('attaches to an existing bridge that has its gateway in 7 processes and no host sysctl process', async () => {
+    const writes: string[] = [];
+    const sys: HostSysctl = {read: (k) => (k === 'net/ipv4/ip_forward' ? '1' : '0'), write: (k, v) => writes.push(`${k}=${v}`)};
+    const brShow = '[{"ifindex":7,"ifname":"tbrbr9","flags":["BROADCAST","UP"],"mtu":1500,"address":"02:aa:00:00:00:01","linkinfo":{"info_kind":"bridge"}}]';
+    const r = fakeRunner([
+      {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'tbrbr9'], stdout: brShow},
+      {
+        argv: ['ip', '-batch', '-'],
+        input: 'link add VETH txqlen 0 type veth peer name eth0 txqlen 0 address 02:00:00:00:00:05 netns /run/netns/x\nlink set dev VETH up\nlink set dev VETH master tbrbr9\nlink set dev VETH type bridge_slave hairpin off\n',
+      },
+      {argv: ns('sysctl', '-q', '-e', '-w', 'net/ipv6/conf/eth0/accept_dad=0', 'net/ipv4/conf/eth0/arp_notify=1')},
+      {argv: ns('ip', '-batch', '-'), input: 'addr add 10.212.0.5/24 broadcast + dev eth0\nlink set dev eth0 up\n'},
+      {
+        argv: ['ip', '-j', '-d', '-batch', '-'],
+        input: 'addr show dev VETH\naddr show dev tbrbr9\n',
+        stdout: '[{"ifindex":9,"ifname":"VETH","flags":["UP"],"operstate":"UP","address":"02:bb:00:00:00:09","addr_info":[]}]\n[{"ifindex":7,"ifname":"tbrbr9","flags":["UP"],"address":"02:aa:00:00:00:01","addr_info":[{"family":"inet","local":"10.212.0.1","prefixlen":24,"scope":"global"}]}]\n',
+      },
+      {argv: ['iptables-save', '-t', 'nat'], stdout: '*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n'},
+      {
+        argv: ['iptables-restore', '--noflush', '-w'],
+        input: `*nat\n:${chain} - [0:0]\n-A ${chain} -d 10.212.0.0/24 -m comment --comment ${q} -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${q} -j MASQUERADE\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`,
+      },
+    ]);
+    const log = {debug: () => undefined, warn: () => undefined};
+    const ctx = {runner: r, log, env: {}, paths: {}} as unknown as PluginContext;
+    const res = await makeBridgePlugin({ipam, sysctl: sys}).add(ctx, args);
+    r.done();
+    assert.deepEqual(res.interfaces?.map((i) => i.mac), ['02:aa:00:00:00:01', '02:bb:00:00:00:09', '02:00:00:00:00:05']);
+    assert.equal(writes.length, 2);
+    assert.match(writes.join(' '), /^net\/ipv6\/conf\/tbrbr9\/accept_ra=0 net\/ipv6\/conf\/veth[0-9a-f]{8}\/accept_ra=0$/);
+  });
+
+  it('detaches with one read-and-delete in the netns, then the masquerade teardown', async () => {
+    const addrs = '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet","local":"10.212.0.5","prefixlen":24,"scope":"global"}]}]';
+    const saved = `*nat\n:${chain} - [0:0]\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`;
+    const r = fakeRunner([
+      {argv: ns('ip', '-j', '-d', '-batch', '-'), input: 'addr show\nlink del dev eth0\n', stdout: `${addrs}\n`},
+      {argv: ['iptables-save', '-t', 'nat'], stdout: saved},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`},
+    ]);
+    const ctx = {runner: r, log: {debug: () => undefined, warn: () => undefined}, env: {}, paths: {}} as unknown as PluginContext;
+    await makeBridgePlugin({ipam}).del(ctx, args);
+    r.done();
   });
 });
