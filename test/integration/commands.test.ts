@@ -42,7 +42,10 @@ async function routes(netns: string): Promise<string[]> {
 
 /** Host state that --dry-run must not change (no counters, no timers). */
 async function hostSnapshot(): Promise<string> {
-  const links = (JSON.parse(await sh('ip', '-j', 'link')) as {ifname: string; flags: string[]; master?: string}[]).map((l) => `${l.ifname} ${l.flags.join(',')} ${l.master ?? ''}`);
+  // Carrier flags follow other activity (Docker's own veths come and go): compare names, admin state and master.
+  const links = (JSON.parse(await sh('ip', '-j', 'link')) as {ifname: string; flags: string[]; master?: string}[])
+    .filter((l) => l.ifname !== 'docker0' && l.master !== 'docker0')
+    .map((l) => `${l.ifname} ${l.flags.includes('UP') ? 'UP' : 'DOWN'} ${l.master ?? ''}`);
   const addrs = (JSON.parse(await sh('ip', '-j', 'addr')) as {ifname: string; addr_info: {local: string; prefixlen: number}[]}[]).map((l) => `${l.ifname} ${l.addr_info.map((a) => `${a.local}/${a.prefixlen}`).join(',')}`);
   const rules = (await sh('iptables-save')).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':')).map((l) => l.replace(/\[\d+:\d+\]/, ''));
   const files = existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR) : [];
