@@ -1,6 +1,9 @@
+import {addrFromValue, cidrContains as contains, ipString, isV4, maskValue, networkOf as network, parseAddr, type Addr} from './addr.js';
+
 /**
- * IP address and CIDR arithmetic on bigints, with the textual forms the
- * reference prints (Go's net.IP.String: dotted quad, RFC 5952 compressed IPv6).
+ * IPs and CIDRs as {family, value} for the bridge/iptables/doctor code, a thin
+ * view over src/net/addr.ts (ip-num). Unlike addr.ts's parseIP, an IPv4-mapped
+ * IPv6 text keeps family 6 here, and prints in IPv6 notation.
  */
 export type Family = 4 | 6;
 
@@ -14,102 +17,33 @@ export interface Cidr {
   prefix: number;
 }
 
-const bits = (f: Family): number => (f === 4 ? 32 : 128);
-
-function parseV4(s: string): bigint | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    v = (v << 8n) | BigInt(n);
-  }
-  return v;
-}
-
-function parseV6(s: string): bigint | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
-  let tail = s;
-  let v4tail: bigint | undefined;
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.')) {
-    v4tail = parseV4(s.slice(lastColon + 1));
-    if (v4tail === undefined) return undefined;
-    tail = `${s.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = tail.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (h: string): string[] => (h === '' ? [] : h.split(':'));
-  const head = groups(halves[0]);
-  const rest = halves.length === 2 ? groups(halves[1]) : [];
-  const missing = 8 - head.length - rest.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...rest];
-  let v = 0n;
-  for (const g of all) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    v = (v << 16n) | BigInt(parseInt(g, 16));
-  }
-  if (v4tail !== undefined) v = (v & ~0xffffffffn) | v4tail;
-  return v;
-}
+const toAddr = (a: IpAddr): Addr => addrFromValue(a.family === 4, a.value);
+const fromAddr = (a: Addr): IpAddr => ({family: isV4(a) ? 4 : 6, value: a.getValue()});
 
 export function parseIp(s: string): IpAddr | undefined {
-  if (s.includes(':')) {
-    const v = parseV6(s);
-    return v === undefined ? undefined : {family: 6, value: v};
-  }
-  const v = parseV4(s);
-  return v === undefined ? undefined : {family: 4, value: v};
+  const a = parseAddr(s);
+  return a && fromAddr(a);
 }
 
 export function formatIp(a: IpAddr): string {
-  if (a.family === 4) {
-    return [24n, 16n, 8n, 0n].map((sh) => String((a.value >> sh) & 0xffn)).join('.');
-  }
-  const g: number[] = [];
-  for (let i = 7; i >= 0; i--) g.push(Number((a.value >> BigInt(i * 16)) & 0xffffn));
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
-  if (bestLen < 2) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return ipString(toAddr(a));
 }
 
 /** "10.1.2.3/24" keeping the host bits (as Go's ParseCIDR + IP does). */
 export function parseCidr(s: string): Cidr | undefined {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
-  if (!m) return undefined;
-  const ip = parseIp(m[1]);
-  const prefix = Number(m[2]);
-  if (!ip || prefix > bits(ip.family)) return undefined;
-  return {ip, prefix};
+  const ip = m ? parseIp(m[1]) : undefined;
+  if (!m || !ip || Number(m[2]) > (ip.family === 4 ? 32 : 128)) return undefined;
+  return {ip, prefix: Number(m[2])};
 }
 
 export function maskOf(family: Family, prefix: number): bigint {
-  const total = bits(family);
-  const all = (1n << BigInt(total)) - 1n;
-  return all ^ ((1n << BigInt(total - prefix)) - 1n);
+  return maskValue(family === 4, prefix);
 }
 
 /** The network address of a CIDR. */
 export function networkOf(c: Cidr): IpAddr {
-  return {family: c.ip.family, value: c.ip.value & maskOf(c.ip.family, c.prefix)};
+  return fromAddr(network({ip: toAddr(c.ip), prefix: c.prefix}));
 }
 
 /** "10.1.2.0/24" for "10.1.2.3/24". */
@@ -123,23 +57,18 @@ export function cidrString(c: Cidr): string {
 }
 
 export function nextIp(a: IpAddr): IpAddr {
-  return {family: a.family, value: a.value + 1n};
+  return fromAddr(toAddr(a).nextIPNumber());
 }
 
 export function cidrContains(c: Cidr, a: IpAddr): boolean {
-  if (c.ip.family !== a.family) return false;
-  const m = maskOf(a.family, c.prefix);
-  return (c.ip.value & m) === (a.value & m);
+  return c.ip.family === a.family && contains({ip: toAddr(c.ip), prefix: c.prefix}, toAddr(a));
 }
 
-/** Go's net.IP.IsGlobalUnicast for the addresses we meet. */
+const NOT_GLOBAL = ['0.0.0.0/32', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/3', '::/127', 'fe80::/10', 'ff00::/8'];
+
+/** Go's net.IP.IsGlobalUnicast for the addresses we meet (an IPv4-mapped address counts as IPv6). */
 export function isGlobalUnicast(a: IpAddr): boolean {
-  if (a.family === 4) {
-    const first = Number(a.value >> 24n);
-    return a.value !== 0n && a.value !== 0xffffffffn && first !== 127 && first < 224 && !(first === 169 && Number((a.value >> 16n) & 0xffn) === 254);
-  }
-  const top = a.value >> 112n;
-  return a.value > 1n && (top & 0xffc0n) !== 0xfe80n && (top & 0xff00n) !== 0xff00n;
+  return !NOT_GLOBAL.some((c) => cidrContains(parseCidr(c)!, a));
 }
 
 /** Canonical text of an IP string, or the input when it does not parse. */

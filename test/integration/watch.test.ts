@@ -1,7 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {execFileSync} from 'node:child_process';
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
-import net from 'node:net';
 import {makeDeps, type Deps} from '../../src/deps.js';
 import {attach, type Attachment} from '../../src/runtime/attach.js';
 import {detach} from '../../src/runtime/detach.js';
@@ -9,6 +8,7 @@ import {removeForward} from '../../src/runtime/forward.js';
 import {acquireWatchLock, watch, WatchAlreadyRunningError} from '../../src/runtime/watch.js';
 import type {WatchAction} from '../../src/runtime/watch-actions.js';
 import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js';
+import {DockerProxy} from '../helpers/docker-proxy.js';
 
 /**
  * watch against the real engine, through a unix-socket proxy to dockerd that
@@ -28,35 +28,6 @@ const quiet = (...argv: string[]): void => {
 
 type Seen = WatchAction & {event: string; latencyMs?: number};
 
-/** A cuttable proxy in front of /var/run/docker.sock. */
-class Proxy {
-  private server?: net.Server;
-  private readonly conns = new Set<net.Socket>();
-  constructor(readonly path: string) {}
-
-  async open(): Promise<void> {
-    this.server = net.createServer((c) => {
-      const up = net.connect('/var/run/docker.sock');
-      this.conns.add(c).add(up);
-      c.pipe(up).pipe(c);
-      const end = (): void => {
-        c.destroy();
-        up.destroy();
-      };
-      c.on('error', end).on('close', end);
-      up.on('error', end).on('close', end);
-    });
-    await new Promise<void>((r) => this.server!.listen(this.path, r));
-  }
-
-  async cut(): Promise<void> {
-    for (const c of this.conns) c.destroy();
-    this.conns.clear();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server = undefined;
-  }
-}
-
 function addrOf(sandbox: string, ifname: string): {mac: string; addrs: string[]} {
   const out = JSON.parse(execFileSync('nsenter', [`--net=${sandbox}`, '--', 'ip', '-j', 'addr', 'show', 'dev', ifname], {encoding: 'utf8'}))[0];
   return {mac: out.address, addrs: out.addr_info.filter((a: {family: string}) => a.family === 'inet').map((a: {local: string; prefixlen: number}) => `${a.local}/${a.prefixlen}`)};
@@ -67,7 +38,7 @@ describe('watch (integration)', function () {
   const containers = new TestContainers('twa-');
   let tmp: string;
   let deps: Deps;
-  let proxy: Proxy;
+  let proxy: DockerProxy;
   const ac = new AbortController();
   let running: Promise<void> | undefined;
   const seen: Seen[] = [];
@@ -90,7 +61,7 @@ describe('watch (integration)', function () {
     tmp = mkdtempSync('/tmp/twa-');
     mkdirSync(`${tmp}/conf`);
     writeFileSync(`${tmp}/conf/${NET}.conf`, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.2.0/24'}}));
-    proxy = new Proxy(`${tmp}/docker.sock`);
+    proxy = new DockerProxy(`${tmp}/docker.sock`);
     await proxy.open();
     deps = makeDeps({
       env: {...process.env, DOCKER_HOST: `unix://${tmp}/docker.sock`},

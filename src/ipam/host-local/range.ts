@@ -1,21 +1,12 @@
-import {IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, IPv6Prefix, Validator, collapseIPv6Number} from '../../util/ip-num.js';
+import {bits, cidrContains, cidrString, ipCmp, ipEqual, ipString, isV4, lastOf, networkOf, nextIP, sameFamily, type Addr, type Cidr} from '../../net/addr.js';
+
+export {bits, cidrString, ipCmp, ipEqual, ipString, isV4, lastOf, networkOf, nextIP, parseCidr, parseIP, sameFamily, type Addr, type Cidr} from '../../net/addr.js';
 
 /**
- * IP values and host-local ranges. All arithmetic goes through ip-num, for
- * IPv4 and IPv6 alike. Semantics follow the reference's allocator/range.go:
- * a range is [rangeStart, rangeEnd] inside a subnet, with a gateway that the
- * iterator skips.
+ * host-local ranges, following the reference's allocator/range.go: a range
+ * is [rangeStart, rangeEnd] inside a subnet, with a gateway that the
+ * iterator skips. Addresses and their arithmetic come from src/net/addr.ts.
  */
-export type Addr = IPv4 | IPv6;
-
-/** A CIDR with its host bits kept, as Go's types.IPNet keeps them. */
-export interface Cidr {
-  ip: Addr;
-  prefix: number;
-  /** True when the text was IPv6 notation but the address is IPv4-mapped (mask stays 128-bit). */
-  mappedV4?: boolean;
-}
-
 export interface Range {
   subnet: Cidr;
   rangeStart: Addr;
@@ -33,102 +24,9 @@ export interface RawRange {
   gateway?: Addr;
 }
 
-export function isV4(a: Addr): a is IPv4 {
-  return a instanceof IPv4;
-}
-
-export function bits(a: Addr): number {
-  return isV4(a) ? 32 : 128;
-}
-
-const V4_MAPPED = IPv6CidrRange.fromCidr('::ffff:0:0/96');
-
-function mappedToV4(a: IPv6): IPv4 | undefined {
-  if (!V4_MAPPED.contains(new IPv6CidrRange(a, new IPv6Prefix(128n)))) return undefined;
-  return IPv4.fromNumber(a.getValue() - V4_MAPPED.getFirst().getValue());
-}
-
-/** Go's net.ParseIP followed by canonicalizeIP: IPv4-mapped IPv6 becomes IPv4. */
-export function parseIP(s: string): Addr | undefined {
-  if (s.includes('%')) return undefined;
-  if (s.includes(':')) {
-    if (!Validator.isValidIPv6String(s)[0]) return undefined;
-    const v6 = IPv6.fromString(s);
-    return mappedToV4(v6) ?? v6;
-  }
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(s) || !Validator.isValidIPv4String(s)[0]) return undefined;
-  return IPv4.fromString(s);
-}
-
-/** Go's net.ParseCIDR: address plus prefix, host bits kept. */
-export function parseCidr(s: string): Cidr | undefined {
-  const slash = s.indexOf('/');
-  if (slash < 0) return undefined;
-  const ipText = s.slice(0, slash);
-  const prefixText = s.slice(slash + 1);
-  if (!/^\d+$/.test(prefixText)) return undefined;
-  const ip = parseIP(ipText);
-  if (!ip) return undefined;
-  const textBits = ipText.includes(':') ? 128 : 32;
-  const prefix = Number(prefixText);
-  if (prefix > textBits) return undefined;
-  if (textBits === 128 && isV4(ip)) return {ip, prefix, mappedV4: true};
-  return {ip, prefix};
-}
-
-/** Canonical text, as Go prints an IP: dotted quad, or compressed lower-case IPv6. */
-export function ipString(a: Addr): string {
-  if (isV4(a)) return a.toString();
-  return collapseIPv6Number(a.toString());
-}
-
-export function cidrString(c: Cidr): string {
-  return `${ipString(c.ip)}/${c.prefix}`;
-}
-
-export function sameFamily(a: Addr, b: Addr): boolean {
-  return isV4(a) === isV4(b);
-}
-
-export function ipEqual(a: Addr | undefined, b: Addr | undefined): boolean {
-  if (!a || !b) return false;
-  return sameFamily(a, b) && a.isEquals(b);
-}
-
-/** Compare within one family: <0, 0, >0. */
-export function ipCmp(a: Addr, b: Addr): number {
-  if (a.isLessThan(b)) return -1;
-  if (a.isGreaterThan(b)) return 1;
-  return 0;
-}
-
-export function nextIP(a: Addr): Addr {
-  return a.nextIPNumber();
-}
-
-function cidrRange(c: Cidr): IPv4CidrRange | IPv6CidrRange {
-  const text = `${c.ip.toString()}/${c.prefix}`;
-  return isV4(c.ip) ? IPv4CidrRange.fromCidr(text) : IPv6CidrRange.fromCidr(text);
-}
-
-/** The network address of a CIDR (host bits cleared). */
-export function networkOf(c: Cidr): Addr {
-  return cidrRange(c).getFirst();
-}
-
-/** The all-ones address of a CIDR. */
-export function lastOf(c: Cidr): Addr {
-  return cidrRange(c).getLast();
-}
-
-function inSubnet(c: Cidr, a: Addr): boolean {
-  if (!sameFamily(c.ip, a)) return false;
-  return networkOf(c).isLessThanOrEquals(a) && lastOf(c).isGreaterThanOrEquals(a);
-}
-
 /** Range.Contains: same family, inside the subnet, within start..end when those are set. */
 export function rangeContains(r: RawRange & {subnet: Cidr}, a: Addr): boolean {
-  if (!inSubnet(r.subnet, a)) return false;
+  if (!cidrContains(r.subnet, a)) return false;
   if (r.rangeStart && ipCmp(a, r.rangeStart) < 0) return false;
   if (r.rangeEnd && ipCmp(a, r.rangeEnd) > 0) return false;
   return true;
