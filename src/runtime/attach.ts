@@ -15,7 +15,7 @@ import {withContainerLock} from './locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
 import {mapLimitSettled} from '../util/concurrency.js';
-import {loadBuiltin} from '../plugins/registry.js';
+import {isBuiltin, loadBuiltin} from '../plugins/registry.js';
 import {crashPoint, pausePoint} from '../util/crash-hook.js';
 
 export interface AttachRequest extends NetworkChoice {
@@ -191,7 +191,15 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
   }
   const ifname = req.ifname ?? (await freeIfname(deps, target.netns));
   if (req.dryRun) return plan(list, target, ifname, cniArgs);
-  const rt = {containerId: target.containerId, netns: target.netns, ifname, cniArgs};
+  // The container MAC from the built-in plugins' own results (a 0.1/0.2 rendering has no
+  // interfaces), trusted only when no external plugin ran that could have changed it.
+  let nativeMac: string | undefined;
+  const allBuiltin = list.plugins.every((p) => isBuiltin(p.network.type));
+  const onNativeResult = (_type: string, r: Result): void => {
+    const i = (r.interfaces ?? []).find((x) => x.name === ifname && x.sandbox === target.netns);
+    if (allBuiltin && i?.mac) nativeMac = i.mac;
+  };
+  const rt = {containerId: target.containerId, netns: target.netns, ifname, cniArgs, onNativeResult};
   const meta = {name: target.name, kind: target.kind, source, createdAt: new Date().toISOString()};
   await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
     ...meta,
@@ -218,7 +226,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     throw err;
   }
   const s = summarize(result, ifname, target.netns);
-  const mac = s.mac ?? (await getLink(deps.runner, ifname, target.netns).catch(() => undefined))?.address;
+  const mac = s.mac ?? nativeMac ?? (await getLink(deps.runner, ifname, target.netns).catch(() => undefined))?.address;
   await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {...meta, mac, persist: req.persist || undefined});
   return {...base, ifname, ...s, mac};
 }

@@ -23,6 +23,8 @@ export interface RuntimeConf {
   capabilityArgs?: Record<string, unknown>;
   /** CNI_PATH for external plugins; default: ctx.env.CNI_PATH or /opt/cni/bin:/usr/lib/cni. */
   cniPath?: string[];
+  /** Called with a built-in plugin's own ADD Result (spec 1.1.0 model, before rendering to the list's version). */
+  onNativeResult?: (type: string, result: Result) => void;
 }
 
 type Verb = 'ADD' | 'DEL' | 'CHECK';
@@ -59,12 +61,14 @@ function cmdArgs(ctx: PluginContext, rt: RuntimeConf, stdin: string): CmdArgs {
 }
 
 /** One plugin invocation. ADD returns the result as that plugin would have printed it (its own version). */
-async function invoke(ctx: PluginContext, verb: Verb, type: string, args: CmdArgs, cniVersion: string): Promise<Result | undefined> {
+async function invoke(ctx: PluginContext, verb: Verb, type: string, args: CmdArgs, cniVersion: string, onNative?: RuntimeConf['onNativeResult']): Promise<Result | undefined> {
   const builtin = await loadBuiltin(type);
   if (builtin) {
     if (verb === 'ADD') {
+      const native = await builtin.add(ctx, args);
+      onNative?.(type, native);
       // Render and re-parse, so the next plugin sees exactly what the exec'd plugin would print.
-      return parseResult(resultToJson(await builtin.add(ctx, args), cniVersion));
+      return parseResult(resultToJson(native, cniVersion));
     }
     await (verb === 'DEL' ? builtin.del(ctx, args) : builtin.check(ctx, args));
     return undefined;
@@ -90,7 +94,7 @@ export async function addNetworkList(ctx: PluginContext, list: NetworkConfigList
     const prevJson = prev ? resultToJson(prev, prev.cniVersion) : undefined;
     const stdin = buildPluginConfig(list, plugin, prevJson, rt.capabilityArgs);
     try {
-      prev = await invoke(ctx, 'ADD', plugin.network.type, cmdArgs(ctx, rt, stdin), list.cniVersion);
+      prev = await invoke(ctx, 'ADD', plugin.network.type, cmdArgs(ctx, rt, stdin), list.cniVersion, rt.onNativeResult);
     } catch (err) {
       throw toCniError(err).wrap(`${describe(plugin)} failed (add)`);
     }

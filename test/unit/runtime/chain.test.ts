@@ -54,7 +54,9 @@ describe('chain (libcni role) with exec-plugin fakes', () => {
   });
 
   it('ADD runs in order threading prevResult, then caches the final result', async () => {
-    const r = await addNetworkList(ctx, list(), rt);
+    let native = 0;
+    const r = await addNetworkList(ctx, list(), {...rt, onNativeResult: () => native++});
+    assert.equal(native, 0, 'exec plugins have no native result');
     assert.deepEqual(calls.map((c) => `${c.cmd} ${c.type}`), ['ADD first', 'ADD second']);
     assert.equal(calls[0].stdin.prevResult, undefined);
     assert.deepEqual(calls[1].stdin.prevResult, JSON.parse(outputs.first));
@@ -91,5 +93,32 @@ describe('chain (libcni role) with exec-plugin fakes', () => {
     const old = loadConfList('{"cniVersion":"0.3.1","name":"n","plugins":[{"type":"first"}]}');
     await assert.rejects(checkNetworkList(ctx, old, rt), /configuration version "0.3.1" does not support the CHECK command/);
     assert.equal(calls.length, 0);
+  });
+});
+
+describe('chain: onNativeResult', () => {
+  let dir: string;
+  let ctx: PluginContext;
+  beforeEach(() => {
+    dir = mkdtempSync('/tmp/tcore-native-');
+    ctx = {
+      runner: {run: async () => assert.fail('no subprocess expected')},
+      log: {debug: () => undefined, warn: () => undefined},
+      paths: {networksDir: dir, cacheDir: `${dir}/cache`, stateDir: dir, dhcpSocket: ''},
+      env: {},
+    };
+  });
+  afterEach(() => rmSync(dir, {recursive: true, force: true}));
+
+  it('hands a built-in ADD its own Result before rendering to the list version', async () => {
+    const list = loadConfList(JSON.stringify({
+      cniVersion: '0.2.0', name: 'tcorenative',
+      plugins: [{type: 'host-local', ipam: {type: 'host-local', subnet: '10.216.7.0/24', dataDir: `${dir}/ipam`}}],
+    }));
+    const seen: [string, string | undefined][] = [];
+    const rt: RuntimeConf = {containerId: 'c1', netns: '/var/run/netns/tcore-x', ifname: 'eth0', onNativeResult: (type, r) => seen.push([type, r.ips?.[0]?.address])};
+    const r = await addNetworkList(ctx, list, rt);
+    assert.deepEqual(seen, [['host-local', '10.216.7.2/24']]);
+    assert.equal(r.ips?.[0]?.address, '10.216.7.2/24');
   });
 });
