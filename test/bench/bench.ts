@@ -18,14 +18,15 @@ import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {mapLimit, median, run, timed, type Timed} from './measure.js';
+import {BENCH_BRIDGE, benchConf, median, run, timed, type Timed} from './measure.js';
+import {mapLimit} from '../../src/util/concurrency.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = [process.execPath, join(ROOT, 'bin/run.js')];
 const REF = '/usr/lib/cni';
 const IMAGE = 'cni-docker/busybox:test';
 const LABEL = 'cni-docker-bench=1';
-const BRIDGE = 'benchbr0';
+const BRIDGE = BENCH_BRIDGE;
 const IFNAME = 'eth0';
 const num = (k: string, d: number): number => Number(process.env[k] ?? d);
 const N = num('BENCH_CONTAINERS', 50);
@@ -35,16 +36,7 @@ const STARTUP_RUNS = num('BENCH_STARTUP_RUNS', 10);
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-'));
 const confFile = join(dir, 'benchnet.conf');
-/** The seed's mybridge.conf with a bench-only name, bridge and subnet. */
-const conf = JSON.stringify({
-  cniVersion: '0.2.0',
-  name: 'benchnet',
-  type: 'bridge',
-  bridge: BRIDGE,
-  isGateway: true,
-  ipMasq: true,
-  ipam: {type: 'host-local', subnet: '10.216.0.0/16', dataDir: join(dir, 'ipam'), routes: [{dst: '0.0.0.0/0'}, {dst: '1.1.1.1/32', gw: '10.216.0.1'}]},
-});
+const conf = benchConf(dir);
 const names = Array.from({length: N}, (_, i) => `bench-${String(i).padStart(2, '0')}`);
 const sandbox = new Map<string, {id: string; netns: string}>();
 

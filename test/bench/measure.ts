@@ -1,3 +1,4 @@
+import {join} from 'node:path';
 import {spawn} from 'node:child_process';
 
 /** One timed process: wall clock from the parent, peak RSS from GNU time (%M, KiB). */
@@ -58,16 +59,18 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** Map with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker));
-  return out;
+/** The bench's bridge: the network of both the benchmark and the trace. */
+export const BENCH_BRIDGE = 'benchbr0';
+
+/** The seed's mybridge.conf with a bench-only name, bridge and subnet, its store under `dir`. */
+export function benchConf(dir: string): string {
+  return JSON.stringify({
+    cniVersion: '0.2.0',
+    name: 'benchnet',
+    type: 'bridge',
+    bridge: BENCH_BRIDGE,
+    isGateway: true,
+    ipMasq: true,
+    ipam: {type: 'host-local', subnet: '10.216.0.0/16', dataDir: join(dir, 'ipam'), routes: [{dst: '0.0.0.0/0'}, {dst: '1.1.1.1/32', gw: '10.216.0.1'}]},
+  });
 }

@@ -11,22 +11,14 @@ import {makeDeps} from '../../src/deps.js';
 import type {Runner} from '../../src/exec/runner.js';
 import {attach} from '../../src/runtime/attach.js';
 import {detach} from '../../src/runtime/detach.js';
-import {run} from './measure.js';
+import {BENCH_BRIDGE, benchConf, run} from './measure.js';
 
-const BRIDGE = 'benchbr0';
+const BRIDGE = BENCH_BRIDGE;
 const NS = ['benchtr1', 'benchtr2'];
 
 const dir = mkdtempSync(join(tmpdir(), 'trace-'));
 const conf = join(dir, 'benchnet.conf');
-writeFileSync(conf, JSON.stringify({
-  cniVersion: '0.2.0',
-  name: 'benchnet',
-  type: 'bridge',
-  bridge: BRIDGE,
-  isGateway: true,
-  ipMasq: true,
-  ipam: {type: 'host-local', subnet: '10.216.0.0/16', dataDir: join(dir, 'ipam'), routes: [{dst: '0.0.0.0/0'}, {dst: '1.1.1.1/32', gw: '10.216.0.1'}]},
-}));
+writeFileSync(conf, benchConf(dir));
 
 const calls: string[] = [];
 const base = makeDeps().runner;

@@ -8,6 +8,7 @@ import {execaRunner} from '../../src/exec/runner.js';
 import {defaultPaths, type PluginContext} from '../../src/cni/plugin.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
 import {commentForInstance} from '../../src/net/nft-masq.js';
+import {REF, refExec} from '../helpers/reference.js';
 
 /**
  * macspoofchk and ipMasqBackend "nftables" on real namespaces. IPAM is the
@@ -16,15 +17,9 @@ import {commentForInstance} from '../../src/net/nft-masq.js';
  * reference HEAD text). Reserved: netns tsp-*, bridges tspbr*, networks tsp*,
  * 10.222.0.0/16.
  */
-const REF = '/usr/lib/cni';
 const quiet = (cmd: string, args: string[]): void => void spawnSync(cmd, args, {stdio: 'ignore'});
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, {encoding: 'utf8'});
 
-function refExec(type: string, cmd: string, a: CmdArgs): {rc: number; out: string} {
-  const env = {CNI_COMMAND: cmd, CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifname, CNI_ARGS: a.args, CNI_PATH: REF, PATH: process.env.PATH ?? ''};
-  const r = spawnSync(`${REF}/${type}`, [], {input: a.stdin, env, encoding: 'utf8'});
-  return {rc: r.status ?? 1, out: r.stdout};
-}
 
 const refIpam: IpamOps = {
   async add(_c, type, a) {

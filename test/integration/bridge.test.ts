@@ -5,6 +5,7 @@ import {makeBridgePlugin, type IpamOps} from '../../src/plugins/bridge.js';
 import {execaRunner} from '../../src/exec/runner.js';
 import {defaultPaths, type PluginContext} from '../../src/cni/plugin.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
+import {REF, refExec} from '../helpers/reference.js';
 
 /**
  * Our bridge against the reference /usr/lib/cni/bridge on real namespaces.
@@ -12,16 +13,10 @@ import type {CmdArgs, Result} from '../../src/cni/types.js';
  * do not depend on our host-local. Reserved: netns tbr-*, bridges tbrbr*,
  * networks tbr*, 10.212.0.0/16 and fd00:212::/64.
  */
-const REF = '/usr/lib/cni';
 const runner = execaRunner();
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, {encoding: 'utf8'});
 const quiet = (cmd: string, args: string[]): void => void spawnSync(cmd, args, {stdio: 'ignore'});
 
-function refExec(type: string, cmd: string, a: CmdArgs): {rc: number; out: string} {
-  const env = {CNI_COMMAND: cmd, CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifname, CNI_ARGS: a.args, CNI_PATH: REF, PATH: process.env.PATH ?? ''};
-  const r = spawnSync(`${REF}/${type}`, [], {input: a.stdin, env, encoding: 'utf8'});
-  return {rc: r.status ?? 1, out: r.stdout};
-}
 
 const refIpam: IpamOps = {
   async add(_c, type, a) {
