@@ -66,9 +66,14 @@ export function cidrContains(c: Cidr, a: IpAddr): boolean {
 
 const NOT_GLOBAL = ['0.0.0.0/32', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/3', '::/127', 'fe80::/10', 'ff00::/8'];
 
+const notGlobal = new Map<Family, Cidr[]>();
+
 /** Go's net.IP.IsGlobalUnicast for the addresses we meet (an IPv4-mapped address counts as IPv6). */
 export function isGlobalUnicast(a: IpAddr): boolean {
-  return !NOT_GLOBAL.some((c) => cidrContains(parseCidr(c)!, a));
+  // Parsed once per family: IPv6 parsing is the slow part, and most callers only meet IPv4.
+  let list = notGlobal.get(a.family);
+  if (!list) notGlobal.set(a.family, (list = NOT_GLOBAL.filter((c) => c.includes(':') === (a.family === 6)).map((c) => parseCidr(c)!)));
+  return !list.some((c) => cidrContains(c, a));
 }
 
 /** Canonical text of an IP string, or the input when it does not parse. */

@@ -4,7 +4,7 @@ import type {Result} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {parseCidr, parseIp, type Cidr, type Family} from './cidr.js';
 import {errnoText} from './errors.js';
-import {ipBatch, listAddrs} from './ip.js';
+import {ipBatchAfterSysctls, listAddrs} from './ip.js';
 import {writeSysctls} from './sysctl.js';
 
 /**
@@ -12,13 +12,19 @@ import {writeSysctls} from './sysctl.js';
  * result's addresses and routes to `ifname` inside `netns`. Plugin-agnostic:
  * bridge and macvlan both call it after their own sysctls.
  *
- * Writes are one `ip -batch -` in the namespace (two when an IPv6 gateway
+ * Writes are one `ip -batch -` in the namespace, after the plugin's
+ * best-effort sysctls in the same process (two batches when an IPv6 gateway
  * makes us wait for DAD between addresses and routes).
  */
 export interface ConfigureOptions {
   /** How long to wait for IPv6 addresses to leave tentative state. */
   settleTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Best-effort sysctls of the plugin (arp_notify, accept_dad, ...) written in
+   * the same namespace process just before the addresses, failures ignored.
+   */
+  sysctls?: Record<string, string>;
 }
 
 const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);
@@ -51,10 +57,10 @@ function routeSteps(ifname: string, result: Result, gw: Partial<Record<Family, s
 }
 
 /** Run the steps in one batch, turning a failure into the failing step's message. */
-async function runSteps(runner: Runner, netns: string, ifname: string, steps: Step[]): Promise<void> {
+async function runSteps(runner: Runner, netns: string, ifname: string, steps: Step[], sysctls: Record<string, string> = {}): Promise<void> {
   if (steps.length === 0) return;
   try {
-    await ipBatch(runner, steps.map((s) => s.line), netns);
+    await ipBatchAfterSysctls(runner, steps.map((s) => s.line), sysctls, netns);
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
     if (/cannot find device/i.test(err.stderr)) throw fail(`failed to lookup "${ifname}": Link not found`);
@@ -109,10 +115,10 @@ export async function configureIface(runner: Runner, netns: string, ifname: stri
   const up: Step = {line: ['link', 'set', 'dev', ifname, 'up'], onError: (e) => `failed to set "${ifname}" UP: ${e}`};
   const routes = routeSteps(ifname, result, gw);
   if (gw[6] === undefined) {
-    await runSteps(runner, netns, ifname, [...addrSteps, up, ...routes]);
+    await runSteps(runner, netns, ifname, [...addrSteps, up, ...routes], opts.sysctls);
     return;
   }
-  await runSteps(runner, netns, ifname, [...addrSteps, up]);
+  await runSteps(runner, netns, ifname, [...addrSteps, up], opts.sysctls);
   await settleAddresses(runner, netns, ifname, opts);
   await runSteps(runner, netns, ifname, routes);
 }

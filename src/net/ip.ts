@@ -112,6 +112,22 @@ export async function ipBatch(runner: Runner, lines: string[][], netns?: string)
   await inNetns(runner, netns).run('ip', ['-batch', '-'], {input: lines.map((l) => l.join(' ')).join('\n') + '\n'});
 }
 
+/**
+ * ipBatch preceded, in the same process in the namespace, by best-effort
+ * sysctl writes (unknown keys and failed writes ignored, as the reference
+ * ignores them for the per-interface sysctls of ADD):
+ * `sh -c 'sysctl -q -e -w "$@" >/dev/null 2>&1; exec ip -batch -' sh KEY=VALUE...`.
+ * The pairs reach sysctl as arguments, never as shell text. One process in
+ * the namespace where there were two; ip's stderr is the only stderr.
+ */
+export async function ipBatchAfterSysctls(runner: Runner, lines: string[][], sysctls: Record<string, string>, netns?: string): Promise<void> {
+  const pairs = Object.entries(sysctls).map(([k, v]) => `${k}=${v}`);
+  if (pairs.length === 0) return ipBatch(runner, lines, netns);
+  checkTokens([...lines, pairs]);
+  const script = `sysctl -q -e -w "$@" >/dev/null 2>&1; exec ip -batch -`;
+  await inNetns(runner, netns).run('sh', ['-c', script, 'sh', ...pairs], {input: lines.map((l) => l.join(' ')).join('\n') + '\n'});
+}
+
 /** Run one `ip` command. */
 export async function ip(runner: Runner, args: string[], netns?: string): Promise<void> {
   await inNetns(runner, netns).run('ip', args);

@@ -4,8 +4,10 @@ import {canonicalIp, networkString, parseCidr, parseIp, type Family} from './cid
 
 /**
  * The bridge's IP-masquerade rules (reference pkg/ip/ipmasq_linux.go), written
- * with one `iptables-restore --noflush -w` per family after one `iptables-save`
- * read, so the saved rules are byte-identical to what go-iptables produces:
+ * with one `iptables-restore --noflush -w` per family: directly when the usual
+ * case holds (a new chain on ADD, every jump in place on DEL), else after one
+ * `iptables-save` read. The saved rules are byte-identical to what go-iptables
+ * produces:
  *
  *   :CNI-<hash> - [0:0]
  *   -A POSTROUTING -s <ip>/32 -m comment --comment "name: \"<net>\" id: \"<cid>\"" -j CNI-<hash>
@@ -144,11 +146,42 @@ async function restore(runner: Runner, f: Family, input: string): Promise<void> 
   await runner.run(tool(f, 'restore'), ['--noflush', '-w'], {input});
 }
 
-/** SetupIPMasq for every address (one read and at most one write per family). */
+/**
+ * Restore input for the usual first setup, needing no read: the chain made
+ * with `-N`, which fails when it exists (another ifname of the container on
+ * this network, a repeated ADD) and so rolls the whole transaction back,
+ * where a `:CHAIN` declaration under --noflush would flush it.
+ */
+export function planFreshSetup(t: MasqTarget, addresses: string[]): string {
+  return planSetup(t, {chains: new Set(), rules: []}, addresses)!.replace(`\n:${t.chain} - [0:0]\n`, `\n-N ${t.chain}\n`);
+}
+
+/**
+ * Restore input for the usual teardown, needing no read: delete each
+ * address's jump, then flush and delete the chain. It fails as a whole (and
+ * changes nothing) when a jump is missing or another still uses the chain.
+ */
+export function planDirectTeardown(t: MasqTarget, f: Family, ips: string[]): string {
+  const q = saveQuote(t.comment);
+  const jumps = [...new Set(ips.map(canonicalIp))].map((ip) => `-D POSTROUTING -s ${ip}/${hostBits(f)} -m comment --comment ${q} -j ${t.chain}`);
+  return ['*nat', ...jumps, `-F ${t.chain}`, `-X ${t.chain}`, 'COMMIT', ''].join('\n');
+}
+
+/** One restore that may fail as a whole: true when it applied. */
+async function tryRestore(runner: Runner, f: Family, input: string): Promise<boolean> {
+  const r = await runner.run(tool(f, 'restore'), ['--noflush', '-w'], {input, reject: false});
+  return r.exitCode === 0;
+}
+
+/**
+ * SetupIPMasq for every address: per family one write when the chain is new
+ * (the usual case), else one read and at most one write.
+ */
 export async function setupIpMasq(runner: Runner, t: MasqTarget, addresses: string[]): Promise<void> {
   for (const f of [4, 6] as const) {
     const mine = addresses.filter((a) => parseCidr(a)?.ip.family === f);
     if (mine.length === 0) continue;
+    if (await tryRestore(runner, f, planFreshSetup(t, mine))) continue;
     const plan = planSetup(t, await readNat(runner, f), mine);
     if (plan) await restore(runner, f, plan);
   }
@@ -162,6 +195,8 @@ export async function setupIpMasq(runner: Runner, t: MasqTarget, addresses: stri
 export async function teardownIpMasq(runner: Runner, t: MasqTarget, sel: JumpSelector): Promise<void> {
   const families: Family[] = sel.kind === 'ips' ? [4, 6].filter((f) => sel.ips.some((ip) => parseIp(ip)?.family === f)) as Family[] : [4, 6];
   for (const f of families) {
+    // Known addresses and everything in place (the usual DEL): one write, no read.
+    if (sel.kind === 'ips' && (await tryRestore(runner, f, planDirectTeardown(t, f, sel.ips.filter((ip) => parseIp(ip)?.family === f))))) continue;
     const plan = planTeardown(t, await readNat(runner, f), sel);
     if (plan) await restore(runner, f, plan);
   }

@@ -1,4 +1,4 @@
-import {statfsSync} from 'node:fs';
+import {readFileSync, statfsSync, statSync} from 'node:fs';
 
 const NSFS_MAGIC = 0x6e736673;
 const PROC_SUPER_MAGIC = 0x9fa0;
@@ -16,5 +16,26 @@ export function isLiveNetns(path: string | undefined): boolean {
     return type === NSFS_MAGIC || type === PROC_SUPER_MAGIC;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The link names of namespace `netns` read in-process from /proc/PID/net/dev,
+ * for a `pid` said to live in it; undefined (ask `ip` instead) unless
+ * /proc/PID/ns/net is that very namespace (same nsfs inode), so an exited or
+ * reused pid cannot answer for another namespace.
+ */
+export function linkNamesViaPid(netns: string, pid: number | undefined): string[] | undefined {
+  if (!pid || !Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const want = statSync(netns);
+    const before = statSync(`/proc/${pid}/ns/net`);
+    const text = readFileSync(`/proc/${pid}/net/dev`, 'utf8');
+    const after = statSync(`/proc/${pid}/ns/net`);
+    if (want.dev !== before.dev || want.ino !== before.ino || after.ino !== before.ino || after.dev !== before.dev) return undefined;
+    // Two header lines, then "  NAME: counters..." (a link name cannot contain ':').
+    return text.split('\n').slice(2).map((l) => l.split(':')[0].trim()).filter(Boolean);
+  } catch {
+    return undefined;
   }
 }

@@ -18,14 +18,6 @@ export async function writeSysctls(runner: Runner, values: Record<string, string
   await inNetns(runner, netns).run('sysctl', ['-q', '-w', ...pairs]);
 }
 
-/** Write sysctls, ignoring failures (the reference ignores errors for these). */
-export async function writeSysctlsBestEffort(runner: Runner, values: Record<string, string>, netns?: string): Promise<void> {
-  const pairs = Object.entries(values).map(([k, v]) => `${k}=${v}`);
-  if (pairs.length === 0) return;
-  // -e: ignore unknown keys; reject false: a failed write is not fatal.
-  await inNetns(runner, netns).run('sysctl', ['-q', '-e', '-w', ...pairs], {reject: false});
-}
-
 /**
  * Host-namespace sysctls, read and written in-process through /proc/sys (we
  * run in the host network namespace, so no subprocess is needed). Injectable

@@ -14,7 +14,7 @@ import {masqChainName, masqComment, masqOwners, readNatTable, setupIpMasq, teard
 import type {LinkAddrs} from '../net/ip.js';
 import {setupSpoofCheck, teardownSpoofCheck} from '../net/spoofchk.js';
 import {resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
-import {procSysctl, writeHostSysctlsBestEffort, writeSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
+import {procSysctl, writeHostSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
 import {checkAttachment, prevResultOf} from './bridge-check.js';
 import {readConfObject, type ConfReader} from './go-json.js';
 
@@ -222,8 +222,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         const dad = c.enabledad
           ? {[`net/ipv6/conf/${args.ifname}/enhanced_dad`]: '1', [`net/ipv6/conf/${args.ifname}/accept_dad`]: '1'}
           : {[`net/ipv6/conf/${args.ifname}/accept_dad`]: '0'};
-        await writeSysctlsBestEffort(runner, {...dad, [`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}, args.netns);
-        await configureIface(runner, args.netns, args.ifname, result, {sleep: opts.sleep});
+        await configureIface(runner, args.netns, args.ifname, result, {sleep: opts.sleep, sysctls: {...dad, [`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}});
         crashPoint('bridge:configured');
 
         // The port and the bridge's addresses in one read; the port is polled further only if not up yet.
@@ -300,8 +299,10 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
       // Addresses first (for the masquerade selection), then the link deleted: one process.
       const links = await readAddrsAndDelLink(runner, args.netns, args.ifname);
       if (links) {
+        // The kernel derives an IPv6 address's scope from the address itself: link
+        // and host scope are fe80::/10 and ::1, never global unicast, so they are not parsed.
         const globalIps = (l: LinkAddrs): string[] =>
-          l.addr_info.map((a) => a.local).filter((ip) => {
+          l.addr_info.filter((a) => !(a.family === 'inet6' && (a.scope === 'link' || a.scope === 'host'))).map((a) => a.local).filter((ip) => {
             const p = parseIp(ip);
             return p !== undefined && isGlobalUnicast(p);
           });

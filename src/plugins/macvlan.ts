@@ -7,7 +7,6 @@ import {parseJsonGo} from '../cni/json.js';
 import {linkNameProblem} from '../cni/validate.js';
 import {delegateAdd, delegateCheck, delegateDel} from '../cni/delegate.js';
 import {configureIface} from '../net/configure-iface.js';
-import {writeSysctlsBestEffort} from '../net/sysctl.js';
 import {
   checkNetnsPath,
   createMacvlan,
@@ -186,8 +185,7 @@ async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
       if (!ipam.ips || ipam.ips.length === 0) throw fail('IPAM plugin returned missing IP config');
       result.ips = ipam.ips.map((ipc): IPConfig => ({...ipc, interface: 0}));
       if (ipam.routes && ipam.routes.length > 0) result.routes = ipam.routes.map((r): Route => ({...r}));
-      await writeSysctlsBestEffort(ctx.runner, {[`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}, args.netns);
-      await configureIface(ctx.runner, args.netns, args.ifname, result);
+      await configureIface(ctx.runner, args.netns, args.ifname, result, {sysctls: {[`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}});
     } else {
       await setLinkUp(ctx.runner, args.ifname, args.netns);
     }

@@ -14,6 +14,7 @@ import {deleteMeta, writeMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
+import {linkNamesViaPid} from '../net/netns.js';
 import {mapLimitSettled} from '../util/concurrency.js';
 import {isBuiltin, loadBuiltin} from '../plugins/registry.js';
 import {crashPoint, pausePoint} from '../util/crash-hook.js';
@@ -83,9 +84,9 @@ export function buildCniArgs(req: Pick<AttachRequest, 'ip' | 'mac' | 'args'>): [
   return pairs;
 }
 
-/** The first free ethN in the target namespace. */
-export async function freeIfname(deps: Deps, netns: string): Promise<string> {
-  const names = new Set((await listLinks(deps.runner, netns)).map((l) => l.ifname));
+/** The first free ethN in the target namespace (read in-process through the container's pid when known). */
+export async function freeIfname(deps: Deps, netns: string, pid?: number): Promise<string> {
+  const names = new Set(linkNamesViaPid(netns, pid) ?? (await listLinks(deps.runner, netns)).map((l) => l.ifname));
   for (let i = 0; ; i++) if (!names.has(`eth${i}`)) return `eth${i}`;
 }
 
@@ -189,7 +190,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     const link = await getLink(deps.runner, existing.ifname, target.netns).catch(() => undefined);
     return {...base, ifname: existing.ifname, ...s, mac: s.mac ?? link?.address, existing: true};
   }
-  const ifname = req.ifname ?? (await freeIfname(deps, target.netns));
+  const ifname = req.ifname ?? (await freeIfname(deps, target.netns, target.pid));
   if (req.dryRun) return plan(list, target, ifname, cniArgs);
   // The container MAC from the built-in plugins' own results (a 0.1/0.2 rendering has no
   // interfaces), trusted only when no external plugin ran that could have changed it.

@@ -1,7 +1,7 @@
 import {chmod, mkdir, rename, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {builtinTypes} from '../plugins/registry.js';
+import {packagePath} from '../util/package-root.js';
 
 /**
  * The executables `cni-docker install-plugins` writes: one per built-in type,
@@ -9,8 +9,7 @@ import {builtinTypes} from '../plugins/registry.js';
  * and a shell, which is the fastest start-up) and runs that plugin.
  */
 export function pluginMainPath(): string {
-  // dist/src/runtime/install-plugins.js -> dist/src/cni/plugin-main.js
-  return fileURLToPath(new URL('../cni/plugin-main.js', import.meta.url));
+  return packagePath('dist', 'src', 'cni', 'plugin-main.js');
 }
 
 export function wrapperScript(type: string, nodePath = process.execPath, mainPath = pluginMainPath()): string {

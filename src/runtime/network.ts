@@ -1,16 +1,16 @@
 import {existsSync} from 'node:fs';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {findNetwork, loadConfList, loadNetworkFile, type NetworkConfigList} from '../cni/config.js';
 import {CniError} from '../cni/errors.js';
 import {UserError} from '../errors.js';
+import {packagePath} from '../util/package-root.js';
 
 /** The network used when neither --conf nor --net is given. */
 export const DEFAULT_NETWORK = 'cni-docker';
 
-/** configs/ shipped with the package (dist/src/runtime → ../../../configs). */
+/** configs/ shipped with the package. */
 export function shippedConfigsDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../configs');
+  return packagePath('configs');
 }
 
 export interface NetworkChoice {

@@ -17,6 +17,8 @@ export interface Target {
   netns: string;
   /** A note to show the user (e.g. --net=container:X). */
   note?: string;
+  /** A process in the namespace (the container's init), when known. */
+  pid?: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function containerTarget(docker: DockerApi, ref: string): Promise<T
   const sb = await lookupSandbox(docker, ref);
   // --net=container:X shares X's namespace: the attachment belongs to X.
   const owner = sb.sharedWith ?? {id: sb.id, name: sb.name};
-  return {kind: 'container', containerId: owner.id, name: owner.name, netns: sb.sandboxKey, note: sb.note};
+  return {kind: 'container', containerId: owner.id, name: owner.name, netns: sb.sandboxKey, note: sb.note, pid: sb.pid || undefined};
 }
 
 /**

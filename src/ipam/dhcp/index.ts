@@ -7,13 +7,13 @@ import {spawn} from 'node:child_process';
 import {openSync, closeSync} from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import type {Plugin, PluginContext} from '../../cni/plugin.js';
 import type {CmdArgs, Result} from '../../cni/types.js';
 import {CniError, ErrorCode} from '../../cni/errors.js';
 import {parseConf} from './conf.js';
+import {packagePath} from '../../util/package-root.js';
 
-const BIN = fileURLToPath(new URL('../../../../bin/run.js', import.meta.url));
+const bin = (): string => packagePath('bin', 'run.js');
 export const DEFAULT_LOG = '/var/log/cni-docker-dhcp.log';
 
 class DaemonDown extends Error {}
@@ -55,7 +55,7 @@ export async function spawnDaemon(ctx: PluginContext, socketPath: string, timeou
   const fd = openSync(logPath, 'a', 0o640);
   let exited: string | undefined;
   try {
-    const child = spawn(process.execPath, [BIN, 'dhcp', 'daemon', '--socket', socketPath, '--state-dir', ctx.paths.stateDir], {
+    const child = spawn(process.execPath, [bin(), 'dhcp', 'daemon', '--socket', socketPath, '--state-dir', ctx.paths.stateDir], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: {...process.env, ...ctx.env, CNI_DOCKER_DEBUG: ctx.env.CNI_DOCKER_DEBUG ?? '1'},

@@ -5,10 +5,10 @@
  */
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import readline from 'node:readline';
-import {fileURLToPath} from 'node:url';
+import {packagePath} from '../../util/package-root.js';
 import type {Transport} from './client.js';
 
-const WORKER = fileURLToPath(new URL('./ns-worker.js', import.meta.url));
+const worker = (): string => packagePath('dist', 'src', 'ipam', 'dhcp', 'ns-worker.js');
 
 interface WorkerEvent {
   ev: 'ready' | 'ok' | 'error' | 'pkt';
@@ -29,7 +29,7 @@ export class WorkerTransport implements Transport {
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {}
 
   static open(netns: string, ifname: string, startTimeoutMs = 10000): Promise<WorkerTransport> {
-    const child = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, WORKER, ifname], {stdio: ['pipe', 'pipe', 'pipe']});
+    const child = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, worker(), ifname], {stdio: ['pipe', 'pipe', 'pipe']});
     const t = new WorkerTransport(child);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {parseConf, calcGateways} from '../../../src/plugins/bridge.js';
-import {masqChainName, masqComment, parseNatSave, planSetup, planTeardown} from '../../../src/net/iptables.js';
+import {masqChainName, masqComment, parseNatSave, planFreshSetup, planSetup, planTeardown, setupIpMasq} from '../../../src/net/iptables.js';
 import {createVeth, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink} from '../../../src/net/bridge-ops.js';
 import {makeBridgePlugin} from '../../../src/plugins/bridge.js';
 import type {HostSysctl} from '../../../src/net/sysctl.js';
@@ -243,7 +243,7 @@ describe('bridge ADD/DEL command sequence', () => {
   const q = '"name: \\"tbrunit\\" id: \\"tbrctr1\\""';
   const ns = (...argv: string[]): string[] => ['nsenter', '--net=/run/netns/x', '--', ...argv];
 
-  it('attaches to an existing bridge that has its gateway in 7 processes and no host sysctl process', async () => {
+  it('attaches to an existing bridge that has its gateway in 5 processes and no host sysctl process', async () => {
     const writes: string[] = [];
     const sys: HostSysctl = {read: (k) => (k === 'net/ipv4/ip_forward' ? '1' : '0'), write: (k, v) => writes.push(`${k}=${v}`)};
     const brShow = '[{"ifindex":7,"ifname":"tbrbr9","flags":["BROADCAST","UP"],"mtu":1500,"address":"02:aa:00:00:00:01","linkinfo":{"info_kind":"bridge"}}]';
@@ -253,17 +253,18 @@ describe('bridge ADD/DEL command sequence', () => {
         argv: ['ip', '-batch', '-'],
         input: 'link add VETH txqlen 0 type veth peer name eth0 txqlen 0 address 02:00:00:00:00:05 netns /run/netns/x\nlink set dev VETH up\nlink set dev VETH master tbrbr9\nlink set dev VETH type bridge_slave hairpin off\n',
       },
-      {argv: ns('sysctl', '-q', '-e', '-w', 'net/ipv6/conf/eth0/accept_dad=0', 'net/ipv4/conf/eth0/arp_notify=1')},
-      {argv: ns('ip', '-batch', '-'), input: 'addr add 10.212.0.5/24 broadcast + dev eth0\nlink set dev eth0 up\n'},
+      {
+        argv: ns('sh', '-c', 'sysctl -q -e -w "$@" >/dev/null 2>&1; exec ip -batch -', 'sh', 'net/ipv6/conf/eth0/accept_dad=0', 'net/ipv4/conf/eth0/arp_notify=1'),
+        input: 'addr add 10.212.0.5/24 broadcast + dev eth0\nlink set dev eth0 up\n',
+      },
       {
         argv: ['ip', '-j', '-d', '-batch', '-'],
         input: 'addr show dev VETH\naddr show dev tbrbr9\n',
         stdout: '[{"ifindex":9,"ifname":"VETH","flags":["UP"],"operstate":"UP","address":"02:bb:00:00:00:09","addr_info":[]}]\n[{"ifindex":7,"ifname":"tbrbr9","flags":["UP"],"address":"02:aa:00:00:00:01","addr_info":[{"family":"inet","local":"10.212.0.1","prefixlen":24,"scope":"global"}]}]\n',
       },
-      {argv: ['iptables-save', '-t', 'nat'], stdout: '*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n'},
       {
         argv: ['iptables-restore', '--noflush', '-w'],
-        input: `*nat\n:${chain} - [0:0]\n-A ${chain} -d 10.212.0.0/24 -m comment --comment ${q} -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${q} -j MASQUERADE\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`,
+        input: `*nat\n-N ${chain}\n-A ${chain} -d 10.212.0.0/24 -m comment --comment ${q} -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${q} -j MASQUERADE\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`,
       },
     ]);
     const log = {debug: () => undefined, warn: () => undefined};
@@ -275,16 +276,47 @@ describe('bridge ADD/DEL command sequence', () => {
     assert.match(writes.join(' '), /^net\/ipv6\/conf\/tbrbr9\/accept_ra=0 net\/ipv6\/conf\/veth[0-9a-f]{8}\/accept_ra=0$/);
   });
 
-  it('detaches with one read-and-delete in the netns, then the masquerade teardown', async () => {
-    const addrs = '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet","local":"10.212.0.5","prefixlen":24,"scope":"global"}]}]';
-    const saved = `*nat\n:${chain} - [0:0]\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`;
+  const addrs = '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet","local":"10.212.0.5","prefixlen":24,"scope":"global"},{"family":"inet6","local":"fe80::1","prefixlen":64,"scope":"link"}]}]';
+  const teardown = `*nat\n-D POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`;
+  const ctxOf = (r: Runner): PluginContext => ({runner: r, log: {debug: () => undefined, warn: () => undefined}, env: {}, paths: {}}) as unknown as PluginContext;
+
+  it('detaches with one read-and-delete in the netns, then one masquerade write without a read', async () => {
     const r = fakeRunner([
       {argv: ns('ip', '-j', '-d', '-batch', '-'), input: 'addr show\nlink del dev eth0\n', stdout: `${addrs}\n`},
-      {argv: ['iptables-save', '-t', 'nat'], stdout: saved},
-      {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: teardown},
     ]);
-    const ctx = {runner: r, log: {debug: () => undefined, warn: () => undefined}, env: {}, paths: {}} as unknown as PluginContext;
-    await makeBridgePlugin({ipam}).del(ctx, args);
+    await makeBridgePlugin({ipam}).del(ctxOf(r), args);
+    r.done();
+  });
+
+  it('falls back to read-and-plan when the direct teardown fails (the chain still used by another ifname)', async () => {
+    const other = `-A POSTROUTING -s 10.212.0.6/32 -m comment --comment ${q} -j ${chain}`;
+    const saved = `*nat\n:${chain} - [0:0]\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\n${other}\nCOMMIT\n`;
+    const r = fakeRunner([
+      {argv: ns('ip', '-j', '-d', '-batch', '-'), input: 'addr show\nlink del dev eth0\n', stdout: `${addrs}\n`},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: teardown, exitCode: 1, stderr: 'iptables-restore: line 4 failed: Device or resource busy.'},
+      {argv: ['iptables-save', '-t', 'nat'], stdout: saved},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`},
+    ]);
+    await makeBridgePlugin({ipam}).del(ctxOf(r), args);
+    r.done();
+  });
+
+  it('adds to an existing masquerade chain with read-and-plan after the -N write is refused', async () => {
+    const t = {chain, comment: masqComment('tbrunit', 'tbrctr1')};
+    const fresh = planFreshSetup(t, ['10.212.0.7/24']);
+    assert.match(fresh, new RegExp(`^\\*nat\\n-N ${chain}\\n`));
+    assert.doesNotMatch(fresh, /^:/m, 'a :CHAIN line under --noflush would flush an existing chain');
+    const saved = `*nat\n:${chain} - [0:0]\n-A ${chain} -d 10.212.0.0/24 -m comment --comment ${q} -j ACCEPT\nCOMMIT\n`;
+    const r = fakeRunner([
+      {argv: ['iptables-restore', '--noflush', '-w'], input: fresh, exitCode: 1, stderr: 'iptables-restore: line 2 failed: Chain already exists.'},
+      {argv: ['iptables-save', '-t', 'nat'], stdout: saved},
+      {
+        argv: ['iptables-restore', '--noflush', '-w'],
+        input: `*nat\n-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${q} -j MASQUERADE\n-A POSTROUTING -s 10.212.0.7/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`,
+      },
+    ]);
+    await setupIpMasq(r, t, ['10.212.0.7/24']);
     r.done();
   });
 });

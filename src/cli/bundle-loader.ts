@@ -1,0 +1,94 @@
+import {readFileSync, renameSync, statSync, writeFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+
+/**
+ * Loads the start-up bundle (dist/fast/fast-path.cjs, made by
+ * bin/build-bundle.mjs) through vm.Script with a V8 code cache kept beside it,
+ * so a run of `attach`/`detach` neither resolves ~60 modules nor compiles them
+ * again. Node 20 has no module.enableCompileCache(); this is the same idea
+ * for one file.
+ *
+ * The cache is written after a command that it did not yet cover (V8 puts
+ * every function compiled so far into the cache, so after one `attach` and one
+ * `detach` it holds both paths), and again whenever V8 rejects it (new bundle,
+ * Node or V8 flags). Writes go through a temporary file and rename(2);
+ * failures (read-only install) are ignored: the cache only saves time.
+ */
+export interface FastModule {
+  runFast(argv: string[], rootDir: string, env?: NodeJS.ProcessEnv): Promise<boolean>;
+}
+
+export interface LoadedBundle {
+  mod: FastModule;
+  /** Whether V8 took the cached code (false: none, or rejected). */
+  cacheUsed: boolean;
+  /** Store the compiled code for next time if this command is not covered yet. */
+  saveCache(command: string): void;
+}
+
+export const BUNDLE = path.join('dist', 'fast', 'fast-path.cjs');
+/** The tsc output the bundle is made from: newer than the bundle means a stale bundle. */
+const SOURCE = path.join('dist', 'src', 'cli', 'fast-path.js');
+
+interface Manifest {
+  commands: string[];
+}
+
+function readManifest(file: string): Manifest {
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    return Array.isArray(m.commands) ? m : {commands: []};
+  } catch {
+    return {commands: []};
+  }
+}
+
+function writeAtomic(file: string, data: string | Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+/** The bundle with its cache, or undefined when there is no usable bundle (plain tsc build). */
+export function loadBundle(rootDir: string, env: NodeJS.ProcessEnv = process.env): LoadedBundle | undefined {
+  if (env.CNI_DOCKER_NO_BUNDLE) return undefined;
+  const file = path.join(rootDir, BUNDLE);
+  let source: string;
+  try {
+    // A tsc run after the last bundle build leaves the bundle behind the sources: use the modules.
+    if (statSync(path.join(rootDir, SOURCE)).mtimeMs > statSync(file).mtimeMs) return undefined;
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const cacheFile = `${file}.v8cache`;
+  const manifestFile = `${cacheFile}.json`;
+  let cached: Buffer | undefined;
+  try {
+    cached = readFileSync(cacheFile);
+  } catch {
+    cached = undefined;
+  }
+  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const script = new vm.Script(wrapper, {filename: file, cachedData: cached});
+  const cacheUsed = cached !== undefined && !script.cachedDataRejected;
+  const fn = script.runInThisContext() as (e: object, r: NodeJS.Require, m: {exports: object}, f: string, d: string) => void;
+  const module = {exports: {}};
+  fn(module.exports, createRequire(file), module, file, path.dirname(file));
+  return {
+    mod: module.exports as FastModule,
+    cacheUsed,
+    saveCache(command: string): void {
+      const manifest = cacheUsed ? readManifest(manifestFile) : {commands: []};
+      if (cacheUsed && manifest.commands.includes(command)) return;
+      try {
+        writeAtomic(cacheFile, script.createCachedData());
+        writeAtomic(manifestFile, JSON.stringify({commands: [...manifest.commands, command].sort()}));
+      } catch {
+        // read-only install or full disk: run without a cache
+      }
+    },
+  };
+}
