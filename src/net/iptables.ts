@@ -1,10 +1,12 @@
 import {createHash} from 'node:crypto';
 import type {Runner} from '../exec/runner.js';
 import {canonicalIp, networkString, parseCidr, parseIp, type Family} from './cidr.js';
+import {restoreNoflush} from './restore-queue.js';
 
 /**
  * The bridge's IP-masquerade rules (reference pkg/ip/ipmasq_linux.go), written
- * with one `iptables-restore --noflush -w` per family: directly when the usual
+ * with one `iptables-restore --noflush -w` input per family (concurrent
+ * inputs share a process, see restore-queue.ts): directly when the usual
  * case holds (a new chain on ADD, every jump in place on DEL), else after one
  * `iptables-save` read. The saved rules are byte-identical to what go-iptables
  * produces:
@@ -143,7 +145,7 @@ async function readNat(runner: Runner, f: Family): Promise<NatTable> {
 }
 
 async function restore(runner: Runner, f: Family, input: string): Promise<void> {
-  await runner.run(tool(f, 'restore'), ['--noflush', '-w'], {input});
+  await restoreNoflush(runner, tool(f, 'restore'), input);
 }
 
 /**
@@ -169,8 +171,7 @@ export function planDirectTeardown(t: MasqTarget, f: Family, ips: string[]): str
 
 /** One restore that may fail as a whole: true when it applied. */
 async function tryRestore(runner: Runner, f: Family, input: string): Promise<boolean> {
-  const r = await runner.run(tool(f, 'restore'), ['--noflush', '-w'], {input, reject: false});
-  return r.exitCode === 0;
+  return (await restoreNoflush(runner, tool(f, 'restore'), input, false)).exitCode === 0;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type {Runner} from '../exec/runner.js';
+import {restoreNoflush} from '../net/restore-queue.js';
 
 /**
  * Docker sets the FORWARD policy to DROP and turns on bridge netfilter, so
@@ -56,7 +57,7 @@ function checkName(bridge: string): void {
 
 async function restore(runner: Runner, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
-  await runner.run('iptables-restore', ['--noflush', '-w'], {input: ['*filter', ...lines, 'COMMIT', ''].join('\n')});
+  await restoreNoflush(runner, 'iptables-restore', ['*filter', ...lines, 'COMMIT', ''].join('\n'));
 }
 
 /** Open forwarding for `bridge` (idempotent). */

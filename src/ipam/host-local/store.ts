@@ -1,6 +1,6 @@
-import {closeSync, constants, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs';
+import {closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {join, relative, isAbsolute, basename} from 'node:path';
-import {lockFile, openLockFile, type FileLock, type FlockOptions} from './flock.js';
+import {lockFile, openLockFile, withLock, type FileLock, type FlockOptions} from './flock.js';
 import {ipString, parseIP, type Addr} from './range.js';
 
 /**
@@ -37,6 +37,22 @@ function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code;
 }
 
+/**
+ * Same content and mode as the reference's ioutil.WriteFile(path, data, 0644),
+ * without O_TRUNC: opening a non-empty file with O_TRUNC costs ~1.3 ms here
+ * (ext4 schedules a flush of a file truncated to zero), overwriting in place
+ * and then cutting to length ~0.02 ms. A ~15-byte write is one syscall either way.
+ */
+function overwriteSmallFile(path: string, data: string): void {
+  const buf = Buffer.from(data);
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+  try {
+    writeSync(fd, buf, 0, buf.length, 0);
+    ftruncateSync(fd, buf.length);
+  } finally {
+    closeSync(fd);
+  }
+}
 /** Go's strings.TrimSpace for ASCII/Unicode whitespace. */
 function trimSpace(s: string): string {
   return s.trim();
@@ -76,13 +92,9 @@ export class DiskStore {
     return lockFile(this.lockPath, this.lockOpts);
   }
 
-  async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    const l = await this.lock();
-    try {
-      return await fn();
-    } finally {
-      l.release();
-    }
+  /** `fn` under the store's lock (sections of this process share one acquisition, see flock.ts). */
+  withLock<T>(fn: () => Promise<T> | T): Promise<T> {
+    return withLock(this.lockPath, fn, this.lockOpts);
   }
 
   private ipPath(ip: Addr): string {
@@ -109,7 +121,7 @@ export class DiskStore {
     closeSync(fd);
     const ipfile = join(this.dir, LAST_IP_PREFIX + rangeId);
     try {
-      writeFileSync(ipfile, ipString(ip), {mode: 0o644});
+      overwriteSmallFile(ipfile, ipString(ip));
     } catch (err) {
       throw goFsError(err, 'open', ipfile);
     }

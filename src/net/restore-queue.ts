@@ -1,0 +1,118 @@
+import {CommandError, type RunResult, type Runner} from '../exec/runner.js';
+
+/**
+ * Group commit for `iptables-restore --noflush -w` (and ip6tables-restore).
+ *
+ * A restore input here is one or more `*table ... COMMIT` blocks; each COMMIT
+ * is its own transaction, and a failing line stops the run there, leaving the
+ * blocks before it applied and the ones after it untouched. So inputs
+ * submitted while a restore is running are sent together in the next one, and
+ * the outcome is split back per caller: when the combined run fails at line N,
+ * the inputs before the one holding line N succeeded, that one failed (with
+ * the line number made relative to its own input, as a run of its own would
+ * say), and the ones after it are queued again. When stderr names no line,
+ * each input of the batch is run on its own.
+ *
+ * A lone input goes out at once, so a single attach waits for nothing; a bulk
+ * attach of N containers runs a handful of restores instead of N.
+ */
+export const MAX_INPUTS_PER_RESTORE = 64;
+
+interface Job {
+  input: string;
+  done(r: RunResult): void;
+  fail(err: unknown): void;
+}
+
+const ARGS = ['--noflush', '-w'];
+
+/** The 1-based input line iptables-restore reports a failure at, if it says. */
+export function failedRestoreLine(stderr: string): number | undefined {
+  const m = /\bline:? (\d+)(?: failed)?/.exec(stderr);
+  return m ? Number(m[1]) : undefined;
+}
+
+const lineCount = (s: string): number => s.split('\n').length - 1;
+
+class RestoreQueue {
+  private readonly pending: Job[] = [];
+  private running = false;
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly file: string,
+  ) {}
+
+  submit(input: string): Promise<RunResult> {
+    return new Promise((done, fail) => {
+      this.pending.push({input: input.endsWith('\n') ? input : `${input}\n`, done, fail});
+      if (!this.running) void this.pump();
+    });
+  }
+
+  private exec(input: string): Promise<RunResult> {
+    return this.runner.run(this.file, ARGS, {input, reject: false});
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_INPUTS_PER_RESTORE);
+        try {
+          await this.runBatch(batch);
+        } catch (err) {
+          for (const j of batch) j.fail(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runBatch(batch: Job[]): Promise<void> {
+    if (batch.length === 1) {
+      batch[0].done(await this.exec(batch[0].input));
+      return;
+    }
+    const r = await this.exec(batch.map((j) => j.input).join(''));
+    const ok: RunResult = {stdout: '', stderr: '', exitCode: 0};
+    if (r.exitCode === 0) {
+      for (const j of batch) j.done(ok);
+      return;
+    }
+    const line = failedRestoreLine(r.stderr);
+    let first = 1;
+    const k = line === undefined ? -1 : batch.findIndex((j) => {
+      const last = first + lineCount(j.input) - 1;
+      if (line <= last) return true;
+      first = last + 1;
+      return false;
+    });
+    if (k < 0) {
+      for (const j of batch) j.done(await this.exec(j.input));
+      return;
+    }
+    for (const j of batch.slice(0, k)) j.done(ok);
+    const stderr = r.stderr.replace(/\bline(:?) (\d+)/, (_m, colon: string, n: string) => `line${colon} ${Number(n) - first + 1}`);
+    batch[k].done({...r, stderr});
+    this.pending.unshift(...batch.slice(k + 1));
+  }
+}
+
+const queues = new WeakMap<Runner, Map<string, RestoreQueue>>();
+
+/**
+ * Run `file --noflush -w` (iptables-restore or ip6tables-restore) with `input`
+ * through the runner's group-commit queue. Resolves with this input's own
+ * outcome; throws a CommandError on failure unless `reject` is false.
+ */
+export async function restoreNoflush(runner: Runner, file: string, input: string, reject = true): Promise<RunResult> {
+  let byFile = queues.get(runner);
+  if (!byFile) queues.set(runner, (byFile = new Map()));
+  let q = byFile.get(file);
+  if (!q) byFile.set(file, (q = new RestoreQueue(runner, file)));
+  const r = await q.submit(input);
+  if (reject && r.exitCode !== 0) throw new CommandError([file, ...ARGS], r.exitCode, r.stdout, r.stderr);
+  return r;
+}

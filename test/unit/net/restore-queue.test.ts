@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
+import {CommandError} from '../../../src/exec/runner.js';
+import {failedRestoreLine, restoreNoflush} from '../../../src/net/restore-queue.js';
+
+/**
+ * iptables-restore's contract, simulated: blocks `*nat ... COMMIT` applied in
+ * order, each COMMIT its own transaction; a line `-X BAD` fails the run there
+ * ("line N failed"), keeping what was committed before it.
+ */
+class FakeRestore implements Runner {
+  readonly runs: string[] = [];
+  readonly applied: string[] = [];
+  constructor(private readonly stderrFor: (line: number) => string = (n) => `iptables-restore: line ${n} failed: Bad rule (does a matching rule exist in that chain?).\n`) {}
+
+  async run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    assert.equal(file, 'iptables-restore');
+    assert.deepEqual(args, ['--noflush', '-w']);
+    assert.equal(opts.reject, false);
+    const input = String(opts.input);
+    this.runs.push(input);
+    await new Promise((r) => setTimeout(r, 5));
+    const lines = input.split('\n');
+    let block: string[] = [];
+    for (const [i, l] of lines.entries()) {
+      if (l === '-X BAD') return {stdout: '', stderr: this.stderrFor(i + 1), exitCode: 1};
+      if (l.startsWith('-A ')) block.push(l.slice(3));
+      if (l === 'COMMIT') {
+        this.applied.push(...block);
+        block = [];
+      }
+    }
+    return {stdout: '', stderr: '', exitCode: 0};
+  }
+}
+
+const block = (...rules: string[]): string => ['*nat', ...rules, 'COMMIT', ''].join('\n');
+
+describe('net/restore-queue (iptables-restore group commit)', () => {
+  it('sends a lone input at once, as it is', async () => {
+    const r = new FakeRestore();
+    const res = await restoreNoflush(r, 'iptables-restore', block('-A a'));
+    assert.equal(res.exitCode, 0);
+    assert.deepEqual(r.runs, [block('-A a')]);
+    assert.deepEqual(r.applied, ['a']);
+  });
+
+  it('sends inputs that arrive during a run together in the next one', async () => {
+    const r = new FakeRestore();
+    const all = await Promise.all(['a', 'b', 'c', 'd'].map((x) => restoreNoflush(r, 'iptables-restore', block(`-A ${x}`))));
+    assert.deepEqual(all.map((x) => x.exitCode), [0, 0, 0, 0]);
+    assert.deepEqual(r.runs, [block('-A a'), block('-A b') + block('-A c') + block('-A d')]);
+    assert.deepEqual(r.applied, ['a', 'b', 'c', 'd']);
+  });
+
+  it('splits a failure back: earlier inputs applied, the failing one gets its own line number, later ones run again', async () => {
+    const r = new FakeRestore();
+    const inputs = [block('-A a'), block('-A b'), block('-A c', '-X BAD'), block('-A d')];
+    const out = await Promise.all(inputs.map((i) => restoreNoflush(r, 'iptables-restore', i, false)));
+    assert.deepEqual(out.map((x) => x.exitCode), [0, 0, 1, 0]);
+    assert.equal(out[2].stderr, 'iptables-restore: line 3 failed: Bad rule (does a matching rule exist in that chain?).\n');
+    assert.deepEqual(r.runs, [inputs[0], inputs[1] + inputs[2] + inputs[3], inputs[3]]);
+    assert.deepEqual(r.applied, ['a', 'b', 'd'], 'every good input applied exactly once');
+  });
+
+  it('runs each input of a failed batch on its own when stderr names no line', async () => {
+    const r = new FakeRestore(() => 'iptables-restore: unable to initialize table\n');
+    const inputs = [block('-A a'), block('-A b', '-X BAD'), block('-A c')];
+    const out = await Promise.all(inputs.map((i) => restoreNoflush(r, 'iptables-restore', i, false)));
+    assert.deepEqual(out.map((x) => x.exitCode), [0, 1, 0]);
+    assert.deepEqual(r.runs, [inputs[0], inputs[1] + inputs[2], inputs[1], inputs[2]]);
+  });
+
+  it('throws a CommandError for a failed input unless reject is false', async () => {
+    const r = new FakeRestore();
+    await assert.rejects(restoreNoflush(r, 'iptables-restore', block('-X BAD')), (e: unknown) => e instanceof CommandError && /line 2 failed/.test(e.stderr));
+  });
+
+  it('reads the failing line from both of iptables-restore\'s formats', () => {
+    assert.equal(failedRestoreLine('iptables-restore: line 12 failed: Chain already exists.'), 12);
+    assert.equal(failedRestoreLine("iptables-restore v1.8.9 (nf_tables): Couldn't load match `nope'\nError occurred at line: 4\n"), 4);
+    assert.equal(failedRestoreLine('iptables-restore: unable to initialize table'), undefined);
+  });
+});
