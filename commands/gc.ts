@@ -27,7 +27,7 @@ export default class Gc extends BaseCommand {
     const r = await gc(makeDeps(), {dryRun: flags['dry-run']});
     const verb = r.dryRun ? 'would free' : 'freed';
     for (const i of r.freed) {
-      this.log(`${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)}) on ${i.network}${i.ifname ? `/${i.ifname}` : ''}: ${i.reason}`);
+      this.log(`${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)})${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`);
     }
     if (r.freed.length === 0) this.log('nothing to free');
     for (const f of r.failures) process.stderr.write(`Error: ${f.message}\n`);

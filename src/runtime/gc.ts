@@ -5,6 +5,7 @@ import type {Deps} from '../deps.js';
 import {loadNetworkFile, type NetworkConfigList} from '../cni/config.js';
 import {DiskStore, listReservations, releaseReservation} from '../ipam/host-local/store.js';
 import {masqComment, masqOwners, readNatTable, teardownIpMasq} from '../net/iptables.js';
+import {pruneLockFiles} from './locks.js';
 import {deleteCache, type CacheEntry} from './cache.js';
 import {knownEntries, releaseEntry, releaseForwarding} from './detach.js';
 import {deleteMeta, listMetaKeys, readMeta} from './meta.js';
@@ -23,7 +24,7 @@ import {isLiveNetns} from '../net/netns.js';
  */
 export const DOCKER_ID = /^[0-9a-f]{64}$/;
 
-export type GcKind = 'attachment' | 'address' | 'chain' | 'lease' | 'meta';
+export type GcKind = 'attachment' | 'address' | 'chain' | 'lease' | 'meta' | 'lock';
 
 export interface GcItem {
   kind: GcKind;
@@ -215,7 +216,7 @@ async function freeItem(deps: Deps, p: Plan, it: GcItem): Promise<void> {
  */
 export async function gc(deps: Deps, opts: {dryRun?: boolean} = {}): Promise<GcResult> {
   const p = await plan(deps);
-  if (opts.dryRun) return {dryRun: true, freed: p.items, failures: []};
+  if (opts.dryRun) return {dryRun: true, freed: [...p.items, ...lockItems(await pruneLockFiles(deps, true))], failures: []};
   const failures: Failure[] = [];
   const lists: NetworkConfigList[] = [];
   for (const e of p.entries) {
@@ -241,5 +242,16 @@ export async function gc(deps: Deps, opts: {dryRun?: boolean} = {}): Promise<GcR
   } catch (err) {
     failures.push({target: 'forwarding', message: `failed to close forwarding: ${errorText(err)}`});
   }
-  return {dryRun: false, freed: p.items, failures};
+  let locks: string[] = [];
+  try {
+    locks = await pruneLockFiles(deps);
+  } catch (err) {
+    failures.push({target: 'locks', message: `failed to remove unused lock files: ${errorText(err)}`});
+  }
+  return {dryRun: false, freed: [...p.items, ...lockItems(locks)], failures};
+}
+
+/** Per-container lock files of containers with nothing attached (left by versions that kept them). */
+function lockItems(ids: string[]): GcItem[] {
+  return ids.map((id) => ({kind: 'lock', network: '', containerId: id, name: id.slice(0, 12), detail: `locks/${id}.lock`, reason: 'nothing attached'}));
 }

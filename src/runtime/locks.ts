@@ -1,18 +1,87 @@
-import {mkdir} from 'node:fs/promises';
+import {mkdir, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import type {Deps} from '../deps.js';
 import {withLock} from '../ipam/host-local/flock.js';
 import {validateContainerId} from '../cni/validate.js';
+import {resultsDir} from './cache.js';
+import {metaDir} from './meta.js';
 
 /**
  * One flock per container id, held by attach for the whole of one attachment
  * and by detach for each DEL: an attach and a detach of the same container
  * never interleave, so they end either attached (with its cache) or fully
- * detached. Different containers do not wait for each other.
+ * detached. Different containers do not wait for each other. The lock file is
+ * removed when the container is left with nothing attached.
  */
 export async function withContainerLock<T>(deps: Deps, containerId: string, fn: () => Promise<T>): Promise<T> {
   validateContainerId(containerId);
-  const dir = path.join(deps.paths.stateDir, 'locks');
+  const dir = locksDir(deps);
   await mkdir(dir, {recursive: true, mode: 0o700});
-  return withLock(path.join(dir, `${containerId}.lock`), fn);
+  const file = path.join(dir, `${containerId}.lock`);
+  return withLock(file, async () => {
+    try {
+      return await fn();
+    } finally {
+      await pruneLockFile(deps, containerId, file);
+    }
+  });
+}
+
+export function locksDir(deps: Deps): string {
+  return path.join(deps.paths.stateDir, 'locks');
+}
+
+async function names(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether anything of ours (or a cached CNI result) still names the container:
+ * a cache file or an attachment record `<network>-<id>-<ifname>`. Matching on
+ * names only errs towards "in use", which keeps a lock file, never loses one.
+ */
+export async function containerInUse(deps: Deps, containerId: string): Promise<boolean> {
+  const needle = `-${containerId}-`;
+  for (const dir of [resultsDir(deps.paths.cacheDir), metaDir(deps.paths.stateDir)]) {
+    if ((await names(dir)).some((n) => n.includes(needle))) return true;
+  }
+  return false;
+}
+
+/**
+ * Called with the container's lock held: once the container has nothing
+ * attached, its lock file goes (lockFile re-locks when a waiter won a file
+ * that was unlinked meanwhile), so lock files do not pile up per container.
+ */
+async function pruneLockFile(deps: Deps, containerId: string, file: string): Promise<void> {
+  if (await containerInUse(deps, containerId)) return;
+  await rm(file, {force: true});
+}
+
+/**
+ * gc: remove the lock files of containers with nothing attached, each under
+ * its own lock. Returns the container ids whose lock file went.
+ */
+export async function pruneLockFiles(deps: Deps, dryRun = false): Promise<string[]> {
+  const out: string[] = [];
+  for (const n of await names(locksDir(deps))) {
+    if (!n.endsWith('.lock')) continue;
+    const id = n.slice(0, -'.lock'.length);
+    try {
+      validateContainerId(id);
+    } catch {
+      continue;
+    }
+    if (await containerInUse(deps, id)) continue;
+    if (!dryRun) {
+      const file = path.join(locksDir(deps), n);
+      await withLock(file, () => pruneLockFile(deps, id, file));
+    }
+    out.push(id);
+  }
+  return out;
 }

@@ -35,7 +35,7 @@ export interface PendingAttach {
   cniArgs?: [string, string][];
 }
 
-function metaDir(stateDir: string): string {
+export function metaDir(stateDir: string): string {
   return path.join(stateDir, 'attachments');
 }
 

@@ -36,6 +36,7 @@ describe('gc (integration)', function () {
   const reserved = (): string[] => (existsSync(storeDir()) ? readdirSync(storeDir()).filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n)) : []);
   const cacheFiles = (): string[] => (existsSync(`${tmp}/cache/results`) ? readdirSync(`${tmp}/cache/results`) : []);
   const natHas = (s: string): boolean => sh('iptables-save', '-t', 'nat').includes(s);
+  const lockOf = (id: string): string => `${tmp}/state/locks/${id}.lock`;
 
   before(async () => {
     await assertDockerTestBed();
@@ -84,11 +85,34 @@ describe('gc (integration)', function () {
     assert.ok(!natHas(chainA) && !natHas(`id: \\"${dead.id}\\"`), 'chain and rules removed');
     assert.ok(natHas(masqChainName(NET, live.id)), 'live chain kept');
     assert.ok(!readdirSync(`${tmp}/state/attachments`).some((f) => f.includes(dead.id)), 'meta removed');
+    assert.ok(r.freed.some((i) => i.kind === 'lock' && i.containerId === dead.id), 'lock file of the removed container reported');
+    assert.ok(!existsSync(lockOf(dead.id)), 'lock file of the removed container removed');
+    assert.ok(existsSync(lockOf(live.id)), 'lock file of the live attachment kept');
     assert.deepEqual((await gc(deps, {dryRun: true})).freed, [], 'nothing left to free');
 
     const again = await containers.run({suffix: 'new'});
     const c = (await attach(deps, {containers: [again.id], net: NET, ip: addrA})).done[0] as Attachment;
     assert.equal(c.addresses[0].split('/')[0], addrA, 'a new container gets the freed address');
+  });
+
+  it('leaves no per-container lock file once a container has nothing attached; gc removes stale ones', async () => {
+    const c = await containers.run({suffix: 'lk'});
+    await attach(deps, {containers: [c.id], net: NET});
+    assert.ok(existsSync(lockOf(c.id)), 'attached: lock file present');
+    assert.equal((await detach(deps, {containers: [c.id], net: NET})).failures.length, 0);
+    assert.ok(!existsSync(lockOf(c.id)), 'detached: lock file removed');
+    const failed = await attach(deps, {containers: [c.id], net: NET, ip: '10.99.99.5'});
+    assert.equal(failed.failures.length, 1, 'an address outside the subnet fails');
+    assert.ok(!existsSync(lockOf(c.id)), 'a failed attach leaves no lock file');
+    // A lock file left behind (by an older version, or a crash between steps).
+    const stale = 'e'.repeat(64);
+    writeFileSync(lockOf(stale), '');
+    const dry = await gc(deps, {dryRun: true});
+    assert.deepEqual(dry.freed.filter((i) => i.kind === 'lock').map((i) => i.containerId), [stale]);
+    assert.ok(existsSync(lockOf(stale)), 'dry-run keeps it');
+    const r = await gc(deps);
+    assert.deepEqual(r.failures, []);
+    assert.ok(!existsSync(lockOf(stale)), 'gc removes it');
   });
 
   it('frees a plain netns attachment whose namespace is gone, and a leftover store file of an id Docker does not know', async () => {

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process';
-import {closeSync, constants, openSync} from 'node:fs';
+import {closeSync, constants, fstatSync, openSync, statSync} from 'node:fs';
 
 /**
  * An exclusive BSD flock(2) on a file, the same lock the reference host-local
@@ -13,6 +13,8 @@ import {closeSync, constants, openSync} from 'node:fs';
 export interface FileLock {
   /** Releases the lock (closes the fd). Idempotent. */
   release(): void;
+  /** Whether the path still names the locked file (false once it was unlinked or replaced). */
+  current(): boolean;
 }
 
 export interface FlockOptions {
@@ -48,23 +50,45 @@ function runFlock(fd: number, opts: FlockOptions): Promise<void> {
   });
 }
 
-/** Takes flock(LOCK_EX) on `path` (created 0750 if missing); resolves once held. */
-export async function lockFile(path: string, opts: FlockOptions = {}): Promise<FileLock> {
-  const fd = openLockFile(path);
+function names(path: string, fd: number): boolean {
   try {
-    await runFlock(fd, opts);
-  } catch (err) {
-    closeSync(fd);
-    throw err;
+    const a = fstatSync(fd);
+    const b = statSync(path);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
   }
-  let open = true;
-  return {
-    release() {
-      if (!open) return;
-      open = false;
+}
+
+/**
+ * Takes flock(LOCK_EX) on `path` (created 0750 if missing); resolves once held.
+ * A lock file may be unlinked by its holder (per-container lock files are
+ * pruned once the container has nothing attached): a lock won on a file that
+ * no longer is `path` is dropped and taken again on the file there now.
+ */
+export async function lockFile(path: string, opts: FlockOptions = {}): Promise<FileLock> {
+  for (;;) {
+    const fd = openLockFile(path);
+    try {
+      await runFlock(fd, opts);
+    } catch (err) {
       closeSync(fd);
-    },
-  };
+      throw err;
+    }
+    if (!names(path, fd)) {
+      closeSync(fd);
+      continue;
+    }
+    let open = true;
+    return {
+      release() {
+        if (!open) return;
+        open = false;
+        closeSync(fd);
+      },
+      current: () => open && names(path, fd),
+    };
+  }
 }
 
 interface Section {
@@ -124,7 +148,8 @@ async function drive(path: string, queue: Section[], opts: FlockOptions): Promis
       return;
     }
     try {
-      for (let n = 0; n < MAX_SECTIONS_PER_HOLD && queue.length > 0; n++) await queue.shift()!.run();
+      // A section that unlinked the lock file ends this hold: the next ones lock the new file.
+      for (let n = 0; n < MAX_SECTIONS_PER_HOLD && queue.length > 0 && lock.current(); n++) await queue.shift()!.run();
     } finally {
       lock.release();
     }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
-import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {MAX_SECTIONS_PER_HOLD, withLock} from '../../../../src/ipam/host-local/flock.js';
+import {lockFile, MAX_SECTIONS_PER_HOLD, withLock} from '../../../../src/ipam/host-local/flock.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -74,6 +74,37 @@ describe('host-local flock: sections of one process share an acquisition', () =>
     const waited = await Promise.all([1, 2, 3].map(() => withLock(lockPath, () => Date.now() - t0)));
     assert.ok(waited.every((ms) => ms >= 200), `a section ran while another process held the lock: ${waited.join(', ')} ms`);
     await gone;
+  });
+
+  it('a waiter that wins a lock file its holder unlinked takes the lock again on the file there now', async () => {
+    const first = await lockFile(lockPath);
+    const waiting = lockFile(lockPath);
+    await sleep(100);
+    unlinkSync(lockPath); // the holder prunes the file it holds, then releases
+    first.release();
+    const second = await waiting;
+    assert.ok(existsSync(lockPath), 'the lock file is there again');
+    assert.ok(second.current(), 'the lock held is on the file at the path');
+    // A third taker now really waits for the second.
+    let third = false;
+    const p = lockFile(lockPath).then((l) => {
+      third = true;
+      l.release();
+    });
+    await sleep(100);
+    assert.equal(third, false, 'two holders at once');
+    second.release();
+    await p;
+  });
+
+  it('a section that unlinks the lock file ends the shared hold: the next section locks the new file', async () => {
+    const seen: boolean[] = [];
+    await Promise.all([
+      withLock(lockPath, () => unlinkSync(lockPath), {flockBin: countingFlock}),
+      withLock(lockPath, () => void seen.push(existsSync(lockPath)), {flockBin: countingFlock}),
+    ]);
+    assert.deepEqual(seen, [true], 'the second section ran on a lock file that exists');
+    assert.equal(acquisitions(), 2);
   });
 
   it('fails every waiting section when the lock cannot be taken, and recovers after', async () => {
