@@ -16,6 +16,9 @@ import type {CmdArgs} from '../../cni/types.js';
 import {LeaseManager, type OpenTransport} from './manager.js';
 import {LeaseStore, leaseFilePath} from './store.js';
 import {WorkerTransport} from './worker-transport.js';
+import {spawnRunner} from '../../exec/runner.js';
+import {ipBatch} from '../../net/ip.js';
+import {isLiveNetns} from '../../net/netns.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -23,6 +26,13 @@ export interface DaemonOptions {
   log: Logger;
   openTransport?: OpenTransport;
   acquireBudgetMs?: number;
+  setLinkDown?: (netns: string, ifname: string) => Promise<void>;
+}
+
+/** `ip link set dev IF down` in the lease's namespace; nothing when the namespace is gone. */
+export async function setLinkDownInNetns(netns: string, ifname: string): Promise<void> {
+  if (!isLiveNetns(netns)) return;
+  await ipBatch(spawnRunner(), [['link', 'set', 'dev', ifname, 'down']], netns);
 }
 
 export interface RunningDaemon {
@@ -76,6 +86,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     openTransport: o.openTransport ?? ((netns, ifname) => WorkerTransport.open(netns, ifname)),
     log: o.log,
     acquireBudgetMs: o.acquireBudgetMs,
+    setLinkDown: o.setLinkDown ?? setLinkDownInNetns,
   });
   await manager.start();
 

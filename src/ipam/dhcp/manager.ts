@@ -1,6 +1,7 @@
 /**
  * The daemon's lease table: allocate (DORA in the container's namespace),
- * maintain (renew at T1, rebind at T2, drop at expiry), release, persist.
+ * maintain (renew at T1, rebind at T2, at expiry set the interface down and
+ * drop the lease), release, persist.
  * Operations on one client id are serialised.
  */
 import type {CmdArgs, Result} from '../../cni/types.js';
@@ -26,6 +27,8 @@ export interface ManagerOptions {
   renewRetryMs?: number;
   /** Load without maintaining (a one-shot release outside the daemon). */
   passive?: boolean;
+  /** Set the interface down in its namespace: done when a lease expires unrenewed, as the reference does. */
+  setLinkDown?: (netns: string, ifname: string) => Promise<void>;
 }
 
 export class LeaseManager {
@@ -162,7 +165,9 @@ export class LeaseManager {
     const phase = leasePhase(l, now);
     if (phase === 'bound') return this.schedule(l);
     if (phase === 'expired') {
-      this.o.log.warn(`${key}: lease ${l.address} expired`);
+      // The reference brings the interface down: the address is no longer the container's to use.
+      this.o.log.warn(`${key}: lease ${l.address} expired, bringing ${l.ifname} down`);
+      await this.o.setLinkDown?.(l.netns, l.ifname).catch((err: Error) => this.o.log.warn(`${key}: failed to bring ${l.ifname} down: ${err.message}`));
       delete this.data.leases[key];
       await this.o.store.save(this.data);
       return;
