@@ -72,11 +72,18 @@ export function loadBundle(rootDir: string, env: NodeJS.ProcessEnv = process.env
     cached = undefined;
   }
   const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new vm.Script(wrapper, {filename: file, cachedData: cached});
+  let script: vm.Script;
+  const module = {exports: {} as Partial<FastModule>};
+  try {
+    script = new vm.Script(wrapper, {filename: file, cachedData: cached});
+    const fn = script.runInThisContext() as (e: object, r: NodeJS.Require, m: {exports: object}, f: string, d: string) => void;
+    fn(module.exports, createRequire(file), module, file, path.dirname(file));
+  } catch {
+    // A damaged bundle (interrupted build): the compiled modules do the same work.
+    return undefined;
+  }
+  if (typeof module.exports.runFast !== 'function') return undefined;
   const cacheUsed = cached !== undefined && !script.cachedDataRejected;
-  const fn = script.runInThisContext() as (e: object, r: NodeJS.Require, m: {exports: object}, f: string, d: string) => void;
-  const module = {exports: {}};
-  fn(module.exports, createRequire(file), module, file, path.dirname(file));
   return {
     mod: module.exports as FastModule,
     cacheUsed,

@@ -122,6 +122,13 @@ describe('start-up bundle (bin/build-bundle.mjs, src/cli/bundle-loader.ts)', () 
       assert.equal(loadBundle(root, {}), undefined, 'a stale bundle ran');
     });
 
+    it('is not used when damaged (a syntax error, or no runFast): the compiled modules run instead', () => {
+      write('exports.runFast = async (argv) => {');
+      assert.equal(loadBundle(root, {}), undefined);
+      write('exports.other = 1;\n');
+      assert.equal(loadBundle(root, {}), undefined);
+    });
+
     it('runs without a cache when the cache cannot be written', () => {
       write(body('one'));
       mkdirSync(`${bundleFile()}.v8cache`); // a directory where the file would go
