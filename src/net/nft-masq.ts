@@ -94,6 +94,32 @@ export async function teardownNftMasq(runner: Runner, inst: MasqInstance): Promi
   await nftApply(runner, handles.map((h) => `delete rule ${TABLE} ${CHAIN} handle ${h}`));
 }
 
+/** One attachment's masq_checks rules, read back from their comments. */
+export interface NftMasqOwner extends MasqInstance {
+  handles: number[];
+}
+
+const OWNER = /^([0-9a-f]{16}-[0-9a-f]{16}), net: (.+), if: (.+), id: (.+)$/;
+
+/**
+ * The attachments that own rules in masq_checks, parsed from the comments and
+ * kept only when the comment's hash prefix is the hash of what it names (a
+ * comment cut at 128 bytes, or someone else's, is skipped). gc uses it for
+ * rules whose attachment left no cache behind.
+ */
+export async function nftMasqOwners(runner: Runner): Promise<NftMasqOwner[]> {
+  const l = await nftList(runner, ['chain', ...TABLE.split(' '), CHAIN]).catch(() => undefined);
+  const out = new Map<string, NftMasqOwner>();
+  for (const r of l?.rules ?? []) {
+    const m = r.chain === CHAIN && r.comment ? OWNER.exec(r.comment) : null;
+    if (!m || hashForInstance(m[2], m[3], m[4]) !== m[1]) continue;
+    const o = out.get(m[1]) ?? {network: m[2], ifname: m[3], containerId: m[4], handles: []};
+    o.handles.push(r.handle);
+    out.set(m[1], o);
+  }
+  return [...out.values()];
+}
+
 export type MasqBackend = 'iptables' | 'nftables';
 
 /** Whether a tool is installed, without a subprocess. */

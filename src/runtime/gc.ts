@@ -6,6 +6,7 @@ import {loadNetworkFile, type NetworkConfigList} from '../cni/config.js';
 import {DiskStore, listReservations, releaseReservation} from '../ipam/host-local/store.js';
 import {masqComment, masqOwners, readNatTable, teardownIpMasq} from '../net/iptables.js';
 import {pruneLockFiles} from './locks.js';
+import {haveTool, nftMasqOwners, teardownNftMasq} from '../net/nft-masq.js';
 import {deleteCache, type CacheEntry} from './cache.js';
 import {knownEntries, releaseEntry, releaseForwarding} from './detach.js';
 import {deleteMeta, listMetaKeys, readMeta} from './meta.js';
@@ -24,7 +25,7 @@ import {isLiveNetns} from '../net/netns.js';
  */
 export const DOCKER_ID = /^[0-9a-f]{64}$/;
 
-export type GcKind = 'attachment' | 'address' | 'chain' | 'lease' | 'meta' | 'lock';
+export type GcKind = 'attachment' | 'address' | 'chain' | 'rule' | 'lease' | 'meta' | 'lock';
 
 export interface GcItem {
   kind: GcKind;
@@ -163,6 +164,12 @@ async function plan(deps: Deps): Promise<Plan> {
       items.push({kind: 'chain', network: o.network, containerId: o.containerId, name: why.name, detail: o.chain, reason: why.reason});
     }
   }
+  if (haveTool('nft')) {
+    for (const o of await nftMasqOwners(deps.runner)) {
+      const why = stale(o.containerId, o.network);
+      if (why) items.push({kind: 'rule', network: o.network, containerId: o.containerId, name: why.name, ifname: o.ifname, detail: `nftables masquerade (${o.handles.length} rule${o.handles.length === 1 ? '' : 's'})`, reason: why.reason});
+    }
+  }
   for (const l of await daemonLeases(deps.paths.dhcpSocket)) {
     const why = stale(l.containerId, l.network);
     if (why) items.push({kind: 'lease', network: l.network, containerId: l.containerId, name: why.name, ifname: l.ifname, detail: l.address, reason: why.reason});
@@ -193,6 +200,9 @@ async function freeItem(deps: Deps, p: Plan, it: GcItem): Promise<void> {
     }
     case 'chain':
       await teardownIpMasq(deps.runner, {chain: it.detail, comment: masqComment(it.network, it.containerId)}, {kind: 'all'});
+      return;
+    case 'rule':
+      await teardownNftMasq(deps.runner, {network: it.network, ifname: it.ifname ?? '', containerId: it.containerId});
       return;
     case 'lease': {
       const {callDaemon} = await import('../ipam/dhcp/index.js');

@@ -17,6 +17,8 @@ import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js'
  */
 const NET = 'tgc1';
 const BR = 'tgcbr0';
+const NFT_NET = 'tgcnft1';
+const NFT_BR = 'tgcbr1';
 const NS = 'tgc-ns1';
 const sh = (...argv: string[]): string => execFileSync(argv[0], argv.slice(1), {encoding: 'utf8'});
 const quiet = (...argv: string[]): void => {
@@ -37,6 +39,17 @@ describe('gc (integration)', function () {
   const cacheFiles = (): string[] => (existsSync(`${tmp}/cache/results`) ? readdirSync(`${tmp}/cache/results`) : []);
   const natHas = (s: string): boolean => sh('iptables-save', '-t', 'nat').includes(s);
   const lockOf = (id: string): string => `${tmp}/state/locks/${id}.lock`;
+  /** Handles of nftables masquerade rules whose comment contains `s`. */
+  const nftMasqHandles = (s: string): number[] => {
+    let text: string;
+    try {
+      text = sh('nft', '-j', 'list', 'chain', 'inet', 'cni_plugins_masquerade', 'masq_checks');
+    } catch {
+      return [];
+    }
+    const j = JSON.parse(text) as {nftables: {rule?: {handle: number; comment?: string}}[]};
+    return j.nftables.filter((o) => o.rule?.comment?.includes(s)).map((o) => o.rule!.handle);
+  };
 
   before(async () => {
     await assertDockerTestBed();
@@ -45,6 +58,10 @@ describe('gc (integration)', function () {
     tmp = mkdtempSync('/tmp/tgc-');
     mkdirSync(`${tmp}/conf`);
     writeFileSync(`${tmp}/conf/${NET}.conf`, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.1.0/24'}}));
+    writeFileSync(
+      `${tmp}/conf/${NFT_NET}.conf`,
+      JSON.stringify({cniVersion: '1.0.0', name: NFT_NET, type: 'bridge', bridge: NFT_BR, isGateway: true, ipMasq: true, ipMasqBackend: 'nftables', ipam: {type: 'host-local', subnet: '10.215.2.0/24'}}),
+    );
     deps = makeDeps({confDir: `${tmp}/conf`, paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`}});
   });
   after(async () => {
@@ -52,7 +69,12 @@ describe('gc (integration)', function () {
     await containers.removeAll();
     quiet('ip', 'netns', 'del', NS);
     quiet('ip', 'link', 'del', BR);
+    quiet('ip', 'link', 'del', NFT_BR);
     await removeForward(deps.runner, BR).catch(() => undefined);
+    await removeForward(deps.runner, NFT_BR).catch(() => undefined);
+    for (const h of nftMasqHandles(`net: ${NFT_NET},`)) quiet('nft', 'delete', 'rule', 'inet', 'cni_plugins_masquerade', 'masq_checks', 'handle', String(h));
+    // The table stays after DEL (as with the reference): drop it when no masquerade rule is left in it.
+    if (nftMasqHandles('').length === 0) quiet('nft', 'delete', 'table', 'inet', 'cni_plugins_masquerade');
     if (tmp) rmSync(tmp, {recursive: true, force: true});
   });
 
@@ -113,6 +135,22 @@ describe('gc (integration)', function () {
     const r = await gc(deps);
     assert.deepEqual(r.failures, []);
     assert.ok(!existsSync(lockOf(stale)), 'gc removes it');
+  });
+
+  it('frees nftables masquerade rules whose attachment left no cache behind', async () => {
+    const c = await containers.run({suffix: 'nft'});
+    const a = (await attach(deps, {containers: [c.id], net: NFT_NET})).done[0] as Attachment;
+    assert.equal(nftMasqHandles(`id: ${c.id}`).length, 1, 'the attachment has its nftables masquerade rule');
+    // Its cache and record lost (another tool, a crash), then the container removed.
+    for (const d of [`${tmp}/cache/results`, `${tmp}/state/attachments`]) for (const f of readdirSync(d)) if (f.includes(c.id)) rmSync(`${d}/${f}`);
+    await docker('rm', '-f', c.name);
+    const dry = await gc(deps, {dryRun: true});
+    const mine = dry.freed.filter((i) => i.containerId === c.id).map((i) => `${i.kind} ${i.detail}`).sort();
+    assert.deepEqual(mine, [`address ${a.addresses[0].split('/')[0]}`, `lock locks/${c.id}.lock`, 'rule nftables masquerade (1 rule)']);
+    assert.equal(nftMasqHandles(`id: ${c.id}`).length, 1, 'dry-run keeps the rule');
+    const r = await gc(deps);
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(nftMasqHandles(`id: ${c.id}`), [], 'gc removed the rule');
   });
 
   it('frees a plain netns attachment whose namespace is gone, and a leftover store file of an id Docker does not know', async () => {
