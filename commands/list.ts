@@ -29,9 +29,8 @@ export default class ListCommand extends BaseCommand {
     const {listAttachments} = await import('../src/runtime/list.js');
     const rows = await listAttachments(makeDeps(), {container: flags.container, net: flags.net});
     if (!this.jsonEnabled()) {
-      const {attachmentTable} = await import('../src/cli/render.js');
-      if (rows.length === 0 && process.stdout.isTTY) this.log('no attachments');
-      else process.stdout.write(attachmentTable(rows, process.stdout, process.env));
+      const {listText} = await import('../src/cli/render-outcome.js');
+      process.stdout.write(listText(rows, process.stdout, process.env));
     }
     return rows;
   }

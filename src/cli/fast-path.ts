@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs';
 import type {Deps} from '../deps.js';
 
 /**
- * The start-up fast path: `--version`, `attach` and `detach` run without
+ * The start-up fast path: `--version`, `attach`, `detach` and `list` (`ls`) run without
  * loading oclif (≈150 ms of imports, plus a glob-and-import of every command
  * file when there is no oclif.manifest.json). It takes only plain invocations
  * of known flags; anything else (help, unknown or malformed flags, flag
@@ -22,7 +22,12 @@ export interface FastCommand {
 
 const common: Record<string, FlagKind> = {conf: 'string', net: 'string', 'conf-dir': 'string', netns: 'string', id: 'string', ifname: 'string', json: 'boolean'};
 
-export const FAST_COMMANDS: Record<'attach' | 'detach', FastCommand> = {
+export type FastId = 'attach' | 'detach' | 'list';
+
+/** Aliases oclif knows for the fast commands. */
+const ALIASES: Record<string, FastId> = {attach: 'attach', detach: 'detach', list: 'list', ls: 'list'};
+
+export const FAST_COMMANDS: Record<FastId, FastCommand & {maxArgs?: number}> = {
   attach: {
     flags: {...common, ip: 'string', mac: 'string', args: 'multiple', persist: 'boolean', 'dry-run': 'boolean'},
     exclusive: [['conf', 'net']],
@@ -33,6 +38,8 @@ export const FAST_COMMANDS: Record<'attach' | 'detach', FastCommand> = {
     exclusive: [['conf', 'net']],
     dependsOn: {id: 'netns'},
   },
+  // list takes no arguments: with any, oclif says so.
+  list: {flags: {container: 'string', net: 'string', json: 'boolean'}, exclusive: [], dependsOn: {}, maxArgs: 0},
 };
 
 export interface Parsed {
@@ -86,10 +93,15 @@ export function versionLine(pkg: {name: string; version: string}): string {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-async function runCommand(id: 'attach' | 'detach', p: Parsed, deps: Deps): Promise<{payload: unknown; out: string[]; err: string[]; failed: boolean}> {
+async function runCommand(id: FastId, p: Parsed, deps: Deps): Promise<{payload: unknown; out: string[]; err: string[]; failed: boolean; text?: string}> {
   const f = p.flags;
   const render = await import('./render-outcome.js');
   const json = f.json === true;
+  if (id === 'list') {
+    const {listAttachments} = await import('../runtime/list.js');
+    const rows = await listAttachments(deps, {container: str(f.container), net: str(f.net)});
+    return {payload: rows, out: [], err: [], failed: false, text: json ? undefined : render.listText(rows, process.stdout, process.env)};
+  }
   const base = {containers: p.args, netns: str(f.netns), id: str(f.id), conf: str(f.conf), net: str(f.net), ifname: str(f.ifname)};
   if (id === 'attach') {
     const {attach} = await import('../runtime/attach.js');
@@ -109,16 +121,19 @@ export async function runFast(argv: string[], rootDir: string, env: NodeJS.Proce
     process.stdout.write(`${versionLine(pkg)}\n`);
     return true;
   }
-  const id = argv[0];
-  if (id !== 'attach' && id !== 'detach') return false;
+  const id = ALIASES[argv[0]];
+  if (!id) return false;
   const parsed = parseFast(FAST_COMMANDS[id], argv.slice(1));
   if (!parsed) return false;
+  const max = FAST_COMMANDS[id].maxArgs;
+  if (max !== undefined && parsed.args.length > max) return false;
   const json = parsed.flags.json === true;
   const {makeDeps} = await import('../deps.js');
   const confDir = str(parsed.flags['conf-dir']);
   try {
     const r = await runCommand(id, parsed, makeDeps(confDir ? {confDir} : {}));
     if (json) process.stdout.write(`${JSON.stringify(r.payload, null, 2)}\n`);
+    if (r.text !== undefined) process.stdout.write(r.text);
     for (const l of r.out) process.stdout.write(`${l}\n`);
     for (const l of r.err) process.stderr.write(`${l}\n`);
     if (r.failed) process.exitCode = 1;

@@ -1,5 +1,7 @@
 import type {Attachment, DryRunPlan, Outcome} from '../runtime/attach.js';
 import type {Detached} from '../runtime/detach.js';
+import type {ListedAttachment} from '../runtime/list.js';
+import {attachmentTable} from './render.js';
 
 /**
  * The text output of attach and detach, shared by the oclif commands and the
@@ -39,4 +41,10 @@ export function detachLines(o: Outcome<Detached>, json: boolean): Lines {
     for (const f of o.failures) lines.err.push(`Error: ${f.message}`);
   }
   return lines;
+}
+
+/** `list` without --json: a table on a terminal, tab-separated rows when piped (one string, as written). */
+export function listText(rows: ListedAttachment[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): string {
+  if (rows.length === 0 && stream.isTTY) return 'no attachments\n';
+  return attachmentTable(rows, stream, env);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import AttachCommand from '../../../commands/attach.js';
 import DetachCommand from '../../../commands/detach.js';
+import ListCommand from '../../../commands/list.js';
 import {FAST_COMMANDS, parseFast, versionLine} from '../../../src/cli/fast-path.js';
 
 describe('cli/fast-path', () => {
@@ -34,6 +35,7 @@ describe('cli/fast-path', () => {
     const cases = [
       [FAST_COMMANDS.attach, AttachCommand],
       [FAST_COMMANDS.detach, DetachCommand],
+      [FAST_COMMANDS.list, ListCommand],
     ] as const;
     for (const [fast, cmd] of cases) {
       const declared = {...cmd.flags, json: {type: 'boolean', multiple: false}} as Record<string, {type: string; multiple?: boolean}>;
