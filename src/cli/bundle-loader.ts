@@ -29,8 +29,27 @@ export interface LoadedBundle {
 }
 
 export const BUNDLE = path.join('dist', 'fast', 'fast-path.cjs');
-/** The tsc output the bundle is made from: newer than the bundle means a stale bundle. */
-const SOURCE = path.join('dist', 'src', 'cli', 'fast-path.js');
+/** The tsc output the bundle is made from. */
+export const SOURCE = path.join('dist', 'src', 'cli', 'fast-path.js');
+/** mtimes of BUNDLE and SOURCE when the bundle was built (bin/build-bundle.mjs). */
+export const STAMP = path.join('dist', 'fast', 'stamp.json');
+
+/**
+ * Whether the bundle is behind the compiled modules. In the tree it was built
+ * in, the bundle keeps its stamped mtime, and a tsc run since (which rewrites
+ * every output) changed the source's: stale. A copied or installed tree (npm
+ * pack, npm install) has new mtimes on both, in no useful order; it was built
+ * as a whole (prepack), so the bundle is taken. No stamp: not ours, stale.
+ */
+export function bundleIsStale(rootDir: string): boolean {
+  try {
+    const stamp = JSON.parse(readFileSync(path.join(rootDir, STAMP), 'utf8')) as {bundle?: number; source?: number};
+    if (statSync(path.join(rootDir, BUNDLE)).mtimeMs !== stamp.bundle) return false;
+    return statSync(path.join(rootDir, SOURCE)).mtimeMs !== stamp.source;
+  } catch {
+    return true;
+  }
+}
 
 interface Manifest {
   commands: string[];
@@ -56,9 +75,9 @@ export function loadBundle(rootDir: string, env: NodeJS.ProcessEnv = process.env
   if (env.CNI_DOCKER_NO_BUNDLE) return undefined;
   const file = path.join(rootDir, BUNDLE);
   let source: string;
+  // A tsc run after the last bundle build leaves the bundle behind the sources: use the modules.
+  if (bundleIsStale(rootDir)) return undefined;
   try {
-    // A tsc run after the last bundle build leaves the bundle behind the sources: use the modules.
-    if (statSync(path.join(rootDir, SOURCE)).mtimeMs > statSync(file).mtimeMs) return undefined;
     source = readFileSync(file, 'utf8');
   } catch {
     return undefined;

@@ -4,7 +4,7 @@ import {createRequire} from 'node:module';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {BUNDLE, loadBundle} from '../../../src/cli/bundle-loader.js';
+import {BUNDLE, bundleIsStale, loadBundle, SOURCE, STAMP} from '../../../src/cli/bundle-loader.js';
 import {linkNamesViaPid} from '../../../src/net/netns.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -61,12 +61,13 @@ describe('start-up bundle (bin/build-bundle.mjs, src/cli/bundle-loader.ts)', () 
   describe('loadBundle', () => {
     let root: string;
     const bundleFile = (): string => path.join(root, BUNDLE);
-    const source = path.join('dist', 'src', 'cli', 'fast-path.js');
+    const source = SOURCE;
+    /** As bin/build-bundle.mjs leaves a tree: the bundle, and the stamp of both mtimes. */
     const write = (body: string): void => {
       writeFileSync(bundleFile(), body);
-      // The tsc output it was made from is older than the bundle.
       const past = new Date(Date.now() - 60_000);
       utimesSync(path.join(root, source), past, past);
+      writeFileSync(path.join(root, STAMP), JSON.stringify({bundle: statSync(bundleFile()).mtimeMs, source: statSync(path.join(root, source)).mtimeMs}));
     };
     const manifest = (): unknown => JSON.parse(readFileSync(`${bundleFile()}.v8cache.json`, 'utf8'));
     const body = (tag: string): string =>
@@ -112,14 +113,29 @@ describe('start-up bundle (bin/build-bundle.mjs, src/cli/bundle-loader.ts)', () 
       assert.deepEqual(manifest(), {commands: ['detach']});
     });
 
-    it('is not used when missing, older than the tsc output, or disabled', () => {
+    it('is not used when missing, unstamped, behind a later tsc run, or disabled', () => {
       assert.equal(loadBundle(root, {}), undefined, 'no bundle');
       write(body('one'));
       assert.ok(loadBundle(root, {}));
       assert.equal(loadBundle(root, {CNI_DOCKER_NO_BUNDLE: '1'}), undefined);
-      const future = new Date(Date.now() + 60_000);
-      utimesSync(path.join(root, source), future, future);
+      // tsc ran again: it rewrote the source, the bundle kept its stamped mtime.
+      const later = new Date(Date.now() + 60_000);
+      utimesSync(path.join(root, source), later, later);
+      assert.equal(bundleIsStale(root), true);
       assert.equal(loadBundle(root, {}), undefined, 'a stale bundle ran');
+      rmSync(path.join(root, STAMP));
+      assert.equal(bundleIsStale(root), true, 'no stamp');
+    });
+
+    it('is used in a copied or installed tree, whatever order the files got their mtimes in', () => {
+      write(body('one'));
+      // npm install extracts the tarball: new mtimes, the source after the bundle.
+      const t1 = new Date(Date.now() + 10_000);
+      const t2 = new Date(Date.now() + 20_000);
+      utimesSync(bundleFile(), t1, t1);
+      utimesSync(path.join(root, source), t2, t2);
+      assert.equal(bundleIsStale(root), false);
+      assert.ok(loadBundle(root, {}));
     });
 
     it('is not used when damaged (a syntax error, or no runFast): the compiled modules run instead', () => {
@@ -137,9 +153,9 @@ describe('start-up bundle (bin/build-bundle.mjs, src/cli/bundle-loader.ts)', () 
       assert.doesNotThrow(() => b.saveCache('attach'));
     });
 
-    it('the build made the real bundle after the tsc output, so the CLI under test runs it', () => {
-      const made = statSync(path.join(ROOT, BUNDLE)).mtimeMs;
-      assert.ok(made >= statSync(path.join(ROOT, source)).mtimeMs, 'dist/fast/fast-path.cjs is older than dist/src/cli/fast-path.js: run npm run build');
+    it('the build made the real bundle from the current tsc output, so the CLI under test runs it', () => {
+      assert.ok(statSync(path.join(ROOT, BUNDLE)).size > 0);
+      assert.equal(bundleIsStale(ROOT), false, 'dist/fast/fast-path.cjs is behind dist/src: run npm run build');
     });
   });
 
