@@ -1,4 +1,4 @@
-import {execFile} from 'node:child_process';
+import {execFile, execFileSync} from 'node:child_process';
 import {promisify} from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -6,6 +6,20 @@ const execFileP = promisify(execFile);
 /** Run a host command, return stdout (throws on failure). */
 export async function sh(file: string, ...args: string[]): Promise<string> {
   return (await execFileP(file, args, {maxBuffer: 16 << 20})).stdout;
+}
+
+/** Run a host command synchronously, return stdout (throws on failure). */
+export function shSync(...argv: string[]): string {
+  return execFileSync(argv[0], argv.slice(1), {encoding: 'utf8', maxBuffer: 16 << 20});
+}
+
+/** Run a host command synchronously, ignoring failure: cleanup of what may already be gone. */
+export function quietSync(...argv: string[]): void {
+  try {
+    execFileSync(argv[0], argv.slice(1), {stdio: 'ignore'});
+  } catch {
+    // already gone
+  }
 }
 
 /** Run a host command, return its exit code only. */

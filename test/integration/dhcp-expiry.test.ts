@@ -1,17 +1,9 @@
 import {strict as assert} from 'node:assert';
-import {execFileSync} from 'node:child_process';
 import {setLinkDownInNetns} from '../../src/ipam/dhcp/daemon.js';
+import {quietSync as quiet, shSync as sh} from '../helpers/host.js';
 
 /** The daemon's action at lease expiry, on a real namespace: the interface goes down. */
 const NS = 'tdhcpexp1';
-const sh = (...argv: string[]): string => execFileSync(argv[0], argv.slice(1), {encoding: 'utf8'});
-const quiet = (...argv: string[]): void => {
-  try {
-    execFileSync(argv[0], argv.slice(1), {stdio: 'ignore'});
-  } catch {
-    // already gone
-  }
-};
 
 describe('dhcp lease expiry (integration)', () => {
   before(() => {

@@ -1,5 +1,4 @@
 import {strict as assert} from 'node:assert';
-import {execFileSync} from 'node:child_process';
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -7,6 +6,7 @@ import {cli, type CliResult} from '../helpers/cli.js';
 import {assertDockerTestBed, TestContainers} from '../helpers/docker.js';
 import {makeDeps} from '../../src/deps.js';
 import {removeForward} from '../../src/runtime/forward.js';
+import {quietSync as quiet} from '../helpers/host.js';
 
 /**
  * The start-up fast path (bundle, no oclif) and the oclif commands must be
@@ -16,13 +16,6 @@ import {removeForward} from '../../src/runtime/forward.js';
 const NET = 'tfp1';
 const BR = 'tfpbr0';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const quiet = (...argv: string[]): void => {
-  try {
-    execFileSync(argv[0], argv.slice(1), {stdio: 'ignore'});
-  } catch {
-    // already gone
-  }
-};
 
 describe('fast path and oclif give the same output (integration)', function () {
   this.timeout(120_000);

@@ -1,5 +1,4 @@
 import {strict as assert} from 'node:assert';
-import {execFileSync} from 'node:child_process';
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {makeDeps, type Deps} from '../../src/deps.js';
 import {attach, type Attachment} from '../../src/runtime/attach.js';
@@ -8,6 +7,7 @@ import {gc} from '../../src/runtime/gc.js';
 import {masqChainName} from '../../src/net/iptables.js';
 import {removeForward} from '../../src/runtime/forward.js';
 import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js';
+import {quietSync as quiet, shSync as sh} from '../helpers/host.js';
 
 /**
  * gc on a real kernel and Docker: a removed container's address, masquerade
@@ -20,14 +20,6 @@ const BR = 'tgcbr0';
 const NFT_NET = 'tgcnft1';
 const NFT_BR = 'tgcbr1';
 const NS = 'tgc-ns1';
-const sh = (...argv: string[]): string => execFileSync(argv[0], argv.slice(1), {encoding: 'utf8'});
-const quiet = (...argv: string[]): void => {
-  try {
-    execFileSync(argv[0], argv.slice(1), {stdio: 'ignore'});
-  } catch {
-    // already gone
-  }
-};
 
 describe('gc (integration)', function () {
   this.timeout(120_000);

@@ -9,6 +9,7 @@ import {acquireWatchLock, watch, WatchAlreadyRunningError} from '../../src/runti
 import type {WatchAction} from '../../src/runtime/watch-actions.js';
 import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js';
 import {DockerProxy} from '../helpers/docker-proxy.js';
+import {quietSync as quiet} from '../helpers/host.js';
 
 /**
  * watch against the real engine, through a unix-socket proxy to dockerd that
@@ -18,14 +19,6 @@ import {DockerProxy} from '../helpers/docker-proxy.js';
  */
 const NET = 'twa1';
 const BR = 'twabr0';
-const quiet = (...argv: string[]): void => {
-  try {
-    execFileSync(argv[0], argv.slice(1), {stdio: 'ignore'});
-  } catch {
-    // already gone
-  }
-};
-
 type Seen = WatchAction & {event: string; latencyMs?: number};
 
 function addrOf(sandbox: string, ifname: string): {mac: string; addrs: string[]} {

@@ -1,10 +1,10 @@
 import {strict as assert} from 'node:assert';
-import {execFileSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
 import {makeDeps} from '../../../src/deps.js';
 import {loadConfList} from '../../../src/cni/config.js';
 import {addNetworkList, checkNetworkList, delNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';
 import {readCache} from '../../../src/runtime/cache.js';
+import {quietSync as quiet, shSync as sh} from '../../helpers/host.js';
 
 /**
  * libcni's role on a real kernel: our bridge (in-process) chained with the
@@ -12,14 +12,6 @@ import {readCache} from '../../../src/runtime/cache.js';
  */
 const NS = 'tcore-chain';
 const BR = 'tcorebr2';
-const sh = (...argv: string[]): string => execFileSync(argv[0], argv.slice(1), {encoding: 'utf8'});
-const quiet = (...argv: string[]): void => {
-  try {
-    execFileSync(argv[0], argv.slice(1), {stdio: 'ignore'});
-  } catch {
-    // already gone
-  }
-};
 
 describe('chain: our bridge + reference tuning (integration)', function () {
   this.timeout(60_000);
