@@ -7,7 +7,7 @@ import {delegateAdd, delegateCheck, delegateDel, delegateGc} from '../cni/delega
 import {validAttachments} from '../cni/gc-args.js';
 import {UndoStack} from '../util/undo.js';
 import {crashPoint} from '../util/crash-hook.js';
-import {cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
+import {canonicalIp, cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
 import {configureIface} from '../net/configure-iface.js';
 import {createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink, readPortAndBridge, revertAddr, waitPortUp} from '../net/bridge-ops.js';
 import {masqChainName, masqComment, masqOwners, readNatTable, setupIpMasq, teardownIpMasq, type JumpSelector} from '../net/iptables.js';
@@ -294,10 +294,20 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
       if (c.ipamType) await ipam.del(ctx, c.ipamType, args);
     };
 
-    let sel: JumpSelector = prevIps.length > 0 ? {kind: 'ips', ips: prevIps} : {kind: 'all'};
+    const target = {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)};
+    // The usual DEL names its addresses in the cached result: their masquerade
+    // teardown runs alongside the link delete (each waits out a kernel RCU grace
+    // period, ~15 ms here; concurrent waits share one). Addresses the namespace
+    // shows beyond those are torn down after, as before.
+    const early = masq && args.netns && prevIps.length > 0 ? settled(teardownIpMasq(runner, target, {kind: 'ips', ips: prevIps})) : undefined;
+    let sel: JumpSelector | undefined = prevIps.length > 0 ? {kind: 'ips', ips: prevIps} : {kind: 'all'};
     if (args.netns) {
       // Addresses first (for the masquerade selection), then the link deleted: one process.
-      const links = await readAddrsAndDelLink(runner, args.netns, args.ifname);
+      const read = await settled(readAddrsAndDelLink(runner, args.netns, args.ifname));
+      const masqDone = await early;
+      if ('error' in read) throw read.error;
+      if (masqDone && 'error' in masqDone) throw masqDone.error;
+      const links = read.value;
       if (links) {
         // The kernel derives an IPv6 address's scope from the address itself: link
         // and host scope are fe80::/10 and ::1, never global unicast, so they are not parsed.
@@ -310,6 +320,11 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         const known = [...new Set([...(mine ? globalIps(mine) : []), ...prevIps])];
         const elsewhere = links.filter((l) => l.ifname !== args.ifname).flatMap(globalIps);
         sel = known.length > 0 ? {kind: 'ips', ips: known} : {kind: 'except', ips: elsewhere};
+        if (early) {
+          const done = new Set(prevIps.map(canonicalIp));
+          const extra = known.filter((ip) => !done.has(canonicalIp(ip)));
+          sel = extra.length > 0 ? {kind: 'ips', ips: extra} : undefined;
+        }
       } else {
         sel = {kind: 'all'};
       }
@@ -317,7 +332,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
     await ipamDel();
     if (c.macspoofchk) await teardownSpoofCheck(runner, args.containerId, args.ifname).catch((err: unknown) => ctx.log.warn(err instanceof Error ? err.message : String(err)));
     if (masq && teardownBackend(c.ipMasqBackend) === 'nftables') await teardownNftMasq(runner, {network: c.name, ifname: args.ifname, containerId: args.containerId});
-    if (masq) await teardownIpMasq(runner, {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)}, sel);
+    if (masq && sel) await teardownIpMasq(runner, target, sel);
   }
 
   async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
@@ -359,6 +374,14 @@ async function preflightHostLocal(args: CmdArgs): Promise<void> {
 }
 
 /** Bare IPs that prevResult gave this ifname (none when absent or unparsable). */
+/** A promise's outcome as a value, so it can run alongside others and be awaited later without an unhandled rejection. */
+function settled<T>(p: Promise<T>): Promise<{value: T} | {error: unknown}> {
+  return p.then(
+    (value) => ({value}),
+    (error: unknown) => ({error}),
+  );
+}
+
 function prevResultIps(c: BridgeConf, args: CmdArgs): string[] {
   try {
     const prev = prevResultOf(c);

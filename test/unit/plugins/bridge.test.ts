@@ -289,6 +289,32 @@ describe('bridge ADD/DEL command sequence', () => {
     r.done();
   });
 
+  it('with a prevResult, tears the masquerade down alongside the link delete; addresses only the namespace shows come after', async () => {
+    const withPrev = JSON.stringify({
+      ...(JSON.parse(conf) as object),
+      prevResult: {cniVersion: '1.0.0', interfaces: [{name: 'tbrbr9'}, {name: 'vethx'}, {name: 'eth0', sandbox: '/run/netns/x'}], ips: [{address: '10.212.0.5/24', interface: 2}]},
+    });
+    const delArgs = {...args, stdin: withPrev};
+    // Usual case: the namespace shows the cached address only.
+    let r = fakeRunner([
+      {argv: ['iptables-restore', '--noflush', '-w'], input: teardown},
+      {argv: ns('ip', '-j', '-d', '-batch', '-'), input: 'addr show\nlink del dev eth0\n', stdout: `${addrs}\n`},
+    ]);
+    await makeBridgePlugin({ipam}).del(ctxOf(r), delArgs);
+    r.done();
+    // An address added by hand besides: its jump (and then the chain) goes after.
+    const extra = '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet","local":"10.212.0.5","prefixlen":24,"scope":"global"},{"family":"inet","local":"10.212.0.77","prefixlen":24,"scope":"global"}]}]';
+    r = fakeRunner([
+      {argv: ['iptables-restore', '--noflush', '-w'], input: teardown, exitCode: 1, stderr: 'iptables-restore: line 4 failed: Device or resource busy.'},
+      {argv: ns('ip', '-j', '-d', '-batch', '-'), input: 'addr show\nlink del dev eth0\n', stdout: `${extra}\n`},
+      {argv: ['iptables-save', '-t', 'nat'], stdout: `*nat\n:${chain} - [0:0]\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\n-A POSTROUTING -s 10.212.0.77/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.77/32 -m comment --comment ${q} -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`},
+    ]);
+    await makeBridgePlugin({ipam}).del(ctxOf(r), delArgs);
+    r.done();
+  });
+
   it('falls back to read-and-plan when the direct teardown fails (the chain still used by another ifname)', async () => {
     const other = `-A POSTROUTING -s 10.212.0.6/32 -m comment --comment ${q} -j ${chain}`;
     const saved = `*nat\n:${chain} - [0:0]\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\n${other}\nCOMMIT\n`;
