@@ -8,8 +8,9 @@ export default class Gc extends BaseCommand {
 
   static override description =
     "Compares cni-docker's result cache and attachment records, the host-local stores of its networks, its masquerade chains " +
-    'and its DHCP leases with the containers Docker reports, and releases everything that belongs to removed containers ' +
-    '(or plain network namespaces whose path is gone): DEL through the cached config, then any leftover. ' +
+    '(iptables and nftables), its DHCP leases and its per-container lock files with the containers Docker reports, and ' +
+    'releases everything that belongs to removed containers (or plain network namespaces whose path is gone): DEL through ' +
+    'the cached config, then any leftover. ' +
     'Attachments of existing containers (running or stopped) and state cni-docker did not create are never touched.';
 
   static override examples = [
