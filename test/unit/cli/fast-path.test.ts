@@ -48,6 +48,28 @@ describe('cli/fast-path', () => {
     }
   });
 
+  it('defers exactly the flag pairs oclif relates: every exclusive and dependsOn of the commands, and no other', () => {
+    const cases = [
+      [FAST_COMMANDS.attach, AttachCommand],
+      [FAST_COMMANDS.detach, DetachCommand],
+      [FAST_COMMANDS.list, ListCommand],
+    ] as const;
+    for (const [fast, cmd] of cases) {
+      const flags = cmd.flags as Record<string, {exclusive?: string[]; dependsOn?: string[]}>;
+      const exclusive = new Set<string>();
+      const dependsOn = new Set<string>();
+      for (const [name, d] of Object.entries(flags)) {
+        for (const other of d.exclusive ?? []) exclusive.add([name, other].sort().join(' '));
+        for (const needs of d.dependsOn ?? []) dependsOn.add(`${name} ${needs}`);
+      }
+      assert.deepEqual(new Set(fast.exclusive.map((p) => [...p].sort().join(' '))), exclusive, `${cmd.name} exclusive`);
+      assert.deepEqual(new Set(Object.entries(fast.dependsOn).map(([f, n]) => `${f} ${n}`)), dependsOn, `${cmd.name} dependsOn`);
+    }
+    // list: the fast path takes no argument because the command declares none.
+    assert.equal(FAST_COMMANDS.list.maxArgs, 0);
+    assert.deepEqual(Object.keys(ListCommand.args ?? {}), []);
+  });
+
   it('prints the version line oclif prints', () => {
     assert.equal(versionLine({name: 'cni-docker', version: '1.2.3'}), `cni-docker/1.2.3 ${process.platform}-${process.arch} node-${process.version}`);
   });
