@@ -144,6 +144,9 @@ const fmt = (ms: number): string => `${ms.toFixed(0).padStart(6)} ms`;
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
 const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 
+/** Median wall time of `node -e 0` in this run: the floor of any command of ours. */
+let nodeStart = 0;
+
 async function startup(): Promise<void> {
   const base: number[] = [];
   const version: number[] = [];
@@ -155,6 +158,7 @@ async function startup(): Promise<void> {
     oclif.push((await timed([...CLI, '--version'], {env: {...process.env, CNI_DOCKER_NO_FAST: '1'}})).ms);
     help.push((await timed([...CLI, '--help'])).ms);
   }
+  nodeStart = median(base);
   console.log(`\nStart-up (median of ${STARTUP_RUNS}):`);
   console.log(`  node -e 0                        ${fmt(median(base))}`);
   console.log(`  cni-docker --version             ${fmt(median(version))}   (+${(median(version) - median(base)).toFixed(0)} ms over node)`);
@@ -217,6 +221,7 @@ async function main(): Promise<number> {
   console.log(`  (a) seed: docker inspect + bridge ADD   ${fmt(median(single.seedA))}   DEL ${fmt(median(single.seedD))}   total ${fmt(median(single.seed))}`);
   console.log(`  (b) cni-docker attach                   ${fmt(median(single.oursA))}   detach ${fmt(median(single.oursD))}   total ${fmt(median(single.ours))}`);
   console.log(`  ratio (b)/(a) ${ratio1.toFixed(2)}x   target <= 1.5x: ${verdict(ratio1 <= 1.5)}   peak RSS ${mb(single.rss)}`);
+  console.log(`  (two bare Node starts, 2 x node -e 0 = ${fmt(2 * nodeStart)}, are ${((2 * nodeStart) / median(single.seed)).toFixed(2)}x the seed on their own)`);
   console.log(`\n${N} containers, attach + detach (median of ${BULK_ROUNDS}; every attach verified):`);
   console.log(`  (a) seed loop: ${N}x (inspect + ADD)     ${fmt(median(bulk.seedA))}   ${N}x DEL ${fmt(median(bulk.seedD))}   total ${fmt(median(bulk.seed))}`);
   console.log(`  (c) cni-docker attach/detach, one call   ${fmt(median(bulk.oursA))}   detach ${fmt(median(bulk.oursD))}   total ${fmt(median(bulk.ours))}`);
