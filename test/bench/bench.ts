@@ -161,6 +161,13 @@ async function startup(): Promise<void> {
   nodeStart = median(base);
   console.log(`\nStart-up (median of ${STARTUP_RUNS}):`);
   console.log(`  node -e 0                        ${fmt(median(base))}`);
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    // Node reads and parses that bundle at every start, before any code of ours runs.
+    const {NODE_EXTRA_CA_CERTS: _, ...clean} = process.env;
+    const bare: number[] = [];
+    for (let i = 0; i < STARTUP_RUNS; i++) bare.push((await timed([process.execPath, '-e', '0'], {env: clean})).ms);
+    console.log(`  node -e 0 without NODE_EXTRA_CA_CERTS ${fmt(median(bare))}   (it is set here; every Node start, ours included, pays the difference)`);
+  }
   console.log(`  cni-docker --version             ${fmt(median(version))}   (+${(median(version) - median(base)).toFixed(0)} ms over node)`);
   console.log(`  cni-docker --version via oclif   ${fmt(median(oclif))}   (CNI_DOCKER_NO_FAST=1, the path without the fast start)`);
   console.log(`  cni-docker --help (oclif)        ${fmt(median(help))}`);
