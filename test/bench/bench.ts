@@ -20,6 +20,7 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {BENCH_BRIDGE, benchConf, median, run, timed, type Timed} from './measure.js';
 import {mapLimit} from '../../src/util/concurrency.js';
+import {bundleIsStale} from '../../src/cli/bundle-loader.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = [process.execPath, join(ROOT, 'bin/run.js')];
@@ -45,6 +46,8 @@ function preflight(): void {
   for (const f of [`${REF}/bridge`, `${REF}/host-local`, '/usr/bin/time', join(ROOT, 'dist/src/cli/fast-path.js')]) {
     if (!existsSync(f)) throw new Error(`missing ${f} (run bin/setup and npm run build)`);
   }
+  // A tsc run after the last build leaves the start-up bundle behind: the CLI would run unbundled.
+  if (bundleIsStale(ROOT)) throw new Error('the start-up bundle is older than dist/src (run npm run build)');
 }
 
 /** The IPv4 addresses (CIDR) on IFNAME in a netns; [] when the link is absent. */
