@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Build step after tsc: bundles the start-up fast path (attach, detach,
+// Build step after tsc: bundles the start-up fast path (attach, detach, list,
 // --version) into one CommonJS file, dist/fast/fast-path.cjs, which bin/run.js
 // loads through src/cli/bundle-loader.ts with a V8 code cache. One file
 // instead of ~60 ES modules, and compiled code reused across runs, is what

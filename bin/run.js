@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Hot commands (--version, attach, detach) skip oclif's start-up (src/cli/fast-path.ts),
+// Hot commands (--version, attach, detach, list) skip oclif's start-up (src/cli/fast-path.ts),
 // from one bundle with a V8 code cache when the build made one (src/cli/bundle-loader.ts).
 import {fileURLToPath} from 'node:url';
 

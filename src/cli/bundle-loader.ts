@@ -73,10 +73,10 @@ function writeAtomic(file: string, data: string | Buffer): void {
 /** The bundle with its cache, or undefined when there is no usable bundle (plain tsc build). */
 export function loadBundle(rootDir: string, env: NodeJS.ProcessEnv = process.env): LoadedBundle | undefined {
   if (env.CNI_DOCKER_NO_BUNDLE) return undefined;
-  const file = path.join(rootDir, BUNDLE);
-  let source: string;
   // A tsc run after the last bundle build leaves the bundle behind the sources: use the modules.
   if (bundleIsStale(rootDir)) return undefined;
+  const file = path.join(rootDir, BUNDLE);
+  let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch {

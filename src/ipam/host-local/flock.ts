@@ -50,7 +50,8 @@ function runFlock(fd: number, opts: FlockOptions): Promise<void> {
   });
 }
 
-function names(path: string, fd: number): boolean {
+/** Whether `path` still names the file open on `fd` (not unlinked or replaced since). */
+function pathNamesFd(path: string, fd: number): boolean {
   try {
     const a = fstatSync(fd);
     const b = statSync(path);
@@ -75,7 +76,7 @@ export async function lockFile(path: string, opts: FlockOptions = {}): Promise<F
       closeSync(fd);
       throw err;
     }
-    if (!names(path, fd)) {
+    if (!pathNamesFd(path, fd)) {
       closeSync(fd);
       continue;
     }
@@ -86,7 +87,7 @@ export async function lockFile(path: string, opts: FlockOptions = {}): Promise<F
         open = false;
         closeSync(fd);
       },
-      current: () => open && names(path, fd),
+      current: () => open && pathNamesFd(path, fd),
     };
   }
 }
