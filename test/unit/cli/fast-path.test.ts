@@ -4,6 +4,13 @@ import DetachCommand from '../../../commands/detach.js';
 import ListCommand from '../../../commands/list.js';
 import {FAST_COMMANDS, parseFast, versionLine} from '../../../src/cli/fast-path.js';
 
+/** Each fast-path command beside the oclif command it stands in for. */
+const FAST_AND_OCLIF = [
+  [FAST_COMMANDS.attach, AttachCommand],
+  [FAST_COMMANDS.detach, DetachCommand],
+  [FAST_COMMANDS.list, ListCommand],
+] as const;
+
 describe('cli/fast-path', () => {
   const attach = FAST_COMMANDS.attach;
 
@@ -32,12 +39,7 @@ describe('cli/fast-path', () => {
   });
 
   it('knows only flags the oclif commands declare, with the same kind', () => {
-    const cases = [
-      [FAST_COMMANDS.attach, AttachCommand],
-      [FAST_COMMANDS.detach, DetachCommand],
-      [FAST_COMMANDS.list, ListCommand],
-    ] as const;
-    for (const [fast, cmd] of cases) {
+    for (const [fast, cmd] of FAST_AND_OCLIF) {
       const declared = {...cmd.flags, json: {type: 'boolean', multiple: false}} as Record<string, {type: string; multiple?: boolean}>;
       for (const [name, kind] of Object.entries(fast.flags)) {
         const d = declared[name];
@@ -49,12 +51,7 @@ describe('cli/fast-path', () => {
   });
 
   it('defers exactly the flag pairs oclif relates: every exclusive and dependsOn of the commands, and no other', () => {
-    const cases = [
-      [FAST_COMMANDS.attach, AttachCommand],
-      [FAST_COMMANDS.detach, DetachCommand],
-      [FAST_COMMANDS.list, ListCommand],
-    ] as const;
-    for (const [fast, cmd] of cases) {
+    for (const [fast, cmd] of FAST_AND_OCLIF) {
       const flags = cmd.flags as Record<string, {exclusive?: string[]; dependsOn?: string[]}>;
       const exclusive = new Set<string>();
       const dependsOn = new Set<string>();
