@@ -7,7 +7,7 @@ import {defaultPaths} from '../../src/cni/plugin.js';
 import type {CmdArgs} from '../../src/cni/types.js';
 import {makeDeps} from '../../src/deps.js';
 import {callDaemon, plugin} from '../../src/ipam/dhcp/index.js';
-import {DhcpBed, hexId, nsPath, ping, sh, sleep, waitFor} from '../helpers/dhcp-bed.js';
+import {DhcpBed, hexId, nsPath, ping, sh, sleep, waitFor, type ServerLease} from '../helpers/dhcp-bed.js';
 import {assertRoot, assertTestImage, TestContainers} from '../helpers/docker.js';
 
 /**
@@ -160,6 +160,36 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
     assert.equal(r2.ips![0].address, addr);
     await macvlan.del(ctx, a);
     await waitFor('the server to drop the lease', 5000, () => !serverLeases().some((l) => l.ip === ip));
+  });
+
+  it('two DHCP interfaces in one namespace hold separate leases; DEL of one keeps the other', async function () {
+    this.timeout(60_000);
+    const {plugin: macvlan} = await import('../../src/plugins/macvlan.js');
+    const ns = 'tdh-c2';
+    spawnSync('ip', ['netns', 'del', ns], {stdio: 'ignore'});
+    sh('ip', ['netns', 'add', ns]);
+    try {
+      const stdin = JSON.stringify({cniVersion: '1.0.0', name: 'tdhtwo', type: 'macvlan', master: 'tdhv1', ipam: {type: 'dhcp', daemonSocketPath: socket}});
+      const a1 = args('tdhcid3', nsPath(ns), 'eth1', stdin);
+      const a2 = args('tdhcid3', nsPath(ns), 'eth2', stdin);
+      const [r1, r2] = [await macvlan.add(ctx, a1), await macvlan.add(ctx, a2)];
+      const [ip1, ip2] = [r1.ips![0].address.split('/')[0], r2.ips![0].address.split('/')[0]];
+      assert.notEqual(ip1, ip2, 'one address per interface');
+      const byClient = (id: string): ServerLease | undefined => serverLeases().find((l) => l.clientId === hexId(id));
+      assert.equal(byClient('tdhcid3/tdhtwo/eth1')?.ip, ip1);
+      assert.equal(byClient('tdhcid3/tdhtwo/eth2')?.ip, ip2);
+      assert.ok(ping(nsPath(ns), SERVER_IP), 'the namespace reaches the server');
+      await macvlan.del(ctx, a2);
+      await waitFor('the server to drop the eth2 lease', 5000, () => !byClient('tdhcid3/tdhtwo/eth2'));
+      assert.equal(byClient('tdhcid3/tdhtwo/eth1')?.ip, ip1, 'the eth1 lease is kept');
+      const held = (await callDaemon<{leases: {key: string}[]}>(socket, 'GET', '/leases')).leases.map((l) => l.key);
+      assert.ok(held.includes('tdhcid3/tdhtwo/eth1') && !held.includes('tdhcid3/tdhtwo/eth2'), held.join(' '));
+      assert.match(sh('ip', ['-n', ns, '-4', '-o', 'addr', 'show', 'dev', 'eth1']), new RegExp(`inet ${ip1.replace(/\./g, '\\.')}/24`));
+      await macvlan.del(ctx, a1);
+      await waitFor('the server to drop the eth1 lease', 5000, () => !byClient('tdhcid3/tdhtwo/eth1'));
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns], {stdio: 'ignore'});
+    }
   });
 
   it('SIGTERM stops the daemon and removes its socket', async () => {
