@@ -32,5 +32,30 @@ export function userFacingError(err: unknown): UserFacingError | undefined {
     const message = oneLine(err.message);
     return {message, exitCode: 1, json: {error: {kind: 'CommandError', message}}};
   }
+  const sys = systemErrorText(err);
+  if (sys) return {message: sys, exitCode: 1, json: {error: {kind: 'SystemError', message: sys}}};
   return undefined;
+}
+
+const ERRNO_REASON: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ENOENT: 'no such file or directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/**
+ * A file-system error with a path (not running as root, a directory given as
+ * a file, a full disk) as one line: `<path>: <reason>`, with the root hint
+ * for permission errors. Undefined for anything else.
+ */
+function systemErrorText(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (!(err instanceof Error) || typeof e?.code !== 'string' || typeof e.path !== 'string' || !ERRNO_REASON[e.code]) return undefined;
+  const hint = e.code === 'EACCES' || e.code === 'EPERM' ? ' (cni-docker needs root: run it with sudo)' : '';
+  return oneLine(`${e.path}: ${ERRNO_REASON[e.code]}${hint}`);
 }

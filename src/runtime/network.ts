@@ -35,6 +35,10 @@ export async function resolveNetwork(choice: NetworkChoice, confDir: string): Pr
     }
   } catch (err) {
     if (err instanceof CniError) throw new UserError(`invalid network config${choice.conf ? ` ${choice.conf}` : ''}: ${err.message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (choice.conf && (code === 'EISDIR' || code === 'EACCES')) {
+      throw new UserError(`cannot read network config ${choice.conf}: ${code === 'EISDIR' ? 'it is a directory' : 'permission denied'}`);
+    }
     throw err;
   }
 }

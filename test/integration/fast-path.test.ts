@@ -1,4 +1,5 @@
 import {strict as assert} from 'node:assert';
+import {spawnSync} from 'node:child_process';
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -76,5 +77,18 @@ describe('fast path and oclif give the same output (integration)', function () {
     // list takes no argument: the fast path leaves that (and its message) to oclif.
     const extra = await same(['list', 'extra']);
     assert.notEqual(extra.code, 0);
+    const dir = await same(['attach', name, '--conf', tmp]);
+    assert.deepEqual([dir.code, dir.stderr], [1, `Error: cannot read network config ${tmp}: it is a directory\n`]);
+  });
+
+  it('not root: the same one line with the hint, both ways', async () => {
+    const asNobody = (env: NodeJS.ProcessEnv): CliResult => {
+      const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, path.join(ROOT, 'bin/run.js'), 'list'], {encoding: 'utf8', env: {...process.env, ...env}});
+      return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr};
+    };
+    const fast = asNobody({});
+    assert.deepEqual(fast, asNobody({CNI_DOCKER_NO_FAST: '1'}));
+    assert.equal(fast.code, 1);
+    assert.match(fast.stderr, /^Error: \/var\/lib\/cni\/results: permission denied \(cni-docker needs root: run it with sudo\)\n$/);
   });
 });
