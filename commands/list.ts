@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {runCommand} from '../src/cli/fast-path.js';
 import type {ListedAttachment} from '../src/runtime/list.js';
 
 export default class ListCommand extends BaseCommand {
@@ -26,12 +27,8 @@ export default class ListCommand extends BaseCommand {
 
   async run(): Promise<ListedAttachment[]> {
     const {flags} = await this.parse(ListCommand);
-    const {listAttachments} = await import('../src/runtime/list.js');
-    const rows = await listAttachments(makeDeps(), {container: flags.container, net: flags.net});
-    if (!this.jsonEnabled()) {
-      const {listText} = await import('../src/cli/render-outcome.js');
-      process.stdout.write(listText(rows, process.stdout, process.env));
-    }
-    return rows;
+    const r = await runCommand('list', {args: [], flags: {...flags, json: this.jsonEnabled()}}, makeDeps());
+    if (r.text !== undefined) process.stdout.write(r.text);
+    return r.payload as ListedAttachment[];
   }
 }

@@ -44,7 +44,7 @@ export const FAST_COMMANDS: Record<FastId, FastCommand & {maxArgs?: number}> = {
 
 export interface Parsed {
   args: string[];
-  flags: Record<string, string | string[] | boolean>;
+  flags: Record<string, string | string[] | boolean | undefined>;
 }
 
 /** Parse argv (after the command id) the way oclif would, or undefined to defer to oclif. */
@@ -93,7 +93,22 @@ export function versionLine(pkg: {name: string; version: string}): string {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-async function runCommand(id: FastId, p: Parsed, deps: Deps): Promise<{payload: unknown; out: string[]; err: string[]; failed: boolean; text?: string}> {
+/** What one run of attach, detach or list yields: the --json payload, the text to print, and whether it failed. */
+export interface CommandOutput {
+  payload: unknown;
+  out: string[];
+  err: string[];
+  failed: boolean;
+  /** Written as is (the list table), before `out`. */
+  text?: string;
+}
+
+/**
+ * Run attach, detach or list from parsed args and flags: the one mapping of
+ * flags to a request and of the outcome to output, shared by this fast path
+ * and the oclif commands (commands/attach.ts, detach.ts, list.ts).
+ */
+export async function runCommand(id: FastId, p: Parsed, deps: Deps): Promise<CommandOutput> {
   const f = p.flags;
   const render = await import('./render-outcome.js');
   const json = f.json === true;
