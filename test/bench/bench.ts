@@ -176,6 +176,40 @@ async function startup(): Promise<void> {
   console.log(`  cni-docker --help (oclif)        ${fmt(median(help))}`);
 }
 
+interface Figures {
+  seed: number[];
+  seedA: number[];
+  seedD: number[];
+  ours: number[];
+  oursA: number[];
+  oursD: number[];
+  rss: number;
+}
+
+/** `n` rounds of (a) and ours on the containers `list(r)`, alternating which side goes first. */
+async function rounds(n: number, list: (r: number) => string[]): Promise<Figures> {
+  const f: Figures = {seed: [], seedA: [], seedD: [], ours: [], oursA: [], oursD: [], rss: 0};
+  for (let r = 0; r < n; r++) {
+    const c = list(r);
+    const doSeed = async (): Promise<void> => {
+      const s = await seedLoop(c);
+      f.seed.push(s.attach + s.detach);
+      f.seedA.push(s.attach);
+      f.seedD.push(s.detach);
+    };
+    const doOurs = async (): Promise<void> => {
+      const o = await ours(c);
+      f.ours.push(o.attach.ms + o.detach.ms);
+      f.oursA.push(o.attach.ms);
+      f.oursD.push(o.detach.ms);
+      f.rss = Math.max(f.rss, o.attach.rssKb, o.detach.rssKb);
+    };
+    if (r % 2) await doOurs().then(doSeed);
+    else await doSeed().then(doOurs);
+  }
+  return f;
+}
+
 async function main(): Promise<number> {
   preflight();
   writeFileSync(confFile, conf);
@@ -187,43 +221,8 @@ async function main(): Promise<number> {
   await seedLoop([names[0]]);
   await ours([names[0]]);
 
-  const single = {seed: [] as number[], seedA: [] as number[], seedD: [] as number[], ours: [] as number[], oursA: [] as number[], oursD: [] as number[], rss: 0};
-  for (let r = 0; r < ROUNDS; r++) {
-    const c = [names[r % names.length]];
-    const doSeed = async (): Promise<void> => {
-      const s = await seedLoop(c);
-      single.seed.push(s.attach + s.detach);
-      single.seedA.push(s.attach);
-      single.seedD.push(s.detach);
-    };
-    const doOurs = async (): Promise<void> => {
-      const o = await ours(c);
-      single.ours.push(o.attach.ms + o.detach.ms);
-      single.oursA.push(o.attach.ms);
-      single.oursD.push(o.detach.ms);
-      single.rss = Math.max(single.rss, o.attach.rssKb, o.detach.rssKb);
-    };
-    if (r % 2) await doOurs().then(doSeed);
-    else await doSeed().then(doOurs);
-  }
-  const bulk = {seed: [] as number[], seedA: [] as number[], seedD: [] as number[], ours: [] as number[], oursA: [] as number[], oursD: [] as number[], rss: 0};
-  for (let r = 0; r < BULK_ROUNDS; r++) {
-    const doSeed = async (): Promise<void> => {
-      const s = await seedLoop(names);
-      bulk.seed.push(s.attach + s.detach);
-      bulk.seedA.push(s.attach);
-      bulk.seedD.push(s.detach);
-    };
-    const doOurs = async (): Promise<void> => {
-      const o = await ours(names);
-      bulk.ours.push(o.attach.ms + o.detach.ms);
-      bulk.oursA.push(o.attach.ms);
-      bulk.oursD.push(o.detach.ms);
-      bulk.rss = Math.max(bulk.rss, o.attach.rssKb, o.detach.rssKb);
-    };
-    if (r % 2) await doOurs().then(doSeed);
-    else await doSeed().then(doOurs);
-  }
+  const single = await rounds(ROUNDS, (r) => [names[r % names.length]]);
+  const bulk = await rounds(BULK_ROUNDS, () => names);
 
   const ratio1 = median(single.ours) / median(single.seed);
   const ratioN = median(bulk.ours) / median(bulk.seed);
