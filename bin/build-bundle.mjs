@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Build step after tsc: bundles the start-up fast path (attach, detach, list,
-// --version) into one CommonJS file, dist/fast/fast-path.cjs, which bin/run.js
-// loads through src/cli/bundle-loader.ts with a V8 code cache. One file
+// --version) into one CommonJS file, dist/fast/fast-path.cjs, which bin/run.cjs
+// loads through src/cli/bundle-loader.ts (itself bundled as dist/fast/loader.cjs,
+// so the CommonJS entry can require it) with a V8 code cache. One file
 // instead of ~60 ES modules, and compiled code reused across runs, is what
 // the start-up budget needs; every other command keeps the tsc output.
 import {readFile, stat, writeFile} from 'node:fs/promises';
@@ -74,6 +75,17 @@ export async function buildBundle() {
     define: {'import.meta.url': '__cniBundleUrl'},
     banner: {js: 'var __cniBundleUrl = require("node:url").pathToFileURL(__filename).href;'},
     plugins: [transforms],
+    logLevel: 'warning',
+  });
+  // The loader, for bin/run.cjs: CommonJS cannot require the ES module tsc made.
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['dist/src/cli/bundle-loader.js'],
+    outfile: 'dist/fast/loader.cjs',
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
     logLevel: 'warning',
   });
   // What src/cli/bundle-loader.ts checks to tell a bundle left behind by a

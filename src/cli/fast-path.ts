@@ -7,7 +7,7 @@ import type {Deps} from '../deps.js';
  * file when there is no oclif.manifest.json). It takes only plain invocations
  * of known flags; anything else (help, unknown or malformed flags, flag
  * combinations oclif validates such as --conf with --net) returns false, and
- * bin/run.js hands the same argv to oclif, which owns every error message of
+ * bin/run.cjs hands the same argv to oclif, which owns every error message of
  * its parser. `CNI_DOCKER_NO_FAST=1` always goes through oclif.
  */
 export type FlagKind = 'string' | 'multiple' | 'boolean';

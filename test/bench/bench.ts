@@ -23,7 +23,8 @@ import {mapLimit} from '../../src/util/concurrency.js';
 import {bundleIsStale} from '../../src/cli/bundle-loader.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = [process.execPath, join(ROOT, 'bin/run.js')];
+/** The command npm links, run as a user runs it. */
+const CLI = [join(ROOT, 'bin/cni-docker')];
 const REF = '/usr/lib/cni';
 const IMAGE = 'cni-docker/busybox:test';
 const LABEL = 'cni-docker-bench=1';

@@ -1,7 +1,8 @@
 import {execFile} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 
-export const RUN_JS = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+/** The command npm links (the sh launcher of bin/run.cjs): what a user runs. */
+export const CLI_BIN = fileURLToPath(new URL('../../../bin/cni-docker', import.meta.url));
 export const CONFIGS = fileURLToPath(new URL('../../../configs', import.meta.url));
 
 export interface CliResult {
@@ -10,10 +11,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the real CLI (`node bin/run.js ...`) and collect its output. */
+/** Run the real CLI (`bin/cni-docker ...`) and collect its output. */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [RUN_JS, ...args], {env: {...process.env, ...env}, maxBuffer: 16 << 20}, (err, stdout, stderr) => {
+    execFile(CLI_BIN, args, {env: {...process.env, ...env}, maxBuffer: 16 << 20}, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({code, stdout, stderr});
     });

@@ -10,7 +10,7 @@ import {assertDockerTestBed} from '../helpers/docker.js';
  * config overlapping Docker's 172.17.0.0/16 → names the problem, not ok; the
  * CLI exits 1 then.
  */
-const BIN = new URL('../../../bin/run.js', import.meta.url).pathname;
+const BIN = new URL('../../../bin/cni-docker', import.meta.url).pathname;
 
 describe('doctor (integration)', function () {
   this.timeout(60_000);
@@ -43,7 +43,7 @@ describe('doctor (integration)', function () {
     let status = 0;
     let out = '';
     try {
-      out = execFileSync('node', [BIN, 'doctor', '--json'], {encoding: 'utf8', env: {...process.env, NETCONFPATH: `${tmp}/conf`}});
+      out = execFileSync(BIN, ['doctor', '--json'], {encoding: 'utf8', env: {...process.env, NETCONFPATH: `${tmp}/conf`}});
     } catch (err) {
       ({status, stdout: out} = err as {status: number; stdout: string});
     }
@@ -68,7 +68,7 @@ describe('doctor (integration)', function () {
     let status = 0;
     let out = '';
     try {
-      out = execFileSync('node', [BIN, 'doctor'], {encoding: 'utf8', env: {...process.env, NETCONFPATH: `${tmp}/conf`}});
+      out = execFileSync(BIN, ['doctor'], {encoding: 'utf8', env: {...process.env, NETCONFPATH: `${tmp}/conf`}});
     } catch (err) {
       const e = err as {status: number; stdout: string};
       status = e.status;

@@ -83,7 +83,7 @@ describe('fast path and oclif give the same output (integration)', function () {
 
   it('not root: the same one line with the hint, both ways', async () => {
     const asNobody = (env: NodeJS.ProcessEnv): CliResult => {
-      const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, path.join(ROOT, 'bin/run.js'), 'list'], {encoding: 'utf8', env: {...process.env, ...env}});
+      const r = spawnSync('runuser', ['-u', 'nobody', '--', path.join(ROOT, 'bin/cni-docker'), 'list'], {encoding: 'utf8', env: {...process.env, ...env}});
       return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr};
     };
     const fast = asNobody({});

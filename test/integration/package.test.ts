@@ -33,14 +33,14 @@ describe('npm package (integration)', function () {
   });
 
   it('holds the entry point, the bundle and its stamp, the compiled modules, the oclif manifest and the configs', () => {
-    for (const f of ['bin/run.js', 'dist/fast/fast-path.cjs', 'dist/fast/stamp.json', 'dist/src/cli/bundle-loader.js', 'dist/src/cli/fast-path.js', 'dist/src/cni/plugin-main.js', 'dist/src/ipam/dhcp/ns-worker.js', 'dist/commands/attach.js', 'oclif.manifest.json', 'configs/cni-docker.conf', 'package.json']) {
+    for (const f of ['bin/cni-docker', 'bin/run.cjs', 'dist/fast/fast-path.cjs', 'dist/fast/loader.cjs', 'dist/fast/stamp.json', 'dist/src/cli/bundle-loader.js', 'dist/src/cli/fast-path.js', 'dist/src/cni/plugin-main.js', 'dist/src/ipam/dhcp/ns-worker.js', 'dist/commands/attach.js', 'oclif.manifest.json', 'configs/cni-docker.conf', 'package.json']) {
       assert.ok(files.includes(f), `${f} is not in the package`);
     }
     assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.endsWith('.v8cache')), 'tests or a code cache were packed');
   });
 
   it('runs from the unpacked copy: --version and list on the bundle, help through oclif', () => {
-    const run = (...args: string[]): string => execFileSync(process.execPath, [path.join(pkg, 'bin/run.js'), ...args], {encoding: 'utf8'});
+    const run = (...args: string[]): string => execFileSync(path.join(pkg, 'bin/cni-docker'), args, {encoding: 'utf8'});
     const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string}).version;
     assert.match(run('--version'), new RegExp(`^cni-docker/${version.replace(/\./g, '\\.')} `));
     run('list', '--container', 'tpkg-no-such-container');

@@ -3,7 +3,7 @@ import {execFile} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import {assertDockerTestBed, docker, TestContainers, type TestContainer} from '../helpers/docker.js';
 
-const RUN_JS = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+const CLI_BIN = fileURLToPath(new URL('../../../bin/cni-docker', import.meta.url));
 
 interface CliResult {
   code: number;
@@ -13,7 +13,7 @@ interface CliResult {
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [RUN_JS, ...args], {env: {...process.env, ...env}}, (err, stdout, stderr) => {
+    execFile(CLI_BIN, args, {env: {...process.env, ...env}}, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({code, stdout, stderr});
     });

@@ -13,7 +13,7 @@ import {CniError, ErrorCode} from '../../cni/errors.js';
 import {parseConf} from './conf.js';
 import {packagePath} from '../../util/package-root.js';
 
-const bin = (): string => packagePath('bin', 'run.js');
+const bin = (): string => packagePath('bin', 'run.cjs');
 export const DEFAULT_LOG = '/var/log/cni-docker-dhcp.log';
 
 class DaemonDown extends Error {}

@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert';
 import {spawn, type ChildProcess} from 'node:child_process';
 import {existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
-import {cli, RUN_JS, type CliResult} from '../../helpers/cli.js';
+import {cli, CLI_BIN, type CliResult} from '../../helpers/cli.js';
 import {assertDockerTestBed, docker, TestContainers} from '../../helpers/docker.js';
 import {DockerProxy} from '../../helpers/docker-proxy.js';
 import {iptablesLines, rc, sh} from '../../helpers/host.js';
@@ -43,7 +43,7 @@ class Paused {
   private readonly child: ChildProcess;
 
   constructor(args: string[], private readonly gate: string, step: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [RUN_JS, ...args], {env: {...process.env, ...env, CNI_DOCKER_PAUSE_AFTER: `${step}=${gate}`}, stdio: ['ignore', 'pipe', 'pipe']});
+    this.child = spawn(CLI_BIN, args, {env: {...process.env, ...env, CNI_DOCKER_PAUSE_AFTER: `${step}=${gate}`}, stdio: ['ignore', 'pipe', 'pipe']});
     this.child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.done = new Promise((resolve) => this.child.on('close', (code) => resolve({code: code ?? -1, stdout: this.stdout, stderr: this.stderr})));
@@ -92,10 +92,10 @@ describe('Docker faults (real engine, real CLI)', function () {
   after(async () => {
     for (const p of running) p.kill();
     // Anything a failed test left attached: detach from our state (never a broad gc of shared state).
-    for (const id of ids) await rc('node', RUN_JS, 'detach', id);
+    for (const id of ids) await rc(CLI_BIN, 'detach', id);
     await containers.removeAll();
     for (const ns of ['thf-n1', 'thf-n2']) {
-      await rc('node', RUN_JS, 'detach', '--netns', `/var/run/netns/${ns}`);
+      await rc(CLI_BIN, 'detach', '--netns', `/var/run/netns/${ns}`);
       await rc('ip', 'netns', 'del', ns);
     }
     await rc('ip', 'link', 'del', BRIDGE);
@@ -190,7 +190,7 @@ describe('Docker faults (real engine, real CLI)', function () {
     // Docker is unreachable for both, so neither reconciles the shared state:
     // the first holds the lock and retries; the second must refuse at once.
     const startWatch = (): {child: ChildProcess; log: () => string; exited: Promise<number | null>} => {
-      const child = spawn(process.execPath, [RUN_JS, 'watch'], {env: {...process.env, DOCKER_HOST: DEAD_DOCKER}, stdio: ['ignore', 'pipe', 'pipe']});
+      const child = spawn(CLI_BIN, ['watch'], {env: {...process.env, DOCKER_HOST: DEAD_DOCKER}, stdio: ['ignore', 'pipe', 'pipe']});
       let log = '';
       child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
       child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
