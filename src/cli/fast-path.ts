@@ -115,7 +115,7 @@ export async function runCommand(id: FastId, p: Parsed, deps: Deps): Promise<Com
   if (id === 'list') {
     const {listAttachments} = await import('../runtime/list.js');
     const rows = await listAttachments(deps, {container: str(f.container), net: str(f.net)});
-    return {payload: rows, out: [], err: [], failed: false, text: json ? undefined : render.listText(rows, process.stdout, process.env)};
+    return {payload: rows, out: [], err: [], failed: false, text: json ? undefined : await render.listText(rows, process.stdout, process.env)};
   }
   const base = {containers: p.args, netns: str(f.netns), id: str(f.id), conf: str(f.conf), net: str(f.net), ifname: str(f.ifname)};
   if (id === 'attach') {

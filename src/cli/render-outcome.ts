@@ -44,7 +44,7 @@ export function detachLines(o: Outcome<Detached>, json: boolean): Lines {
 }
 
 /** `list` without --json: a table on a terminal, tab-separated rows when piped (one string, as written). */
-export function listText(rows: ListedAttachment[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): string {
+export async function listText(rows: ListedAttachment[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): Promise<string> {
   if (rows.length === 0 && stream.isTTY) return 'no attachments\n';
   return attachmentTable(rows, stream, env);
 }

@@ -59,6 +59,14 @@ export interface CmdArgs {
   path: string[];
   /** The network config exactly as received on stdin. */
   stdin: string;
+  /**
+   * In-process only (never part of the exec protocol): on DEL, the runtime's
+   * cached ADD result for this attachment, whatever the config's version. A
+   * config before 0.4.0 carries no prevResult; a built-in plugin may use this
+   * to start work it would otherwise have to wait for a read to plan. The
+   * state it leaves must be the same as without it.
+   */
+  cachedResult?: Result;
 }
 
 /** The fields every plugin config has. Plugin-specific keys are read by each plugin's parseConf. */

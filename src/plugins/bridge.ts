@@ -295,16 +295,22 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
     };
 
     const target = {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)};
-    // The usual DEL names its addresses in the cached result: their masquerade
-    // teardown runs alongside the link delete (each waits out a kernel RCU grace
-    // period, ~15 ms here; concurrent waits share one). Addresses the namespace
-    // shows beyond those are torn down after, as before.
+    // The usual DEL names its addresses in the cached result (prevResult, or
+    // for configs before 0.4.0 the runtime's cache): their masquerade teardown
+    // and the IPAM release run alongside the link delete (each waits out a
+    // kernel RCU grace period or a lock, ~15 ms here; concurrent waits
+    // overlap). The reference releases the IPAM first; nothing in the link
+    // delete depends on it, and a failed release fails the DEL either way.
+    // Addresses the namespace shows beyond the known ones are torn down after.
     const early = masq && args.netns && prevIps.length > 0 ? settled(teardownIpMasq(runner, target, {kind: 'ips', ips: prevIps})) : undefined;
     let sel: JumpSelector | undefined = prevIps.length > 0 ? {kind: 'ips', ips: prevIps} : {kind: 'all'};
     if (args.netns) {
+      const released = settled(ipamDel());
       // Addresses first (for the masquerade selection), then the link deleted: one process.
       const read = await settled(readAddrsAndDelLink(runner, args.netns, args.ifname));
       const masqDone = await early;
+      const ipamDone = await released;
+      if ('error' in ipamDone) throw ipamDone.error;
       if ('error' in read) throw read.error;
       if (masqDone && 'error' in masqDone) throw masqDone.error;
       const links = read.value;
@@ -328,8 +334,9 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
       } else {
         sel = {kind: 'all'};
       }
+    } else {
+      await ipamDel();
     }
-    await ipamDel();
     if (c.macspoofchk) await teardownSpoofCheck(runner, args.containerId, args.ifname).catch((err: unknown) => ctx.log.warn(err instanceof Error ? err.message : String(err)));
     if (masq && teardownBackend(c.ipMasqBackend) === 'nftables') await teardownNftMasq(runner, {network: c.name, ifname: args.ifname, containerId: args.containerId});
     if (masq && sel) await teardownIpMasq(runner, target, sel);
@@ -373,7 +380,6 @@ async function preflightHostLocal(args: CmdArgs): Promise<void> {
   validateNetworkName(name);
 }
 
-/** Bare IPs that prevResult gave this ifname (none when absent or unparsable). */
 /** A promise's outcome as a value, so it can run alongside others and be awaited later without an unhandled rejection. */
 function settled<T>(p: Promise<T>): Promise<{value: T} | {error: unknown}> {
   return p.then(
@@ -382,9 +388,10 @@ function settled<T>(p: Promise<T>): Promise<{value: T} | {error: unknown}> {
   );
 }
 
+/** Bare IPs that prevResult (else the runtime's cached result) gave this ifname; none when absent or unparsable. */
 function prevResultIps(c: BridgeConf, args: CmdArgs): string[] {
   try {
-    const prev = prevResultOf(c);
+    const prev = prevResultOf(c) ?? args.cachedResult;
     if (!prev) return [];
     const ifaces = prev.interfaces ?? [];
     return (prev.ips ?? [])

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import type {Result} from '../cni/types.js';
@@ -6,10 +5,9 @@ import {parseResult} from '../cni/results.js';
 import {validateIfName} from '../cni/validate.js';
 import {UserError} from '../errors.js';
 import {getLink, listLinks} from '../net/ip.js';
-import {withLock} from '../ipam/host-local/flock.js';
 import {addNetworkList, delNetworkList} from './chain.js';
 import {listCache, readCache} from './cache.js';
-import {ensureForward} from './forward.js';
+import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding.js';
 import {deleteMeta, writeMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
@@ -108,40 +106,6 @@ export function summarize(result: Result, ifname: string, netns: string): {addre
   return {addresses, gateways, mac: iface?.mac};
 }
 
-function forwardLock(deps: Deps): string {
-  return path.join(deps.paths.stateDir, 'forward.lock');
-}
-
-async function lockedForward(deps: Deps, fn: () => Promise<void>): Promise<void> {
-  const {mkdir} = await import('node:fs/promises');
-  await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
-  await withLock(forwardLock(deps), fn);
-}
-
-export {lockedForward};
-
-/**
- * Open forwarding for a list's bridges once per attach call: the first target
- * reads and writes the filter table (under the lock), the others await it.
- * Every target's cache entry is written before it gets here, so a concurrent
- * detach (which keeps a bridge open while any cached attachment uses it) sees
- * the bridge in use. A failure is not remembered: the next target retries.
- */
-export type ForwardMemo = Map<string, Promise<void>>;
-
-function forwardOnce(deps: Deps, bridges: string[], memo: ForwardMemo): Promise<void> {
-  const key = bridges.join(' ');
-  let p = memo.get(key);
-  if (!p) {
-    p = lockedForward(deps, async () => {
-      for (const b of bridges) await ensureForward(deps.runner, b);
-    });
-    memo.set(key, p);
-    p.catch(() => memo.delete(key));
-  }
-  return p;
-}
-
 /** An attachment that is already there (cache present and its link still in the namespace). */
 async function existingAttachment(deps: Deps, list: NetworkConfigList, target: Target, ifname?: string): Promise<{ifname: string; result: Result} | undefined> {
   const entries = ifname
@@ -207,13 +171,18 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs: cniArgs.length ? cniArgs : undefined},
   });
   crashPoint('attach:pending');
+  // Forwarding opens alongside the ADD (src/runtime/forwarding.ts): the pending
+  // record written above keeps a concurrent detach from closing it again.
+  const bridges = bridgesOf(list);
+  const forwarding = bridges.length > 0 ? openForwarding(deps, bridges, memo).then(() => undefined, (error: unknown) => ({error})) : undefined;
   let result: Result;
   try {
     result = await addNetworkList(deps, list, rt);
     crashPoint('attach:cached');
-    const bridges = bridgesOf(list);
-    if (bridges.length > 0) await forwardOnce(deps, bridges, memo);
+    const opened = await forwarding;
+    if (opened) throw opened.error;
   } catch (err) {
+    await forwarding;
     // Leave nothing half-made: DEL whatever part of the chain did run.
     const cleaned = await delNetworkList(deps, list, rt).then(
       () => true,
@@ -223,7 +192,10 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
       },
     );
     // Keep the pending record when cleanup failed, so detach/gc can finish it.
-    if (cleaned) await deleteMeta(deps.paths.stateDir, list.name, target.containerId, ifname);
+    if (cleaned) {
+      await deleteMeta(deps.paths.stateDir, list.name, target.containerId, ifname);
+      await releaseAfterFailedAttach(deps, list, memo).catch((e: unknown) => deps.log.warn(`closing forwarding after failed attach: ${errorText(e)}`));
+    }
     throw err;
   }
   const s = summarize(result, ifname, target.netns);

@@ -1,6 +1,6 @@
-import {mkdir, readFile, readdir, rename, rm, writeFile} from 'node:fs/promises';
+import {readFile, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
-import {randomBytes} from 'node:crypto';
+import {writeFileAtomic} from '../util/atomic.js';
 import {goMarshal, sortKeysDeep} from '../cni/json.js';
 
 /**
@@ -69,15 +69,7 @@ export function decodeCacheEntry(text: string, fallback: {networkName: string; c
 
 export async function writeCache(cacheDir: string, e: CacheEntry): Promise<string> {
   const file = cacheFile(cacheDir, e.networkName, e.containerId, e.ifName);
-  await mkdir(path.dirname(file), {recursive: true, mode: 0o700});
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, encodeCacheEntry(e), {mode: 0o600});
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, {force: true});
-    throw err;
-  }
+  await writeFileAtomic(file, encodeCacheEntry(e), 0o600, 0o700);
   return file;
 }
 

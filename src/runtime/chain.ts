@@ -114,12 +114,13 @@ export async function addNetworkList(ctx: PluginContext, list: NetworkConfigList
   return prev;
 }
 
-/** The cached result converted to the list's version, or undefined when absent/unusable. */
-async function cachedPrevResult(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf, dropBroken: boolean): Promise<Obj | undefined> {
+/** The cached result, as parsed and converted to the list's version; undefined when absent/unusable. */
+async function cachedPrevResult(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf, dropBroken: boolean): Promise<{json: Obj; result: Result} | undefined> {
   try {
     const entry = await readCache(ctx.paths.cacheDir, list.name, rt.containerId, rt.ifname);
     if (!entry?.result) return undefined;
-    return resultToJson(parseResult(entry.result), list.cniVersion);
+    const result = parseResult(entry.result);
+    return {json: resultToJson(result, list.cniVersion), result};
   } catch (err) {
     if (!dropBroken) throw err;
     ctx.log.warn(`dropping unusable cached result for ${list.name}/${rt.containerId}/${rt.ifname}: ${toCniError(err).message}`);
@@ -128,13 +129,18 @@ async function cachedPrevResult(ctx: PluginContext, list: NetworkConfigList, rt:
   }
 }
 
-/** DEL every plugin in reverse order (prevResult from the cache for ≥ 0.4.0); the cache is removed after success. */
+/**
+ * DEL every plugin in reverse order (prevResult from the cache for ≥ 0.4.0;
+ * built-in plugins get the cached result in-process for any version, see
+ * CmdArgs.cachedResult); the cache is removed after success.
+ */
 export async function delNetworkList(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
-  const prev = versionGte(list.cniVersion, '0.4.0') ? await cachedPrevResult(ctx, list, rt, true) : undefined;
+  const cached = await cachedPrevResult(ctx, list, rt, true);
+  const prev = versionGte(list.cniVersion, '0.4.0') ? cached?.json : undefined;
   for (const plugin of [...list.plugins].reverse()) {
     const stdin = buildPluginConfig(list, plugin, prev, rt.capabilityArgs);
     try {
-      await invoke(ctx, 'DEL', plugin.network.type, cmdArgs(ctx, rt, stdin), list.cniVersion);
+      await invoke(ctx, 'DEL', plugin.network.type, {...cmdArgs(ctx, rt, stdin), cachedResult: cached?.result}, list.cniVersion);
     } catch (err) {
       throw toCniError(err).wrap(`${describe(plugin)} failed (delete)`);
     }
@@ -152,7 +158,7 @@ export async function checkNetworkList(ctx: PluginContext, list: NetworkConfigLi
     throw new CniError(ErrorCode.IncompatibleVersion, `configuration version ${JSON.stringify(list.cniVersion)} does not support the CHECK command`);
   }
   if (list.disableCheck) return;
-  const prev = await cachedPrevResult(ctx, list, rt, false);
+  const prev = (await cachedPrevResult(ctx, list, rt, false))?.json;
   for (const plugin of list.plugins) {
     const stdin = buildPluginConfig(list, plugin, prev, rt.capabilityArgs);
     await invoke(ctx, 'CHECK', plugin.network.type, cmdArgs(ctx, rt, stdin), list.cniVersion);

@@ -4,13 +4,13 @@ import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {UserError} from '../errors.js';
 import {delNetworkList} from './chain.js';
-import {deleteCache, listCache, type CacheEntry} from './cache.js';
-import {removeForward} from './forward.js';
-import {deleteMeta, pendingEntries, readMeta} from './meta.js';
+import {deleteCache, type CacheEntry} from './cache.js';
+import {entryKey, knownEntries, releaseForwarding, reopenForwarding} from './forwarding.js';
+import {deleteMeta, readMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
 import {containerTarget} from './target.js';
-import {lockedForward, errorText, type Outcome} from './attach.js';
+import {errorText, type Outcome} from './attach.js';
 import {mapLimitSettled} from '../util/concurrency.js';
 
 export interface DetachRequest extends NetworkChoice {
@@ -88,29 +88,17 @@ async function detachEntry(deps: Deps, e: CacheEntry, name: string): Promise<{de
   return {detached: {container: name, containerId: e.containerId, network: e.networkName, ifname: e.ifName}, list};
 }
 
-/** Close the forwarding rules of bridges no remaining attachment uses. */
-export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[]): Promise<void> {
-  const bridges = new Set(lists.flatMap(bridgesOf));
-  if (bridges.size === 0) return;
-  await lockedForward(deps, async () => {
-    const inUse = new Set<string>();
-    for (const e of await listCache(deps.paths.cacheDir)) {
-      try {
-        for (const b of bridgesOf(cachedList(e.config))) inUse.add(b);
-      } catch {
-        // an entry we cannot parse does not keep a bridge open
-      }
+/** The network list of each entry whose config loads (for its bridges). */
+function listsOf(entries: CacheEntry[]): NetworkConfigList[] {
+  const out: NetworkConfigList[] = [];
+  for (const e of entries) {
+    try {
+      out.push(cachedList(e.config));
+    } catch {
+      // releaseEntry warns about it and forgets it
     }
-    for (const b of bridges) if (!inUse.has(b)) await removeForward(deps.runner, b);
-  });
-}
-
-/** Cached attachments plus those whose attach was killed before it could cache them. */
-export async function knownEntries(deps: Deps): Promise<CacheEntry[]> {
-  const cached = await listCache(deps.paths.cacheDir);
-  const keys = new Set(cached.map((e) => `${e.networkName}-${e.containerId}-${e.ifName}`));
-  const pending = (await pendingEntries(deps.paths.stateDir)).filter((p) => !keys.has(`${p.networkName}-${p.containerId}-${p.ifName}`));
-  return [...cached, ...pending];
+  }
+  return out;
 }
 
 export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<Detached>> {
@@ -148,6 +136,13 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
     const key = `${entry.networkName}\0${entry.containerId}`;
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
+  // The bridges only these attachments use close alongside their DELs
+  // (src/runtime/forwarding.ts); a DEL that fails opens its bridge again.
+  const leaving = new Set(wanted.map(({entry}) => entryKey(entry)));
+  const closing = releaseForwarding(deps, listsOf(wanted.map(({entry}) => entry)), leaving).then(
+    (closed): {closed: string[]; error?: unknown} => ({closed}),
+    (error: unknown) => ({closed: [] as string[], error}),
+  );
   const settled: PromiseSettledResult<{detached: Detached; list?: NetworkConfigList}>[] = new Array(wanted.length);
   await mapLimitSettled([...groups.values()], 8, (idxs) => withContainerLock(deps, wanted[idxs[0]].entry.containerId, async () => {
     for (const i of idxs) {
@@ -160,14 +155,18 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
     }
   }));
   const out: Outcome<Detached> = {done: [], failures: []};
-  const lists: NetworkConfigList[] = [];
+  const kept: CacheEntry[] = [];
   settled.forEach((s, i) => {
     const {entry, name} = wanted[i];
-    if (s.status === 'fulfilled') {
-      out.done.push(s.value.detached);
-      if (s.value.list) lists.push(s.value.list);
-    } else out.failures.push({target: name, message: `failed to detach ${name} from ${entry.networkName}: ${errorText(s.reason)}`});
+    if (s.status === 'fulfilled') out.done.push(s.value.detached);
+    else {
+      kept.push(entry);
+      out.failures.push({target: name, message: `failed to detach ${name} from ${entry.networkName}: ${errorText(s.reason)}`});
+    }
   });
-  await releaseForwarding(deps, lists);
+  const {closed, error} = await closing;
+  const reopen = [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.includes(b));
+  await reopenForwarding(deps, reopen);
+  if (error) throw error;
   return out;
 }

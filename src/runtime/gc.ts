@@ -8,7 +8,8 @@ import {masqComment, masqOwners, readNatTable, teardownIpMasq} from '../net/ipta
 import {pruneLockFiles} from './locks.js';
 import {haveTool, nftMasqOwners, teardownNftMasq} from '../net/nft-masq.js';
 import {deleteCache, type CacheEntry} from './cache.js';
-import {knownEntries, releaseEntry, releaseForwarding} from './detach.js';
+import {releaseEntry} from './detach.js';
+import {knownEntries, releaseForwarding} from './forwarding.js';
 import {deleteMeta, listMetaKeys, readMeta} from './meta.js';
 import {cachedList} from './network.js';
 import {errorText, type Failure} from './attach.js';

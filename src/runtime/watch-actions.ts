@@ -5,7 +5,8 @@ import {DockerApiError} from '../docker/errors.js';
 import {getLink} from '../net/ip.js';
 import {attach, errorText, summarize, type Attachment} from './attach.js';
 import {listCache, type CacheEntry} from './cache.js';
-import {releaseEntry, releaseForwarding} from './detach.js';
+import {releaseEntry} from './detach.js';
+import {releaseForwarding} from './forwarding.js';
 import {readMeta, type AttachmentMeta} from './meta.js';
 
 /**

@@ -1,0 +1,113 @@
+import {mkdir} from 'node:fs/promises';
+import path from 'node:path';
+import type {Deps} from '../deps.js';
+import type {NetworkConfigList} from '../cni/config.js';
+import {withLock} from '../ipam/host-local/flock.js';
+import {listCache, type CacheEntry} from './cache.js';
+import {ensureForward, removeForward} from './forward.js';
+import {pendingEntries} from './meta.js';
+import {bridgesOf, cachedList} from './network.js';
+
+/**
+ * When the forwarding rules of a bridge (src/runtime/forward.ts) open and
+ * close, under one lock. The rule: a bridge is open while any known
+ * attachment uses it, cached or pending (an attach writes its pending record
+ * before its ADD). An attach opens its bridges after writing that record,
+ * alongside its ADD; a detach closes the bridges that only its own
+ * attachments use, alongside their DELs, and opens them again for any DEL
+ * that fails. Both decide under the lock, so whichever runs second sees the
+ * other: an attach that wrote its record first keeps the bridge open, and one
+ * that wrote it later opens it again after the close.
+ */
+function forwardLock(deps: Deps): string {
+  return path.join(deps.paths.stateDir, 'forward.lock');
+}
+
+export async function lockedForward<T>(deps: Deps, fn: () => Promise<T>): Promise<T> {
+  await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
+  return withLock(forwardLock(deps), fn);
+}
+
+/** The key of an attachment: its cache file's name. */
+export function entryKey(e: Pick<CacheEntry, 'networkName' | 'containerId' | 'ifName'>): string {
+  return `${e.networkName}-${e.containerId}-${e.ifName}`;
+}
+
+/** Cached attachments plus those whose attach was killed (or is still running) before it could cache them. */
+export async function knownEntries(deps: Deps): Promise<CacheEntry[]> {
+  const cached = await listCache(deps.paths.cacheDir);
+  const keys = new Set(cached.map(entryKey));
+  const pending = (await pendingEntries(deps.paths.stateDir)).filter((p) => !keys.has(entryKey(p)));
+  return [...cached, ...pending];
+}
+
+/**
+ * Open forwarding for a list's bridges once per attach call: the first target
+ * takes the lock and writes the filter table, the others await it. A failure
+ * is not remembered: the next target retries.
+ */
+export type ForwardMemo = Map<string, Promise<void>>;
+
+export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo): Promise<void> {
+  const key = memoKey(bridges);
+  let p = memo.get(key);
+  if (!p) {
+    p = lockedForward(deps, async () => {
+      for (const b of bridges) await ensureForward(deps.runner, b);
+    });
+    memo.set(key, p);
+    p.catch(() => memo.delete(key));
+  }
+  return p;
+}
+
+/**
+ * Close the forwarding rules of the lists' bridges that no known attachment
+ * uses, leaving out the attachments in `leaving` (those a detach is deleting
+ * now). Returns the bridges it closed.
+ */
+export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[], leaving: ReadonlySet<string> = new Set()): Promise<string[]> {
+  const bridges = new Set(lists.flatMap(bridgesOf));
+  if (bridges.size === 0) return [];
+  return lockedForward(deps, async () => {
+    const inUse = new Set<string>();
+    for (const e of await knownEntries(deps)) {
+      if (leaving.has(entryKey(e))) continue;
+      try {
+        for (const b of bridgesOf(cachedList(e.config))) inUse.add(b);
+      } catch {
+        // an entry we cannot parse does not keep a bridge open
+      }
+    }
+    const closed: string[] = [];
+    for (const b of bridges) {
+      if (inUse.has(b)) continue;
+      await removeForward(deps.runner, b);
+      closed.push(b);
+    }
+    return closed;
+  });
+}
+
+function memoKey(bridges: string[]): string {
+  return bridges.join(' ');
+}
+
+/**
+ * After an attach failed and was rolled back: close its list's bridges unless
+ * another attachment uses them. The call's memo forgets them first, so a later
+ * target of the same call opens them again rather than trusting the old open
+ * (a target that registered before this check keeps them open instead).
+ */
+export async function releaseAfterFailedAttach(deps: Deps, list: NetworkConfigList, memo: ForwardMemo): Promise<void> {
+  memo.delete(memoKey(bridgesOf(list)));
+  await releaseForwarding(deps, [list]);
+}
+
+/** Open `bridges` again (a detach closed them, then a DEL failed and its attachment stays). */
+export async function reopenForwarding(deps: Deps, bridges: string[]): Promise<void> {
+  if (bridges.length === 0) return;
+  await lockedForward(deps, async () => {
+    for (const b of bridges) await ensureForward(deps.runner, b);
+  });
+}

@@ -1,0 +1,40 @@
+import {strict as assert} from 'node:assert';
+import {attachmentTable} from '../../../src/cli/render.js';
+import type {ListedAttachment} from '../../../src/runtime/list.js';
+
+const row = (container: string, state: ListedAttachment['state']): ListedAttachment => ({
+  container,
+  containerId: 'a'.repeat(64),
+  kind: 'container',
+  network: 'net1',
+  type: 'bridge',
+  ifname: 'eth1',
+  netns: '/var/run/docker/netns/x',
+  addresses: ['10.1.0.2/24'],
+  gateways: ['10.1.0.1'],
+  mac: '02:00:00:00:00:01',
+  state,
+});
+
+describe('attachmentTable', () => {
+  const rows = [row('web', 'running'), row('db', 'gone')];
+
+  it('piped: tab-separated rows, no header, no escape codes (chalk is not needed)', async () => {
+    const text = await attachmentTable(rows, {isTTY: false}, {});
+    assert.equal(text, `web\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\trunning\ndb\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\tgone\n`);
+  });
+
+  it('on a terminal: a bold header and the state coloured (green running, red gone)', async () => {
+    const text = await attachmentTable(rows, {isTTY: true}, {});
+    const lines = text.split('\n');
+    assert.ok(lines[0].startsWith('\x1b[1m') && /container/i.test(lines[0]), lines[0]);
+    assert.ok(lines[1].includes('\x1b[32mrunning\x1b[39m'), lines[1]);
+    assert.ok(lines[2].includes('\x1b[31mgone\x1b[39m'), lines[2]);
+  });
+
+  it('on a terminal with NO_COLOR: aligned, no escape codes', async () => {
+    const text = await attachmentTable(rows, {isTTY: true}, {NO_COLOR: '1'});
+    assert.ok(!text.includes('\x1b['), text);
+    assert.match(text.split('\n')[0], /CONTAINER\s+ID\s+NETWORK/i);
+  });
+});
