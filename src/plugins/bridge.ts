@@ -210,6 +210,9 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
       }
 
       if (c.ipamType) {
+        // After the links, as the reference: a set-up that fails first leaves
+        // the IPAM store untouched (an allocation and release would still move
+        // host-local's last_reserved_ip).
         const r = await ipam.add(ctx, c.ipamType, args);
         undo.push(`release IPAM (${c.ipamType})`, () => ipam.del(ctx, c.ipamType, args));
         crashPoint('bridge:ipam');
@@ -219,10 +222,26 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         const {gws} = calcGateways(result.ips, result.routes, c);
         if (result.routes.length === 0) delete result.routes;
 
+        // The masquerade rules depend on the addresses only: they are written
+        // while the container side is configured (undo registered first).
+        let masq: Promise<{value: void} | {error: unknown}> | undefined;
+        if (c.ipMasq && resolveMasqBackend(c.ipMasqBackend) === 'nftables') {
+          const inst = {network: c.name, ifname: args.ifname, containerId: args.containerId};
+          undo.push('remove nftables masquerade rules', () => teardownNftMasq(runner, inst));
+          masq = settled(setupNftMasq(runner, inst, result.ips.map((i) => i.address)));
+        } else if (c.ipMasq) {
+          const target = {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)};
+          const addrs = result.ips.map((i) => i.address);
+          undo.push('remove masquerade rules', () => teardownIpMasq(runner, target, {kind: 'ips', ips: addrs.map((a) => a.split('/')[0])}));
+          masq = settled(setupIpMasq(runner, target, addrs));
+        }
         const dad = c.enabledad
           ? {[`net/ipv6/conf/${args.ifname}/enhanced_dad`]: '1', [`net/ipv6/conf/${args.ifname}/accept_dad`]: '1'}
           : {[`net/ipv6/conf/${args.ifname}/accept_dad`]: '0'};
-        await configureIface(runner, args.netns, args.ifname, result, {sleep: opts.sleep, sysctls: {...dad, [`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}});
+        const configured = await settled(configureIface(runner, args.netns, args.ifname, result, {sleep: opts.sleep, sysctls: {...dad, [`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}}));
+        const masqDone = await masq;
+        if ('error' in configured) throw configured.error;
+        if (masqDone && 'error' in masqDone) throw masqDone.error;
         crashPoint('bridge:configured');
 
         // The port and the bridge's addresses in one read; the port is polled further only if not up yet.
@@ -252,17 +271,6 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
           } catch (err) {
             throw fail(`failed to enable forwarding: ${err instanceof Error ? err.message : String(err)}`);
           }
-        }
-
-        if (c.ipMasq && resolveMasqBackend(c.ipMasqBackend) === 'nftables') {
-          const inst = {network: c.name, ifname: args.ifname, containerId: args.containerId};
-          undo.push('remove nftables masquerade rules', () => teardownNftMasq(runner, inst));
-          await setupNftMasq(runner, inst, result.ips.map((i) => i.address));
-        } else if (c.ipMasq) {
-          const target = {chain: masqChainName(c.name, args.containerId), comment: masqComment(c.name, args.containerId)};
-          const addrs = result.ips.map((i) => i.address);
-          undo.push('remove masquerade rules', () => teardownIpMasq(runner, target, {kind: 'ips', ips: addrs.map((a) => a.split('/')[0])}));
-          await setupIpMasq(runner, target, addrs);
         }
       } else if (!c.disableContainerInterface) {
         await runner.run('nsenter', [`--net=${args.netns}`, '--', 'ip', 'link', 'set', 'dev', args.ifname, 'up']).catch((err: unknown) => {

@@ -234,9 +234,17 @@ export function errorText(err: unknown): string {
 export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<Attachment | DryRunPlan>> {
   const cniArgs = buildCniArgs(req);
   if (req.ifname) validateIfNameForUser(req.ifname);
+  // The Docker lookups (read-only) go out first and overlap reading the
+  // config; a config error still wins, as it would have come first.
+  const looked = resolveTargets(deps, req).then(
+    (targets) => ({targets}),
+    (error: unknown) => ({error}),
+  );
   const {list, source} = await resolveNetwork(req, deps.confDir);
   if (!req.dryRun) preloadPlugins(list);
-  const targets = await resolveTargets(deps, req);
+  const resolved = await looked;
+  if ('error' in resolved) throw resolved.error;
+  const {targets} = resolved;
   await pausePoint('attach:targets');
   const seen = new Set<string>();
   for (const t of targets) {

@@ -9,7 +9,7 @@ import {entryKey, knownEntries, releaseForwarding, reopenForwarding} from './for
 import {deleteMeta, readMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
-import {containerTarget} from './target.js';
+import {containerTarget, type Target} from './target.js';
 import {errorText, type Outcome} from './attach.js';
 import {mapLimitSettled} from '../util/concurrency.js';
 
@@ -34,9 +34,9 @@ export interface Detached {
  * container resolves through Docker; a removed one is found in our state by
  * its remembered name or by Id / Id prefix, so `detach` works after `docker rm`.
  */
-async function idsFor(deps: Deps, ref: string, entries: CacheEntry[]): Promise<{id: string; name: string}[]> {
+async function idsFor(deps: Deps, ref: string, entries: CacheEntry[], lookup: Promise<Target> = containerTarget(deps.docker, ref)): Promise<{id: string; name: string}[]> {
   try {
-    const t = await containerTarget(deps.docker, ref);
+    const t = await lookup;
     return [{id: t.containerId, name: t.name}];
   } catch (err) {
     // Not running / gone: fall back to what we remember.
@@ -102,6 +102,9 @@ function listsOf(entries: CacheEntry[]): NetworkConfigList[] {
 }
 
 export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<Detached>> {
+  // The Docker lookups go out first, overlapping the reads of our own state.
+  const lookups = req.netns ? [] : req.containers.map((ref) => containerTarget(deps.docker, ref));
+  for (const l of lookups) l.catch(() => undefined);
   const all = await knownEntries(deps);
   let network: string | undefined;
   if (req.conf || req.net) network = (await resolveNetwork(req, deps.confDir)).list.name;
@@ -124,9 +127,9 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
       wanted.push({entry: e, name: (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? e.containerId.slice(0, 12)});
     }
   } else {
-    for (const ref of req.containers) {
+    for (const [i, ref] of req.containers.entries()) {
       // Unknown to Docker and to us: nothing is attached, which is what detach wants (idempotent, like CNI DEL).
-      for (const {id, name} of await idsFor(deps, ref, all)) await pick(id, name);
+      for (const {id, name} of await idsFor(deps, ref, all, lookups[i])) await pick(id, name);
     }
   }
   // Interfaces of one container on one network share a masquerade chain: their

@@ -253,6 +253,11 @@ describe('bridge ADD/DEL command sequence', () => {
         argv: ['ip', '-batch', '-'],
         input: 'link add VETH txqlen 0 type veth peer name eth0 txqlen 0 address 02:00:00:00:00:05 netns /run/netns/x\nlink set dev VETH up\nlink set dev VETH master tbrbr9\nlink set dev VETH type bridge_slave hairpin off\n',
       },
+      // The masquerade rules are written while the container side is configured: started first.
+      {
+        argv: ['iptables-restore', '--noflush', '-w'],
+        input: `*nat\n-N ${chain}\n-A ${chain} -d 10.212.0.0/24 -m comment --comment ${q} -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${q} -j MASQUERADE\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`,
+      },
       {
         argv: ns('sh', '-c', 'sysctl -q -e -w "$@" >/dev/null 2>&1; exec ip -batch -', 'sh', 'net/ipv6/conf/eth0/accept_dad=0', 'net/ipv4/conf/eth0/arp_notify=1'),
         input: 'addr add 10.212.0.5/24 broadcast + dev eth0\nlink set dev eth0 up\n',
@@ -261,10 +266,6 @@ describe('bridge ADD/DEL command sequence', () => {
         argv: ['ip', '-j', '-d', '-batch', '-'],
         input: 'addr show dev VETH\naddr show dev tbrbr9\n',
         stdout: '[{"ifindex":9,"ifname":"VETH","flags":["UP"],"operstate":"UP","address":"02:bb:00:00:00:09","addr_info":[]}]\n[{"ifindex":7,"ifname":"tbrbr9","flags":["UP"],"address":"02:aa:00:00:00:01","addr_info":[{"family":"inet","local":"10.212.0.1","prefixlen":24,"scope":"global"}]}]\n',
-      },
-      {
-        argv: ['iptables-restore', '--noflush', '-w'],
-        input: `*nat\n-N ${chain}\n-A ${chain} -d 10.212.0.0/24 -m comment --comment ${q} -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${q} -j MASQUERADE\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`,
       },
     ]);
     const log = {debug: () => undefined, warn: () => undefined};
