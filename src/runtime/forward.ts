@@ -60,9 +60,21 @@ async function restore(runner: Runner, lines: string[]): Promise<void> {
   await restoreNoflush(runner, 'iptables-restore', ['*filter', ...lines, 'COMMIT', ''].join('\n'));
 }
 
-/** Open forwarding for `bridge` (idempotent). */
-export async function ensureForward(runner: Runner, bridge: string): Promise<void> {
+/** One restore that may fail as a whole (and then changes nothing): true when it applied. */
+async function tryRestore(runner: Runner, lines: string[]): Promise<boolean> {
+  return (await restoreNoflush(runner, 'iptables-restore', ['*filter', ...lines, 'COMMIT', ''].join('\n'), false)).exitCode === 0;
+}
+
+/**
+ * Open forwarding for `bridge` (idempotent). `fresh`: no attachment of ours
+ * uses another bridge, so the chain should not exist: the chain, its jump from
+ * DOCKER-USER and the rules go in one write without a read. That write fails
+ * as a whole when the chain exists after all or Docker has no DOCKER-USER
+ * chain, and the read-and-plan below does the work.
+ */
+export async function ensureForward(runner: Runner, bridge: string, fresh = false): Promise<void> {
   checkName(bridge);
+  if (fresh && (await tryRestore(runner, [`-N ${FORWARD_CHAIN}`, `-I DOCKER-USER 1 -j ${FORWARD_CHAIN}`, ...forwardRules(bridge).map((r) => `-A ${FORWARD_CHAIN} ${r}`)]))) return;
   const st = await readFilter(runner);
   const out: string[] = [];
   if (!st.chains.has(FORWARD_CHAIN)) out.push(`:${FORWARD_CHAIN} - [0:0]`);
@@ -74,9 +86,19 @@ export async function ensureForward(runner: Runner, bridge: string): Promise<voi
   await restore(runner, out);
 }
 
-/** Remove the rules of `bridge`; drop the chain and its jumps when it is empty. */
-export async function removeForward(runner: Runner, bridge: string): Promise<void> {
+/**
+ * Remove the rules of `bridge`; drop the chain and its jumps when it is empty.
+ * First one write without a read: delete exactly this bridge's rules, and with
+ * `last` (no attachment of ours uses another bridge) the jump from DOCKER-USER
+ * and the chain too. It fails as a whole (changing nothing) when a rule is
+ * missing, the jump comes from FORWARD, or other rules remain in the chain;
+ * then the read-and-plan below does the work.
+ */
+export async function removeForward(runner: Runner, bridge: string, last = false): Promise<void> {
   checkName(bridge);
+  const direct = forwardRules(bridge).map((r) => `-D ${FORWARD_CHAIN} ${r}`);
+  if (last) direct.push(`-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`);
+  if (await tryRestore(runner, direct)) return;
   const st = await readFilter(runner);
   if (!st.chains.has(FORWARD_CHAIN)) return;
   const mine = st.rules.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `) && r.includes(`--comment "${forwardComment(bridge)}"`));

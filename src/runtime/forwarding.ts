@@ -53,7 +53,13 @@ export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo)
   let p = memo.get(key);
   if (!p) {
     p = lockedForward(deps, async () => {
-      for (const b of bridges) await ensureForward(deps.runner, b);
+      // No attachment on another bridge: the chain should not exist yet (one write, no read).
+      const others = (await bridgesInUse(deps)).filter((b) => !bridges.includes(b));
+      let fresh = others.length === 0;
+      for (const b of bridges) {
+        await ensureForward(deps.runner, b, fresh);
+        fresh = false;
+      }
     });
     memo.set(key, p);
     p.catch(() => memo.delete(key));
@@ -70,23 +76,28 @@ export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[], 
   const bridges = new Set(lists.flatMap(bridgesOf));
   if (bridges.size === 0) return [];
   return lockedForward(deps, async () => {
-    const inUse = new Set<string>();
-    for (const e of await knownEntries(deps)) {
-      if (leaving.has(entryKey(e))) continue;
-      try {
-        for (const b of bridgesOf(cachedList(e.config))) inUse.add(b);
-      } catch {
-        // an entry we cannot parse does not keep a bridge open
-      }
+    const inUse = new Set(await bridgesInUse(deps, leaving));
+    const closing = [...bridges].filter((b) => !inUse.has(b));
+    for (const [i, b] of closing.entries()) {
+      // With no bridge left in use, the last one closed takes the chain along.
+      await removeForward(deps.runner, b, inUse.size === 0 && i === closing.length - 1);
     }
-    const closed: string[] = [];
-    for (const b of bridges) {
-      if (inUse.has(b)) continue;
-      await removeForward(deps.runner, b);
-      closed.push(b);
-    }
-    return closed;
+    return closing;
   });
+}
+
+/** The bridges of every known attachment, except those in `leaving`. */
+async function bridgesInUse(deps: Deps, leaving: ReadonlySet<string> = new Set()): Promise<string[]> {
+  const inUse = new Set<string>();
+  for (const e of await knownEntries(deps)) {
+    if (leaving.has(entryKey(e))) continue;
+    try {
+      for (const b of bridgesOf(cachedList(e.config))) inUse.add(b);
+    } catch {
+      // an entry we cannot parse does not keep a bridge open
+    }
+  }
+  return [...inUse];
 }
 
 function memoKey(bridges: string[]): string {

@@ -46,26 +46,63 @@ describe('runtime/forward', () => {
     runner.assertDone();
   });
 
-  it('removes only the named bridge rules while another bridge still uses the chain', async () => {
+  const refused = {exitCode: 1, stderr: 'iptables-restore: line 9 failed'};
+  const direct = (bridge: string, last: boolean): string =>
+    ['*filter', ...forwardRules(bridge).map((r) => `-D ${FORWARD_CHAIN} ${r}`), ...(last ? [`-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`] : []), 'COMMIT', ''].join('\n');
+
+  it('fresh (no other bridge of ours in use): chain, jump and rules in one write, no read', async () => {
+    const runner = new FakeRunner([
+      {
+        argv: ['iptables-restore', '--noflush', '-w'],
+        input: ['*filter', `-N ${FORWARD_CHAIN}`, `-I DOCKER-USER 1 -j ${FORWARD_CHAIN}`, ...forwardRules('br0').map((r) => `-A ${FORWARD_CHAIN} ${r}`), 'COMMIT', ''].join('\n'),
+      },
+    ]);
+    await ensureForward(runner, 'br0', true);
+    runner.assertDone();
+  });
+
+  it('fresh, but the write is refused (chain already there, or no DOCKER-USER): read and plan instead', async () => {
+    const runner = new FakeRunner([
+      {argv: ['iptables-restore', '--noflush', '-w'], reply: refused},
+      {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'}},
+      {argv: ['iptables-restore', '--noflush', '-w']},
+    ]);
+    await ensureForward(runner, 'br0', true);
+    runner.assertDone();
+    assert.match(runner.calls[2].input ?? '', /^-I FORWARD 1 -j CNI-DOCKER-FORWARD$/m);
+  });
+
+  it('removes a bridge in one write without a read: its rules, and with the last bridge the jump and the chain', async () => {
+    const one = new FakeRunner([{argv: ['iptables-restore', '--noflush', '-w'], input: direct('br0', false)}]);
+    await removeForward(one, 'br0');
+    one.assertDone();
+    const last = new FakeRunner([{argv: ['iptables-restore', '--noflush', '-w'], input: direct('br0', true)}]);
+    await removeForward(last, 'br0', true);
+    last.assertDone();
+  });
+
+  it('removes only the named bridge rules while another bridge still uses the chain (direct write refused: read and plan)', async () => {
     const save = [`:${FORWARD_CHAIN} - [0:0]`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...['br0', 'br1'].flatMap((b) => forwardRules(b).map((r) => `-A ${FORWARD_CHAIN} ${r}`))].join('\n');
     const runner = new FakeRunner([
+      {argv: ['iptables-restore', '--noflush', '-w'], input: direct('br0', true), reply: refused},
       {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: save}},
       {argv: ['iptables-restore', '--noflush', '-w']},
     ]);
-    await removeForward(runner, 'br0');
-    const input = runner.calls[1].input ?? '';
+    await removeForward(runner, 'br0', true);
+    const input = runner.calls[2].input ?? '';
     assert.equal(input.split('\n').filter((l) => l.startsWith('-D ')).length, forwardRules('br0').length);
     assert.doesNotMatch(input, /br1|-X /);
   });
 
-  it('drops the chain and its jump with the last bridge', async () => {
+  it('drops the chain and its jump with the last bridge (direct write refused: read and plan)', async () => {
     const save = [`:${FORWARD_CHAIN} - [0:0]`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...forwardRules('br0').map((r) => `-A ${FORWARD_CHAIN} ${r}`)].join('\n');
     const runner = new FakeRunner([
+      {argv: ['iptables-restore', '--noflush', '-w'], reply: refused},
       {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: save}},
       {argv: ['iptables-restore', '--noflush', '-w']},
     ]);
     await removeForward(runner, 'br0');
-    const input = runner.calls[1].input ?? '';
+    const input = runner.calls[2].input ?? '';
     assert.match(input, new RegExp(`^-D DOCKER-USER -j ${FORWARD_CHAIN}$`, 'm'));
     assert.match(input, new RegExp(`^-X ${FORWARD_CHAIN}$`, 'm'));
   });
