@@ -10,6 +10,7 @@ import {listCache, readCache} from './cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding.js';
 import {deleteMeta, writeMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
+import {warmLockHelper} from '../ipam/host-local/lock-helper.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
 import {linkNamesViaPid} from '../net/netns.js';
@@ -241,6 +242,8 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
     (error: unknown) => ({error}),
   );
   const {list, source} = await resolveNetwork(req, deps.confDir);
+  // The lock helper starts while Docker answers (after the lookups went out), not at the first lock.
+  if (!req.dryRun) warmLockHelper();
   if (!req.dryRun) preloadPlugins(list);
   const resolved = await looked;
   if ('error' in resolved) throw resolved.error;

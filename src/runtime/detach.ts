@@ -10,7 +10,8 @@ import {deleteMeta, readMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
 import {containerTarget, type Target} from './target.js';
-import {errorText, type Outcome} from './attach.js';
+import {errorText, preloadPlugins, type Outcome} from './attach.js';
+import {warmLockHelper} from '../ipam/host-local/lock-helper.js';
 import {mapLimitSettled} from '../util/concurrency.js';
 
 export interface DetachRequest extends NetworkChoice {
@@ -106,6 +107,17 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   const lookups = req.netns ? [] : req.containers.map((ref) => containerTarget(deps.docker, ref));
   for (const l of lookups) l.catch(() => undefined);
   const all = await knownEntries(deps);
+  // The lock helper starts while Docker answers (after the lookups went out), not at the first lock.
+  warmLockHelper();
+  // Load the plugins these attachments use while Docker answers.
+  const configs = new Set(all.map((e) => e.config));
+  for (const c of configs) {
+    try {
+      preloadPlugins(cachedList(c));
+    } catch {
+      // releaseEntry reports a config that does not load
+    }
+  }
   let network: string | undefined;
   if (req.conf || req.net) network = (await resolveNetwork(req, deps.confDir)).list.name;
   const wanted: {entry: CacheEntry; name: string}[] = [];

@@ -1,14 +1,18 @@
 import {spawn} from 'node:child_process';
 import {closeSync, constants, fstatSync, openSync, statSync} from 'node:fs';
+import {LockHelperUnavailable, lockHelper, markLockHelperUnavailable} from './lock-helper.js';
 
 /**
  * An exclusive BSD flock(2) on a file, the same lock the reference host-local
  * takes on `<dataDir>/<network>/lock` (go-filemutex: flock(fd, LOCK_EX)).
  *
- * Node has no flock binding, so we open the file ourselves and hand that fd to
- * util-linux `flock --exclusive 3` as the child's fd 3. A flock lock belongs to
- * the open file description, which the child shares with us: once `flock`
- * exits 0, the lock stays held through our still-open fd until we close it.
+ * Node has no flock binding. The locks are held for us by one small helper
+ * process (src/ipam/host-local/lock-helper.ts) that takes them on request.
+ * Without it (no perl, or `flockBin` given), we open the file ourselves and
+ * hand that fd to util-linux `flock --exclusive 3` as the child's fd 3: a
+ * flock lock belongs to the open file description, which the child shares
+ * with us, so once `flock` exits 0 the lock stays held through our still-open
+ * fd until we close it.
  */
 export interface FileLock {
   /** Releases the lock (closes the fd). Idempotent. */
@@ -20,7 +24,7 @@ export interface FileLock {
 export interface FlockOptions {
   /** Give up after this many seconds (flock -w). Default: wait forever, as the reference does. */
   timeoutSeconds?: number;
-  /** The flock(1) binary. */
+  /** Take the lock with this flock(1) binary, one process per lock, instead of the lock helper. */
   flockBin?: string;
 }
 
@@ -68,6 +72,32 @@ function pathNamesFd(path: string, fd: number): boolean {
  * no longer is `path` is dropped and taken again on the file there now.
  */
 export async function lockFile(path: string, opts: FlockOptions = {}): Promise<FileLock> {
+  if (opts.flockBin === undefined) {
+    // Create it (and meet any file-system error) here, as the flock(1) path does.
+    closeSync(openLockFile(path));
+    const h = lockHelper();
+    if (h) {
+      try {
+        const {id, dev, ino} = await h.lock(path, opts.timeoutSeconds);
+        return {
+          release: () => h.unlock(id),
+          // The helper checked the path when it won the lock; it may have been unlinked since.
+          current: () => {
+            if (!h.holds(id)) return false;
+            try {
+              const now = statSync(path);
+              return now.ino === ino && now.dev === dev;
+            } catch {
+              return false;
+            }
+          },
+        };
+      } catch (err) {
+        if (!(err instanceof LockHelperUnavailable)) throw err;
+        markLockHelperUnavailable();
+      }
+    }
+  }
   for (;;) {
     const fd = openLockFile(path);
     try {
