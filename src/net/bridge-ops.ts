@@ -114,6 +114,42 @@ function portLines(hostName: string, p: PortSpec): string[][] {
   return [['link', 'set', 'dev', hostName, 'up'], ['link', 'set', 'dev', hostName, 'master', p.bridge], slave];
 }
 
+/** The container end's MAC: the configured one (normalised) or a random one. */
+function vethMac(spec: VethSpec): string {
+  const raw = (spec.mac || randomMac()).toLowerCase();
+  if (!/^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/.test(raw)) throw fail(`address ${spec.mac}: invalid MAC address`);
+  return raw.replace(/-/g, ':');
+}
+
+/** The pair (host end `hostName`, container end in its namespace) and the host end's port set-up. */
+function vethLines(hostName: string, spec: VethSpec, mac: string, port: PortSpec): string[][] {
+  // netlink.Veth in the reference sends IFLA_TXQLEN 0 for both ends.
+  const mtu = [...(spec.mtu ? ['mtu', String(spec.mtu)] : []), 'txqlen', '0'];
+  return [['link', 'add', hostName, ...mtu, 'type', 'veth', 'peer', 'name', spec.ifname, ...mtu, 'address', mac, 'netns', spec.netns], ...portLines(hostName, port)];
+}
+
+/**
+ * The usual ADD, on a bridge that is already there and up, in one `ip`
+ * process: read the bridge (before the new port can change its MAC, as
+ * ensureBridge reads it) and make the veth pair on it. Undefined when that
+ * does not hold (no such bridge yet, not a bridge, down, not promiscuous as
+ * asked, a name taken): whatever the attempt made is deleted again, and the
+ * caller takes the step-by-step path (ensureBridge, createVeth), which
+ * handles and reports each of those cases.
+ */
+export async function vethOnExistingBridge(runner: Runner, br: BridgeSpec, spec: VethSpec, port: PortSpec, nameFn = randomVethName): Promise<{link: LinkInfo; hostName: string; containerMac: string} | undefined> {
+  const mac = vethMac(spec);
+  const hostName = nameFn();
+  const {outputs, run} = await ipJsonBatch(runner, [['link', 'show', 'dev', br.name], ...vethLines(hostName, spec, mac, port)], undefined, false);
+  const link = (outputs[0] as LinkInfo[] | undefined)?.[0];
+  const usable = run.exitCode === 0 && link?.linkinfo?.info_kind === 'bridge' && link.flags.includes('UP') && (!br.promisc || link.flags.includes('PROMISC'));
+  if (usable) return {link, hostName, containerMac: mac};
+  // Stopped at the bridge read or the pair itself: nothing was made.
+  const line = run.exitCode === 0 ? undefined : failedBatchLine(run.stderr);
+  if (line === undefined || line > 2) await delLink(runner, hostName);
+  return undefined;
+}
+
 /**
  * Create the pair from the host: the host end `vethXXXXXXXX` here, the
  * container end named `ifname` directly in the container namespace; then the
@@ -121,15 +157,11 @@ function portLines(hostName: string, p: PortSpec): string[][] {
  * is one `ip -batch`; a failure after the pair exists deletes the pair.
  */
 export async function createVeth(runner: Runner, spec: VethSpec, port: PortSpec, nameFn = randomVethName): Promise<{hostName: string; containerMac: string}> {
-  const raw = (spec.mac || randomMac()).toLowerCase();
-  if (!/^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/.test(raw)) throw fail(`address ${spec.mac}: invalid MAC address`);
-  const mac = raw.replace(/-/g, ':');
-  // netlink.Veth in the reference sends IFLA_TXQLEN 0 for both ends.
-  const mtu = [...(spec.mtu ? ['mtu', String(spec.mtu)] : []), 'txqlen', '0'];
+  const mac = vethMac(spec);
   for (let i = 0; i < 10; i++) {
     const hostName = nameFn();
     try {
-      await ipBatch(runner, [['link', 'add', hostName, ...mtu, 'type', 'veth', 'peer', 'name', spec.ifname, ...mtu, 'address', mac, 'netns', spec.netns], ...portLines(hostName, port)]);
+      await ipBatch(runner, vethLines(hostName, spec, mac, port));
       return {hostName, containerMac: mac};
     } catch (err) {
       if (err instanceof CommandError && (failedBatchLine(err.stderr) ?? 1) > 1) {

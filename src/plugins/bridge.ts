@@ -9,7 +9,7 @@ import {UndoStack} from '../util/undo.js';
 import {crashPoint} from '../util/crash-hook.js';
 import {canonicalIp, cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
 import {configureIface} from '../net/configure-iface.js';
-import {createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink, readPortAndBridge, revertAddr, waitPortUp} from '../net/bridge-ops.js';
+import {createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink, readPortAndBridge, revertAddr, vethOnExistingBridge, waitPortUp} from '../net/bridge-ops.js';
 import {masqChainName, masqComment, masqOwners, readNatTable, setupIpMasq, teardownIpMasq, type JumpSelector} from '../net/iptables.js';
 import type {LinkAddrs} from '../net/ip.js';
 import {setupSpoofCheck, teardownSpoofCheck} from '../net/spoofchk.js';
@@ -175,9 +175,21 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
     if (c.ipamType === 'host-local') await preflightHostLocal(args);
     const {runner} = ctx;
     return UndoStack.run(ctx.log, async (undo) => {
+      const brSpec = {name: c.bridge, mtu: c.mtu, promisc: c.promiscMode};
+      const vethSpec = {netns: args.netns, ifname: args.ifname, mtu: c.mtu, mac: c.mac};
+      const portSpec = {bridge: c.bridge, hairpin: c.hairpinMode, isolated: c.portIsolation || undefined};
+      // The bridge is usually there already: read it and make the pair on it in one process.
+      let quick;
+      try {
+        quick = await vethOnExistingBridge(runner, brSpec, vethSpec, portSpec);
+      } catch (err) {
+        if (err instanceof CniError) throw err;
+        throw fail(`failed to create bridge "${c.bridge}": ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (quick) undo.push(`delete veth ${quick.hostName}`, () => delLink(runner, quick.hostName));
       let br;
       try {
-        br = await ensureBridge(runner, {name: c.bridge, mtu: c.mtu, promisc: c.promiscMode});
+        br = quick ? {link: quick.link, created: false} : await ensureBridge(runner, brSpec);
       } catch (err) {
         throw fail(`failed to create bridge "${c.bridge}": ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -190,8 +202,13 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
       }
 
       // One `ip -batch`: the pair, the host end up, enslaved, hairpin set.
-      const veth = await createVeth(runner, {netns: args.netns, ifname: args.ifname, mtu: c.mtu, mac: c.mac}, {bridge: c.bridge, hairpin: c.hairpinMode, isolated: c.portIsolation || undefined});
-      undo.push(`delete veth ${veth.hostName}`, () => delLink(runner, veth.hostName));
+      let veth: {hostName: string; containerMac: string};
+      if (quick) veth = quick;
+      else {
+        veth = await createVeth(runner, vethSpec, portSpec);
+        const made = veth.hostName;
+        undo.push(`delete veth ${made}`, () => delLink(runner, made));
+      }
       crashPoint('bridge:veth');
       writeHostSysctlsBestEffort({[`net/ipv6/conf/${c.bridge}/accept_ra`]: '0', [`net/ipv6/conf/${veth.hostName}/accept_ra`]: '0'}, sys);
       let brMac: string | undefined;

@@ -88,17 +88,15 @@ export async function ensureForward(runner: Runner, bridge: string, fresh = fals
 
 /**
  * Remove the rules of `bridge`; drop the chain and its jumps when it is empty.
- * First one write without a read: delete exactly this bridge's rules, and with
- * `last` (no attachment of ours uses another bridge) the jump from DOCKER-USER
- * and the chain too. It fails as a whole (changing nothing) when a rule is
- * missing, the jump comes from FORWARD, or other rules remain in the chain;
- * then the read-and-plan below does the work.
+ * With `last` (no attachment of ours uses another bridge, so the chain should
+ * hold only this bridge's rules) first one write without a read: the rules,
+ * the jump from DOCKER-USER and the chain. It fails as a whole, changing
+ * nothing, when a rule is missing, the jump comes from FORWARD or other rules
+ * remain in the chain; then, and without `last`, the read-and-plan below.
  */
 export async function removeForward(runner: Runner, bridge: string, last = false): Promise<void> {
   checkName(bridge);
-  const direct = forwardRules(bridge).map((r) => `-D ${FORWARD_CHAIN} ${r}`);
-  if (last) direct.push(`-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`);
-  if (await tryRestore(runner, direct)) return;
+  if (last && (await tryRestore(runner, [...forwardRules(bridge).map((r) => `-D ${FORWARD_CHAIN} ${r}`), `-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`]))) return;
   const st = await readFilter(runner);
   if (!st.chains.has(FORWARD_CHAIN)) return;
   const mine = st.rules.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `) && r.includes(`--comment "${forwardComment(bridge)}"`));

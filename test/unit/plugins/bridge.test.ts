@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {parseConf, calcGateways} from '../../../src/plugins/bridge.js';
 import {masqChainName, masqComment, parseNatSave, planFreshSetup, planSetup, planTeardown, setupIpMasq} from '../../../src/net/iptables.js';
-import {createVeth, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink} from '../../../src/net/bridge-ops.js';
+import {vethOnExistingBridge, createVeth, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink} from '../../../src/net/bridge-ops.js';
 import {makeBridgePlugin} from '../../../src/plugins/bridge.js';
 import type {HostSysctl} from '../../../src/net/sysctl.js';
 import type {PluginContext} from '../../../src/cni/plugin.js';
@@ -179,6 +179,33 @@ describe('bridge-ops argv', () => {
     });
     r.done();
   });
+  describe('vethOnExistingBridge (the bridge read and the pair in one batch)', () => {
+    const spec = {netns: '/run/netns/x', ifname: 'eth0', mtu: 0, mac: '02:00:00:00:00:05'};
+    const port = {bridge: 'tbrbr9', hairpin: false};
+    const batch = 'link show dev tbrbr9\nlink add veth00000001 txqlen 0 type veth peer name eth0 txqlen 0 address 02:00:00:00:00:05 netns /run/netns/x\nlink set dev veth00000001 up\nlink set dev veth00000001 master tbrbr9\nlink set dev veth00000001 type bridge_slave hairpin off\n';
+    const link = (flags: string[], kind = 'bridge'): string => `${JSON.stringify([{ifindex: 7, ifname: 'tbrbr9', flags, mtu: 1500, address: '02:aa:00:00:00:01', linkinfo: {info_kind: kind}}])}\n`;
+    const run = async (reply: Partial<Expected>, after: Expected[] = [], br = {name: 'tbrbr9', mtu: 0, promisc: false}) => {
+      const r = fakeRunner([{argv: ['ip', '-j', '-d', '-batch', '-'], input: batch, ...reply}, ...after]);
+      const out = await vethOnExistingBridge(r, br, spec, port, () => 'veth00000001');
+      r.done();
+      return out;
+    };
+    it('an up bridge: its link as read before the port joined, and the pair', async () => {
+      const out = await run({stdout: link(['BROADCAST', 'UP'])});
+      assert.deepEqual([out?.link.address, out?.hostName, out?.containerMac], ['02:aa:00:00:00:01', 'veth00000001', '02:00:00:00:00:05']);
+    });
+    it('no such bridge, or the pair refused: nothing was made, nothing deleted', async () => {
+      assert.equal(await run({exitCode: 1, stderr: 'Device "tbrbr9" does not exist.\nCommand failed -:1\n'}), undefined);
+      assert.equal(await run({exitCode: 1, stdout: link(['UP']), stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n'}), undefined);
+    });
+    it('a failure once the pair exists, a bridge that is down, not a bridge, or not promiscuous as asked: the pair is deleted', async () => {
+      const del: Expected = {argv: ['ip', 'link', 'del', 'dev', 'veth00000001']};
+      assert.equal(await run({exitCode: 1, stdout: link(['UP']), stderr: 'RTNETLINK answers: Invalid argument\nCommand failed -:4\n'}, [del]), undefined);
+      assert.equal(await run({stdout: link(['BROADCAST'])}, [del]), undefined);
+      assert.equal(await run({stdout: link(['UP'], 'bond')}, [del]), undefined);
+      assert.equal(await run({stdout: link(['UP'])}, [del], {name: 'tbrbr9', mtu: 0, promisc: true}), undefined);
+    });
+  });
   it('ensureBridge only reads a bridge that is already up, sets one up that is not, and creates one in a single batch', async () => {
     const link = (flags: string[]): string => JSON.stringify([{ifindex: 7, ifname: 'tbrbr9', flags, mtu: 1500, address: '02:aa:00:00:00:01', linkinfo: {info_kind: 'bridge'}}]);
     const show = ['ip', '-j', '-d', 'link', 'show', 'dev', 'tbrbr9'];
@@ -248,10 +275,11 @@ describe('bridge ADD/DEL command sequence', () => {
     const sys: HostSysctl = {read: (k) => (k === 'net/ipv4/ip_forward' ? '1' : '0'), write: (k, v) => writes.push(`${k}=${v}`)};
     const brShow = '[{"ifindex":7,"ifname":"tbrbr9","flags":["BROADCAST","UP"],"mtu":1500,"address":"02:aa:00:00:00:01","linkinfo":{"info_kind":"bridge"}}]';
     const r = fakeRunner([
-      {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'tbrbr9'], stdout: brShow},
+      // The bridge read and the pair on it: one process.
       {
-        argv: ['ip', '-batch', '-'],
-        input: 'link add VETH txqlen 0 type veth peer name eth0 txqlen 0 address 02:00:00:00:00:05 netns /run/netns/x\nlink set dev VETH up\nlink set dev VETH master tbrbr9\nlink set dev VETH type bridge_slave hairpin off\n',
+        argv: ['ip', '-j', '-d', '-batch', '-'],
+        input: 'link show dev tbrbr9\nlink add VETH txqlen 0 type veth peer name eth0 txqlen 0 address 02:00:00:00:00:05 netns /run/netns/x\nlink set dev VETH up\nlink set dev VETH master tbrbr9\nlink set dev VETH type bridge_slave hairpin off\n',
+        stdout: `${brShow}\n`,
       },
       // The masquerade rules are written while the container side is configured: started first.
       {

@@ -49,6 +49,8 @@ describe('runtime/forward', () => {
   const refused = {exitCode: 1, stderr: 'iptables-restore: line 9 failed'};
   const direct = (bridge: string, last: boolean): string =>
     ['*filter', ...forwardRules(bridge).map((r) => `-D ${FORWARD_CHAIN} ${r}`), ...(last ? [`-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`] : []), 'COMMIT', ''].join('\n');
+  // Our state may say "last" while the kernel still has another bridge's rules (say, of a cni-docker
+  // with another state directory): the one write is refused as a whole and read-and-plan keeps the chain.
 
   it('fresh (no other bridge of ours in use): chain, jump and rules in one write, no read', async () => {
     const runner = new FakeRunner([
@@ -72,10 +74,7 @@ describe('runtime/forward', () => {
     assert.match(runner.calls[2].input ?? '', /^-I FORWARD 1 -j CNI-DOCKER-FORWARD$/m);
   });
 
-  it('removes a bridge in one write without a read: its rules, and with the last bridge the jump and the chain', async () => {
-    const one = new FakeRunner([{argv: ['iptables-restore', '--noflush', '-w'], input: direct('br0', false)}]);
-    await removeForward(one, 'br0');
-    one.assertDone();
+  it('removes the last bridge in one write without a read: its rules, the jump and the chain', async () => {
     const last = new FakeRunner([{argv: ['iptables-restore', '--noflush', '-w'], input: direct('br0', true)}]);
     await removeForward(last, 'br0', true);
     last.assertDone();
@@ -94,15 +93,14 @@ describe('runtime/forward', () => {
     assert.doesNotMatch(input, /br1|-X /);
   });
 
-  it('drops the chain and its jump with the last bridge (direct write refused: read and plan)', async () => {
+  it('without the last-bridge hint: read and plan, dropping the chain and its jump when no other rules remain', async () => {
     const save = [`:${FORWARD_CHAIN} - [0:0]`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...forwardRules('br0').map((r) => `-A ${FORWARD_CHAIN} ${r}`)].join('\n');
     const runner = new FakeRunner([
-      {argv: ['iptables-restore', '--noflush', '-w'], reply: refused},
       {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: save}},
       {argv: ['iptables-restore', '--noflush', '-w']},
     ]);
     await removeForward(runner, 'br0');
-    const input = runner.calls[2].input ?? '';
+    const input = runner.calls[1].input ?? '';
     assert.match(input, new RegExp(`^-D DOCKER-USER -j ${FORWARD_CHAIN}$`, 'm'));
     assert.match(input, new RegExp(`^-X ${FORWARD_CHAIN}$`, 'm'));
   });
