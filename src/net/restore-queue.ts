@@ -13,10 +13,13 @@ import {CommandError, type RunResult, type Runner} from '../exec/runner.js';
  * say), and the ones after it are queued again. When stderr names no line,
  * each input of the batch is run on its own.
  *
- * A lone input goes out at once, so a single attach waits for nothing; a bulk
- * attach of N containers runs a handful of restores instead of N.
+ * Up to two restores run at once (the nat and filter writes of one detach,
+ * say, each wait out the kernel's commit on their own), so an input goes out
+ * at once unless two are running; a bulk attach of N containers runs a
+ * handful of restores instead of N.
  */
 export const MAX_INPUTS_PER_RESTORE = 64;
+export const MAX_PARALLEL_RESTORES = 2;
 
 interface Job {
   input: string;
@@ -36,7 +39,7 @@ const lineCount = (s: string): number => s.split('\n').length - 1;
 
 class RestoreQueue {
   private readonly pending: Job[] = [];
-  private running = false;
+  private running = 0;
 
   constructor(
     private readonly runner: Runner,
@@ -46,7 +49,7 @@ class RestoreQueue {
   submit(input: string): Promise<RunResult> {
     return new Promise((done, fail) => {
       this.pending.push({input: input.endsWith('\n') ? input : `${input}\n`, done, fail});
-      if (!this.running) void this.pump();
+      if (this.running < MAX_PARALLEL_RESTORES) void this.pump();
     });
   }
 
@@ -55,7 +58,7 @@ class RestoreQueue {
   }
 
   private async pump(): Promise<void> {
-    this.running = true;
+    this.running++;
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, MAX_INPUTS_PER_RESTORE);
@@ -66,7 +69,7 @@ class RestoreQueue {
         }
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
   }
 

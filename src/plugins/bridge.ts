@@ -327,12 +327,14 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
     // overlap). The reference releases the IPAM first; nothing in the link
     // delete depends on it, and a failed release fails the DEL either way.
     // Addresses the namespace shows beyond the known ones are torn down after.
+    // The link delete, the longest of them, is started first.
+    const deleting = args.netns ? settled(readAddrsAndDelLink(runner, args.netns, args.ifname)) : undefined;
     const early = masq && args.netns && prevIps.length > 0 ? settled(teardownIpMasq(runner, target, {kind: 'ips', ips: prevIps})) : undefined;
     let sel: JumpSelector | undefined = prevIps.length > 0 ? {kind: 'ips', ips: prevIps} : {kind: 'all'};
-    if (args.netns) {
+    if (deleting) {
       const released = settled(ipamDel());
       // Addresses first (for the masquerade selection), then the link deleted: one process.
-      const read = await settled(readAddrsAndDelLink(runner, args.netns, args.ifname));
+      const read = await deleting;
       const masqDone = await early;
       const ipamDone = await released;
       if ('error' in ipamDone) throw ipamDone.error;

@@ -11,6 +11,8 @@ import {failedRestoreLine, restoreNoflush} from '../../../src/net/restore-queue.
 class FakeRestore implements Runner {
   readonly runs: string[] = [];
   readonly applied: string[] = [];
+  maxInFlight = 0;
+  private inFlight = 0;
   constructor(private readonly stderrFor: (line: number) => string = (n) => `iptables-restore: line ${n} failed: Bad rule (does a matching rule exist in that chain?).\n`) {}
 
   async run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -19,7 +21,9 @@ class FakeRestore implements Runner {
     assert.equal(opts.reject, false);
     const input = String(opts.input);
     this.runs.push(input);
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     await new Promise((r) => setTimeout(r, 5));
+    this.inFlight--;
     const lines = input.split('\n');
     let block: string[] = [];
     for (const [i, l] of lines.entries()) {
@@ -45,30 +49,31 @@ describe('net/restore-queue (iptables-restore group commit)', () => {
     assert.deepEqual(r.applied, ['a']);
   });
 
-  it('sends inputs that arrive during a run together in the next one', async () => {
+  it('runs two inputs at once; those that arrive while two run go together in the next one', async () => {
     const r = new FakeRestore();
-    const all = await Promise.all(['a', 'b', 'c', 'd'].map((x) => restoreNoflush(r, 'iptables-restore', block(`-A ${x}`))));
-    assert.deepEqual(all.map((x) => x.exitCode), [0, 0, 0, 0]);
-    assert.deepEqual(r.runs, [block('-A a'), block('-A b') + block('-A c') + block('-A d')]);
-    assert.deepEqual(r.applied, ['a', 'b', 'c', 'd']);
+    const all = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((x) => restoreNoflush(r, 'iptables-restore', block(`-A ${x}`))));
+    assert.deepEqual(all.map((x) => x.exitCode), [0, 0, 0, 0, 0]);
+    assert.equal(r.maxInFlight, 2);
+    assert.deepEqual(r.runs, [block('-A a'), block('-A b'), block('-A c') + block('-A d') + block('-A e')]);
+    assert.deepEqual(r.applied, ['a', 'b', 'c', 'd', 'e']);
   });
 
   it('splits a failure back: earlier inputs applied, the failing one gets its own line number, later ones run again', async () => {
     const r = new FakeRestore();
-    const inputs = [block('-A a'), block('-A b'), block('-A c', '-X BAD'), block('-A d')];
+    const inputs = [block('-A a'), block('-A b'), block('-A c'), block('-A d', '-X BAD'), block('-A e')];
     const out = await Promise.all(inputs.map((i) => restoreNoflush(r, 'iptables-restore', i, false)));
-    assert.deepEqual(out.map((x) => x.exitCode), [0, 0, 1, 0]);
-    assert.equal(out[2].stderr, 'iptables-restore: line 3 failed: Bad rule (does a matching rule exist in that chain?).\n');
-    assert.deepEqual(r.runs, [inputs[0], inputs[1] + inputs[2] + inputs[3], inputs[3]]);
-    assert.deepEqual(r.applied, ['a', 'b', 'd'], 'every good input applied exactly once');
+    assert.deepEqual(out.map((x) => x.exitCode), [0, 0, 0, 1, 0]);
+    assert.equal(out[3].stderr, 'iptables-restore: line 3 failed: Bad rule (does a matching rule exist in that chain?).\n');
+    assert.deepEqual(r.runs, [inputs[0], inputs[1], inputs[2] + inputs[3] + inputs[4], inputs[4]]);
+    assert.deepEqual(r.applied, ['a', 'b', 'c', 'e'], 'every good input applied exactly once');
   });
 
   it('runs each input of a failed batch on its own when stderr names no line', async () => {
     const r = new FakeRestore(() => 'iptables-restore: unable to initialize table\n');
-    const inputs = [block('-A a'), block('-A b', '-X BAD'), block('-A c')];
+    const inputs = [block('-A a'), block('-A b'), block('-A c', '-X BAD'), block('-A d')];
     const out = await Promise.all(inputs.map((i) => restoreNoflush(r, 'iptables-restore', i, false)));
-    assert.deepEqual(out.map((x) => x.exitCode), [0, 1, 0]);
-    assert.deepEqual(r.runs, [inputs[0], inputs[1] + inputs[2], inputs[1], inputs[2]]);
+    assert.deepEqual(out.map((x) => x.exitCode), [0, 0, 1, 0]);
+    assert.deepEqual(r.runs, [inputs[0], inputs[1], inputs[2] + inputs[3], inputs[2], inputs[3]]);
   });
 
   it('throws a CommandError for a failed input unless reject is false', async () => {

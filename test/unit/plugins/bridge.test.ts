@@ -326,16 +326,17 @@ describe('bridge ADD/DEL command sequence', () => {
     const delArgs = {...args, stdin: withPrev};
     // Usual case: the namespace shows the cached address only.
     let r = fakeRunner([
-      {argv: ['iptables-restore', '--noflush', '-w'], input: teardown},
+      // The link delete goes out first, the masquerade teardown alongside it.
       {argv: ns('ip', '-j', '-d', '-batch', '-'), input: 'addr show\nlink del dev eth0\n', stdout: `${addrs}\n`},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: teardown},
     ]);
     await makeBridgePlugin({ipam}).del(ctxOf(r), delArgs);
     r.done();
     // An address added by hand besides: its jump (and then the chain) goes after.
     const extra = '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet","local":"10.212.0.5","prefixlen":24,"scope":"global"},{"family":"inet","local":"10.212.0.77","prefixlen":24,"scope":"global"}]}]';
     r = fakeRunner([
-      {argv: ['iptables-restore', '--noflush', '-w'], input: teardown, exitCode: 1, stderr: 'iptables-restore: line 4 failed: Device or resource busy.'},
       {argv: ns('ip', '-j', '-d', '-batch', '-'), input: 'addr show\nlink del dev eth0\n', stdout: `${extra}\n`},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: teardown, exitCode: 1, stderr: 'iptables-restore: line 4 failed: Device or resource busy.'},
       {argv: ['iptables-save', '-t', 'nat'], stdout: `*nat\n:${chain} - [0:0]\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\n-A POSTROUTING -s 10.212.0.77/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`},
       {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`},
       {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.77/32 -m comment --comment ${q} -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`},
