@@ -120,18 +120,12 @@ export async function runCommand(id: FastId, p: Parsed, deps: Deps): Promise<Com
   const base = {containers: p.args, netns: str(f.netns), id: str(f.id), conf: str(f.conf), net: str(f.net), ifname: str(f.ifname)};
   // Ask Docker first: it answers while the attach/detach code loads.
   if (!base.netns && base.containers.length > 0) (await import('../runtime/target.js')).prefetchTargets(deps.docker, base.containers);
-  const warm = async (): Promise<void> => {
-    // The lock helper starts while Docker answers, not at the first lock.
-    if (f['dry-run'] !== true) (await import('../ipam/host-local/lock-helper.js')).warmLockHelper();
-  };
   if (id === 'attach') {
     const {attach} = await import('../runtime/attach.js');
-    await warm();
     const o = await attach(deps, {...base, ip: str(f.ip), mac: str(f.mac), args: f.args as string[] | undefined, persist: f.persist === true, dryRun: f['dry-run'] === true});
     return {payload: o, ...render.attachLines(o, json), failed: o.failures.length > 0};
   }
   const {detach} = await import('../runtime/detach.js');
-  await warm();
   const o = await detach(deps, {...base, all: f.all === true});
   return {payload: o, ...render.detachLines(o, json), failed: o.failures.length > 0};
 }

@@ -1,6 +1,6 @@
 import type {Runner} from '../exec/runner.js';
 import {canonicalIp, networkString, parseCidr, parseIp, type Family} from './cidr.js';
-import {restoreNoflush} from './restore-queue.js';
+import {restoreApplied, restoreNoflush} from './restore-queue.js';
 import {sha512Hex} from '../util/sha512.js';
 
 /**
@@ -169,9 +169,8 @@ export function planDirectTeardown(t: MasqTarget, f: Family, ips: string[]): str
   return ['*nat', ...jumps, `-F ${t.chain}`, `-X ${t.chain}`, 'COMMIT', ''].join('\n');
 }
 
-/** One restore that may fail as a whole: true when it applied. */
 async function tryRestore(runner: Runner, f: Family, input: string): Promise<boolean> {
-  return (await restoreNoflush(runner, tool(f, 'restore'), input, false)).exitCode === 0;
+  return restoreApplied(runner, tool(f, 'restore'), input);
 }
 
 /**

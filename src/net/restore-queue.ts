@@ -110,6 +110,11 @@ const queues = new WeakMap<Runner, Map<string, RestoreQueue>>();
  * through the runner's group-commit queue. Resolves with this input's own
  * outcome; throws a CommandError on failure unless `reject` is false.
  */
+/** One restore that may fail as a whole (changing nothing then): true when it applied. */
+export async function restoreApplied(runner: Runner, file: string, input: string): Promise<boolean> {
+  return (await restoreNoflush(runner, file, input, false)).exitCode === 0;
+}
+
 export async function restoreNoflush(runner: Runner, file: string, input: string, reject = true): Promise<RunResult> {
   let byFile = queues.get(runner);
   if (!byFile) queues.set(runner, (byFile = new Map()));

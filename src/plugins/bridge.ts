@@ -6,6 +6,7 @@ import {linkNameProblem, validateNetworkName} from '../cni/validate.js';
 import {delegateAdd, delegateCheck, delegateDel, delegateGc} from '../cni/delegate.js';
 import {validAttachments} from '../cni/gc-args.js';
 import {UndoStack} from '../util/undo.js';
+import {settled, type Settled} from '../util/concurrency.js';
 import {crashPoint} from '../util/crash-hook.js';
 import {canonicalIp, cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
 import {configureIface} from '../net/configure-iface.js';
@@ -241,7 +242,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
 
         // The masquerade rules depend on the addresses only: they are written
         // while the container side is configured (undo registered first).
-        let masq: Promise<{value: void} | {error: unknown}> | undefined;
+        let masq: Promise<Settled<void>> | undefined;
         if (c.ipMasq && resolveMasqBackend(c.ipMasqBackend) === 'nftables') {
           const inst = {network: c.name, ifname: args.ifname, containerId: args.containerId};
           undo.push('remove nftables masquerade rules', () => teardownNftMasq(runner, inst));
@@ -405,14 +406,6 @@ async function preflightHostLocal(args: CmdArgs): Promise<void> {
     throw toCniError(err);
   }
   validateNetworkName(name);
-}
-
-/** A promise's outcome as a value, so it can run alongside others and be awaited later without an unhandled rejection. */
-function settled<T>(p: Promise<T>): Promise<{value: T} | {error: unknown}> {
-  return p.then(
-    (value) => ({value}),
-    (error: unknown) => ({error}),
-  );
 }
 
 /** Bare IPs that prevResult (else the runtime's cached result) gave this ifname; none when absent or unparsable. */

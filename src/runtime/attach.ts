@@ -14,7 +14,7 @@ import {warmLockHelper} from '../ipam/host-local/lock-helper.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
 import {linkNamesViaPid} from '../net/netns.js';
-import {mapLimitSettled} from '../util/concurrency.js';
+import {mapLimitSettled, settled} from '../util/concurrency.js';
 import {isBuiltin, loadBuiltin} from '../plugins/registry.js';
 import {crashPoint, pausePoint} from '../util/crash-hook.js';
 
@@ -175,13 +175,13 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
   // Forwarding opens alongside the ADD (src/runtime/forwarding.ts): the pending
   // record written above keeps a concurrent detach from closing it again.
   const bridges = bridgesOf(list);
-  const forwarding = bridges.length > 0 ? openForwarding(deps, bridges, memo).then(() => undefined, (error: unknown) => ({error})) : undefined;
+  const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo)) : undefined;
   let result: Result;
   try {
     result = await addNetworkList(deps, list, rt);
     crashPoint('attach:cached');
     const opened = await forwarding;
-    if (opened) throw opened.error;
+    if (opened && 'error' in opened) throw opened.error;
   } catch (err) {
     await forwarding;
     // Leave nothing half-made: DEL whatever part of the chain did run.
@@ -237,17 +237,16 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   if (req.ifname) validateIfNameForUser(req.ifname);
   // The Docker lookups (read-only) go out first and overlap reading the
   // config; a config error still wins, as it would have come first.
-  const looked = resolveTargets(deps, req).then(
-    (targets) => ({targets}),
-    (error: unknown) => ({error}),
-  );
+  const looked = settled(resolveTargets(deps, req));
   const {list, source} = await resolveNetwork(req, deps.confDir);
-  // The lock helper starts while Docker answers (after the lookups went out), not at the first lock.
-  if (!req.dryRun) warmLockHelper();
-  if (!req.dryRun) preloadPlugins(list);
+  if (!req.dryRun) {
+    // The lock helper starts and the plugins load while Docker answers (the lookups went out first).
+    warmLockHelper();
+    preloadPlugins(list);
+  }
   const resolved = await looked;
   if ('error' in resolved) throw resolved.error;
-  const {targets} = resolved;
+  const targets = resolved.value;
   await pausePoint('attach:targets');
   const seen = new Set<string>();
   for (const t of targets) {
@@ -257,9 +256,9 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   if (req.ip && targets.length > 1) throw new UserError('--ip can only be used with a single container');
   if (req.mac && targets.length > 1) throw new UserError('--mac can only be used with a single container');
   const memo: ForwardMemo = new Map();
-  const settled = await mapLimitSettled(targets, 8, (t) => attachOne(deps, list, source, t, req, cniArgs, memo));
+  const outcomes = await mapLimitSettled(targets, 8, (t) => attachOne(deps, list, source, t, req, cniArgs, memo));
   const out: Outcome<Attachment | DryRunPlan> = {done: [], failures: []};
-  settled.forEach((s, i) => {
+  outcomes.forEach((s, i) => {
     if (s.status === 'fulfilled') out.done.push(s.value);
     else out.failures.push({target: targets[i].name, message: `failed to attach ${targets[i].name} to ${list.name}: ${errorText(s.reason)}`});
   });

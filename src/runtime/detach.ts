@@ -12,7 +12,7 @@ import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './netwo
 import {containerTarget, type Target} from './target.js';
 import {errorText, preloadPlugins, type Outcome} from './attach.js';
 import {warmLockHelper} from '../ipam/host-local/lock-helper.js';
-import {mapLimitSettled} from '../util/concurrency.js';
+import {mapLimitSettled, settled} from '../util/concurrency.js';
 
 export interface DetachRequest extends NetworkChoice {
   containers: string[];
@@ -154,24 +154,21 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   // The bridges only these attachments use close alongside their DELs
   // (src/runtime/forwarding.ts); a DEL that fails opens its bridge again.
   const leaving = new Set(wanted.map(({entry}) => entryKey(entry)));
-  const closing = releaseForwarding(deps, listsOf(wanted.map(({entry}) => entry)), leaving).then(
-    (closed): {closed: string[]; error?: unknown} => ({closed}),
-    (error: unknown) => ({closed: [] as string[], error}),
-  );
-  const settled: PromiseSettledResult<{detached: Detached; list?: NetworkConfigList}>[] = new Array(wanted.length);
+  const closing = settled(releaseForwarding(deps, listsOf(wanted.map(({entry}) => entry)), leaving));
+  const outcomes: PromiseSettledResult<{detached: Detached; list?: NetworkConfigList}>[] = new Array(wanted.length);
   await mapLimitSettled([...groups.values()], 8, (idxs) => withContainerLock(deps, wanted[idxs[0]].entry.containerId, async () => {
     for (const i of idxs) {
       const {entry, name} = wanted[i];
       try {
-        settled[i] = {status: 'fulfilled', value: await detachEntry(deps, entry, name)};
+        outcomes[i] = {status: 'fulfilled', value: await detachEntry(deps, entry, name)};
       } catch (reason) {
-        settled[i] = {status: 'rejected', reason};
+        outcomes[i] = {status: 'rejected', reason};
       }
     }
   }));
   const out: Outcome<Detached> = {done: [], failures: []};
   const kept: CacheEntry[] = [];
-  settled.forEach((s, i) => {
+  outcomes.forEach((s, i) => {
     const {entry, name} = wanted[i];
     if (s.status === 'fulfilled') out.done.push(s.value.detached);
     else {
@@ -179,9 +176,8 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
       out.failures.push({target: name, message: `failed to detach ${name} from ${entry.networkName}: ${errorText(s.reason)}`});
     }
   });
-  const {closed, error} = await closing;
-  const reopen = [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.includes(b));
-  await reopenForwarding(deps, reopen);
-  if (error) throw error;
+  const closed = await closing;
+  if ('error' in closed) throw closed.error;
+  await reopenForwarding(deps, [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)));
   return out;
 }

@@ -1,5 +1,5 @@
 import type {Runner} from '../exec/runner.js';
-import {restoreNoflush} from '../net/restore-queue.js';
+import {restoreApplied, restoreNoflush} from '../net/restore-queue.js';
 
 /**
  * Docker sets the FORWARD policy to DROP and turns on bridge netfilter, so
@@ -60,9 +60,9 @@ async function restore(runner: Runner, lines: string[]): Promise<void> {
   await restoreNoflush(runner, 'iptables-restore', ['*filter', ...lines, 'COMMIT', ''].join('\n'));
 }
 
-/** One restore that may fail as a whole (and then changes nothing): true when it applied. */
-async function tryRestore(runner: Runner, lines: string[]): Promise<boolean> {
-  return (await restoreNoflush(runner, 'iptables-restore', ['*filter', ...lines, 'COMMIT', ''].join('\n'), false)).exitCode === 0;
+/** The filter-table lines as one restore that may fail as a whole: true when it applied. */
+function tryRestore(runner: Runner, lines: string[]): Promise<boolean> {
+  return restoreApplied(runner, 'iptables-restore', ['*filter', ...lines, 'COMMIT', ''].join('\n'));
 }
 
 /**

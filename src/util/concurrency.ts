@@ -1,3 +1,13 @@
+/** A promise's outcome as a value, so it can run alongside others and be awaited later without an unhandled rejection. */
+export type Settled<T> = {value: T} | {error: unknown};
+
+export function settled<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({value}),
+    (error: unknown) => ({error}),
+  );
+}
+
 /**
  * Map with at most `limit` calls in flight. Every item is attempted; when any
  * fails, the first error (in input order) is thrown after all have settled.
