@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
-import {mkdtempSync, rmSync, statSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -94,6 +94,23 @@ describe('host-local lock helper (locks held by a helper process)', function () 
       if (!freed) await sleep(10);
     }
     assert.ok(freed, 'the lock outlived its process by more than a second');
+  });
+
+  it('without perl, falls back to one flock(1) process per lock, with the same exclusion', async () => {
+    // A PATH with node and flock only.
+    const bin = path.join(dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    symlinkSync(spawnSync('sh', ['-c', 'command -v flock'], {encoding: 'utf8'}).stdout.trim(), path.join(bin, 'flock'));
+    const child = spawn(path.join(bin, 'node'), ['--input-type=module', '-e', `const m = await import(${JSON.stringify(FLOCK_JS)}); await m.lockFile(${JSON.stringify(lockPath)}); console.log('held'); setInterval(() => {}, 1000);`], {stdio: ['ignore', 'pipe', 'pipe'], env: {PATH: bin}});
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => (String(d).includes('held') ? resolve() : undefined));
+      child.on('exit', (code) => reject(new Error(`holder exited ${code}: ${stderr}`)));
+    });
+    assert.equal(tryOutside(lockPath), 1, 'the lock is not held');
+    child.kill('SIGKILL');
   });
 
   it('does not keep a finished process alive', () => {
