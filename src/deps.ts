@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type {Logger, PluginContext, StatePaths} from './cni/plugin.js';
 import {defaultPaths} from './cni/plugin.js';
 import {spawnRunner, type Runner} from './exec/runner.js';
@@ -15,28 +16,32 @@ export interface Deps extends PluginContext {
   cniPath: string[];
   /** Docker Engine API client (DOCKER_HOST); connects on first use. */
   docker: DockerApi;
+  /** The directory relative paths of the request are resolved against (the user's, also under the service). */
+  cwd: string;
 }
 
-export function stderrLogger(verbose = false): Logger {
+export function stderrLogger(verbose = false, stderr: {write(s: string): unknown} = process.stderr): Logger {
   return {
     debug: (m) => {
-      if (verbose) process.stderr.write(`${m}\n`);
+      if (verbose) stderr.write(`${m}\n`);
     },
-    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    warn: (m) => stderr.write(`warning: ${m}\n`),
   };
 }
 
 export function makeDeps(overrides: Partial<Deps> = {}): Deps {
   const env = overrides.env ?? process.env;
-  const runner: Runner = overrides.runner ?? spawnRunner();
+  const cwd = overrides.cwd ?? process.cwd();
+  const runner: Runner = overrides.runner ?? (overrides.env || overrides.cwd ? spawnRunner({env, cwd}) : spawnRunner());
   const paths: StatePaths = {...defaultPaths, ...(overrides.paths ?? {})};
   return {
     runner,
     env,
     paths,
     log: overrides.log ?? stderrLogger(Boolean(env.CNI_DOCKER_DEBUG)),
-    confDir: overrides.confDir ?? env.NETCONFPATH ?? '/etc/cni/net.d',
+    confDir: path.resolve(cwd, overrides.confDir ?? env.NETCONFPATH ?? '/etc/cni/net.d'),
     docker: overrides.docker ?? createDockerApi(env),
-    cniPath: overrides.cniPath ?? (env.CNI_PATH ? env.CNI_PATH.split(':').filter(Boolean) : ['/opt/cni/bin', '/usr/lib/cni']),
+    cniPath: overrides.cniPath ?? (env.CNI_PATH ? env.CNI_PATH.split(':').filter(Boolean).map((d) => path.resolve(cwd, d)) : ['/opt/cni/bin', '/usr/lib/cni']),
+    cwd,
   };
 }

@@ -103,19 +103,36 @@ export interface CommandOutput {
   text?: string;
 }
 
+/** Where one run's output goes and what it runs with: this process's, or a service client's. */
+export interface CommandIO {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: {write(s: string): unknown; isTTY?: boolean};
+  stderr: {write(s: string): unknown};
+  /** Deps the caller supplies (the service: a Docker client on its shared connection). */
+  deps?: Partial<Deps>;
+}
+
+/** This process's environment, directory and streams. */
+export function processIO(env: NodeJS.ProcessEnv = process.env): CommandIO {
+  return {env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr};
+}
+
 /**
  * Run attach, detach or list from parsed args and flags: the one mapping of
- * flags to a request and of the outcome to output, shared by this fast path
- * and the oclif commands (commands/attach.ts, detach.ts, list.ts).
+ * flags to a request and of the outcome to output, shared by this fast path,
+ * the service (src/service/server.ts) and the oclif commands
+ * (commands/attach.ts, detach.ts, list.ts). `stdout` decides the list format
+ * (a table on a terminal).
  */
-export async function runCommand(id: FastId, p: Parsed, deps: Deps): Promise<CommandOutput> {
+export async function runCommand(id: FastId, p: Parsed, deps: Deps, stdout: {isTTY?: boolean} = process.stdout): Promise<CommandOutput> {
   const f = p.flags;
   const render = await import('./render-outcome.js');
   const json = f.json === true;
   if (id === 'list') {
     const {listAttachments} = await import('../runtime/list.js');
     const rows = await listAttachments(deps, {container: str(f.container), net: str(f.net)});
-    return {payload: rows, out: [], err: [], failed: false, text: json ? undefined : await render.listText(rows, process.stdout, process.env)};
+    return {payload: rows, out: [], err: [], failed: false, text: json ? undefined : await render.listText(rows, stdout, deps.env)};
   }
   const base = {containers: p.args, netns: str(f.netns), id: str(f.id), conf: str(f.conf), net: str(f.net), ifname: str(f.ifname)};
   // Ask Docker first: it answers while the attach/detach code loads.
@@ -132,39 +149,51 @@ export async function runCommand(id: FastId, p: Parsed, deps: Deps): Promise<Com
 
 /** Run argv on the fast path; false when oclif must handle it (nothing has been done then). */
 export async function runFast(argv: string[], rootDir: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  if (env.CNI_DOCKER_NO_FAST) return false;
+  const code = await runFastIO(argv, rootDir, processIO(env));
+  if (code === undefined) return false;
+  if (code !== 0) process.exitCode = code;
+  return true;
+}
+
+/** The fast path against `io`: the exit status, or undefined when oclif must handle argv (nothing has been done then). */
+export async function runFastIO(argv: string[], rootDir: string, io: CommandIO): Promise<number | undefined> {
+  const env = io.env;
+  if (env.CNI_DOCKER_NO_FAST) return undefined;
   if (argv.length === 1 && argv[0] === '--version') {
     const pkg = JSON.parse(readFileSync(`${rootDir}/package.json`, 'utf8')) as {name: string; version: string};
-    process.stdout.write(`${versionLine(pkg)}\n`);
-    return true;
+    io.stdout.write(`${versionLine(pkg)}\n`);
+    return 0;
   }
   const id = ALIASES[argv[0]];
-  if (!id) return false;
+  if (!id) return undefined;
   const parsed = parseFast(FAST_COMMANDS[id], argv.slice(1));
-  if (!parsed) return false;
+  if (!parsed) return undefined;
   const max = FAST_COMMANDS[id].maxArgs;
-  if (max !== undefined && parsed.args.length > max) return false;
+  if (max !== undefined && parsed.args.length > max) return undefined;
   const json = parsed.flags.json === true;
-  const {makeDeps} = await import('../deps.js');
+  const {makeDeps, stderrLogger} = await import('../deps.js');
   const confDir = str(parsed.flags['conf-dir']);
   try {
-    const r = await runCommand(id, parsed, makeDeps(confDir ? {confDir} : {}));
-    if (json) process.stdout.write(`${JSON.stringify(r.payload, null, 2)}\n`);
-    if (r.text !== undefined) process.stdout.write(r.text);
-    for (const l of r.out) process.stdout.write(`${l}\n`);
-    for (const l of r.err) process.stderr.write(`${l}\n`);
-    if (r.failed) process.exitCode = 1;
+    const deps = makeDeps({
+      ...(io.env === process.env && io.cwd === process.cwd() ? {} : {env: io.env, cwd: io.cwd, log: stderrLogger(Boolean(env.CNI_DOCKER_DEBUG), io.stderr)}),
+      ...io.deps,
+      ...(confDir ? {confDir} : {}),
+    });
+    const r = await runCommand(id, parsed, deps, io.stdout);
+    if (json) io.stdout.write(`${JSON.stringify(r.payload, null, 2)}\n`);
+    if (r.text !== undefined) io.stdout.write(r.text);
+    for (const l of r.out) io.stdout.write(`${l}\n`);
+    for (const l of r.err) io.stderr.write(`${l}\n`);
+    return r.failed ? 1 : 0;
   } catch (err) {
     const {userFacingError} = await import('./user-error.js');
     const known = userFacingError(err);
     if (!known) {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-      return true;
+      io.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      return 1;
     }
-    if (json) process.stdout.write(`${JSON.stringify(known.json, null, 2)}\n`);
-    process.stderr.write(`Error: ${known.message}\n`);
-    process.exitCode = known.exitCode;
+    if (json) io.stdout.write(`${JSON.stringify(known.json, null, 2)}\n`);
+    io.stderr.write(`Error: ${known.message}\n`);
+    return known.exitCode;
   }
-  return true;
 }

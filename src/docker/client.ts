@@ -79,12 +79,27 @@ export function dockerEndpoint(env: NodeJS.ProcessEnv): DockerEndpoint {
 
 const REQUEST_TIMEOUT_MS = 60_000;
 
-/** A lazily connecting client: constructing it loads nothing and opens nothing. */
-export function createDockerApi(env: NodeJS.ProcessEnv): DockerApi {
+/** Transports by endpoint URL, shared by the clients of a long-lived process (the service). */
+export type DockerTransports = Map<string, Promise<(path: string) => Promise<unknown>>>;
+
+/**
+ * A lazily connecting client: constructing it loads nothing and opens nothing.
+ * With `transports`, unix and plain tcp endpoints reuse one keep-alive
+ * connection pool per endpoint across clients; each client still has its own
+ * state (the lookups prefetched for one command stay with that command).
+ */
+export function createDockerApi(env: NodeJS.ProcessEnv, transports?: DockerTransports): DockerApi {
   const ep = dockerEndpoint(env);
   let get: ((path: string) => Promise<unknown>) | undefined;
+  const transport = (): Promise<(path: string) => Promise<unknown>> => {
+    if (ep.kind === 'modem') return modemGet(ep);
+    if (!transports) return httpGet(ep);
+    let t = transports.get(ep.url);
+    if (!t) transports.set(ep.url, (t = httpGet(ep)));
+    return t;
+  };
   const request = async (path: string): Promise<unknown> => {
-    get ??= ep.kind === 'modem' ? await modemGet(ep) : await httpGet(ep);
+    get ??= await transport();
     return get(path);
   };
   return {

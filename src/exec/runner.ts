@@ -92,16 +92,19 @@ export function execaRunner(): Runner {
  * The real runner on node:child_process directly: same contract as
  * execaRunner() (no shell, stdin from `input`, env merged unless extendEnv is
  * false, exit 127 with the spawn error when the file cannot be started), but
- * without execa's import cost (~150 ms) on every CLI start.
+ * without execa's import cost (~150 ms) on every CLI start. `base` is the
+ * environment and working directory the children start from (default: this
+ * process's); the service (src/service/) runs each request with its client's.
  */
-export function spawnRunner(): Runner {
+export function spawnRunner(base: {env?: NodeJS.ProcessEnv; cwd?: string} = {}): Runner {
   return {
     async run(file, args, options = {}) {
       const {spawn} = await import('node:child_process');
-      const env = options.extendEnv === false ? {...options.env} : options.env ? {...process.env, ...options.env} : process.env;
+      const baseEnv = base.env ?? process.env;
+      const env = options.extendEnv === false ? {...options.env} : options.env ? {...baseEnv, ...options.env} : baseEnv;
       const result = await new Promise<RunResult>((resolve) => {
         const hasInput = options.input !== undefined;
-        const child = spawn(file, [...args], {env, stdio: [hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe'], timeout: options.timeoutMs});
+        const child = spawn(file, [...args], {env, cwd: base.cwd, stdio: [hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe'], timeout: options.timeoutMs});
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let spawnError: Error | undefined;

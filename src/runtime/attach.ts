@@ -92,7 +92,7 @@ export async function freeIfname(deps: Deps, netns: string, pid?: number): Promi
 export async function resolveTargets(deps: Deps, req: Pick<AttachRequest, 'containers' | 'netns' | 'id'>): Promise<Target[]> {
   if (req.netns) {
     if (req.containers.length > 0) throw new UserError('give containers or --netns, not both');
-    return [await netnsTarget(req.netns, req.id)];
+    return [await netnsTarget(req.netns, req.id, deps.cwd)];
   }
   if (req.containers.length === 0) throw new UserError('name at least one container (or --netns PATH)');
   if (req.id) throw new UserError('--id goes with --netns only');
@@ -238,7 +238,7 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   // The Docker lookups (read-only) go out first and overlap reading the
   // config; a config error still wins, as it would have come first.
   const looked = settled(resolveTargets(deps, req));
-  const {list, source} = await resolveNetwork(req, deps.confDir);
+  const {list, source} = await resolveNetwork(req, deps.confDir, deps.cwd);
   if (!req.dryRun) {
     // The lock helper starts and the plugins load while Docker answers (the lookups went out first).
     warmLockHelper();

@@ -119,7 +119,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
     }
   }
   let network: string | undefined;
-  if (req.conf || req.net) network = (await resolveNetwork(req, deps.confDir)).list.name;
+  if (req.conf || req.net) network = (await resolveNetwork(req, deps.confDir, deps.cwd)).list.name;
   const wanted: {entry: CacheEntry; name: string}[] = [];
   const pick = async (id: string, name: string) => {
     for (const e of all) {

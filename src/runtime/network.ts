@@ -19,12 +19,13 @@ export interface NetworkChoice {
 }
 
 /** Resolve --conf FILE, --net NAME (in confDir), or the default network. */
-export async function resolveNetwork(choice: NetworkChoice, confDir: string): Promise<{list: NetworkConfigList; source: NetworkChoice}> {
+export async function resolveNetwork(choice: NetworkChoice, confDir: string, cwd = process.cwd()): Promise<{list: NetworkConfigList; source: NetworkChoice}> {
   if (choice.conf && choice.net) throw new UserError('give either --conf or --net, not both');
   try {
     if (choice.conf) {
-      if (!existsSync(choice.conf)) throw new UserError(`no such config file: ${choice.conf}`);
-      return {list: await loadNetworkFile(choice.conf), source: {conf: path.resolve(choice.conf)}};
+      const file = path.resolve(cwd, choice.conf);
+      if (!existsSync(file)) throw new UserError(`no such config file: ${choice.conf}`);
+      return {list: await loadNetworkFile(file), source: {conf: file}};
     }
     if (choice.net) return {list: await findNetwork(confDir, choice.net), source: {net: choice.net}};
     try {

@@ -26,8 +26,8 @@ export interface Target {
  * container id is the namespace's file name, as in the seed's first scenario
  * (CNI_CONTAINERID=1234567890 for /var/run/netns/1234567890), unless given.
  */
-export async function netnsTarget(netnsPath: string, containerId?: string): Promise<Target> {
-  const abs = path.resolve(netnsPath);
+export async function netnsTarget(netnsPath: string, containerId?: string, cwd = process.cwd()): Promise<Target> {
+  const abs = path.resolve(cwd, netnsPath);
   const id = containerId ?? path.basename(abs);
   try {
     validateContainerId(id);

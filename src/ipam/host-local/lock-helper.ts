@@ -177,6 +177,11 @@ class LockHelper {
     this.child.stdin!.write(`U ${id}\n`);
   }
 
+  /** Whether the helper process has ended (its locks are released with it). */
+  get ended(): boolean {
+    return this.dead !== undefined;
+  }
+
   /** Whether the lock is still held (false once released, or if the helper died). */
   holds(id: number): boolean {
     return !this.dead && this.held.has(id);
@@ -186,10 +191,14 @@ class LockHelper {
 let helper: LockHelper | undefined;
 let unavailable = false;
 
-/** The process's helper, started on first use; undefined when perl is missing (use flock(1)). */
+/**
+ * The process's helper, started on first use (and again after it ended, for a
+ * long-lived process such as the service); undefined when perl is missing
+ * (use flock(1)).
+ */
 export function lockHelper(perl = 'perl'): LockHelper | undefined {
   if (unavailable) return undefined;
-  helper ??= new LockHelper(perl);
+  if (!helper || helper.ended) helper = new LockHelper(perl);
   return helper;
 }
 
