@@ -33,6 +33,8 @@ export interface PluginContext {
   paths: StatePaths;
   /** Environment of the caller (for delegating to external plugins). */
   env: Record<string, string | undefined>;
+  /** The caller's working directory (relative CNI_PATH entries); default this process's. */
+  cwd?: string;
 }
 
 /**

@@ -15,12 +15,12 @@ export type ExecCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
 
 const TEXT_BUSY_RETRIES = 5;
 
-/** First regular file `<dir>/<type>` over the path list. */
-export async function findPlugin(type: string, dirs: readonly string[]): Promise<string> {
+/** First regular file `<dir>/<type>` over the path list (relative directories from `cwd`, the caller's). */
+export async function findPlugin(type: string, dirs: readonly string[], cwd = process.cwd()): Promise<string> {
   if (!type) throw new CniError(ErrorCode.Internal, 'no plugin name provided');
   if (type.includes('/')) throw new CniError(ErrorCode.Internal, `invalid plugin name: ${type}`);
   for (const dir of dirs) {
-    const file = path.join(dir, type);
+    const file = path.resolve(cwd, dir, type);
     try {
       if ((await stat(file)).isFile()) return file;
     } catch {
@@ -65,7 +65,7 @@ export function execFailure(stdout: string, stderr: string, exitCode: number): C
 
 /** Run `type` with `cmd`; returns its stdout on success, throws the mapped CniError on failure. */
 export async function execPluginRaw(ctx: PluginContext, type: string, cmd: ExecCommand, args: CmdArgs): Promise<string> {
-  const file = await findPlugin(type, args.path);
+  const file = await findPlugin(type, args.path, ctx.cwd);
   const env = pluginEnv(ctx, cmd, args);
   for (let attempt = 0; ; attempt++) {
     const r = await ctx.runner.run(file, [], {input: args.stdin, env, extendEnv: false, reject: false});
