@@ -7,14 +7,19 @@
  *  (b) ours:   `cni-docker attach C --conf F`, later `cni-docker detach C --conf F`.
  *  (c) bulk:   `cni-docker attach` / `detach` of N containers in one call each,
  *              against (a) in a loop over the same N.
+ *  (b') and (c') the same with the resident service running
+ *              (`cni-docker service start`, on a socket of this run): the
+ *              commands go through bin/cni-docker-client. (b) and (c) run with
+ *              CNI_DOCKER_NO_SERVICE=1, so a service running on this machine
+ *              does not change them.
  *
  * Every attach is checked (its addresses present in the container's netns, and
  * gone after detach) before a round counts. Both sides share one config file,
  * bridge and host-local dataDir. Wall clock is measured around each process;
- * peak RSS comes from GNU time. Env: BENCH_CONTAINERS (50), BENCH_ROUNDS (7),
+ * peak RSS comes from GNU time (for the service, its VmHWM). Env: BENCH_CONTAINERS (50), BENCH_ROUNDS (7),
  * BENCH_BULK_ROUNDS (3), BENCH_STARTUP_RUNS (10).
  */
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -111,21 +116,44 @@ interface Ours {
   detach: Timed;
 }
 
+/** The environment our commands run with: plain (b)/(c), or through the service (b')/(c'). */
+const plainEnv: NodeJS.ProcessEnv = {...process.env, CNI_DOCKER_NO_SERVICE: '1'};
+const serviceSocket = join(dir, 'service.sock');
+const serviceEnv: NodeJS.ProcessEnv = {...process.env, CNI_DOCKER_SERVICE_SOCKET: serviceSocket};
+delete serviceEnv.CNI_DOCKER_NO_SERVICE;
+let cliEnv = plainEnv;
+
 async function ours(list: string[]): Promise<Ours> {
-  const attach = await timed([...CLI, 'attach', ...list, '--conf', confFile, '--json']);
+  const attach = await timed([...CLI, 'attach', ...list, '--conf', confFile, '--json'], {env: cliEnv});
   const out = JSON.parse(attach.stdout) as {done: {container: string; netns: string; addresses: string[]}[]; failures: {message: string}[]};
   if (out.failures.length > 0) throw new Error(`attach failed: ${out.failures.map((f) => f.message).join('; ')}`);
   if (out.done.length !== list.length) throw new Error(`attach returned ${out.done.length} of ${list.length} attachments`);
   await mapLimit(out.done, 8, (a) => expectAttached(a.container, a.netns, a.addresses));
-  const detach = await timed([...CLI, 'detach', ...list, '--conf', confFile]);
+  const detach = await timed([...CLI, 'detach', ...list, '--conf', confFile], {env: cliEnv});
   await mapLimit(list, 8, (n) => expectDetached(n, sandbox.get(n)!.netns));
   return {attach, detach};
+}
+
+interface ServiceInfo {
+  pid: number;
+  requests: number;
+}
+
+async function serviceStatus(): Promise<ServiceInfo> {
+  return JSON.parse(await run([...CLI, 'service', 'status', '--socket', serviceSocket, '--json'])) as ServiceInfo;
+}
+
+/** Peak resident set of a running process (VmHWM), in kB. */
+function peakRssKb(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
 }
 
 // ---- set-up, rounds, report ------------------------------------------------------
 
 async function cleanup(): Promise<void> {
   const ids = (await run(['docker', 'ps', '-aq', '--filter', `label=${LABEL}`]).catch(() => '')).split('\n').filter(Boolean);
+  await run([...CLI, 'service', 'stop', '--socket', serviceSocket]).catch(() => '');
   if (sandbox.size > 0) {
     await run([...CLI, 'detach', ...sandbox.keys(), '--conf', confFile]).catch(() => '');
     for (const [, s] of sandbox) await timed([`${REF}/bridge`], {input: conf, env: pluginEnv('DEL', s.id, s.netns)}).catch(() => undefined);
@@ -218,6 +246,22 @@ async function rounds(n: number, list: (r: number) => string[]): Promise<Figures
   return f;
 }
 
+function report(mark: string, who: string, single: Figures, bulk: Figures): void {
+  const ratio1 = median(single.ours) / median(single.seed);
+  const ratioN = median(bulk.ours) / median(bulk.seed);
+  const w = (t: string): string => t.padEnd(46);
+  console.log(`\nSingle container, attach + detach (median of ${ROUNDS}; every attach verified):`);
+  console.log(`  ${w('(a) seed: docker inspect + bridge ADD')}${fmt(median(single.seedA))}   DEL    ${fmt(median(single.seedD))}   total ${fmt(median(single.seed))}`);
+  console.log(`  ${w(`(b${mark}) ${who} attach`)}${fmt(median(single.oursA))}   detach ${fmt(median(single.oursD))}   total ${fmt(median(single.ours))}`);
+  console.log(`  ratio (b${mark})/(a) ${ratio1.toFixed(2)}x   target <= 1.5x: ${verdict(ratio1 <= 1.5)}   peak RSS of our command ${mb(single.rss)}`);
+  if (!mark) console.log(`  (our two bare Node starts, 2 x ${nodeStart.toFixed(0)} ms = ${fmt(2 * nodeStart)}, are ${((2 * nodeStart) / median(single.seed)).toFixed(2)}x the seed on their own)`);
+  console.log(`\n${N} containers, attach + detach (median of ${BULK_ROUNDS}; every attach verified):`);
+  console.log(`  ${w(`(a) seed loop: ${N}x (inspect + ADD)`)}${fmt(median(bulk.seedA))}   ${N}x DEL ${fmt(median(bulk.seedD))}   total ${fmt(median(bulk.seed))}`);
+  console.log(`  ${w(`(c${mark}) ${who}, one call each`)}${fmt(median(bulk.oursA))}   detach ${fmt(median(bulk.oursD))}   total ${fmt(median(bulk.ours))}`);
+  console.log(`  ratio (c${mark})/(a) ${ratioN.toFixed(2)}x   target <= 0.35x: ${verdict(ratioN <= 0.35)}`);
+  console.log(`  peak RSS of our ${N}-container command ${mb(bulk.rss)}   target < 150 MB: ${verdict(bulk.rss < 150 * 1024)}`);
+}
+
 async function main(): Promise<number> {
   preflight();
   writeFileSync(confFile, conf);
@@ -231,19 +275,23 @@ async function main(): Promise<number> {
 
   const single = await rounds(ROUNDS, (r) => [names[r % names.length]]);
   const bulk = await rounds(BULK_ROUNDS, () => names);
+  report('', 'cni-docker', single, bulk);
 
-  const ratio1 = median(single.ours) / median(single.seed);
-  const ratioN = median(bulk.ours) / median(bulk.seed);
-  console.log(`\nSingle container, attach + detach (median of ${ROUNDS}; every attach verified):`);
-  console.log(`  (a) seed: docker inspect + bridge ADD   ${fmt(median(single.seedA))}   DEL ${fmt(median(single.seedD))}   total ${fmt(median(single.seed))}`);
-  console.log(`  (b) cni-docker attach                   ${fmt(median(single.oursA))}   detach ${fmt(median(single.oursD))}   total ${fmt(median(single.ours))}`);
-  console.log(`  ratio (b)/(a) ${ratio1.toFixed(2)}x   target <= 1.5x: ${verdict(ratio1 <= 1.5)}   peak RSS ${mb(single.rss)}`);
-  console.log(`  (our two bare Node starts, 2 x ${nodeStart.toFixed(0)} ms = ${fmt(2 * nodeStart)}, are ${((2 * nodeStart) / median(single.seed)).toFixed(2)}x the seed on their own)`);
-  console.log(`\n${N} containers, attach + detach (median of ${BULK_ROUNDS}; every attach verified):`);
-  console.log(`  (a) seed loop: ${N}x (inspect + ADD)     ${fmt(median(bulk.seedA))}   ${N}x DEL ${fmt(median(bulk.seedD))}   total ${fmt(median(bulk.seed))}`);
-  console.log(`  (c) cni-docker attach/detach, one call   ${fmt(median(bulk.oursA))}   detach ${fmt(median(bulk.oursD))}   total ${fmt(median(bulk.ours))}`);
-  console.log(`  ratio (c)/(a) ${ratioN.toFixed(2)}x   target <= 0.35x: ${verdict(ratioN <= 0.35)}`);
-  console.log(`  peak RSS of the ${N}-container run ${mb(bulk.rss)}   target < 150 MB: ${verdict(bulk.rss < 150 * 1024)}`);
+  // The same with the service running; every command must have been served by it.
+  await run([...CLI, 'service', 'start', '--socket', serviceSocket, '--log', join(dir, 'service.log')]);
+  cliEnv = serviceEnv;
+  await ours([names[0]]);
+  const before = await serviceStatus();
+  const singleS = await rounds(ROUNDS, (r) => [names[r % names.length]]);
+  const bulkS = await rounds(BULK_ROUNDS, () => names);
+  const after = await serviceStatus();
+  const expected = 2 * (ROUNDS + BULK_ROUNDS);
+  if (after.pid !== before.pid || after.requests - before.requests !== expected) {
+    throw new Error(`the service served ${after.requests - before.requests} of the ${expected} commands (pid ${before.pid} -> ${after.pid})`);
+  }
+  console.log(`\nWith the resident service (cni-docker service start; pid ${after.pid} served all ${expected} timed commands):`);
+  report("'", 'cni-docker via service', singleS, bulkS);
+  console.log(`  peak RSS of the service process ${mb(peakRssKb(after.pid))}   target < 150 MB: ${verdict(peakRssKb(after.pid) < 150 * 1024)}`);
   return 0;
 }
 
