@@ -25,9 +25,12 @@ Stops on SIGTERM or SIGINT after the commands it is running finish.`;
     const log = timestampLogger();
     let svc;
     try {
+      if (process.getuid?.() !== 0) throw new Error('the cni-docker service needs root (run it with sudo)');
       svc = await startService({socketPath: serviceSocket(flags.socket), rootDir: packageRoot(), log});
     } catch (err) {
-      this.error((err as Error).message, {exit: 1});
+      // One line, in the log's format: `service start` quotes it.
+      process.stderr.write(`${new Date().toISOString()} error ${(err as Error).message}\n`);
+      process.exit(1);
     }
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void svc.close(sig));
     process.on('SIGHUP', () => undefined);

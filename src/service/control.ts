@@ -73,10 +73,11 @@ function alive(pid: number): boolean {
   }
 }
 
-function logTail(file: string): string {
+/** The last line of the service log, without its timestamp and level. */
+function lastLogLine(file: string): string {
   try {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    return lines.slice(-3).join(' | ');
+    return lines[lines.length - 1].replace(/^\S+ (?:info|error|debug) /, '');
   } catch {
     return '';
   }
@@ -87,6 +88,7 @@ function logTail(file: string): string {
  * wait until it answers. An already running one is left as it is.
  */
 export async function startServiceProcess(o: {socketPath: string; logFile: string; rootDir: string; timeoutMs?: number}): Promise<{status: ServiceStatus; started: boolean}> {
+  if (process.getuid?.() !== 0) throw new UserError('the cni-docker service needs root (run it with sudo)');
   const running = await serviceStatus(o.socketPath, o.rootDir);
   if (running) return {status: running, started: false};
   const {spawn} = await import('node:child_process');
@@ -113,8 +115,8 @@ export async function startServiceProcess(o: {socketPath: string; logFile: strin
     if (status) return {status, started: true};
     if (exited) break;
   }
-  const tail = logTail(o.logFile);
-  throw new UserError(`the cni-docker service did not start${exited ? ` (it exited with ${exited})` : ''}${tail ? `: ${tail}` : ''} (log: ${o.logFile})`);
+  const last = lastLogLine(o.logFile);
+  throw new UserError(`the cni-docker service did not start${last ? `: ${last}` : exited ? ` (it exited with ${exited})` : ''} (log: ${o.logFile})`);
 }
 
 /** Ask the service to stop and wait until its process is gone; undefined when none was running. */

@@ -143,14 +143,13 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   };
 
   const server = net.createServer((conn) => {
-    if (closing) return void conn.destroy();
     waiting.add(conn);
     let buf: Buffer = Buffer.alloc(0);
     let started = false;
     conn.on('error', () => undefined);
     conn.on('close', () => waiting.delete(conn));
     conn.on('data', (chunk: Buffer) => {
-      if (started || closing) return;
+      if (started) return;
       buf = Buffer.concat([buf, chunk]);
       let req: ServiceRequest | undefined;
       try {
@@ -163,6 +162,8 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       if (!req) return;
       started = true;
       waiting.delete(conn);
+      // Stopping: nothing new runs here; the client runs the command itself.
+      if (closing && req.argv[0] !== STATUS_REQUEST) return void conn.end(frame('f', 'stopping'));
       const counted = req.argv[0] !== STATUS_REQUEST && req.argv[0] !== STOP_REQUEST;
       if (counted) {
         requests++;
@@ -179,11 +180,15 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     closing ??= (async () => {
       o.log.warn(`stopping: ${why}`);
       // The socket goes first, so new commands run on their own; requests being
-      // served finish (server.close waits for their connections), idle ones are dropped.
+      // served finish (server.close waits for their connections); a request that
+      // arrives now is handed back.
       await fs.unlink(o.socketPath).catch(() => undefined);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const c of waiting) c.destroy();
+        // A client that connected but has not sent its request yet gets a moment to send it (and the hand-back).
+        setTimeout(() => {
+          for (const c of waiting) c.destroy();
+        }, 2000).unref();
       });
       resolveClosed();
     })();

@@ -157,6 +157,14 @@ describe('the resident service (integration)', function () {
     assert.ok(!readFileSync(`/proc/${pid}/environ`, 'utf8').includes(marker), 'the marker came from the service, not the request');
   });
 
+  it('doctor reports the running service, as ok', async () => {
+    const {serviceCheck} = await import('../../src/runtime/doctor.js');
+    const {makeDeps} = await import('../../src/deps.js');
+    const c = await serviceCheck(makeDeps({env}));
+    assert.equal(c.status, 'ok');
+    assert.match(c.message, new RegExp(`^the service runs attach, detach and list \\(pid ${(await status())!.pid}, ${sock}, \\d+ served\\)$`));
+  });
+
   it('a command of another build is handed back and run on its own, and the out-of-date service exits', async () => {
     const file = path.join(ROOT, 'dist/src/service/server.js');
     const st = statSync(file);
@@ -180,6 +188,11 @@ describe('the resident service (integration)', function () {
     process.kill(s.pid, 'SIGKILL');
     for (let i = 0; i < 100 && existsSync(`/proc/${s.pid}`); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(sock), 'the killed service removed its socket');
+    const {serviceCheck} = await import('../../src/runtime/doctor.js');
+    const {makeDeps} = await import('../../src/deps.js');
+    const c = await serviceCheck(makeDeps({env}));
+    assert.equal(c.status, 'warn');
+    assert.match(c.message, /nothing answers on the service socket/);
     const a = await run(['attach', c2.name, '--conf', conf], env);
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stdout, new RegExp(`^${c2.name}: attached to ${NET} as eth0 10\\.219\\.0\\.\\d+/24`));
@@ -188,6 +201,16 @@ describe('the resident service (integration)', function () {
     // A new start replaces the dead socket.
     const again = await start();
     assert.notEqual(again.pid, s.pid);
+  });
+
+  it('refuses to start without root, in one line, and starts nothing', async () => {
+    const r = await new Promise<CliResult>((resolve) => {
+      execFile('su', ['nobody', '-s', '/bin/sh', '-c', `${CLI_BIN} service start --socket /tmp/tsvc-nobody-${process.pid}.sock --log /dev/null`], {env: direct}, (err, stdout, stderr) => {
+        resolve({code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr});
+      });
+    });
+    assert.deepEqual(r, {code: 1, stdout: '', stderr: 'Error: the cni-docker service needs root (run it with sudo)\n'});
+    assert.ok(!existsSync(`/tmp/tsvc-nobody-${process.pid}.sock`));
   });
 
   it('stop waits for the process to end and removes the socket; status then says it is not running', async () => {
@@ -200,5 +223,8 @@ describe('the resident service (integration)', function () {
     const st = await run(['service', 'status', '--socket', sock], direct);
     assert.equal(st.code, 1);
     assert.match(st.stdout, /^cni-docker service is not running/);
+    const {serviceCheck} = await import('../../src/runtime/doctor.js');
+    const {makeDeps} = await import('../../src/deps.js');
+    assert.deepEqual(await serviceCheck(makeDeps({env})), {check: 'service', status: 'ok', message: 'not running (optional): each command starts its own Node process'});
   });
 });

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {spawn} from 'node:child_process';
-import {mkdtempSync, realpathSync, rmSync} from 'node:fs';
+import {chownSync, mkdtempSync, realpathSync, rmSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -118,6 +118,16 @@ describe('bin/cni-docker-client (the service client)', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), []);
     assert.equal(s.requests.length, 1, 'the fallback went to the service again');
+  });
+
+  it("a socket of another user is never sent this user's request: the command runs on its own", async () => {
+    const s = await standIn(sock, (conn) => conn.end(frame('x', '0')));
+    server = s.server;
+    chownSync(sock, 65534, 65534);
+    const r = await runClient(['list', '--json', '--net', 'tclient-no-such-net'], env, tmp);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), []);
+    assert.equal(s.requests.length, 0, 'the request went to a socket owned by another user');
   });
 
   it('with nothing listening on the socket the command runs on its own', async () => {
