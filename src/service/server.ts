@@ -19,10 +19,10 @@
  */
 import {promises as fs} from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import type {Logger} from '../cni/plugin.js';
 import {runFastIO} from '../cli/fast-path.js';
 import {createDockerApi, dockerEndpoint, type DockerTransports} from '../docker/client.js';
+import {prepareSocket} from '../util/unix-socket.js';
 import {buildStamp, decodeRequest, frame, type FrameType, type ServiceRequest} from './protocol.js';
 
 export const DEFAULT_SERVICE_SOCKET = '/run/cni-docker/service.sock';
@@ -57,33 +57,6 @@ export interface RunningService {
   status(): ServiceStatus;
 }
 
-function canConnect(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** The socket's directory (0700 when we make it), and no live service or foreign file at the path. */
-async function prepareSocket(socketPath: string): Promise<void> {
-  const dir = path.dirname(socketPath);
-  const made = await fs.mkdir(dir, {recursive: true, mode: 0o700});
-  if (made !== undefined) await fs.chmod(dir, 0o700);
-  let st;
-  try {
-    st = await fs.lstat(socketPath);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
-  if (await canConnect(socketPath)) throw new Error(`a cni-docker service is already listening on ${socketPath}`);
-  await fs.unlink(socketPath);
-}
-
 /** Why a request goes back to the client to run itself, or undefined when the service runs it. */
 export function handBackReason(req: ServiceRequest, stamp: string): string | undefined {
   if (req.stamp !== stamp) return 'stale';
@@ -93,7 +66,7 @@ export function handBackReason(req: ServiceRequest, stamp: string): string | und
 }
 
 export async function startService(o: ServiceOptions): Promise<RunningService> {
-  await prepareSocket(o.socketPath);
+  await prepareSocket(o.socketPath, 'a cni-docker service');
   const stamp = buildStamp(o.rootDir);
   const transports: DockerTransports = new Map();
   const startedAt = new Date().toISOString();

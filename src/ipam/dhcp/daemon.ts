@@ -9,8 +9,6 @@
  */
 import {promises as fs} from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import path from 'node:path';
 import type {Logger} from '../../cni/plugin.js';
 import type {CmdArgs} from '../../cni/types.js';
 import {LeaseManager, type OpenTransport} from './manager.js';
@@ -19,6 +17,7 @@ import {WorkerTransport} from './worker-transport.js';
 import {spawnRunner} from '../../exec/runner.js';
 import {ipBatch} from '../../net/ip.js';
 import {isLiveNetns} from '../../net/netns.js';
+import {prepareSocket} from '../../util/unix-socket.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -40,28 +39,6 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-function canConnect(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-async function prepareSocket(socketPath: string): Promise<void> {
-  await fs.mkdir(path.dirname(socketPath), {recursive: true, mode: 0o700});
-  try {
-    await fs.lstat(socketPath);
-  } catch {
-    return;
-  }
-  if (await canConnect(socketPath)) throw new Error(`a DHCP daemon is already listening on ${socketPath}`);
-  await fs.unlink(socketPath);
-}
-
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -80,7 +57,7 @@ function toCmdArgs(body: string): CmdArgs {
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
-  await prepareSocket(o.socketPath);
+  await prepareSocket(o.socketPath, 'a DHCP daemon');
   const manager = new LeaseManager({
     store: new LeaseStore(leaseFilePath(o.stateDir)),
     openTransport: o.openTransport ?? ((netns, ifname) => WorkerTransport.open(netns, ifname)),

@@ -1,0 +1,36 @@
+import {promises as fs} from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+/** Whether something accepts connections on the unix socket at `socketPath`. */
+export function canConnect(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Make a unix socket path ready to listen on (the daemons': dhcp, service):
+ * its directory (0700 when made here), and no live listener or foreign file
+ * at the path. A socket nobody accepts on (its process died) is removed; a
+ * live one is an error naming `who`, and so is a file that is not a socket.
+ */
+export async function prepareSocket(socketPath: string, who: string): Promise<void> {
+  const dir = path.dirname(socketPath);
+  const made = await fs.mkdir(dir, {recursive: true, mode: 0o700});
+  if (made !== undefined) await fs.chmod(dir, 0o700);
+  let st;
+  try {
+    st = await fs.lstat(socketPath);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
+  if (await canConnect(socketPath)) throw new Error(`${who} is already listening on ${socketPath}`);
+  await fs.unlink(socketPath);
+}
