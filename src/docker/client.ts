@@ -208,7 +208,7 @@ async function httpGet(ep: Exclude<DockerEndpoint, {kind: 'modem'}>): Promise<(p
   // servername '' (plain HTTP has no TLS SNI) spares node:http's agent an isIP()
   // on the host name, whose regexes cost ~5 ms to compile on every CLI start.
   const target = ep.kind === 'unix' ? {socketPath: ep.socketPath, servername: ''} : {host: ep.host, port: ep.port, servername: ''};
-  return (path) =>
+  const get = (path: string, retry: boolean): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const req = http.request({...target, agent, path, method: 'GET', headers: {Host: 'docker'}}, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
@@ -226,9 +226,15 @@ async function httpGet(ep: Exclude<DockerEndpoint, {kind: 'modem'}>): Promise<(p
         });
       });
       req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timed out'), {code: 'ETIMEDOUT'})));
-      req.on('error', (e) => reject(unreachable(ep.url, e)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        // A kept-alive connection the engine closed meanwhile (dockerd restarted under
+        // a long-lived process, the service): a GET is safe to send again, once, on a new one.
+        if (retry && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) return void get(path, false).then(resolve, reject);
+        reject(unreachable(ep.url, e));
+      });
       req.end();
     });
+  return (path) => get(path, true);
 }
 
 interface ModemLike {

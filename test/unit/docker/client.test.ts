@@ -43,3 +43,51 @@ describe('docker/client unreachable', () => {
     await assert.rejects(api.listContainers(true), /Docker is unreachable at unix:\/\/\/nonexistent-tfd\.sock: no such socket/);
   });
 });
+
+describe('docker/client shared transports (the service)', () => {
+  it('clients share one kept-alive connection per endpoint, and a connection the engine dropped is retried once on a new one', async () => {
+    const {createServer} = await import('node:http');
+    const {mkdtempSync, rmSync} = await import('node:fs');
+    const {tmpdir} = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'tdockerc-'));
+    const sock = path.join(dir, 'engine.sock');
+    let connections = 0;
+    let requests = 0;
+    let dropNext = false;
+    const server = createServer((req, res) => {
+      requests++;
+      if (dropNext) {
+        // What a restarting engine does to a kept-alive connection: it goes away without an answer.
+        dropNext = false;
+        req.socket.destroy();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({Id: 'abc', path: req.url}));
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const transports = new Map();
+      const env = {DOCKER_HOST: `unix://${sock}`};
+      const a = createDockerApi(env, transports);
+      const b = createDockerApi(env, transports);
+      assert.deepEqual(await a.inspectContainer('one'), {Id: 'abc', path: '/containers/one/json'});
+      assert.deepEqual(await b.inspectContainer('two'), {Id: 'abc', path: '/containers/two/json'});
+      assert.equal(connections, 1, 'the second client did not reuse the first one\'s connection');
+      dropNext = true;
+      assert.deepEqual(await b.inspectContainer('three'), {Id: 'abc', path: '/containers/three/json'});
+      assert.equal(requests, 4, 'the dropped request was not sent again');
+      assert.equal(connections, 2);
+      // A fresh connection that fails is not retried: the error is the engine's.
+      dropNext = true;
+      const c = createDockerApi(env);
+      await assert.rejects(c.inspectContainer('four'), DockerUnreachableError);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      rmSync(dir, {recursive: true, force: true});
+    }
+  });
+});
