@@ -71,7 +71,8 @@ describe('the resident service (integration)', function () {
   after(async () => {
     if (tmp) {
       await run(['service', 'stop', '--socket', sock], direct);
-      for (const c of [c1, c2]) if (c) await run(['detach', c.name, '--conf', conf], direct);
+      // Whatever a failed test left attached on this suite's network.
+      await run(['detach', '--all', '--conf', conf], direct);
     }
     await containers.removeAll();
     quietSync('ip', 'link', 'del', BRIDGE);
@@ -135,7 +136,7 @@ describe('the resident service (integration)', function () {
     // An external plugin after bridge records its environment and directory.
     const bin = path.join(tmp, 'bin');
     mkdirSync(bin, {recursive: true});
-    writeFileSync(path.join(bin, 'recorder'), ['#!/bin/sh', 'env > "$RECORD_DIR/$CNI_COMMAND.env"', 'pwd -P > "$RECORD_DIR/$CNI_COMMAND.cwd"', 'cat', ''].join('\n'));
+    writeFileSync(path.join(bin, 'recorder'), ['#!/bin/sh', 'env > "$RECORD_DIR/$CNI_COMMAND.env"', 'pwd -P > "$RECORD_DIR/$CNI_COMMAND.cwd"', 'jq -c .prevResult', ''].join('\n'));
     chmodSync(path.join(bin, 'recorder'), 0o755);
     const work = path.join(tmp, 'work');
     mkdirSync(work);
@@ -155,6 +156,53 @@ describe('the resident service (integration)', function () {
     }
     const pid = (await status())!.pid;
     assert.ok(!readFileSync(`/proc/${pid}/environ`, 'utf8').includes(marker), 'the marker came from the service, not the request');
+  });
+
+  it('requests of the service and commands of their own on one network at once get distinct addresses, and all of it undoes', async () => {
+    const extra = await Promise.all([0, 1, 2, 3].map((i) => containers.run({suffix: `m${i}`})));
+    const before = await served();
+    const [viaService, own] = await Promise.all([
+      run(['attach', c1.name, c2.name, extra[0].name, extra[1].name, '--conf', conf, '--json'], env),
+      run(['attach', extra[2].name, extra[3].name, '--conf', conf, '--json'], {...direct, CNI_DOCKER_NO_SERVICE: '1'}),
+    ]);
+    assert.equal(viaService.code, 0, viaService.stderr);
+    assert.equal(own.code, 0, own.stderr);
+    assert.equal(await served(), before + 1);
+    const done = [viaService, own].flatMap((r) => (JSON.parse(r.stdout) as {done: {addresses: string[]; netns: string}[]}).done);
+    const addresses = done.map((d) => d.addresses[0]);
+    assert.equal(new Set(addresses).size, 6, `addresses handed out twice: ${addresses.join(' ')}`);
+    for (const d of done) assert.deepEqual(await addrs(d.netns), d.addresses);
+    const all = [c1, c2, ...extra].map((c) => c.name);
+    const [d1, d2] = await Promise.all([run(['detach', ...all.slice(0, 3), '--conf', conf], env), run(['detach', ...all.slice(3), '--conf', conf], {...direct, CNI_DOCKER_NO_SERVICE: '1'})]);
+    assert.equal(d1.code, 0, d1.stderr);
+    assert.equal(d2.code, 0, d2.stderr);
+    for (const d of done) assert.deepEqual(await addrs(d.netns), []);
+    assert.deepEqual(await iptablesLines(new RegExp(`${BRIDGE}|10\\.219\\.`)), [], 'rules left behind');
+  });
+
+  it('an interrupted client does not interrupt the work: the attach completes and detach undoes it', async () => {
+    // A plugin after bridge that takes a second, so the client can be interrupted mid-attach.
+    const bin = path.join(tmp, 'slowbin');
+    mkdirSync(bin, {recursive: true});
+    writeFileSync(path.join(bin, 'slow'), ['#!/bin/sh', 'sleep 1', 'jq -c .prevResult', ''].join('\n'));
+    chmodSync(path.join(bin, 'slow'), 0o755);
+    const chain = path.join(tmp, 'slow.conflist');
+    writeFileSync(chain, JSON.stringify({cniVersion: '1.0.0', name: NET, plugins: [JSON.parse(readFileSync(conf, 'utf8')), {type: 'slow'}]}));
+    const e = {...env, CNI_PATH: `${bin}:/usr/lib/cni`};
+    const before = await served();
+    const child = execFile(CLI_BIN, ['attach', c1.name, '--conf', chain], {env: e});
+    const exited = new Promise<number | null>((r) => child.once('exit', (code, signal) => r(signal ? -1 : code)));
+    for (let i = 0; i < 100 && (await status())!.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    assert.equal(await exited, -1, 'the client was not interrupted');
+    for (let i = 0; i < 200 && (await status())!.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(await served(), before + 1);
+    const listed = JSON.parse((await run(['list', '--container', c1.name, '--json'], env)).stdout) as {addresses: string[]; netns: string}[];
+    assert.equal(listed.length, 1, 'the interrupted attach was not completed');
+    assert.deepEqual(await addrs(listed[0].netns), listed[0].addresses);
+    const d = await run(['detach', c1.name, '--conf', chain], e);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(await addrs(listed[0].netns), []);
   });
 
   it('doctor reports the running service, as ok', async () => {
