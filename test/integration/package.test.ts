@@ -33,7 +33,7 @@ describe('npm package (integration)', function () {
   });
 
   it('holds the entry point, the bundle and its stamp, the compiled modules, the oclif manifest and the configs', () => {
-    for (const f of ['bin/cni-docker', 'bin/run.cjs', 'dist/fast/fast-path.cjs', 'dist/fast/loader.cjs', 'dist/fast/stamp.json', 'dist/src/cli/bundle-loader.js', 'dist/src/cli/fast-path.js', 'dist/src/cni/plugin-main.js', 'dist/src/ipam/dhcp/ns-worker.js', 'dist/commands/attach.js', 'oclif.manifest.json', 'configs/cni-docker.conf', 'package.json']) {
+    for (const f of ['bin/cni-docker', 'bin/run.cjs', 'bin/cni-docker-client', 'dist/src/service/server.js', 'dist/fast/fast-path.cjs', 'dist/fast/loader.cjs', 'dist/fast/stamp.json', 'dist/src/cli/bundle-loader.js', 'dist/src/cli/fast-path.js', 'dist/src/cni/plugin-main.js', 'dist/src/ipam/dhcp/ns-worker.js', 'dist/commands/attach.js', 'oclif.manifest.json', 'configs/cni-docker.conf', 'package.json']) {
       assert.ok(files.includes(f), `${f} is not in the package`);
     }
     assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.endsWith('.v8cache')), 'tests or a code cache were packed');
@@ -48,5 +48,22 @@ describe('npm package (integration)', function () {
     assert.ok(existsSync(cacheManifest), 'the unpacked copy did not run its bundle');
     assert.deepEqual((JSON.parse(readFileSync(cacheManifest, 'utf8')) as {commands: string[]}).commands, ['--version', 'list']);
     assert.match(run('attach', '--help'), /USAGE/);
+  });
+
+  it('its service runs the commands of the unpacked copy, reached through an npm-style bin link', () => {
+    const link = path.join(tmp, 'bin', 'cni-docker');
+    execFileSync('mkdir', ['-p', path.dirname(link)]);
+    symlinkSync(path.join(pkg, 'bin/cni-docker'), link);
+    const sock = path.join(tmp, 'run', 'service.sock');
+    const env = {...process.env, CNI_DOCKER_SERVICE_SOCKET: sock};
+    const run = (...args: string[]): string => execFileSync(link, args, {encoding: 'utf8', env});
+    run('service', 'start', '--log', path.join(tmp, 'service.log'));
+    try {
+      assert.equal(run('list', '--container', 'tpkg-no-such-container', '--json'), '[]\n');
+      const status = JSON.parse(run('service', 'status', '--json')) as {requests: number};
+      assert.equal(status.requests, 1, 'the list was not served by the service');
+    } finally {
+      run('service', 'stop');
+    }
   });
 });
