@@ -7,6 +7,7 @@ import {closeSync, mkdirSync, openSync, readFileSync} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {UserError} from '../errors.js';
+import {fsReason} from '../util/unix-socket.js';
 import {buildStamp, encodeRequest, readFrames} from './protocol.js';
 import {DEFAULT_SERVICE_SOCKET, STATUS_REQUEST, STOP_REQUEST, type ServiceStatus} from './server.js';
 
@@ -92,8 +93,13 @@ export async function startServiceProcess(o: {socketPath: string; logFile: strin
   const running = await serviceStatus(o.socketPath, o.rootDir);
   if (running) return {status: running, started: false};
   const {spawn} = await import('node:child_process');
-  mkdirSync(path.dirname(o.logFile), {recursive: true});
-  const fd = openSync(o.logFile, 'a', 0o600);
+  let fd: number;
+  try {
+    mkdirSync(path.dirname(o.logFile), {recursive: true});
+    fd = openSync(o.logFile, 'a', 0o600);
+  } catch (err) {
+    throw new UserError(`cannot open the service log ${o.logFile}: ${fsReason(err)}`);
+  }
   let exited: string | undefined;
   try {
     const child = spawn(process.execPath, [path.join(o.rootDir, 'bin', 'run.cjs'), 'service', 'run', '--socket', o.socketPath], {

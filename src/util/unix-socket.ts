@@ -22,7 +22,12 @@ export function canConnect(socketPath: string): Promise<boolean> {
  */
 export async function prepareSocket(socketPath: string, who: string): Promise<void> {
   const dir = path.dirname(socketPath);
-  const made = await fs.mkdir(dir, {recursive: true, mode: 0o700});
+  let made: string | undefined;
+  try {
+    made = await fs.mkdir(dir, {recursive: true, mode: 0o700});
+  } catch (err) {
+    throw new Error(`cannot make the directory of ${socketPath}: ${fsReason(err)}`);
+  }
   if (made !== undefined) await fs.chmod(dir, 0o700);
   let st;
   try {
@@ -33,4 +38,10 @@ export async function prepareSocket(socketPath: string, who: string): Promise<vo
   if (!st.isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
   if (await canConnect(socketPath)) throw new Error(`${who} is already listening on ${socketPath}`);
   await fs.unlink(socketPath);
+}
+
+/** A file-system error in a few words: "file already exists" from "EEXIST: file already exists, mkdir '/x'". */
+export function fsReason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/s, '');
 }

@@ -251,7 +251,7 @@ describe('the resident service (integration)', function () {
     assert.notEqual(again.pid, s.pid);
   });
 
-  it('refuses to start without root, in one line, and starts nothing', async () => {
+  it('refuses to start without root or with a log it cannot write, in one line, and starts nothing', async () => {
     const r = await new Promise<CliResult>((resolve) => {
       execFile('su', ['nobody', '-s', '/bin/sh', '-c', `${CLI_BIN} service start --socket /tmp/tsvc-nobody-${process.pid}.sock --log /dev/null`], {env: direct}, (err, stdout, stderr) => {
         resolve({code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr});
@@ -259,6 +259,9 @@ describe('the resident service (integration)', function () {
     });
     assert.deepEqual(r, {code: 1, stdout: '', stderr: 'Error: the cni-docker service needs root (run it with sudo)\n'});
     assert.ok(!existsSync(`/tmp/tsvc-nobody-${process.pid}.sock`));
+    const badLog = await run(['service', 'start', '--socket', path.join(tmp, 'x.sock'), '--log', path.join(conf, 'service.log')], direct);
+    assert.deepEqual(badLog, {code: 1, stdout: '', stderr: `Error: cannot open the service log ${conf}/service.log: file already exists\n`});
+    assert.ok(!existsSync(path.join(tmp, 'x.sock')));
   });
 
   it('stop waits for the process to end and removes the socket; status then says it is not running', async () => {

@@ -53,6 +53,7 @@ describe('service/server', function () {
     const file = path.join(tmp, 'plain');
     writeFileSync(file, 'x');
     await assert.rejects(startService({socketPath: file, rootDir: ROOT, log: quiet}), /exists and is not a socket/);
+    await assert.rejects(startService({socketPath: path.join(file, 's.sock'), rootDir: ROOT, log: quiet}), {message: `cannot make the directory of ${file}/s.sock: file already exists`});
     // A listener killed with SIGKILL leaves its socket file behind.
     const dead = path.join(tmp, 'dead.sock');
     const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => process.stdout.write('up'))", dead], {stdio: ['ignore', 'pipe', 'inherit']});
