@@ -22,7 +22,7 @@ import net from 'node:net';
 import type {Logger} from '../cni/plugin.js';
 import {runFastIO} from '../cli/fast-path.js';
 import {createDockerApi, dockerEndpoint, type DockerTransports} from '../docker/client.js';
-import {prepareSocket} from '../util/unix-socket.js';
+import {listenOn, prepareSocket} from '../util/unix-socket.js';
 import {buildStamp, decodeRequest, frame, type FrameType, type ServiceRequest} from './protocol.js';
 
 export const DEFAULT_SERVICE_SOCKET = '/run/cni-docker/service.sock';
@@ -168,14 +168,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     return closing;
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  await fs.chmod(o.socketPath, 0o600);
+  await listenOn(server, o.socketPath, 0o600);
   o.log.warn(`listening on ${o.socketPath} (pid ${process.pid}, build ${stamp})`);
   return {closed, close, status};
 }

@@ -40,6 +40,18 @@ export async function prepareSocket(socketPath: string, who: string): Promise<vo
   await fs.unlink(socketPath);
 }
 
+/** Listen on a unix socket path (made ready by prepareSocket) and set its mode. */
+export async function listenOn(server: net.Server, socketPath: string, mode: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await fs.chmod(socketPath, mode);
+}
+
 /** A file-system error in a few words: "file already exists" from "EEXIST: file already exists, mkdir '/x'". */
 export function fsReason(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);

@@ -17,7 +17,7 @@ import {WorkerTransport} from './worker-transport.js';
 import {spawnRunner} from '../../exec/runner.js';
 import {ipBatch} from '../../net/ip.js';
 import {isLiveNetns} from '../../net/netns.js';
-import {prepareSocket} from '../../util/unix-socket.js';
+import {listenOn, prepareSocket} from '../../util/unix-socket.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -89,14 +89,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       }
     })();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  await fs.chmod(o.socketPath, 0o660);
+  await listenOn(server, o.socketPath, 0o660);
   o.log.debug(`dhcp daemon listening on ${o.socketPath}, state in ${leaseFilePath(o.stateDir)}`);
 
   return {
