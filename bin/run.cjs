@@ -2,7 +2,8 @@
 'use strict';
 // The Node entry of cni-docker (bin/cni-docker starts it). CommonJS, so the
 // hot commands do not wait for the ES module loader (~10 ms per start here).
-// --version, attach, detach and list (ls) run from the start-up bundle with a
+// --version is answered by the bundle loader alone; attach, detach and list
+// (ls) run from the start-up bundle with a
 // V8 code cache (src/cli/bundle-loader.ts, src/cli/fast-path.ts); anything
 // else, or a build without the bundle, goes through oclif and the compiled
 // modules.
@@ -30,7 +31,13 @@ function bundleLoader() {
 }
 
 async function main() {
-  const bundle = bundleLoader()?.loadBundle(root);
+  const loader = bundleLoader();
+  if (loader && argv.length === 1 && argv[0] === '--version' && !process.env.CNI_DOCKER_NO_FAST) {
+    // write(2) on fd 1: process.stdout would build a stream first (~9 ms).
+    require('node:fs').writeSync(1, loader.versionText(root));
+    return;
+  }
+  const bundle = loader?.loadBundle(root);
   const {runFast} = bundle ? bundle.mod : await import('../dist/src/cli/fast-path.js');
   if (await runFast(argv, root)) {
     bundle?.saveCache(argv[0]);

@@ -20,12 +20,14 @@ export interface Deps extends PluginContext {
   cwd: string;
 }
 
-export function stderrLogger(verbose = false, stderr: {write(s: string): unknown} = process.stderr): Logger {
+/** Warnings (and with `verbose` debug lines) to `stderr`, by default process.stderr, reached only when something is written. */
+export function stderrLogger(verbose = false, stderr?: {write(s: string): unknown}): Logger {
+  const out = (s: string): unknown => (stderr ?? process.stderr).write(s);
   return {
     debug: (m) => {
-      if (verbose) stderr.write(`${m}\n`);
+      if (verbose) out(`${m}\n`);
     },
-    warn: (m) => stderr.write(`warning: ${m}\n`),
+    warn: (m) => out(`warning: ${m}\n`),
   };
 }
 

@@ -1,5 +1,7 @@
 import {readFileSync} from 'node:fs';
 import type {Deps} from '../deps.js';
+import {versionLine} from './version.js';
+import {fdStream} from './stdio.js';
 
 /**
  * The start-up fast path: `--version`, `attach`, `detach` and `list` (`ls`) run without
@@ -86,10 +88,7 @@ export function parseFast(cmd: FastCommand, argv: string[]): Parsed | undefined 
   return out;
 }
 
-/** What oclif prints for `--version`. */
-export function versionLine(pkg: {name: string; version: string}): string {
-  return `${pkg.name}/${pkg.version} ${process.platform}-${process.arch} node-${process.version}`;
-}
+export {versionLine} from './version.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -113,9 +112,9 @@ export interface CommandIO {
   deps?: Partial<Deps>;
 }
 
-/** This process's environment, directory and streams. */
+/** This process's environment, directory and output (fds 1 and 2 written directly: src/cli/stdio.ts). */
 export function processIO(env: NodeJS.ProcessEnv = process.env): CommandIO {
-  return {env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr};
+  return {env, cwd: process.cwd(), stdout: fdStream(1), stderr: fdStream(2)};
 }
 
 /**
@@ -175,7 +174,8 @@ export async function runFastIO(argv: string[], rootDir: string, io: CommandIO):
   const confDir = str(parsed.flags['conf-dir']);
   try {
     const deps = makeDeps({
-      ...(io.env === process.env && io.cwd === process.cwd() ? {} : {env: io.env, cwd: io.cwd, log: stderrLogger(Boolean(env.CNI_DOCKER_DEBUG), io.stderr)}),
+      ...(io.env === process.env && io.cwd === process.cwd() ? {} : {env: io.env, cwd: io.cwd}),
+      log: stderrLogger(Boolean(env.CNI_DOCKER_DEBUG), io.stderr),
       ...io.deps,
       ...(confDir ? {confDir} : {}),
     });

@@ -179,5 +179,10 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   const closed = await closing;
   if ('error' in closed) throw closed.error;
   await reopenForwarding(deps, [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)));
+  // A bridge kept open for attachments another detach was deleting at the same
+  // time: with our DELs done, whichever of us checks last closes it.
+  const lists = listsOf(wanted.map(({entry}) => entry));
+  const stillOpen = [...new Set(lists.flatMap(bridgesOf))].filter((b) => !closed.value.includes(b));
+  if (stillOpen.length > 0) await releaseForwarding(deps, lists, new Set(), stillOpen);
   return out;
 }

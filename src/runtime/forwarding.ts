@@ -17,7 +17,10 @@ import {bridgesOf, cachedList} from './network.js';
  * attachments use, alongside their DELs, and opens them again for any DEL
  * that fails. Both decide under the lock, so whichever runs second sees the
  * other: an attach that wrote its record first keeps the bridge open, and one
- * that wrote it later opens it again after the close.
+ * that wrote it later opens it again after the close. Two detaches emptying
+ * one bridge at once each see the other's attachments still cached and keep
+ * it open; each checks again once its own DELs are done, and the second of
+ * those checks closes it.
  */
 function forwardLock(deps: Deps): string {
   return path.join(deps.paths.stateDir, 'forward.lock');
@@ -68,12 +71,12 @@ export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo)
 }
 
 /**
- * Close the forwarding rules of the lists' bridges that no known attachment
- * uses, leaving out the attachments in `leaving` (those a detach is deleting
- * now). Returns the bridges it closed.
+ * Close the forwarding rules of the lists' bridges (or of those in `only`)
+ * that no known attachment uses, leaving out the attachments in `leaving`
+ * (those a detach is deleting now). Returns the bridges it closed.
  */
-export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[], leaving: ReadonlySet<string> = new Set()): Promise<string[]> {
-  const bridges = new Set(lists.flatMap(bridgesOf));
+export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[], leaving: ReadonlySet<string> = new Set(), only?: readonly string[]): Promise<string[]> {
+  const bridges = new Set(lists.flatMap(bridgesOf).filter((b) => !only || only.includes(b)));
   if (bridges.size === 0) return [];
   return lockedForward(deps, async () => {
     const inUse = new Set(await bridgesInUse(deps, leaving));

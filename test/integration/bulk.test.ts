@@ -93,4 +93,19 @@ describe('bulk attach/detach in one call (integration)', function () {
     assert.deepEqual(locksLeft, [], 'per-container lock files left');
     assert.equal(readFileSync(path.join(store(), 'last_reserved_ip.0'), 'utf8').startsWith('10.215.10.'), true);
   });
+
+  it('two detach processes emptying the bridge at once close its forwarding rules (whichever finishes last)', async () => {
+    const forwardLines = (): string[] => sh('iptables-save', '-t', 'filter').split('\n').filter((l) => l.includes(`cni-docker bridge ${BR}`));
+    const [x, y] = [bulk.slice(0, 3).map((c) => c.name), bulk.slice(3, 6).map((c) => c.name)];
+    // A race: a few rounds, each with the bridge's last attachments split over two processes.
+    for (let round = 0; round < 4; round++) {
+      const att = await cliJson<Outcome<Attachment>>(['attach', ...x, ...y, '--conf', conf]);
+      assert.deepEqual(att.failures, []);
+      assert.notDeepEqual(forwardLines(), [], 'no forwarding rules while attached');
+      const [dx, dy] = await Promise.all([cli(['detach', ...x, '--conf', conf]), cli(['detach', ...y, '--conf', conf])]);
+      assert.equal(dx.code, 0, dx.stderr);
+      assert.equal(dy.code, 0, dy.stderr);
+      assert.deepEqual(forwardLines(), [], `round ${round}: forwarding rules of ${BR} left with nothing attached`);
+    }
+  });
 });
