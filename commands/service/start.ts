@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../../src/cli/base-command.js';
 import type {ServiceStatus} from '../../src/service/server.js';
+import {DEFAULT_SERVICE_LOG} from '../../src/service/control.js';
 
 export default class ServiceStart extends BaseCommand {
   static override summary = 'Start the cni-docker service: attach, detach and list then run in a resident process.';
@@ -9,7 +10,7 @@ The socket is root-only (0600 in a 0700 directory). The service exits by itself 
   static override examples = ['<%= config.bin %> service start', '<%= config.bin %> service start --log /tmp/cni-docker-service.log'];
   static override flags = {
     socket: Flags.string({description: 'unix socket [default: $CNI_DOCKER_SERVICE_SOCKET or /run/cni-docker/service.sock]'}),
-    log: Flags.string({description: 'log file (appended)', default: '/var/log/cni-docker/service.log'}),
+    log: Flags.string({description: 'log file (appended)', default: DEFAULT_SERVICE_LOG}),
   };
 
   async run(): Promise<ServiceStatus> {

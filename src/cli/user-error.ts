@@ -2,6 +2,7 @@
 import {CniError} from '../cni/errors.js';
 import {UserError} from '../errors.js';
 import {CommandError} from '../exec/runner.js';
+import {ERRNO_REASON} from '../util/fs-errors.js';
 
 /** What the CLI shows for an error it knows: one line and an exit code. */
 export interface UserFacingError {
@@ -36,17 +37,6 @@ export function userFacingError(err: unknown): UserFacingError | undefined {
   if (sys) return {message: sys, exitCode: 1, json: {error: {kind: 'SystemError', message: sys}}};
   return undefined;
 }
-
-const ERRNO_REASON: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-  ENOENT: 'no such file or directory',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-};
 
 /**
  * A file-system error with a path (not running as root, a directory given as

@@ -7,7 +7,7 @@ import {closeSync, mkdirSync, openSync, readFileSync} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {UserError} from '../errors.js';
-import {fsReason} from '../util/unix-socket.js';
+import {fsReason} from '../util/fs-errors.js';
 import {buildStamp, encodeRequest, readFrames} from './protocol.js';
 import {DEFAULT_SERVICE_SOCKET, STATUS_REQUEST, STOP_REQUEST, type ServiceStatus} from './server.js';
 

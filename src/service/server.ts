@@ -70,7 +70,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   const stamp = buildStamp(o.rootDir);
   const transports: DockerTransports = new Map();
   const startedAt = new Date().toISOString();
-  /** Connections that have not sent a whole request yet (dropped on close). */
+  /** Connections that have not sent a whole request yet (dropped 2 s into a close). */
   const waiting = new Set<net.Socket>();
   let requests = 0;
   let inFlight = 0;
@@ -135,9 +135,9 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       if (!req) return;
       started = true;
       waiting.delete(conn);
-      // Stopping: nothing new runs here; the client runs the command itself.
-      if (closing && req.argv[0] !== STATUS_REQUEST) return void conn.end(frame('f', 'stopping'));
       const counted = req.argv[0] !== STATUS_REQUEST && req.argv[0] !== STOP_REQUEST;
+      // Stopping: no new command runs here; its client runs it itself.
+      if (closing && counted) return void conn.end(frame('f', 'stopping'));
       if (counted) {
         requests++;
         inFlight++;

@@ -1,6 +1,7 @@
 import {promises as fs} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import {fsReason} from './fs-errors.js';
 
 /** Whether something accepts connections on the unix socket at `socketPath`. */
 export function canConnect(socketPath: string): Promise<boolean> {
@@ -50,10 +51,4 @@ export async function listenOn(server: net.Server, socketPath: string, mode: num
     });
   });
   await fs.chmod(socketPath, mode);
-}
-
-/** A file-system error in a few words: "file already exists" from "EEXIST: file already exists, mkdir '/x'". */
-export function fsReason(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/s, '');
 }
