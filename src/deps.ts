@@ -12,8 +12,6 @@ import {createDockerApi, type DockerApi} from './docker/client.js';
 export interface Deps extends PluginContext {
   /** Conf dir for --net lookups (NETCONFPATH or /etc/cni/net.d). */
   confDir: string;
-  /** CNI_PATH for external plugins. */
-  cniPath: string[];
   /** Docker Engine API client (DOCKER_HOST); connects on first use. */
   docker: DockerApi;
   /** The directory relative paths of the request are resolved against (the user's, also under the service). */
@@ -43,7 +41,6 @@ export function makeDeps(overrides: Partial<Deps> = {}): Deps {
     log: overrides.log ?? stderrLogger(Boolean(env.CNI_DOCKER_DEBUG)),
     confDir: path.resolve(cwd, overrides.confDir ?? env.NETCONFPATH ?? '/etc/cni/net.d'),
     docker: overrides.docker ?? createDockerApi(env),
-    cniPath: overrides.cniPath ?? (env.CNI_PATH ? env.CNI_PATH.split(':').filter(Boolean).map((d) => path.resolve(cwd, d)) : ['/opt/cni/bin', '/usr/lib/cni']),
     cwd,
   };
 }

@@ -160,15 +160,16 @@ async function staleCheck(deps: Deps): Promise<DoctorCheck> {
 }
 
 /** The resident service: optional, so never a failure; a socket nobody answers on, or an out-of-date service, is a warning. */
-export async function serviceCheck(deps: Deps, socketPath?: string): Promise<DoctorCheck> {
+export async function serviceCheck(deps: Deps): Promise<DoctorCheck> {
   const {serviceSocket, serviceStatus} = await import('../service/control.js');
   const {buildStamp} = await import('../service/protocol.js');
   const {packageRoot} = await import('../util/package-root.js');
   const {lstat} = await import('node:fs/promises');
-  const sock = socketPath ?? serviceSocket(undefined, deps.env);
-  const status = await serviceStatus(sock, packageRoot());
+  const sock = serviceSocket(undefined, deps.env);
+  const root = packageRoot();
+  const status = await serviceStatus(sock, root);
   if (status) {
-    if (status.stamp !== buildStamp(packageRoot())) {
+    if (status.stamp !== buildStamp(root)) {
       return warn('service', `the service on ${sock} (pid ${status.pid}) runs another build of cni-docker; it hands the next command back and exits`, 'nothing to do; or cni-docker service stop && cni-docker service start');
     }
     return ok('service', `the service runs attach, detach and list (pid ${status.pid}, ${sock}, ${status.requests} served)`);
