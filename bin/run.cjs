@@ -1,50 +1,75 @@
 #!/usr/bin/env node
 'use strict';
-// The Node entry of cni-docker (bin/cni-docker starts it). CommonJS, so the
-// hot commands do not wait for the ES module loader (~10 ms per start here).
-// --version is answered by the bundle loader alone; attach, detach and list
-// (ls) run from the start-up bundle with a
-// V8 code cache (src/cli/bundle-loader.ts, src/cli/fast-path.ts); anything
-// else, or a build without the bundle, goes through oclif and the compiled
-// modules.
-
-// bin/cni-docker set NODE_EXTRA_CA_CERTS aside for Node's start: put it back
-// for the processes we start.
-const saved = process.env.CNI_DOCKER_SAVED_CA_CERTS;
-if (saved !== undefined) {
-  process.env.NODE_EXTRA_CA_CERTS = saved;
-  delete process.env.CNI_DOCKER_SAVED_CA_CERTS;
-}
-
+// The Node entry of cni-docker (bin/cni-docker starts it). It loads the one
+// bundle of the CLI, dist/cni-docker.cjs (bin/build.mjs), with V8's compiled
+// code kept between runs, and hands argv to oclif inside that bundle.
+//
+// Node 22 and later keep compiled code themselves (module.enableCompileCache).
+// On Node 20 the bundle is compiled through vm.Script with cachedData; the
+// cache is named after the bundle's size and mtime (what V8 checks is only the
+// source length), lives under $XDG_CACHE_HOME (not the install directory),
+// and is rewritten after a command it did not cover yet, since V8 stores the
+// functions compiled so far. Any cache failure only costs time.
+const fs = require('node:fs');
+const Module = require('node:module');
+const os = require('node:os');
 const path = require('node:path');
-const root = path.join(__dirname, '..');
-const argv = process.argv.slice(2);
+const vm = require('node:vm');
 
-/** The bundle loader, built beside the bundle; a tsc-only build has none. */
-function bundleLoader() {
+const bundle = path.join(__dirname, '..', 'dist', 'cni-docker.cjs');
+const cacheDir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'cni-docker');
+
+/** Evaluate the bundle from cached code and register it where oclif's require() finds it. */
+function loadWithCodeCache() {
+  const source = fs.readFileSync(bundle, 'utf8');
+  const st = fs.statSync(bundle);
+  const cacheFile = path.join(cacheDir, `cni-docker-${st.size}-${Math.trunc(st.mtimeMs)}-${process.version}.v8`);
+  const coveredFile = `${cacheFile}.json`;
+  let cachedData;
   try {
-    return require('../dist/fast/loader.cjs');
-  } catch (err) {
-    if (err && err.code === 'MODULE_NOT_FOUND') return undefined;
-    throw err;
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
   }
+  const script = new vm.Script(Module.wrap(source), {filename: bundle, cachedData});
+  const mod = new Module(bundle, module);
+  mod.filename = bundle;
+  mod.paths = Module._nodeModulePaths(path.dirname(bundle));
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
+  mod.loaded = true;
+  // oclif require()s the explicit command target, this same file: without this it would be evaluated twice.
+  require.cache[bundle] = mod;
+  const used = cachedData !== undefined && !script.cachedDataRejected;
+  const save = (command) => {
+    try {
+      const covered = used ? JSON.parse(fs.readFileSync(coveredFile, 'utf8')) : [];
+      if (covered.includes(command)) return;
+      fs.mkdirSync(cacheDir, {recursive: true});
+      // A new cache: those of earlier builds will not be read again.
+      const keep = [path.basename(cacheFile), path.basename(coveredFile)];
+      if (!used) for (const f of fs.readdirSync(cacheDir)) if (f.startsWith('cni-docker-') && !keep.includes(f)) fs.rmSync(path.join(cacheDir, f), {force: true});
+      for (const [file, data] of [[cacheFile, script.createCachedData()], [coveredFile, JSON.stringify([...covered, command])]]) {
+        const tmp = `${file}.${process.pid}`;
+        fs.writeFileSync(tmp, data);
+        fs.renameSync(tmp, file);
+      }
+    } catch {
+      // a read-only home or a full disk: the next run compiles again
+    }
+  };
+  return {exports: mod.exports, save};
 }
 
-async function main() {
-  const loader = bundleLoader();
-  if (loader && argv.length === 1 && argv[0] === '--version' && !process.env.CNI_DOCKER_NO_FAST) {
-    // write(2) on fd 1: process.stdout would build a stream first (~9 ms).
-    require('node:fs').writeSync(1, loader.versionText(root));
-    return;
+function load() {
+  if (typeof Module.enableCompileCache === 'function') {
+    Module.enableCompileCache(cacheDir);
+    return {exports: require(bundle), save: () => {}};
   }
-  const bundle = loader?.loadBundle(root);
-  const {runFast} = bundle ? bundle.mod : await import('../dist/src/cli/fast-path.js');
-  if (await runFast(argv, root)) {
-    bundle?.saveCache(argv[0]);
-    return;
-  }
-  const {execute} = await import('@oclif/core');
-  await execute({dir: __filename});
+  return loadWithCodeCache();
 }
 
-main();
+const cli = load();
+const command = process.argv[2];
+cli.exports.execute({dir: bundle}).then(() => {
+  if (command && Object.hasOwn(cli.exports.COMMANDS, command)) cli.save(command);
+});

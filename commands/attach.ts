@@ -1,8 +1,9 @@
-import {Args, Flags} from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {networkFlags, targetFlags} from '../src/cli/flags.js';
 import {makeDeps} from '../src/deps.js';
-import {runCommand} from '../src/cli/fast-path.js';
+import {attachLines} from '../src/cli/render-outcome.js';
 import type {Attachment, DryRunPlan, Outcome} from '../src/runtime/attach.js';
 
 export default class AttachCommand extends BaseCommand {
@@ -40,10 +41,22 @@ export default class AttachCommand extends BaseCommand {
 
   async run(): Promise<Outcome<Attachment | DryRunPlan>> {
     const {argv, flags} = await this.parse(AttachCommand);
-    const r = await runCommand('attach', {args: argv as string[], flags: {...flags, json: this.jsonEnabled()}}, makeDeps(flags['conf-dir'] ? {confDir: flags['conf-dir']} : {}));
-    for (const l of r.out) this.log(l);
-    for (const l of r.err) this.logToStderr(l);
-    if (r.failed) process.exitCode = 1;
-    return r.payload as Outcome<Attachment | DryRunPlan>;
+    const {attach} = await import('../src/runtime/attach.js');
+    const outcome = await attach(makeDeps({confDir: flags['conf-dir']}), {
+      containers: argv as string[],
+      netns: flags.netns,
+      id: flags.id,
+      conf: flags.conf,
+      net: flags.net,
+      ifname: flags.ifname,
+      ip: flags.ip,
+      mac: flags.mac,
+      args: flags.args,
+      persist: flags.persist,
+      dryRun: flags['dry-run'],
+    });
+    this.print(attachLines(outcome, this.jsonEnabled()));
+    if (outcome.failures.length > 0) process.exitCode = 1;
+    return outcome;
   }
 }

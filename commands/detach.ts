@@ -1,8 +1,9 @@
-import {Args, Flags} from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {networkFlags, targetFlags} from '../src/cli/flags.js';
 import {makeDeps} from '../src/deps.js';
-import {runCommand} from '../src/cli/fast-path.js';
+import {detachLines} from '../src/cli/render-outcome.js';
 import type {Detached} from '../src/runtime/detach.js';
 import type {Outcome} from '../src/runtime/attach.js';
 
@@ -36,10 +37,18 @@ export default class DetachCommand extends BaseCommand {
 
   async run(): Promise<Outcome<Detached>> {
     const {argv, flags} = await this.parse(DetachCommand);
-    const r = await runCommand('detach', {args: argv as string[], flags: {...flags, json: this.jsonEnabled()}}, makeDeps(flags['conf-dir'] ? {confDir: flags['conf-dir']} : {}));
-    for (const l of r.out) this.log(l);
-    for (const l of r.err) this.logToStderr(l);
-    if (r.failed) process.exitCode = 1;
-    return r.payload as Outcome<Detached>;
+    const {detach} = await import('../src/runtime/detach.js');
+    const outcome = await detach(makeDeps({confDir: flags['conf-dir']}), {
+      containers: argv as string[],
+      netns: flags.netns,
+      id: flags.id,
+      conf: flags.conf,
+      net: flags.net,
+      ifname: flags.ifname,
+      all: flags.all,
+    });
+    this.print(detachLines(outcome, this.jsonEnabled()));
+    if (outcome.failures.length > 0) process.exitCode = 1;
+    return outcome;
   }
 }

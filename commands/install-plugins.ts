@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core';
+import {Command} from '@oclif/core/command';
+import * as Flags from '@oclif/core/flags';
 
 export default class InstallPlugins extends Command {
   static override description = `Write executables named bridge, macvlan, host-local and dhcp into a directory, each running cni-docker's own implementation by the CNI exec protocol.

@@ -1,7 +1,7 @@
-import {Flags} from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
-import {runCommand} from '../src/cli/fast-path.js';
+import {listText} from '../src/cli/render-outcome.js';
 import type {ListedAttachment} from '../src/runtime/list.js';
 
 export default class ListCommand extends BaseCommand {
@@ -27,8 +27,10 @@ export default class ListCommand extends BaseCommand {
 
   async run(): Promise<ListedAttachment[]> {
     const {flags} = await this.parse(ListCommand);
-    const r = await runCommand('list', {args: [], flags: {...flags, json: this.jsonEnabled()}}, makeDeps());
-    if (r.text !== undefined) process.stdout.write(r.text);
-    return r.payload as ListedAttachment[];
+    const deps = makeDeps();
+    const {listAttachments} = await import('../src/runtime/list.js');
+    const rows = await listAttachments(deps, {container: flags.container, net: flags.net});
+    if (!this.jsonEnabled()) process.stdout.write(await listText(rows, process.stdout, deps.env));
+    return rows;
   }
 }

@@ -1,4 +1,5 @@
-import {Args, Command} from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import {Command} from '@oclif/core/command';
 
 export default class Plugin extends Command {
   static override description = `Run a built-in CNI plugin by the exec protocol (CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS, CNI_PATH, config on stdin).

@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core';
+import {Command} from '@oclif/core/command';
+import * as Flags from '@oclif/core/flags';
 import {defaultPaths} from '../../src/cni/plugin.js';
 import type {Logger} from '../../src/cni/plugin.js';
 

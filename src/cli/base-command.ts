@@ -1,4 +1,5 @@
-import {Command} from '@oclif/core';
+import {Command} from '@oclif/core/command';
+import type {Lines} from './render-outcome.js';
 import {userFacingError} from './user-error.js';
 
 export {oneLine, userFacingError, type UserFacingError} from './user-error.js';
@@ -10,6 +11,12 @@ export {oneLine, userFacingError, type UserFacingError} from './user-error.js';
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;
+
+  /** Print a command's text output: `out` to stdout, `err` to stderr. */
+  protected print(lines: Lines): void {
+    for (const l of lines.out) this.log(l);
+    for (const l of lines.err) this.logToStderr(l);
+  }
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
     const known = userFacingError(err);

@@ -159,26 +159,6 @@ async function staleCheck(deps: Deps): Promise<DoctorCheck> {
   }
 }
 
-/** The resident service: optional, so never a failure; a socket nobody answers on, or an out-of-date service, is a warning. */
-export async function serviceCheck(deps: Deps): Promise<DoctorCheck> {
-  const {serviceSocket, serviceStatus} = await import('../service/control.js');
-  const {buildStamp} = await import('../service/protocol.js');
-  const {packageRoot} = await import('../util/package-root.js');
-  const {lstat} = await import('node:fs/promises');
-  const sock = serviceSocket(undefined, deps.env);
-  const root = packageRoot();
-  const status = await serviceStatus(sock, root);
-  if (status) {
-    if (status.stamp !== buildStamp(root)) {
-      return warn('service', `the service on ${sock} (pid ${status.pid}) runs another build of cni-docker; it hands the next command back and exits`, 'nothing to do; or cni-docker service stop && cni-docker service start');
-    }
-    return ok('service', `the service runs attach, detach and list (pid ${status.pid}, ${sock}, ${status.requests} served)`);
-  }
-  const there = await lstat(sock).then(() => true, () => false);
-  if (there) return warn('service', `nothing answers on the service socket ${sock} (the service died): commands run on their own`, `cni-docker service start (replaces the socket), or rm ${sock}`);
-  return ok('service', 'not running (optional): each command starts its own Node process');
-}
-
 export async function doctor(deps: Deps, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   checks.push(opts.uid === 0 ? ok('root', 'running as root') : fail('root', `not running as root (uid ${opts.uid ?? '?'}): attach, detach and gc change the host's network`, 'run with sudo'));
@@ -195,6 +175,5 @@ export async function doctor(deps: Deps, opts: DoctorOptions = {}): Promise<Doct
   checks.push(...conf.checks);
   checks.push(...(await subnetChecks(deps, conf.lists)));
   checks.push(await staleCheck(deps));
-  checks.push(await serviceCheck(deps));
   return {ok: !checks.some((c) => c.status === 'fail'), checks};
 }

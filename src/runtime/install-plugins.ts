@@ -5,16 +5,16 @@ import {packagePath} from '../util/package-root.js';
 
 /**
  * The executables `cni-docker install-plugins` writes: one per built-in type,
- * a node script that imports the compiled plugin entry directly (skipping oclif
- * and a shell, which is the fastest start-up) and runs that plugin.
+ * each `cni-docker plugin <type>` through the CLI's own entry (the bundle and
+ * its code cache), so a runtime calling the plugin starts what the CLI starts.
  */
-export function pluginMainPath(): string {
-  return packagePath('dist', 'src', 'cni', 'plugin-main.js');
+export function entryPath(): string {
+  return packagePath('bin', 'run.cjs');
 }
 
-export function wrapperScript(type: string, nodePath = process.execPath, mainPath = pluginMainPath()): string {
-  return `#!${nodePath}\n// cni-docker ${type} plugin (written by "cni-docker install-plugins")\n`
-    + `import(${JSON.stringify(mainPath)}).then((m) => m.pluginMain(${JSON.stringify(type)}));\n`;
+export function wrapperScript(type: string, nodePath = process.execPath, entry = entryPath()): string {
+  return `#!${nodePath}\n// cni-docker ${type} plugin (written by "cni-docker install-plugins"): cni-docker plugin ${type}\n`
+    + `process.argv.splice(2, 0, 'plugin', ${JSON.stringify(type)});\nimport(${JSON.stringify(entry)});\n`;
 }
 
 export async function installPlugins(dir: string, types: readonly string[] = builtinTypes): Promise<string[]> {

@@ -42,41 +42,12 @@ export async function netnsTarget(netnsPath: string, containerId?: string, cwd =
   return {kind: 'netns', containerId: id, name: path.basename(abs), netns: abs};
 }
 
-const prefetched = new WeakMap<DockerApi, Map<string, Promise<Target>>>();
-
-/**
- * Start the Docker lookups of `refs` now (read-only): the CLI sends them
- * before it loads the attach/detach code, so Docker answers while that loads.
- * containerTarget() takes each one up once.
- */
-export function prefetchTargets(docker: DockerApi, refs: string[]): void {
-  let m = prefetched.get(docker);
-  if (!m) prefetched.set(docker, (m = new Map()));
-  for (const ref of refs) {
-    if (m.has(ref)) continue;
-    const p = lookupTarget(docker, ref);
-    p.catch(() => undefined);
-    m.set(ref, p);
-  }
-}
-
-export function containerTarget(docker: DockerApi, ref: string): Promise<Target> {
-  const m = prefetched.get(docker);
-  const p = m?.get(ref);
-  if (p) {
-    m!.delete(ref);
-    return p;
-  }
-  return lookupTarget(docker, ref);
-}
-
-async function lookupTarget(docker: DockerApi, ref: string): Promise<Target> {
+export async function containerTarget(docker: DockerApi, ref: string): Promise<Target> {
   const sb = await lookupSandbox(docker, ref);
   // --net=container:X shares X's namespace: the attachment belongs to X.
   const owner = sb.sharedWith ?? {id: sb.id, name: sb.name};
   return {kind: 'container', containerId: owner.id, name: owner.name, netns: sb.sandboxKey, note: sb.note, pid: sb.pid || undefined};
 }
-
 /**
  * Refuse a target whose namespace died after it was resolved (the container
  * stopped, the netns was deleted): one clear line instead of an nsenter error,

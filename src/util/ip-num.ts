@@ -1,18 +1,8 @@
-import {createRequire} from 'node:module';
-import type * as IpNum from 'ip-num';
+import * as IpNum from 'ip-num';
 
-/**
- * ip-num, loaded with require() on first use. ip-num is CommonJS: an ESM
- * `import {…} from 'ip-num'` makes Node run cjs-module-lexer over every file
- * it re-exports to find the named exports, which costs 150–250 ms of CLI
- * start-up here; a plain require costs about a third of that, and commands
- * that never touch an address (list of cached results) do not pay it at all.
- */
-let m: typeof IpNum | undefined;
-
+/** ip-num, through one accessor (the one place that imports it). */
 export function ipNum(): typeof IpNum {
-  m ??= createRequire(import.meta.url)('ip-num') as typeof IpNum;
-  return m;
+  return IpNum;
 }
 
 export type IPv4 = IpNum.IPv4;

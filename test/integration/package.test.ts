@@ -1,13 +1,13 @@
 import {strict as assert} from 'node:assert';
 import {execFileSync} from 'node:child_process';
-import {existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync} from 'node:fs';
+import {mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 /**
  * The published package, as `npm pack` makes it from this build: it holds
- * what the CLI loads at run time, and an unpacked copy (new mtimes, no
- * dist/src next to a stale bundle) runs its fast path from the bundle.
+ * what the CLI loads at run time, and an unpacked copy runs every command
+ * from its one bundle through oclif, also through an npm-style bin link.
  * --ignore-scripts: the tests run on the build npm test just made.
  */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -32,38 +32,26 @@ describe('npm package (integration)', function () {
     if (tmp) rmSync(tmp, {recursive: true, force: true});
   });
 
-  it('holds the entry point, the bundle and its stamp, the compiled modules, the oclif manifest and the configs', () => {
-    for (const f of ['bin/cni-docker', 'bin/run.cjs', 'bin/cni-docker-client', 'dist/src/service/server.js', 'dist/fast/fast-path.cjs', 'dist/fast/loader.cjs', 'dist/fast/stamp.json', 'dist/src/cli/bundle-loader.js', 'dist/src/cli/fast-path.js', 'dist/src/cni/plugin-main.js', 'dist/src/ipam/dhcp/ns-worker.js', 'dist/commands/attach.js', 'oclif.manifest.json', 'configs/cni-docker.conf', 'package.json']) {
+  it('holds the launcher, its entry, the CLI bundle, the DHCP worker and the configs, and nothing of the tests', () => {
+    for (const f of ['bin/cni-docker', 'bin/run.cjs', 'dist/cni-docker.cjs', 'dist/src/ipam/dhcp/ns-worker.js', 'configs/cni-docker.conf', 'package.json']) {
       assert.ok(files.includes(f), `${f} is not in the package`);
     }
-    assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.endsWith('.v8cache')), 'tests or a code cache were packed');
+    assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.endsWith('.v8')), 'tests or a code cache were packed');
   });
 
-  it('runs from the unpacked copy: --version from the loader, list on the bundle, help through oclif', () => {
-    const run = (...args: string[]): string => execFileSync(path.join(pkg, 'bin/cni-docker'), args, {encoding: 'utf8'});
-    const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string}).version;
-    assert.match(run('--version'), new RegExp(`^cni-docker/${version.replace(/\./g, '\\.')} `));
-    run('list', '--container', 'tpkg-no-such-container');
-    const cacheManifest = path.join(pkg, 'dist/fast/fast-path.cjs.v8cache.json');
-    assert.ok(existsSync(cacheManifest), 'the unpacked copy did not run its bundle');
-    assert.deepEqual((JSON.parse(readFileSync(cacheManifest, 'utf8')) as {commands: string[]}).commands, ['list']);
-    assert.match(run('attach', '--help'), /USAGE/);
-  });
-
-  it('its service runs the commands of the unpacked copy, reached through an npm-style bin link', () => {
+  it('runs from the unpacked copy through a bin link: oclif parses, the bundle runs, its code cache goes to XDG_CACHE_HOME', () => {
     const link = path.join(tmp, 'bin', 'cni-docker');
     execFileSync('mkdir', ['-p', path.dirname(link)]);
     symlinkSync(path.join(pkg, 'bin/cni-docker'), link);
-    const sock = path.join(tmp, 'run', 'service.sock');
-    const env = {...process.env, CNI_DOCKER_SERVICE_SOCKET: sock};
+    const cache = path.join(tmp, 'cache');
+    const env = {...process.env, XDG_CACHE_HOME: cache};
     const run = (...args: string[]): string => execFileSync(link, args, {encoding: 'utf8', env});
-    run('service', 'start', '--log', path.join(tmp, 'service.log'));
-    try {
-      assert.equal(run('list', '--container', 'tpkg-no-such-container', '--json'), '[]\n');
-      const status = JSON.parse(run('service', 'status', '--json')) as {requests: number};
-      assert.equal(status.requests, 1, 'the list was not served by the service');
-    } finally {
-      run('service', 'stop');
-    }
+    const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string}).version;
+    assert.match(run('--version'), new RegExp(`^cni-docker/${version.replace(/\./g, '\\.')} `));
+    assert.equal(run('list', '--container', 'tpkg-no-such-container', '--json'), '[]\n');
+    const covered = readdirSync(path.join(cache, 'cni-docker')).filter((f) => f.endsWith('.v8.json'));
+    assert.equal(covered.length, 1, `expected one code cache, found ${covered.join(', ')}`);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(cache, 'cni-docker', covered[0]), 'utf8')), ['list']);
+    assert.match(run('attach', '--help'), /USAGE/);
   });
 });
