@@ -4,9 +4,9 @@ import type {ListedAttachment} from '../runtime/list.js';
 import {attachmentTable} from './render.js';
 
 /**
- * The text output of attach and detach, shared by the oclif commands and the
- * start-up fast path (src/cli/fast-path.ts) so both print the same lines.
- * `out` lines go to stdout, `err` lines to stderr.
+ * The text output of attach, detach and list, from their typed outcomes
+ * (which are also the --json payloads). `out` lines go to stdout, `err` lines
+ * to stderr.
  */
 export interface Lines {
   out: string[];

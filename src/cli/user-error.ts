@@ -1,4 +1,4 @@
-/* Error-to-CLI mapping, free of oclif so the start-up fast path can share it. */
+/* Error-to-CLI mapping: our typed errors to one line and an exit code (used by BaseCommand). */
 import {CniError} from '../cni/errors.js';
 import {UserError} from '../errors.js';
 import {CommandError} from '../exec/runner.js';

@@ -7,8 +7,8 @@ let root: string | undefined;
 /**
  * The installed package's directory (where package.json, bin/, configs/ and
  * dist/ live). Found by walking up from this module, so the answer is the same
- * from the compiled tree (dist/src/util) and from the start-up bundle
- * (dist/fast), where every module shares one file name.
+ * from the compiled tree (dist/src/util) and from the CLI bundle (dist/),
+ * where every module shares one file name.
  */
 export function packageRoot(): string {
   if (root) return root;
