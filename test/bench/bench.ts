@@ -40,6 +40,7 @@ const IFNAME = 'eth1';
 /** The user-defined Docker network of (d). */
 const DOCKER_NET = 'cni-docker-bench';
 const DOCKER_SUBNET = '10.217.0.0/16';
+const DOCKER_PREFIX = '10.217.';
 const num = (k: string, d: number): number => Number(process.env[k] ?? d);
 const N = num('BENCH_CONTAINERS', 50);
 const ROUNDS = num('BENCH_ROUNDS', 7);
@@ -63,11 +64,21 @@ function preflight(): void {
   }
 }
 
-/** The IPv4 addresses (CIDR) on IFNAME in a netns; [] when the link is absent. */
-async function addrsIn(netns: string): Promise<string[]> {
+/** The IPv4 addresses (CIDR) of each link in a netns. */
+async function linkAddrs(netns: string): Promise<Map<string, string[]>> {
   const out = await run(['nsenter', `--net=${netns}`, '--', 'ip', '-j', '-4', 'addr', 'show']);
   const links = JSON.parse(out || '[]') as {ifname: string; addr_info: {local: string; prefixlen: number}[]}[];
-  return (links.find((l) => l.ifname === IFNAME)?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
+  return new Map(links.map((l) => [l.ifname, l.addr_info.map((a) => `${a.local}/${a.prefixlen}`)]));
+}
+
+/** The IPv4 addresses (CIDR) on IFNAME in a netns; [] when the link is absent. */
+async function addrsIn(netns: string): Promise<string[]> {
+  return (await linkAddrs(netns)).get(IFNAME) ?? [];
+}
+
+/** Addresses in the Docker network's subnet on any link (Docker does not reuse interface names). */
+async function dockerAddrsIn(netns: string): Promise<string[]> {
+  return [...(await linkAddrs(netns)).values()].flat().filter((a) => a.startsWith(DOCKER_PREFIX));
 }
 
 async function expectAttached(name: string, netns: string, want: string[]): Promise<void> {
@@ -142,11 +153,13 @@ async function dockerLoop(list: string[]): Promise<{attach: number; detach: numb
   let detach = 0;
   for (const n of list) attach += (await timed(['docker', 'network', 'connect', DOCKER_NET, n], {env: benchEnv})).ms;
   await mapLimit(list, 8, async (n) => {
-    const have = await addrsIn(sandbox.get(n)!.netns);
-    if (!have.some((a) => a.startsWith('10.217.'))) throw new Error(`${n}: docker network connect left ${IFNAME} with ${have.join(',') || 'nothing'}`);
+    if ((await dockerAddrsIn(sandbox.get(n)!.netns)).length === 0) throw new Error(`${n}: docker network connect left no address of ${DOCKER_SUBNET}`);
   });
   for (const n of list) detach += (await timed(['docker', 'network', 'disconnect', DOCKER_NET, n], {env: benchEnv})).ms;
-  await mapLimit(list, 8, (n) => expectDetached(n, sandbox.get(n)!.netns));
+  await mapLimit(list, 8, async (n) => {
+    const left = await dockerAddrsIn(sandbox.get(n)!.netns);
+    if (left.length > 0) throw new Error(`${n}: ${left.join(',')} still there after docker network disconnect`);
+  });
   return {attach, detach};
 }
 
