@@ -14,7 +14,7 @@ import type {CmdArgs} from '../../cni/types.js';
 import {LeaseManager, type OpenTransport} from './manager.js';
 import {LeaseStore, leaseFilePath} from './store.js';
 import {WorkerTransport} from './worker-transport.js';
-import {spawnRunner} from '../../exec/runner.js';
+import {execaRunner} from '../../exec/runner.js';
 import {ipBatch} from '../../net/ip.js';
 import {isLiveNetns} from '../../net/netns.js';
 import {listenOn, prepareSocket} from '../../util/unix-socket.js';
@@ -31,7 +31,7 @@ export interface DaemonOptions {
 /** `ip link set dev IF down` in the lease's namespace; nothing when the namespace is gone. */
 export async function setLinkDownInNetns(netns: string, ifname: string): Promise<void> {
   if (!isLiveNetns(netns)) return;
-  await ipBatch(spawnRunner(), [['link', 'set', 'dev', ifname, 'down']], netns);
+  await ipBatch(execaRunner(), [['link', 'set', 'dev', ifname, 'down']], netns);
 }
 
 export interface RunningDaemon {
