@@ -21,7 +21,7 @@ import {promises as fs} from 'node:fs';
 import net from 'node:net';
 import type {Logger} from '../cni/plugin.js';
 import {runFastIO} from '../cli/fast-path.js';
-import {createDockerApi, dockerEndpoint, type DockerTransports} from '../docker/client.js';
+import {createDockerApi, dockerEndpoint} from '../docker/client.js';
 import {listenOn, prepareSocket} from '../util/unix-socket.js';
 import {buildStamp, decodeRequest, frame, type FrameType, type ServiceRequest} from './protocol.js';
 
@@ -61,14 +61,14 @@ export interface RunningService {
 export function handBackReason(req: ServiceRequest, stamp: string): string | undefined {
   if (req.stamp !== stamp) return 'stale';
   for (const k of BYPASS_ENV) if (req.env[k]) return `${k} is set`;
-  if (dockerEndpoint(req.env).kind === 'modem') return 'DOCKER_HOST needs dockerode';
+  // Only a unix socket is taken from the request's env; docker-modem reads any other DOCKER_HOST from the service's own.
+  if (dockerEndpoint(req.env).socketPath === undefined) return 'DOCKER_HOST needs dockerode';
   return undefined;
 }
 
 export async function startService(o: ServiceOptions): Promise<RunningService> {
   await prepareSocket(o.socketPath, 'a cni-docker service');
   const stamp = buildStamp(o.rootDir);
-  const transports: DockerTransports = new Map();
   const startedAt = new Date().toISOString();
   /** Connections that have not sent a whole request yet (dropped 2 s into a close). */
   const waiting = new Set<net.Socket>();
@@ -105,7 +105,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       cwd: req.cwd,
       stdout: {write: (s: string) => send('o', s), isTTY: req.stdoutIsTTY},
       stderr: {write: (s: string) => send('e', s)},
-      deps: {docker: createDockerApi(req.env, transports)},
+      deps: {docker: createDockerApi(req.env)},
     }).catch((err: unknown) => {
       o.log.warn(`${req.argv[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       send('e', `Error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -48,12 +48,12 @@ describe('service/protocol', () => {
     const r = (env: Record<string, string>, stamp = 'S') => handBackReason({...req, env, stamp: 'S'}, stamp);
     assert.equal(r({PATH: '/bin'}), undefined);
     assert.equal(r({DOCKER_HOST: 'unix:///var/run/docker.sock'}), undefined);
-    assert.equal(r({DOCKER_HOST: 'tcp://10.0.0.1:2375'}), undefined);
     assert.equal(r({}, 'other'), 'stale');
     for (const k of ['CNI_DOCKER_NO_SERVICE', 'CNI_DOCKER_SERVICE_FALLBACK', 'CNI_DOCKER_NO_FAST', 'CNI_DOCKER_CRASH_AFTER', 'CNI_DOCKER_PAUSE_AFTER', 'CNI_DOCKER_NO_BUNDLE']) {
       assert.equal(r({[k]: '1'}), `${k} is set`);
     }
     assert.equal(r({DOCKER_HOST: 'ssh://me@host'}), 'DOCKER_HOST needs dockerode');
     assert.equal(r({DOCKER_HOST: 'tcp://h:2376'}), 'DOCKER_HOST needs dockerode');
+    assert.equal(r({DOCKER_HOST: 'tcp://10.0.0.1:2375'}), 'DOCKER_HOST needs dockerode');
   });
 });
