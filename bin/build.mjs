@@ -11,13 +11,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Dependencies of dockerode and docker-modem that a command never needs at
- * start: gRPC (dockerode's BuildKit sessions, `docker build`) and ssh2 (an
- * ssh:// DOCKER_HOST, with optional native add-ons). They stay out of the
- * bundle; each is loaded from node_modules the first time it is really used.
+ * start: gRPC (dockerode's BuildKit sessions), tar-fs (image builds and
+ * archives) and ssh2 (an ssh:// DOCKER_HOST, with optional native add-ons).
+ * They stay out of the bundle; each is loaded from node_modules the first
+ * time it is really used.
  */
 const LAZY = {
   '@grpc/grpc-js': 'proxy',
   '@grpc/proto-loader': 'proxy',
+  'tar-fs': 'proxy',
   ssh2: 'constructors',
 };
 

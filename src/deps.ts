@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type {Logger, PluginContext, StatePaths} from './cni/plugin.js';
 import {defaultPaths} from './cni/plugin.js';
-import {spawnRunner, type Runner} from './exec/runner.js';
+import {execaRunner} from './exec/runner.js';
 import {createDockerApi, type DockerApi} from './docker/client.js';
 
 /**
@@ -32,10 +32,9 @@ export function stderrLogger(verbose = false, stderr?: {write(s: string): unknow
 export function makeDeps(overrides: Partial<Deps> = {}): Deps {
   const env = overrides.env ?? process.env;
   const cwd = overrides.cwd ?? process.cwd();
-  const runner: Runner = overrides.runner ?? (overrides.env || overrides.cwd ? spawnRunner({env, cwd}) : spawnRunner());
   const paths: StatePaths = {...defaultPaths, ...(overrides.paths ?? {})};
   return {
-    runner,
+    runner: overrides.runner ?? execaRunner(),
     env,
     paths,
     log: overrides.log ?? stderrLogger(Boolean(env.CNI_DOCKER_DEBUG)),

@@ -1,13 +1,12 @@
-import type {Agent, IncomingMessage} from 'node:http';
+import type Dockerode from 'dockerode';
 import type {ContainerInfo, ContainerInspectInfo} from 'dockerode';
 import {DockerApiError, DockerUnreachableError} from './errors.js';
-import {packagePath} from '../util/package-root.js';
 
 export type {ContainerInfo, ContainerInspectInfo};
 
 /**
  * The slice of the Docker Engine API that cni-docker uses. Tests hand code a
- * fake; the real one is createDockerApi(env).
+ * fake; the real one is createDockerApi(env), over dockerode.
  */
 export interface DockerApi {
   /** Where the engine is, for messages: "unix:///var/run/docker.sock" or DOCKER_HOST. */
@@ -52,101 +51,87 @@ export interface NetworkInfo {
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
 /**
- * Where DOCKER_HOST points. unix:// and plain tcp:// are served by a tiny
- * node:http client (fast start-up); anything else (TLS, ssh://, npipe://) by
- * dockerode, which reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
- * from the process environment itself.
+ * The engine `env` names: its URL for messages, and the unix socket when it
+ * is one. Any other DOCKER_HOST (tcp, TLS, ssh) is left to docker-modem, which
+ * reads DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and the ssh agent from
+ * the process environment itself.
  */
-export type DockerEndpoint =
-  | {kind: 'unix'; url: string; socketPath: string}
-  | {kind: 'tcp'; url: string; host: string; port: number}
-  | {kind: 'modem'; url: string};
-
-export function dockerEndpoint(env: NodeJS.ProcessEnv): DockerEndpoint {
+export function dockerEndpoint(env: NodeJS.ProcessEnv): {url: string; socketPath?: string} {
   const host = env.DOCKER_HOST?.trim();
-  if (!host) return {kind: 'unix', url: `unix://${DEFAULT_SOCKET}`, socketPath: DEFAULT_SOCKET};
+  if (!host) return {url: `unix://${DEFAULT_SOCKET}`, socketPath: DEFAULT_SOCKET};
   if (host.startsWith('unix://')) {
     const socketPath = host.slice('unix://'.length) || DEFAULT_SOCKET;
-    return {kind: 'unix', url: `unix://${socketPath}`, socketPath};
+    return {url: `unix://${socketPath}`, socketPath};
   }
-  const tls = env.DOCKER_TLS_VERIFY === '1' || Boolean(env.DOCKER_CERT_PATH);
-  const m = /^tcp:\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(host);
-  if (m && !tls && m[2] !== '2376') {
-    return {kind: 'tcp', url: host, host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2])};
-  }
-  return {kind: 'modem', url: host};
+  return {url: host};
 }
 
-const REQUEST_TIMEOUT_MS = 60_000;
+/** The process's dockerode clients by socket ('' for docker-modem's own reading of DOCKER_HOST): one per engine. */
+const clients = new Map<string, Promise<Dockerode>>();
 
-/** Transports by endpoint URL, shared by the clients of a long-lived process (the service). */
-export type DockerTransports = Map<string, Promise<(path: string) => Promise<unknown>>>;
+/** dockerode, imported and constructed on the first request (commands that never reach Docker never load it). */
+function dockerode(socketPath: string | undefined): Promise<Dockerode> {
+  const key = socketPath ?? '';
+  let c = clients.get(key);
+  if (!c) {
+    c = import('dockerode').then(({default: Docker}) => new Docker(socketPath === undefined ? {} : {socketPath}));
+    clients.set(key, c);
+  }
+  return c;
+}
+
+/** What dockerode rejects with: an engine answer (statusCode, json body) or a connection error (code). */
+type ModemError = Error & {statusCode?: number; json?: unknown; reason?: string; code?: string};
+
+function apiError(err: ModemError): DockerApiError {
+  const body = err.json;
+  let message = '';
+  if (body && typeof body === 'object' && typeof (body as {message?: unknown}).message === 'string') message = (body as {message: string}).message;
+  else if (Buffer.isBuffer(body) || typeof body === 'string') message = body.toString().trim();
+  // On a stream request (events) docker-modem puts the engine's words only into its own message.
+  else if (body == null) message = /^\(HTTP code \d+\) .*? - ([\s\S]*?)\s*$/.exec(err.message)?.[1] ?? '';
+  return new DockerApiError(err.statusCode!, message || err.reason || 'empty response');
+}
+
+/** An engine's error answer as DockerApiError, anything else (no connection) as DockerUnreachableError. */
+function mapError(endpoint: string, err: unknown): Error {
+  const e = err as ModemError;
+  return e?.statusCode ? apiError(e) : unreachable(endpoint, err);
+}
 
 /**
- * A lazily connecting client: constructing it loads nothing and opens nothing.
- * With `transports`, unix and plain tcp endpoints reuse one keep-alive
- * connection pool per endpoint across clients; each client still has its own
- * state (the lookups prefetched for one command stay with that command).
+ * A lazily connecting client: constructing it loads nothing and opens
+ * nothing; the first request imports dockerode and makes the process's client
+ * for this engine.
  */
-export function createDockerApi(env: NodeJS.ProcessEnv, transports?: DockerTransports): DockerApi {
+export function createDockerApi(env: NodeJS.ProcessEnv): DockerApi {
   const ep = dockerEndpoint(env);
-  let get: ((path: string) => Promise<unknown>) | undefined;
-  const transport = (): Promise<(path: string) => Promise<unknown>> => {
-    if (ep.kind === 'modem') return modemGet(ep);
-    if (!transports) return httpGet(ep);
-    let t = transports.get(ep.url);
-    if (!t) transports.set(ep.url, (t = httpGet(ep)));
-    return t;
-  };
-  const request = async (path: string): Promise<unknown> => {
-    get ??= await transport();
-    return get(path);
+  const call = async <T>(fn: (d: Dockerode) => Promise<unknown>, what: string): Promise<T> => {
+    const d = await dockerode(ep.socketPath);
+    let value: unknown;
+    try {
+      value = await fn(d);
+    } catch (err) {
+      throw mapError(ep.url, err);
+    }
+    // docker-modem hands back the raw body when it is not JSON.
+    if (Buffer.isBuffer(value)) throw new DockerApiError(200, `invalid JSON from ${what}`);
+    return value as T;
   };
   return {
     endpoint: ep.url,
-    async inspectContainer(idOrName) {
-      return (await request(`/containers/${encodeURIComponent(idOrName)}/json`)) as ContainerInspectInfo;
+    inspectContainer: (idOrName) => call((d) => d.getContainer(idOrName).inspect(), `/containers/${idOrName}/json`),
+    listContainers: (all) => call((d) => d.listContainers({all}), '/containers/json'),
+    listNetworks: () => call((d) => d.listNetworks(), '/networks'),
+    events: async (filters, onEvent) => {
+      const stream = await call<NodeJS.ReadableStream & {destroy(): void}>((d) => d.getEvents({filters}), '/events');
+      return followEvents(ep.url, stream, onEvent);
     },
-    async listContainers(all) {
-      return (await request(`/containers/json?all=${all ? 'true' : 'false'}`)) as ContainerInfo[];
-    },
-    async listNetworks() {
-      return (await request('/networks')) as NetworkInfo[];
-    },
-    events: (filters, onEvent) => dockerEvents(ep, filters, onEvent),
   };
 }
 
-type DockerodeCtor = new (opts?: object) => {
-  modem: ModemLike;
-  getEvents(opts: {filters: Record<string, string[]>}): Promise<NodeJS.ReadableStream & {destroy(): void}>;
-};
-
-/**
- * dockerode itself, for what the small node:http client does not do (the
- * event stream, TLS and ssh endpoints). Loaded with require() only on those
- * paths: its main module pulls in grpc/protobuf, which every other command
- * would otherwise pay for at start-up.
- */
-async function loadDockerode(ep: DockerEndpoint): Promise<InstanceType<DockerodeCtor>> {
-  const {createRequire} = await import('node:module');
-  const Docker = createRequire(packagePath('package.json'))('dockerode') as DockerodeCtor;
-  // For unix/tcp pass the endpoint; otherwise dockerode reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself.
-  if (ep.kind === 'unix') return new Docker({socketPath: ep.socketPath, Promise});
-  if (ep.kind === 'tcp') return new Docker({host: ep.host, port: ep.port, protocol: 'http', Promise});
-  return new Docker({Promise});
-}
-
-/** Docker's event stream (dockerode getEvents), one JSON object per line; used by `watch`. */
-async function dockerEvents(ep: DockerEndpoint, filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void): Promise<EventStream> {
-  const docker = await loadDockerode(ep);
-  let stream: NodeJS.ReadableStream & {destroy(): void};
-  try {
-    stream = await docker.getEvents({filters});
-  } catch (e) {
-    const err = e as Error & {statusCode?: number; json?: {message?: string}};
-    throw err.statusCode ? new DockerApiError(err.statusCode, err.json?.message ?? err.message) : unreachable(ep.url, err);
-  }
+/** Docker's event stream, one JSON object per line; used by `watch`. */
+function followEvents(endpoint: string, stream: NodeJS.ReadableStream & {destroy(): void}, onEvent: (e: DockerEvent) => void): EventStream {
   let buf = '';
   let done = false;
   const closed = new Promise<void>((res, rej) => {
@@ -161,7 +146,7 @@ async function dockerEvents(ep: DockerEndpoint, filters: Record<string, string[]
     });
     stream.on('end', () => res());
     stream.on('close', () => res());
-    stream.on('error', (e: Error) => (done ? res() : rej(unreachable(ep.url, e))));
+    stream.on('error', (e: Error) => (done ? res() : rej(unreachable(endpoint, e))));
   });
   return {
     closed,
@@ -189,70 +174,4 @@ export function unreachable(endpoint: string, err: unknown): DockerUnreachableEr
       return new DockerUnreachableError(endpoint, reason, setup, err);
     }
   }
-}
-
-function apiMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as {message?: unknown};
-    if (typeof parsed.message === 'string') return parsed.message;
-  } catch {
-    // not JSON: use the text
-  }
-  return body.trim() || 'empty response';
-}
-
-async function httpGet(ep: Exclude<DockerEndpoint, {kind: 'modem'}>): Promise<(path: string) => Promise<unknown>> {
-  const http = await import('node:http');
-  // Keep-alive sockets are unref'd while idle, so they never hold the process open.
-  const agent: Agent = new http.Agent({keepAlive: true});
-  // servername '' (plain HTTP has no TLS SNI) spares node:http's agent an isIP()
-  // on the host name, whose regexes cost ~5 ms to compile on every CLI start.
-  const target = ep.kind === 'unix' ? {socketPath: ep.socketPath, servername: ''} : {host: ep.host, port: ep.port, servername: ''};
-  const get = (path: string, retry: boolean): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      const req = http.request({...target, agent, path, method: 'GET', headers: {Host: 'docker'}}, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (e) => reject(unreachable(ep.url, e)));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status >= 300) return reject(new DockerApiError(status, apiMessage(body)));
-          try {
-            resolve(JSON.parse(body));
-          } catch {
-            reject(new DockerApiError(status, `invalid JSON from ${path}`));
-          }
-        });
-      });
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timed out'), {code: 'ETIMEDOUT'})));
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        // A kept-alive connection the engine closed meanwhile (dockerd restarted under
-        // a long-lived process, the service): a GET is safe to send again, once, on a new one.
-        if (retry && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) return void get(path, false).then(resolve, reject);
-        reject(unreachable(ep.url, e));
-      });
-      req.end();
-    });
-  return (path) => get(path, true);
-}
-
-interface ModemLike {
-  dial(
-    opts: {path: string; method: string; options: Record<string, never>; statusCodes: Record<number, boolean | string>},
-    cb: (err: (Error & {statusCode?: number; json?: {message?: string}}) | null, data: unknown) => void,
-  ): void;
-}
-
-/** dockerode's transport for TLS/ssh endpoints; loaded only when needed. */
-async function modemGet(ep: DockerEndpoint): Promise<(path: string) => Promise<unknown>> {
-  const {modem} = await loadDockerode(ep);
-  return (path) =>
-    new Promise((resolve, reject) => {
-      modem.dial({path, method: 'GET', options: {}, statusCodes: {200: true}}, (err, data) => {
-        if (!err) return resolve(data);
-        if (err.statusCode) return reject(new DockerApiError(err.statusCode, err.json?.message ?? err.message));
-        reject(unreachable(ep.url, err));
-      });
-    });
 }

@@ -49,88 +49,42 @@ export class CommandError extends Error {
   }
 }
 
-type ExecaFn = typeof import('execa').execa;
-let execaFn: ExecaFn | undefined;
+type Execa = typeof import('execa').execa;
+let loaded: Promise<Execa> | undefined;
 
-async function loadExeca(): Promise<ExecaFn> {
-  if (!execaFn) execaFn = (await import('execa')).execa;
-  return execaFn;
+/** execa itself, imported on the first subprocess (commands that start none never load it). */
+export function loadExeca(): Promise<Execa> {
+  loaded ??= import('execa').then((m) => m.execa);
+  return loaded;
 }
 
-/** The real runner, backed by execa. */
+/**
+ * The real runner, backed by execa: no shell; stdin is `input`, or nothing
+ * (never an open pipe a child could wait on); the environment is this
+ * process's merged with `env` unless extendEnv is false; stdout and stderr
+ * come back whole, final newline included. A file that cannot be started
+ * (ENOENT, EACCES, ...) is exit 127, as a shell reports it, with execa's
+ * message on stderr; a child killed (timeout, signal) is exit 1 with execa's
+ * message when it wrote nothing on stderr.
+ */
 export function execaRunner(): Runner {
   return {
     async run(file, args, options = {}) {
       const execa = await loadExeca();
       const r = await execa(file, [...args], {
-        input: options.input,
+        ...(options.input === undefined ? {stdin: 'ignore' as const} : {input: options.input}),
         reject: false,
         env: options.env,
         extendEnv: options.extendEnv ?? true,
         timeout: options.timeoutMs,
         stripFinalNewline: false,
-        encoding: 'utf8',
       });
-      const result: RunResult = {
-        stdout: String(r.stdout ?? ''),
-        stderr: String(r.stderr ?? ''),
-        exitCode: typeof r.exitCode === 'number' ? r.exitCode : (r.failed ? 1 : 0),
-      };
-      if (r.failed && r.exitCode === undefined && !result.stderr) {
-        result.stderr = r.shortMessage ?? String(r.message ?? 'failed to start');
-        result.exitCode = 127;
+      const result: RunResult = {stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? 1};
+      if (r.exitCode === undefined) {
+        const started = r.signal !== undefined || r.timedOut || r.isCanceled || r.isMaxBuffer;
+        if (!started) result.exitCode = 127;
+        if (!started || !result.stderr) result.stderr = r.shortMessage ?? `${file}: failed`;
       }
-      if ((options.reject ?? true) && result.exitCode !== 0) {
-        throw new CommandError([file, ...args], result.exitCode, result.stdout, result.stderr);
-      }
-      return result;
-    },
-  };
-}
-
-/**
- * The real runner on node:child_process directly: same contract as
- * execaRunner() (no shell, stdin from `input`, env merged unless extendEnv is
- * false, exit 127 with the spawn error when the file cannot be started), but
- * without execa's import cost (~150 ms) on every CLI start. `base` is the
- * environment and working directory the children start from (default: this
- * process's); the service (src/service/) runs each request with its client's.
- */
-export function spawnRunner(base: {env?: NodeJS.ProcessEnv; cwd?: string} = {}): Runner {
-  return {
-    async run(file, args, options = {}) {
-      const {spawn} = await import('node:child_process');
-      const baseEnv = base.env ?? process.env;
-      const env = options.extendEnv === false ? {...options.env} : options.env ? {...baseEnv, ...options.env} : baseEnv;
-      const result = await new Promise<RunResult>((resolve) => {
-        const hasInput = options.input !== undefined;
-        const child = spawn(file, [...args], {env, cwd: base.cwd, stdio: [hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe'], timeout: options.timeoutMs});
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        let spawnError: Error | undefined;
-        child.stdout?.on('data', (c: Buffer) => out.push(c));
-        child.stderr?.on('data', (c: Buffer) => err.push(c));
-        child.on('error', (e) => {
-          spawnError = e;
-        });
-        if (hasInput && child.stdin) {
-          child.stdin.on('error', () => {
-            // EPIPE: the child exited without reading all of its input; its exit status tells the rest.
-          });
-          child.stdin.end(options.input);
-        }
-        child.on('close', (code, signal) => {
-          const r: RunResult = {stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code ?? 1};
-          if (spawnError && (code === null || code < 0)) {
-            // Never started (ENOENT, EACCES, ETXTBSY, ...): node reports a negative errno as the code.
-            r.stderr ||= `Command failed to start: ${file}: ${spawnError.message}`;
-            r.exitCode = 127;
-          } else if (code === null && signal && !r.stderr) {
-            r.stderr = options.timeoutMs !== undefined ? `Command timed out after ${options.timeoutMs} milliseconds: ${file}` : `Command was killed with ${signal}: ${file}`;
-          }
-          resolve(r);
-        });
-      });
       if ((options.reject ?? true) && result.exitCode !== 0) {
         throw new CommandError([file, ...args], result.exitCode, result.stdout, result.stderr);
       }

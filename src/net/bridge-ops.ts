@@ -1,4 +1,4 @@
-import {randomBytesSync, randomHex} from '../util/random.js';
+import {randomBytes} from 'node:crypto';
 import type {Runner} from '../exec/runner.js';
 import {CommandError} from '../exec/runner.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
@@ -84,12 +84,12 @@ export async function delBridgeIfUnused(runner: Runner, name: string): Promise<v
 
 /** `veth` + 8 hex digits, as the reference's RandomVethName. */
 export function randomVethName(): string {
-  return `veth${randomHex(4)}`;
+  return `veth${randomBytes(4).toString('hex')}`;
 }
 
 /** A random unicast, locally administered MAC (what the kernel would pick). */
 export function randomMac(): string {
-  const b = randomBytesSync(6);
+  const b = randomBytes(6);
   b[0] = (b[0] & 0xfe) | 0x02;
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }

@@ -1,7 +1,7 @@
+import {createHash} from 'node:crypto';
 import type {Runner} from '../exec/runner.js';
 import {canonicalIp, networkString, parseCidr, parseIp, type Family} from './cidr.js';
 import {restoreApplied, restoreNoflush} from './restore-queue.js';
-import {sha512Hex} from '../util/sha512.js';
 
 /**
  * The bridge's IP-masquerade rules (reference pkg/ip/ipmasq_linux.go), written
@@ -19,7 +19,7 @@ import {sha512Hex} from '../util/sha512.js';
 
 /** `CNI-` + the first 24 hex characters of sha512(name + containerId). */
 export function masqChainName(network: string, containerId: string): string {
-  return `CNI-${sha512Hex(network + containerId).slice(0, 24)}`;
+  return `CNI-${createHash('sha512').update(network + containerId).digest('hex').slice(0, 24)}`;
 }
 
 /** Go's %q for the strings we meet (network names and container IDs). */

@@ -1,4 +1,4 @@
-import {randomHex} from '../util/random.js';
+import {randomBytes} from 'node:crypto';
 import {statfs} from 'node:fs/promises';
 import {resolve} from 'node:path';
 import type {Runner} from '../exec/runner.js';
@@ -77,7 +77,7 @@ export async function defaultRouteInterface(runner: Runner, netns?: string): Pro
 
 /** A temporary link name as the reference's RandomVethName: `veth` + 8 hex digits. */
 export function tempLinkName(): string {
-  return `veth${randomHex(4)}`;
+  return `veth${randomBytes(4).toString('hex')}`;
 }
 
 export interface CreateMacvlanOpts {

@@ -1,8 +1,8 @@
+import {createHash} from 'node:crypto';
 import {accessSync, constants} from 'node:fs';
 import type {Runner} from '../exec/runner.js';
 import {formatIp, networkString, parseCidr} from './cidr.js';
 import {nftApply, nftList, nftString} from './nft.js';
-import {sha512Hex} from '../util/sha512.js';
 
 /**
  * The bridge's IP masquerade with `ipMasqBackend: "nftables"` (reference
@@ -28,7 +28,7 @@ const CHAIN_COMMENT = 'Masquerade traffic from certain IPs to any (non-multicast
 /** knftables.CommentLengthMax. */
 const COMMENT_MAX = 128;
 
-const hash16 = (s: string): string => sha512Hex(s).slice(0, 16);
+const hash16 = (s: string): string => createHash('sha512').update(s).digest('hex').slice(0, 16);
 
 /** First 16 hex digits of sha512(network). */
 export function hashForNetwork(network: string): string {

@@ -10,7 +10,6 @@ import {listCache, readCache} from './cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding.js';
 import {deleteMeta, writeMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
-import {warmLockHelper} from '../ipam/host-local/lock-helper.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
 import {linkNamesViaPid} from '../net/netns.js';
@@ -240,8 +239,7 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   const looked = settled(resolveTargets(deps, req));
   const {list, source} = await resolveNetwork(req, deps.confDir, deps.cwd);
   if (!req.dryRun) {
-    // The lock helper starts and the plugins load while Docker answers (the lookups went out first).
-    warmLockHelper();
+    // The plugins load while Docker answers (the lookups went out first).
     preloadPlugins(list);
   }
   const resolved = await looked;

@@ -11,7 +11,6 @@ import {withContainerLock} from './locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
 import {containerTarget, type Target} from './target.js';
 import {errorText, preloadPlugins, type Outcome} from './attach.js';
-import {warmLockHelper} from '../ipam/host-local/lock-helper.js';
 import {mapLimitSettled, settled} from '../util/concurrency.js';
 
 export interface DetachRequest extends NetworkChoice {
@@ -107,8 +106,6 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   const lookups = req.netns ? [] : req.containers.map((ref) => containerTarget(deps.docker, ref));
   for (const l of lookups) l.catch(() => undefined);
   const all = await knownEntries(deps);
-  // The lock helper starts while Docker answers (after the lookups went out), not at the first lock.
-  warmLockHelper();
   // Load the plugins these attachments use while Docker answers.
   const configs = new Set(all.map((e) => e.config));
   for (const c of configs) {

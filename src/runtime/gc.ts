@@ -102,7 +102,7 @@ async function daemonLeases(socket: string): Promise<Lease[]> {
   if (!existsSync(socket)) return [];
   const {callDaemon} = await import('../ipam/dhcp/index.js');
   try {
-    return (await callDaemon<{leases: Lease[]}>(socket, 'GET', '/leases')).leases;
+    return (await callDaemon<{leases: Lease[]}>(socket, 'leases')).leases;
   } catch {
     return [];
   }
@@ -208,7 +208,7 @@ async function freeItem(deps: Deps, p: Plan, it: GcItem): Promise<void> {
     case 'lease': {
       const {callDaemon} = await import('../ipam/dhcp/index.js');
       const stdin = JSON.stringify({cniVersion: '1.0.0', name: it.network, type: 'gc', ipam: {type: 'dhcp'}});
-      await callDaemon(deps.paths.dhcpSocket, 'POST', '/release', {containerId: it.containerId, ifname: it.ifname ?? '', netns: '', args: '', path: [], stdin});
+      await callDaemon(deps.paths.dhcpSocket, 'release', {containerId: it.containerId, ifname: it.ifname ?? '', netns: '', args: '', path: [], stdin});
       return;
     }
     case 'meta':

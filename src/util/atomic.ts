@@ -1,6 +1,6 @@
 import {mkdir, rename, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import {randomHex} from './random.js';
+import {randomBytes} from 'node:crypto';
 
 /**
  * Write a file so that a reader sees either the old or the new content, never
@@ -9,7 +9,7 @@ import {randomHex} from './random.js';
  */
 export async function writeFileAtomic(file: string, data: string, mode = 0o600, dirMode = 0o700): Promise<void> {
   await mkdir(path.dirname(file), {recursive: true, mode: dirMode});
-  const tmp = `${file}.tmp-${randomHex(4)}`;
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(tmp, data, {mode});
     await rename(tmp, file);

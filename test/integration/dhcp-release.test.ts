@@ -60,7 +60,7 @@ describe('integration: dhcp DEL with a dead daemon that cannot be restarted (dns
     assert.ok(bed.serverLeases().some((l) => l.ip === ip && l.clientId === hexId(key)), JSON.stringify(bed.serverLeases()));
     assert.ok(persisted()[key], 'the lease is persisted');
 
-    const pid = (await callDaemon<{pid: number}>(socket, 'GET', '/leases')).pid;
+    const pid = (await callDaemon<{pid: number}>(socket, 'leases')).pid;
     pids.push(pid);
     process.kill(pid, 'SIGKILL');
     await waitFor('daemon death', 5000, () => !alive(pid));

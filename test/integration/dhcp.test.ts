@@ -33,7 +33,7 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
   const conf = (extra: Record<string, unknown> = {}): string =>
     JSON.stringify({cniVersion: '1.0.0', name: 'tdhnet', type: 'macvlan', master: 'tdhv1', ipam: {type: 'dhcp', daemonSocketPath: socket}, ...extra});
   const args = (containerId: string, netns = nsPath(C1), ifname = 'eth1', stdin = conf()): CmdArgs => ({containerId, netns, ifname, args: '', path: [], stdin});
-  const daemonPid = async (): Promise<number> => (await callDaemon<{pid: number}>(socket, 'GET', '/leases')).pid;
+  const daemonPid = async (): Promise<number> => (await callDaemon<{pid: number}>(socket, 'leases')).pid;
   before(async () => {
     assertRoot();
     await bed.setup();
@@ -182,7 +182,7 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
       await macvlan.del(ctx, a2);
       await waitFor('the server to drop the eth2 lease', 5000, () => !byClient('tdhcid3/tdhtwo/eth2'));
       assert.equal(byClient('tdhcid3/tdhtwo/eth1')?.ip, ip1, 'the eth1 lease is kept');
-      const held = (await callDaemon<{leases: {key: string}[]}>(socket, 'GET', '/leases')).leases.map((l) => l.key);
+      const held = (await callDaemon<{leases: {key: string}[]}>(socket, 'leases')).leases.map((l) => l.key);
       assert.ok(held.includes('tdhcid3/tdhtwo/eth1') && !held.includes('tdhcid3/tdhtwo/eth2'), held.join(' '));
       assert.match(sh('ip', ['-n', ns, '-4', '-o', 'addr', 'show', 'dev', 'eth1']), new RegExp(`inet ${ip1.replace(/\./g, '\\.')}/24`));
       await macvlan.del(ctx, a1);

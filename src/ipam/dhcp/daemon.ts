@@ -1,20 +1,18 @@
 /**
- * The `cni-docker dhcp daemon` service: HTTP/JSON on a unix socket.
- *   POST /allocate  body CmdArgs → Result     (ADD, and CHECK as the reference)
- *   POST /release   body CmdArgs → {}         (DEL; unknown client is success)
- *   GET  /leases    → {pid, leases: Lease[]}
- * Errors: HTTP 500 with {"error": "..."}. Leases persist under
- * <stateDir>/dhcp/leases.json and are resumed on start. A stale socket file
- * (nobody accepts on it) is replaced; a live one is an error.
+ * The `cni-docker dhcp daemon` service: line-delimited JSON on a unix socket
+ * (protocol.ts). Leases persist under <stateDir>/dhcp/leases.json and are
+ * resumed on start. A stale socket file (nobody accepts on it) is replaced; a
+ * live one is an error.
  */
 import {promises as fs} from 'node:fs';
-import http from 'node:http';
+import net from 'node:net';
 import type {Logger} from '../../cni/plugin.js';
 import type {CmdArgs} from '../../cni/types.js';
 import {LeaseManager, type OpenTransport} from './manager.js';
+import {readLine, type DaemonReply, type DaemonRequest} from './protocol.js';
 import {LeaseStore, leaseFilePath} from './store.js';
 import {WorkerTransport} from './worker-transport.js';
-import {spawnRunner} from '../../exec/runner.js';
+import {execaRunner} from '../../exec/runner.js';
 import {ipBatch} from '../../net/ip.js';
 import {isLiveNetns} from '../../net/netns.js';
 import {listenOn, prepareSocket} from '../../util/unix-socket.js';
@@ -31,7 +29,7 @@ export interface DaemonOptions {
 /** `ip link set dev IF down` in the lease's namespace; nothing when the namespace is gone. */
 export async function setLinkDownInNetns(netns: string, ifname: string): Promise<void> {
   if (!isLiveNetns(netns)) return;
-  await ipBatch(spawnRunner(), [['link', 'set', 'dev', ifname, 'down']], netns);
+  await ipBatch(execaRunner(), [['link', 'set', 'dev', ifname, 'down']], netns);
 }
 
 export interface RunningDaemon {
@@ -39,18 +37,8 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function toCmdArgs(body: string): CmdArgs {
-  const a = JSON.parse(body) as Partial<CmdArgs>;
-  if (typeof a.containerId !== 'string' || typeof a.ifname !== 'string' || typeof a.stdin !== 'string') {
+function toCmdArgs(a: Partial<CmdArgs> | undefined): CmdArgs {
+  if (typeof a?.containerId !== 'string' || typeof a.ifname !== 'string' || typeof a.stdin !== 'string') {
     throw new Error('request needs containerId, ifname and stdin');
   }
   return {containerId: a.containerId, netns: a.netns ?? '', ifname: a.ifname, args: a.args ?? '', path: a.path ?? [], stdin: a.stdin};
@@ -67,26 +55,36 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   });
   await manager.start();
 
-  const server = http.createServer((req, res) => {
-    const reply = (status: number, body: unknown): void => {
-      res.writeHead(status, {'content-type': 'application/json'});
-      res.end(JSON.stringify(body));
-    };
+  const answer = async (req: DaemonRequest): Promise<unknown> => {
+    switch (req.op) {
+      case 'leases':
+        return {pid: process.pid, leases: manager.leases()};
+      case 'allocate':
+        return manager.allocate(toCmdArgs(req.args));
+      case 'release':
+        await manager.release(toCmdArgs(req.args));
+        return {};
+      default:
+        throw new Error(`unknown request ${JSON.stringify((req as {op?: unknown}).op)}`);
+    }
+  };
+  const conns = new Set<net.Socket>();
+  const server = net.createServer((conn) => {
+    conns.add(conn);
+    conn.on('close', () => conns.delete(conn));
+    conn.on('error', () => undefined);
     void (async () => {
+      let op = 'request';
+      let reply: DaemonReply;
       try {
-        if (req.method === 'GET' && req.url === '/leases') return reply(200, {pid: process.pid, leases: manager.leases()});
-        if (req.method !== 'POST') return reply(404, {error: `no route ${req.method} ${req.url}`});
-        const args = toCmdArgs(await readBody(req));
-        if (req.url === '/allocate') return reply(200, await manager.allocate(args));
-        if (req.url === '/release') {
-          await manager.release(args);
-          return reply(200, {});
-        }
-        return reply(404, {error: `no route ${req.url}`});
+        const req = JSON.parse(await readLine(conn)) as DaemonRequest;
+        op = String(req?.op);
+        reply = {ok: true, result: await answer(req)};
       } catch (err) {
-        o.log.warn(`${req.url}: ${(err as Error).message}`);
-        return reply(500, {error: (err as Error).message});
+        o.log.warn(`${op}: ${(err as Error).message}`);
+        reply = {ok: false, error: (err as Error).message};
       }
+      if (!conn.destroyed) conn.end(`${JSON.stringify(reply)}\n`);
     })();
   });
   await listenOn(server, o.socketPath, 0o660);
@@ -97,7 +95,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     async close() {
       manager.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      for (const c of conns) c.destroy();
       await closed;
       await fs.unlink(o.socketPath).catch(() => undefined);
     },

@@ -3,14 +3,15 @@
  * When no daemon answers, ADD (and DEL, CHECK) start one in the background and
  * retry; DEL falls back to releasing straight from the persisted lease table.
  */
-import {spawn} from 'node:child_process';
 import {openSync, closeSync} from 'node:fs';
-import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import type {Plugin, PluginContext} from '../../cni/plugin.js';
 import type {CmdArgs, Result} from '../../cni/types.js';
 import {CniError, ErrorCode} from '../../cni/errors.js';
 import {parseConf} from './conf.js';
+import {readLine, type DaemonOp, type DaemonReply} from './protocol.js';
+import {loadExeca} from '../../exec/runner.js';
 import {packagePath} from '../../util/package-root.js';
 
 const bin = (): string => packagePath('bin', 'run.cjs');
@@ -22,29 +23,36 @@ function socketPathFor(ctx: PluginContext, args: CmdArgs): string {
   return parseConf(args).daemonSocketPath ?? ctx.paths.dhcpSocket;
 }
 
-export function callDaemon<T>(socketPath: string, method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+/** One request to the daemon (protocol.ts); DaemonDown when nothing listens on the socket. */
+export function callDaemon<T>(socketPath: string, op: DaemonOp, args?: CmdArgs): Promise<T> {
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request({socketPath, path: route, method, headers: payload ? {'content-type': 'application/json'} : {}}, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          return reject(new Error(`bad reply from DHCP daemon: ${text.slice(0, 200)}`));
-        }
-        if (res.statusCode !== 200) return reject(new Error((parsed as {error?: string}).error ?? `HTTP ${res.statusCode}`));
-        resolve(parsed as T);
-      });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
+    const conn = net.connect(socketPath);
+    const dialFailed = (err: NodeJS.ErrnoException): void => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new DaemonDown(`error dialing DHCP daemon: ${err.message}`));
       else reject(err);
+    };
+    conn.once('error', dialFailed);
+    conn.once('connect', () => {
+      conn.off('error', dialFailed);
+      conn.write(`${JSON.stringify({op, args})}\n`);
+      readLine(conn).then(
+        (line) => {
+          conn.destroy();
+          let reply: DaemonReply;
+          try {
+            reply = JSON.parse(line) as DaemonReply;
+          } catch {
+            return reject(new Error(`bad reply from DHCP daemon: ${line.slice(0, 200)}`));
+          }
+          if (reply.ok) resolve(reply.result as T);
+          else reject(new Error(reply.error));
+        },
+        (err: Error) => {
+          conn.destroy();
+          reject(new Error(`no reply from DHCP daemon: ${err.message}`));
+        },
+      );
     });
-    req.end(payload);
   });
 }
 
@@ -52,16 +60,21 @@ export function callDaemon<T>(socketPath: string, method: 'GET' | 'POST', route:
 export async function spawnDaemon(ctx: PluginContext, socketPath: string, timeoutMs = 10000): Promise<void> {
   const logPath = ctx.env.CNI_DOCKER_DHCP_LOG || DEFAULT_LOG;
   ctx.log.warn(`DHCP daemon not running on ${socketPath}; starting it in the background (log: ${logPath})`);
+  const execa = await loadExeca();
   const fd = openSync(logPath, 'a', 0o640);
   let exited: string | undefined;
   try {
-    const child = spawn(process.execPath, [bin(), 'dhcp', 'daemon', '--socket', socketPath, '--state-dir', ctx.paths.stateDir], {
+    const child = execa(process.execPath, [bin(), 'dhcp', 'daemon', '--socket', socketPath, '--state-dir', ctx.paths.stateDir], {
       detached: true,
-      stdio: ['ignore', fd, fd],
-      env: {...process.env, ...ctx.env, CNI_DOCKER_DEBUG: ctx.env.CNI_DOCKER_DEBUG ?? '1'},
+      // The daemon writes to the log itself, not through us (execa's types name only fds 3-9; any open fd is passed as it is).
+      stdin: 'ignore',
+      stdout: fd as 3,
+      stderr: fd as 3,
+      env: {...ctx.env, CNI_DOCKER_DEBUG: ctx.env.CNI_DOCKER_DEBUG ?? '1'},
+      reject: false,
     });
     // A daemon that cannot start (socket path taken, bad state) exits: fail now, not at the deadline.
-    child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
+    void child.then((r) => (exited = r.signal ?? (r.exitCode === undefined ? r.shortMessage : `exit code ${r.exitCode}`)));
     child.unref();
   } finally {
     closeSync(fd);
@@ -69,7 +82,7 @@ export async function spawnDaemon(ctx: PluginContext, socketPath: string, timeou
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await callDaemon(socketPath, 'GET', '/leases');
+      await callDaemon(socketPath, 'leases');
       return;
     } catch (err) {
       if (exited) throw new Error(`DHCP daemon exited (${exited}) before listening on ${socketPath} (see ${logPath})`);
@@ -79,19 +92,20 @@ export async function spawnDaemon(ctx: PluginContext, socketPath: string, timeou
   }
 }
 
-async function call<T>(ctx: PluginContext, args: CmdArgs, route: string): Promise<T> {
+/** ADD and CHECK (the reference's DHCP.Allocate), starting the daemon when none answers. */
+async function allocate(ctx: PluginContext, args: CmdArgs): Promise<Result> {
   const socketPath = socketPathFor(ctx, args);
   const body = {...args, netns: args.netns ? path.resolve(args.netns) : ''};
   try {
-    return await callDaemon<T>(socketPath, 'POST', route, body);
+    return await callDaemon<Result>(socketPath, 'allocate', body);
   } catch (err) {
-    if (!(err instanceof DaemonDown)) throw new CniError(ErrorCode.Internal, `error calling DHCP.${route === '/release' ? 'Release' : 'Allocate'}: ${(err as Error).message}`);
+    if (!(err instanceof DaemonDown)) throw new CniError(ErrorCode.Internal, `error calling DHCP.Allocate: ${(err as Error).message}`);
   }
   await spawnDaemon(ctx, socketPath);
   try {
-    return await callDaemon<T>(socketPath, 'POST', route, body);
+    return await callDaemon<Result>(socketPath, 'allocate', body);
   } catch (err) {
-    throw new CniError(ErrorCode.Internal, `error calling DHCP.${route === '/release' ? 'Release' : 'Allocate'}: ${(err as Error).message}`);
+    throw new CniError(ErrorCode.Internal, `error calling DHCP.Allocate: ${(err as Error).message}`);
   }
 }
 
@@ -104,7 +118,7 @@ async function releaseDirect(ctx: PluginContext, args: CmdArgs): Promise<void> {
   ]);
   const m = new LeaseManager({
     store: new LeaseStore(leaseFilePath(ctx.paths.stateDir)),
-    openTransport: (netns, ifname) => WorkerTransport.open(netns, ifname),
+    openTransport: (netns, ifname) => WorkerTransport.open(netns, ifname, ctx.runner),
     log: ctx.log,
     passive: true,
   });
@@ -117,20 +131,20 @@ export const plugin: Plugin = {
 
   async add(ctx, args): Promise<Result> {
     if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for dhcp ADD');
-    return call<Result>(ctx, args, '/allocate');
+    return allocate(ctx, args);
   },
 
   async del(ctx, args): Promise<void> {
     const socketPath = socketPathFor(ctx, args);
     try {
-      await callDaemon(socketPath, 'POST', '/release', args);
+      await callDaemon(socketPath, 'release', args);
       return;
     } catch (err) {
       if (!(err instanceof DaemonDown)) throw new CniError(ErrorCode.Internal, `error calling DHCP.Release: ${(err as Error).message}`);
     }
     try {
       await spawnDaemon(ctx, socketPath);
-      await callDaemon(socketPath, 'POST', '/release', args);
+      await callDaemon(socketPath, 'release', args);
     } catch (err) {
       ctx.log.warn(`DHCP daemon unavailable (${(err as Error).message}); releasing from the persisted lease`);
       await releaseDirect(ctx, args);
@@ -138,6 +152,6 @@ export const plugin: Plugin = {
   },
 
   async check(ctx, args): Promise<void> {
-    await call<Result>(ctx, args, '/allocate');
+    await allocate(ctx, args);
   },
 };

@@ -1,36 +1,64 @@
 /**
- * Daemon side of ns-worker.js: spawns `nsenter --net=NETNS node ns-worker.js
- * IFNAME` and exposes it as a client Transport. The Runner interface is
- * argv-in/result-out, so this long-lived, streaming child is spawned directly.
+ * Daemon side of ns-worker.js: prepares the interface in the namespace (its
+ * MAC, up), starts `nsenter --net=NETNS node ns-worker.js` through execa and
+ * exposes it as a client Transport. The broadcast route is added and removed
+ * here, through the runner in the namespace; the worker only holds the socket.
  */
-import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import readline from 'node:readline';
+import type {ResultPromise} from 'execa';
+import {CommandError, execaRunner, loadExeca, type Runner} from '../../exec/runner.js';
+import {getLink, inNetns} from '../../net/ip.js';
 import {packagePath} from '../../util/package-root.js';
 import type {Transport} from './client.js';
 
 const worker = (): string => packagePath('dist', 'src', 'ipam', 'dhcp', 'ns-worker.js');
+const BROADCAST = '255.255.255.255/32';
 
 interface WorkerEvent {
   ev: 'ready' | 'ok' | 'error' | 'pkt';
   id?: number;
-  mac?: string;
   msg?: string;
   data?: string;
 }
 
+/** Its stdio are our pipes; its output is read as it comes, never buffered; its end is a result, never a rejection. */
+const WORKER_STDIO = {stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false} as const;
+type Worker = ResultPromise<typeof WORKER_STDIO>;
+
+const detail = (err: unknown): string => (err instanceof CommandError ? err.detail : (err as Error).message);
+
+/** The interface's MAC, brought up if it is down; errors read `error looking up "IF": …` (the manager drops a lease on them). */
+async function prepareLink(runner: Runner, netns: string, ifname: string): Promise<string> {
+  try {
+    const link = await getLink(runner, ifname, netns);
+    if (!link) throw new Error('Link not found');
+    if (!link.flags.includes('UP')) await inNetns(runner, netns).run('ip', ['link', 'set', 'dev', ifname, 'up']);
+    return link.address ?? '';
+  } catch (err) {
+    throw new Error(`error looking up "${ifname}": ${detail(err)}`);
+  }
+}
+
 export class WorkerTransport implements Transport {
-  mac = '';
   private nextId = 1;
   private pending = new Map<number, {resolve: () => void; reject: (e: Error) => void}>();
   private packets: Buffer[] = [];
   private waiter?: (b: Buffer | undefined) => void;
   private exited = false;
+  private routeAdded = false;
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {}
+  private constructor(
+    private readonly child: Worker,
+    private readonly ns: Runner,
+    private readonly ifname: string,
+    readonly mac: string,
+  ) {}
 
-  static open(netns: string, ifname: string, startTimeoutMs = 10000): Promise<WorkerTransport> {
-    const child = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, worker(), ifname], {stdio: ['pipe', 'pipe', 'pipe']});
-    const t = new WorkerTransport(child);
+  static async open(netns: string, ifname: string, runner: Runner = execaRunner(), startTimeoutMs = 10000): Promise<WorkerTransport> {
+    const mac = await prepareLink(runner, netns, ifname);
+    const execa = await loadExeca();
+    const child = execa('nsenter', [`--net=${netns}`, '--', process.execPath, worker()], WORKER_STDIO);
+    const t = new WorkerTransport(child, inNetns(runner, netns), ifname, mac);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -44,11 +72,11 @@ export class WorkerTransport implements Transport {
         clearTimeout(timer);
         reject(new Error(msg));
       };
-      child.on('error', (err) => fail(`starting DHCP worker: ${err.message}`));
-      child.on('exit', (code) => {
+      void child.then((r) => {
         t.exited = true;
-        t.failAll(new Error(`DHCP worker exited (${code}) ${stderr.trim()}`));
-        fail(stderr.trim() || `DHCP worker exited with status ${code}`);
+        const why = r.exitCode === undefined ? (r.signal ?? r.shortMessage) : `status ${r.exitCode}`;
+        t.failAll(new Error(`DHCP worker exited (${why}) ${stderr.trim()}`));
+        fail(r.exitCode === undefined && !r.signal ? `starting DHCP worker: ${r.shortMessage}` : stderr.trim() || `DHCP worker exited with ${why}`);
       });
       readline.createInterface({input: child.stdout}).on('line', (line) => {
         let e: WorkerEvent;
@@ -59,7 +87,6 @@ export class WorkerTransport implements Transport {
         }
         if (e.ev === 'ready') {
           clearTimeout(timer);
-          t.mac = e.mac ?? '';
           resolve(t);
         } else if (e.ev === 'pkt' && e.data) {
           t.deliver(Buffer.from(e.data, 'base64'));
@@ -102,8 +129,16 @@ export class WorkerTransport implements Transport {
     return this.call({op: 'send', dst, data: data.toString('base64')});
   }
 
-  broadcastRoute(on: boolean): Promise<void> {
-    return this.call({op: 'route', on});
+  /** dgram has no SO_BINDTODEVICE: broadcasts leave through this route. Removed only if added here. */
+  async broadcastRoute(on: boolean): Promise<void> {
+    if (on && !this.routeAdded) {
+      const r = await this.ns.run('ip', ['route', 'add', BROADCAST, 'dev', this.ifname], {reject: false});
+      if (r.exitCode === 0) this.routeAdded = true;
+      else if (!/exists/i.test(r.stderr)) throw new Error(`adding broadcast route on ${this.ifname}: ${r.stderr.trim()}`);
+    } else if (!on && this.routeAdded) {
+      this.routeAdded = false;
+      await this.ns.run('ip', ['route', 'del', BROADCAST, 'dev', this.ifname], {reject: false});
+    }
   }
 
   recv(timeoutMs: number): Promise<Buffer | undefined> {
@@ -122,18 +157,21 @@ export class WorkerTransport implements Transport {
     });
   }
 
-  close(): Promise<void> {
-    if (this.exited) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.child.kill('SIGKILL');
-        resolve();
-      }, 3000);
-      this.child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
+  async close(): Promise<void> {
+    const route = this.broadcastRoute(false).catch(() => undefined);
+    if (!this.exited) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.child.kill('SIGKILL');
+          resolve();
+        }, 3000);
+        void this.child.then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        this.child.stdin.end(`${JSON.stringify({op: 'close'})}\n`);
       });
-      this.child.stdin.end(`${JSON.stringify({op: 'close'})}\n`);
-    });
+    }
+    await route;
   }
 }

@@ -1,18 +1,16 @@
-import {spawn} from 'node:child_process';
 import {closeSync, constants, fstatSync, openSync, statSync} from 'node:fs';
-import {LockHelperUnavailable, lockHelper, markLockHelperUnavailable} from './lock-helper.js';
+import {loadExeca} from '../../exec/runner.js';
 
 /**
  * An exclusive BSD flock(2) on a file, the same lock the reference host-local
  * takes on `<dataDir>/<network>/lock` (go-filemutex: flock(fd, LOCK_EX)).
  *
- * Node has no flock binding. The locks are held for us by one small helper
- * process (src/ipam/host-local/lock-helper.ts) that takes them on request.
- * Without it (no perl, or `flockBin` given), we open the file ourselves and
- * hand that fd to util-linux `flock --exclusive 3` as the child's fd 3: a
- * flock lock belongs to the open file description, which the child shares
- * with us, so once `flock` exits 0 the lock stays held through our still-open
- * fd until we close it.
+ * Node has no flock binding, so we open the file ourselves and hand that fd
+ * to util-linux `flock --exclusive 3` as the child's fd 3: a flock lock
+ * belongs to the open file description, which the child shares with us, so
+ * once `flock` exits 0 the lock stays held through our still-open fd until we
+ * close it, or until this process dies (SIGKILL included) and the kernel
+ * closes it.
  */
 export interface FileLock {
   /** Releases the lock (closes the fd). Idempotent. */
@@ -24,7 +22,7 @@ export interface FileLock {
 export interface FlockOptions {
   /** Give up after this many seconds (flock -w). Default: wait forever, as the reference does. */
   timeoutSeconds?: number;
-  /** Take the lock with this flock(1) binary, one process per lock, instead of the lock helper. */
+  /** The flock(1) binary (default: `flock` on PATH). */
   flockBin?: string;
 }
 
@@ -33,25 +31,18 @@ export function openLockFile(path: string): number {
   return openSync(path, constants.O_CREAT | constants.O_RDONLY, 0o750);
 }
 
-function runFlock(fd: number, opts: FlockOptions): Promise<void> {
+async function runFlock(fd: number, opts: FlockOptions): Promise<void> {
   const argv = ['--exclusive'];
   if (opts.timeoutSeconds !== undefined) argv.push('--wait', String(opts.timeoutSeconds));
   argv.push('3');
   const bin = opts.flockBin ?? 'flock';
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, argv, {stdio: ['ignore', 'ignore', 'pipe', fd]});
-    let stderr = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', (err) => reject(new Error(`failed to lock: ${bin}: ${err.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve();
-      else if (code === 1 && opts.timeoutSeconds !== undefined) reject(new Error(`timed out waiting for lock after ${opts.timeoutSeconds}s`));
-      else reject(new Error(`failed to lock: ${bin} ${argv.join(' ')}: ${stderr.trim() || (signal ? `signal ${signal}` : `exit status ${code}`)}`));
-    });
-  });
+  const execa = await loadExeca();
+  // execa's types name only fds 3-9 here; any open fd is handed to the child as it is.
+  const r = await execa(bin, argv, {stdio: ['ignore', 'ignore', 'pipe', fd as 3], reject: false});
+  if (r.exitCode === 0) return;
+  if (r.exitCode === 1 && opts.timeoutSeconds !== undefined) throw new Error(`timed out waiting for lock after ${opts.timeoutSeconds}s`);
+  const why = r.exitCode === undefined ? r.shortMessage : r.stderr.trim() || (r.signal ? `signal ${r.signal}` : `exit status ${r.exitCode}`);
+  throw new Error(`failed to lock: ${bin} ${argv.join(' ')}: ${why}`);
 }
 
 /** Whether `path` still names the file open on `fd` (not unlinked or replaced since). */
@@ -72,32 +63,6 @@ function pathNamesFd(path: string, fd: number): boolean {
  * no longer is `path` is dropped and taken again on the file there now.
  */
 export async function lockFile(path: string, opts: FlockOptions = {}): Promise<FileLock> {
-  if (opts.flockBin === undefined) {
-    // Create it (and meet any file-system error) here, as the flock(1) path does.
-    closeSync(openLockFile(path));
-    const h = lockHelper();
-    if (h) {
-      try {
-        const {id, dev, ino} = await h.lock(path, opts.timeoutSeconds);
-        return {
-          release: () => h.unlock(id),
-          // The helper checked the path when it won the lock; it may have been unlinked since.
-          current: () => {
-            if (!h.holds(id)) return false;
-            try {
-              const now = statSync(path);
-              return now.ino === ino && now.dev === dev;
-            } catch {
-              return false;
-            }
-          },
-        };
-      } catch (err) {
-        if (!(err instanceof LockHelperUnavailable)) throw err;
-        markLockHelperUnavailable();
-      }
-    }
-  }
   for (;;) {
     const fd = openLockFile(path);
     try {

@@ -99,6 +99,8 @@ describe('masquerade chain naming and rules', () => {
     assert.equal(masqChainName('test', '1234'), 'CNI-2bbe0c48b91a7d1b8a6753a8');
     assert.equal(masqChainName('testalongnamethatdoesnotmakesense', '1234'), 'CNI-374f33fe84ab0ed84dcdebe3');
     assert.equal(masqChainName('invnet020', 'invctr1'), 'CNI-8a5f942aa7a977350554535b');
+    // The seed's first scenario (network mybridge, container 1234567890).
+    assert.equal(masqChainName('mybridge', '1234567890'), 'CNI-26633426ea992aa1f0477097');
   });
   it('formats the comment with Go %q quoting', () => {
     assert.equal(masqComment('invnet020', 'invctr1'), 'name: "invnet020" id: "invctr1"');

@@ -1,11 +1,103 @@
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
-import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs';
+import {spawn, spawnSync} from 'node:child_process';
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
+import {fileURLToPath} from 'node:url';
 import {lockFile, MAX_SECTIONS_PER_HOLD, withLock} from '../../../../src/ipam/host-local/flock.js';
 
+const FLOCK_JS = fileURLToPath(new URL('../../../../src/ipam/host-local/flock.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Exit status of `flock -n FILE true` in another process: 0 when the lock is free. */
+const tryOutside = (file: string): number | null => spawnSync('flock', ['-n', file, 'true']).status;
+
+/**
+ * The locks are real flock(2) locks on our own fd: util-linux flock(1) in
+ * another process, the same call as the reference's go-filemutex, sees them,
+ * waits for them and is waited for. Each case checks that from outside.
+ */
+describe('host-local flock: the flock(2) lock other processes see', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let lockPath: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cni-flock-'));
+    lockPath = path.join(dir, 'lock');
+  });
+  afterEach(() => rmSync(dir, {recursive: true, force: true}));
+
+  it('holds a lock another process sees, until released; creates the file 0750 like the reference', async () => {
+    const l = await lockFile(lockPath);
+    assert.equal(statSync(lockPath).mode & 0o777, 0o750);
+    assert.equal(tryOutside(lockPath), 1, 'flock -n got a lock we hold');
+    assert.ok(l.current());
+    l.release();
+    assert.equal(tryOutside(lockPath), 0, 'the lock was not released');
+    assert.equal(l.current(), false);
+  });
+
+  it('waits while another process holds the lock, and gets it once that one lets go', async () => {
+    const holder = spawn('flock', [lockPath, 'sleep', '0.4'], {stdio: 'ignore'});
+    const gone = new Promise((r) => holder.on('close', r));
+    await sleep(100);
+    const t0 = Date.now();
+    const l = await lockFile(lockPath);
+    assert.ok(Date.now() - t0 >= 200, `got the lock after ${Date.now() - t0} ms while another process held it`);
+    l.release();
+    await gone;
+  });
+
+  it('times out with the flock(1) message when asked not to wait (timeoutSeconds 0)', async () => {
+    const holder = spawn('flock', [lockPath, 'sleep', '0.5'], {stdio: 'ignore'});
+    const gone = new Promise((r) => holder.on('close', r));
+    await sleep(100);
+    await assert.rejects(lockFile(lockPath, {timeoutSeconds: 0}), /timed out waiting for lock after 0s/);
+    await gone;
+    (await lockFile(lockPath, {timeoutSeconds: 0})).release();
+  });
+
+  it('a lock waiting on one file does not hold up the release of another', async () => {
+    const other = path.join(dir, 'other');
+    const holder = spawn('flock', [other, 'sleep', '1'], {stdio: 'ignore'});
+    const gone = new Promise((r) => holder.on('close', r));
+    await sleep(100);
+    const mine = await lockFile(lockPath);
+    const blocked = lockFile(other); // waits for the outside holder
+    await sleep(50);
+    mine.release();
+    assert.equal(tryOutside(lockPath), 0, 'the release waited behind a pending lock');
+    (await blocked).release();
+    await gone;
+  });
+
+  it('takes paths with spaces and newlines', async () => {
+    const odd = path.join(dir, 'a b\nc');
+    const l = await lockFile(odd);
+    assert.equal(tryOutside(odd), 1);
+    l.release();
+  });
+
+  it('the lock goes when its process is killed (SIGKILL)', async () => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(FLOCK_JS)}); await m.lockFile(${JSON.stringify(lockPath)}); console.log('held'); setInterval(() => {}, 1000);`], {stdio: ['ignore', 'pipe', 'inherit']});
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => (String(d).includes('held') ? resolve() : undefined));
+      child.on('exit', (code) => reject(new Error(`holder exited ${code}`)));
+    });
+    assert.equal(tryOutside(lockPath), 1, 'the child does not hold the lock');
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    assert.equal(tryOutside(lockPath), 0, 'the lock outlived its process');
+  });
+
+  it('does not keep a finished process alive', () => {
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(FLOCK_JS)}); (await m.lockFile(${JSON.stringify(lockPath)})).release(); console.log('done');`], {encoding: 'utf8', timeout: 10_000});
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'done');
+    assert.ok(Date.now() - t0 < 5000);
+  });
+});
 
 describe('host-local flock: sections of one process share an acquisition', () => {
   let dir: string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import {CommandError, spawnRunner} from '../../../src/exec/runner.js';
+import {CommandError, execaRunner} from '../../../src/exec/runner.js';
 
-describe('spawnRunner', () => {
-  const runner = spawnRunner();
+describe('execaRunner', () => {
+  const runner = execaRunner();
 
   it('passes argv without a shell and returns stdout unstripped', async () => {
     const r = await runner.run('printf', ['%s|', 'a b', '$HOME']);
@@ -12,6 +12,11 @@ describe('spawnRunner', () => {
   it('feeds input to stdin', async () => {
     const r = await runner.run('cat', [], {input: 'line1\nline2\n'});
     assert.equal(r.stdout, 'line1\nline2\n');
+  });
+
+  it('gives a child without input an empty stdin, not an open pipe it would wait on', async () => {
+    const r = await runner.run('cat', [], {timeoutMs: 5000});
+    assert.deepEqual(r, {stdout: '', stderr: '', exitCode: 0});
   });
 
   it('throws CommandError with argv, exit code and stderr on failure', async () => {
