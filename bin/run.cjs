@@ -7,7 +7,9 @@
 // Node 22 and later keep compiled code themselves (module.enableCompileCache).
 // On Node 20 the bundle is compiled through vm.Script with cachedData; the
 // cache is named after the bundle's size and mtime (what V8 checks is only the
-// source length), lives under $XDG_CACHE_HOME (not the install directory),
+// source length) and Node's command-line flags (V8 rejects a cache made under
+// other flags: the launcher's and the plugin executables' each keep their
+// own), lives under $XDG_CACHE_HOME (not the install directory),
 // and is rewritten after a command it did not cover yet, since V8 stores the
 // functions compiled so far. Any cache failure only costs time.
 const fs = require('node:fs');
@@ -23,7 +25,9 @@ const cacheDir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(),
 function loadWithCodeCache() {
   const source = fs.readFileSync(bundle, 'utf8');
   const st = fs.statSync(bundle);
-  const cacheFile = path.join(cacheDir, `cni-docker-${st.size}-${Math.trunc(st.mtimeMs)}-${process.version}.v8`);
+  const flags = Buffer.from(process.execArgv.join(' ')).toString('base64url').slice(0, 40);
+  const build = `cni-docker-${st.size}-${Math.trunc(st.mtimeMs)}-`;
+  const cacheFile = path.join(cacheDir, `${build}${process.version}${flags && `-${flags}`}.v8`);
   const coveredFile = `${cacheFile}.json`;
   let cachedData;
   try {
@@ -46,8 +50,7 @@ function loadWithCodeCache() {
       if (covered.includes(command)) return;
       fs.mkdirSync(cacheDir, {recursive: true});
       // A new cache: those of earlier builds will not be read again.
-      const keep = [path.basename(cacheFile), path.basename(coveredFile)];
-      if (!used) for (const f of fs.readdirSync(cacheDir)) if (f.startsWith('cni-docker-') && !keep.includes(f)) fs.rmSync(path.join(cacheDir, f), {force: true});
+      if (!used) for (const f of fs.readdirSync(cacheDir)) if (f.startsWith('cni-docker-') && !f.startsWith(build)) fs.rmSync(path.join(cacheDir, f), {force: true});
       for (const [file, data] of [[cacheFile, script.createCachedData()], [coveredFile, JSON.stringify([...covered, command])]]) {
         const tmp = `${file}.${process.pid}`;
         fs.writeFileSync(tmp, data);

@@ -78,6 +78,9 @@ export function execaRunner(): Runner {
         extendEnv: options.extendEnv ?? true,
         timeout: options.timeoutMs,
         stripFinalNewline: false,
+        // Our children are short-lived (ip, iptables-restore, nsenter) and never outlive the command
+        // by design; execa's exit hook per child would only add work to every spawn.
+        cleanup: false,
       });
       const result: RunResult = {stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? 1};
       if (r.exitCode === undefined) {

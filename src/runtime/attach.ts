@@ -13,7 +13,7 @@ import {withContainerLock} from './locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
 import {linkNamesViaPid} from '../net/netns.js';
-import {mapLimitSettled, settled} from '../util/concurrency.js';
+import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
 import {isBuiltin, loadBuiltin} from '../plugins/registry.js';
 import {crashPoint, pausePoint} from '../util/crash-hook.js';
 
@@ -254,7 +254,7 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   if (req.ip && targets.length > 1) throw new UserError('--ip can only be used with a single container');
   if (req.mac && targets.length > 1) throw new UserError('--mac can only be used with a single container');
   const memo: ForwardMemo = new Map();
-  const outcomes = await mapLimitSettled(targets, 8, (t) => attachOne(deps, list, source, t, req, cniArgs, memo));
+  const outcomes = await mapLimitSettled(targets, BULK_CONCURRENCY, (t) => attachOne(deps, list, source, t, req, cniArgs, memo));
   const out: Outcome<Attachment | DryRunPlan> = {done: [], failures: []};
   outcomes.forEach((s, i) => {
     if (s.status === 'fulfilled') out.done.push(s.value);

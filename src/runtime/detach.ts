@@ -11,7 +11,7 @@ import {withContainerLock} from './locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
 import {containerTarget, type Target} from './target.js';
 import {errorText, preloadPlugins, type Outcome} from './attach.js';
-import {mapLimitSettled, settled} from '../util/concurrency.js';
+import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
 
 export interface DetachRequest extends NetworkChoice {
   containers: string[];
@@ -153,7 +153,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   const leaving = new Set(wanted.map(({entry}) => entryKey(entry)));
   const closing = settled(releaseForwarding(deps, listsOf(wanted.map(({entry}) => entry)), leaving));
   const outcomes: PromiseSettledResult<{detached: Detached; list?: NetworkConfigList}>[] = new Array(wanted.length);
-  await mapLimitSettled([...groups.values()], 8, (idxs) => withContainerLock(deps, wanted[idxs[0]].entry.containerId, async () => {
+  await mapLimitSettled([...groups.values()], BULK_CONCURRENCY, (idxs) => withContainerLock(deps, wanted[idxs[0]].entry.containerId, async () => {
     for (const i of idxs) {
       const {entry, name} = wanted[i];
       try {

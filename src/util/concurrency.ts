@@ -9,6 +9,13 @@ export function settled<T>(p: Promise<T>): Promise<Settled<T>> {
 }
 
 /**
+ * How many targets one bulk attach or detach works on at once. Each spends
+ * most of its time waiting for short subprocesses (ip, iptables-restore,
+ * nsenter, flock); 16 in flight keeps two cores busy, fewer leaves them idle.
+ */
+export const BULK_CONCURRENCY = 16;
+
+/**
  * Map with at most `limit` calls in flight. Every item is attempted; when any
  * fails, the first error (in input order) is thrown after all have settled.
  */
