@@ -54,6 +54,7 @@ interface Outcome {
   store?: Record<string, string>;
   hostPings?: number[];
   containerPing?: number;
+  staticRequest?: Record<string, boolean>;
   checks?: {type: string; exitCode: number}[];
   published?: Record<string, string | number>;
   rules?: string[];
@@ -179,6 +180,21 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
         // The firewall plugin accepts traffic from each container address ahead of Docker's FORWARD DROP.
         o.containerPing = await bed.run(s.conf, 'exec', ids[s.label].a, 'ping', '-c', '1', '-W', '2', ipB).then(() => 0, () => 1);
         assert.equal(o.containerPing, 0);
+      });
+
+      it('--ip and --mac-address reach the plugins (podman 4.3 sends them as IP= and MAC= in CNI_ARGS)', async () => {
+        const ip = `${s.net}.50`;
+        const mac = '02:88:00:00:00:50';
+        const c = await bed.run(s.conf, 'run', '-d', '--name', `${s.network}-c`, '--network', s.network, '--ip', ip, '--mac-address', mac, PODMAN_IMAGE, 'sleep', '3600');
+        try {
+          const inside = await bed.run(s.conf, 'exec', c, 'ip', '-o', 'addr', 'show', 'dev', 'eth0');
+          const link = await bed.run(s.conf, 'exec', c, 'cat', '/sys/class/net/eth0/address');
+          o.staticRequest = {address: inside.includes(`inet ${ip}/24`), mac: link === mac, store: readFileSync(`${storeDir(s)}/${ip}`, 'utf8').split(/\r?\n/)[0] === c};
+        } finally {
+          await bed.run(s.conf, 'rm', '-f', '-t', '0', c);
+        }
+        assert.deepEqual(o.staticRequest, {address: true, mac: true, store: true});
+        assert.equal(existsSync(`${storeDir(s)}/${ip}`), false, 'podman rm left the static address reserved');
       });
 
       it("CHECK of bridge, firewall and tuning passes on podman's cached result (libcni's CheckNetworkList)", async () => {
