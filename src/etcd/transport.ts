@@ -133,7 +133,8 @@ export class Transport {
         this.token = undefined; // expired or revoked: authenticate again, once
         continue;
       }
-      if (code === GRPC.UNAVAILABLE || code === GRPC.DEADLINE_EXCEEDED || code === undefined) {
+      // 5xx without etcd's error (a proxy, a member shutting down) or etcd's own "cannot now": ask another.
+      if (code === GRPC.UNAVAILABLE || code === GRPC.DEADLINE_EXCEEDED || (code === undefined && response.status >= 500)) {
         return {failure: {endpoint, reason: answerMessage(answer, response.status), answered: code !== undefined}};
       }
       throw etcdAnswerError(endpoint, answerMessage(answer, response.status), code, this.endpoints);
@@ -159,7 +160,7 @@ export class Transport {
     if (!res.ok || typeof answer.token !== 'string' || answer.token.length === 0) {
       const code = typeof answer.code === 'number' ? answer.code : undefined;
       // A member without a leader cannot authenticate anyone now: another may.
-      if (code === undefined || code === GRPC.UNAVAILABLE) throw new Error(answerMessage(answer, res.status));
+      if (code === GRPC.UNAVAILABLE || (code === undefined && res.status >= 500)) throw new Error(answerMessage(answer, res.status));
       throw new EtcdError(`etcd at ${endpoint}: authentication as ${this.opts.username} failed: ${answerMessage(answer, res.status)}`, this.endpoints, code ?? GRPC.UNAUTHENTICATED);
     }
     this.token = answer.token;
@@ -223,7 +224,8 @@ export async function readAnswer(response: Response): Promise<Record<string, unk
   }
   if (!isObject(v)) {
     if (response.ok) throw new Error(`answer is not a JSON object (HTTP ${response.status}): not etcd's v3 API?`);
-    return {};
+    // Some refusals come as plain text (the gateway's own checks): keep the words.
+    return text.trim() ? {message: text} : {};
   }
   return v;
 }
