@@ -51,9 +51,9 @@ export class Transport {
   async call(path: string, body: unknown): Promise<Record<string, unknown>> {
     const deadline = this.now() + this.opts.timeoutMs;
     const n = this.endpoints.length;
-    let failures: Attempt[] = [];
+    const latest = new Map<string, Attempt>(); // each endpoint's latest failure, for the error
     for (let round = 0; ; round++) {
-      failures = [];
+      const failures: Attempt[] = [];
       for (let k = 0; k < n; k++) {
         const i = (this.preferred + k) % n;
         const endpoint = this.endpoints[i];
@@ -65,6 +65,7 @@ export class Transport {
           return r.answer;
         }
         failures.push(r.failure);
+        latest.set(endpoint, r.failure);
       }
       const left = deadline - this.now();
       const anyAnswered = failures.some((f) => f.answered);
@@ -73,18 +74,20 @@ export class Transport {
       if (left <= 0 || failures.length === 0 || (!anyAnswered && round >= 1) || this.closing.signal.aborted) break;
       await this.sleep(Math.min(left, ROUND_PAUSE_MS * 2 ** Math.min(round, 4)));
     }
-    throw this.unreachable(failures);
+    throw this.unreachable(this.endpoints.flatMap((e) => latest.get(e) ?? []));
   }
 
   /**
    * Open a streaming request (a watch) on the first member that accepts it.
    * The attempt timeout covers only the wait for the answer's headers.
    */
-  async openStream(path: string, body: unknown, signal: AbortSignal): Promise<{endpoint: string; response: Response}> {
+  async openStream(path: string, body: unknown, signal: AbortSignal, after?: string): Promise<{endpoint: string; response: Response}> {
     const failures: Attempt[] = [];
     const n = this.endpoints.length;
+    // After a stream broke, its member is the likeliest to be down: start with the next one.
+    const start = after !== undefined && this.endpoints.includes(after) ? this.endpoints.indexOf(after) + 1 : this.preferred;
     for (let k = 0; k < n && !signal.aborted; k++) {
-      const i = (this.preferred + k) % n;
+      const i = (start + k) % n;
       const endpoint = this.endpoints[i];
       const connect = new AbortController();
       const timer = setTimeout(() => connect.abort(new DOMException('timed out', 'TimeoutError')), this.opts.attemptTimeoutMs);

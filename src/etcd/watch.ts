@@ -50,11 +50,13 @@ export function watchPrefix(transport: Transport, prefix: string, handlers: Watc
 
   const run = async (): Promise<void> => {
     let pause = FIRST_PAUSE_MS;
+    let broken: string | undefined;
     while (!stop.signal.aborted) {
       try {
         const create: Record<string, string> = {key: b64(prefix), range_end: prefixRangeEnd(prefix)};
         if (next > 0) create.start_revision = String(next);
-        const {response} = await transport.openStream('/v3/watch', {create_request: create}, stop.signal);
+        const {endpoint, response} = await transport.openStream('/v3/watch', {create_request: create}, stop.signal, broken);
+        broken = endpoint;
         for await (const msg of jsonLines(response.body!)) {
           handle(msg);
           pause = FIRST_PAUSE_MS;
