@@ -2,6 +2,10 @@
  * EtcdClient over etcd's v3 JSON gateway (/v3/kv/*, /v3/lease/*, /v3/watch),
  * which every etcd since 3.4 serves on its client URLs. Chosen over the etcd3
  * package (gRPC) for start-up cost: nothing to load but what fetch needs.
+ * One difference from gRPC clients: once auth is enabled, the gateway refuses
+ * a client certificate that carries a CommonName (etcd cannot pass the CN on
+ * as the user), so a client that authenticates with a password over mutual
+ * TLS needs a certificate without a CN; the refusal comes back in etcd's words.
  */
 import {b64, checkKey, headerRevision, int64, isObject, leaseId, parseKeyValue, prefixRangeEnd} from './codec.js';
 import {EtcdError, GRPC} from './errors.js';
@@ -66,7 +70,9 @@ class GatewayClient implements EtcdClient {
   }
 
   async leaseGrant(ttlSeconds: number): Promise<Lease> {
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS) throw new Error(`etcd lease TTL must be 1..${MAX_TTL_SECONDS} seconds`);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS) {
+      throw new Error(`etcd lease TTL must be 1..${MAX_TTL_SECONDS} seconds`);
+    }
     const a = await this.t.call('/v3/lease/grant', {TTL: String(ttlSeconds)});
     if (typeof a.error === 'string' && a.error) throw new EtcdError(`etcd lease grant: ${a.error}`, this.endpoints);
     const id = leaseId(a.ID);

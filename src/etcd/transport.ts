@@ -164,7 +164,8 @@ export class Transport {
       const code = typeof answer.code === 'number' ? answer.code : undefined;
       // A member without a leader cannot authenticate anyone now: another may.
       if (code === GRPC.UNAVAILABLE || (code === undefined && res.status >= 500)) throw new Error(answerMessage(answer, res.status));
-      throw new EtcdError(`etcd at ${endpoint}: authentication as ${this.opts.username} failed: ${answerMessage(answer, res.status)}`, this.endpoints, code ?? GRPC.UNAUTHENTICATED);
+      const why = answerMessage(answer, res.status);
+      throw new EtcdError(`etcd at ${endpoint}: authentication as ${this.opts.username} failed: ${why}`, this.endpoints, code ?? GRPC.UNAUTHENTICATED);
     }
     this.token = answer.token;
     return answer.token;

@@ -22,7 +22,9 @@ export function watchPrefix(transport: Transport, prefix: string, handlers: Watc
   let resetPending = false;
 
   const handle = (msg: Record<string, unknown>): void => {
-    if (isObject(msg.error)) throw new EtcdError(`etcd watch: ${String(msg.error.message ?? 'error')}`, transport.endpoints, int64(msg.error.grpc_code, 'code'));
+    if (isObject(msg.error)) {
+      throw new EtcdError(`etcd watch: ${String(msg.error.message ?? 'error')}`, transport.endpoints, int64(msg.error.grpc_code, 'code'));
+    }
     const r = msg.result;
     if (!isObject(r)) throw new Error("bad watch message in etcd's answer");
     const revision = headerRevision(r);

@@ -94,7 +94,9 @@ export function checkNetworkConfig(input: NetworkConfigInput): NetworkConfig {
   };
   const subnetMin = bound(input.subnetMin, first + size, 'SubnetMin');
   const subnetMax = bound(input.subnetMax, end - size, 'SubnetMax');
-  if (subnetMin.getValue() > subnetMax.getValue()) throw new Error(`network config: SubnetMin ${ipString(subnetMin)} is above SubnetMax ${ipString(subnetMax)}`);
+  if (subnetMin.getValue() > subnetMax.getValue()) {
+    throw new Error(`network config: SubnetMin ${ipString(subnetMin)} is above SubnetMax ${ipString(subnetMax)}`);
+  }
   const vni = input.vni ?? DEFAULT_VNI;
   if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw new Error(`network config: VNI ${vni} is not 0..16777215`);
   if (`flannel.${vni}`.length > IFNAMSIZ) throw new Error(`network config: VNI ${vni} makes the device name flannel.${vni} longer than ${IFNAMSIZ} characters`);
