@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import type {ContainerInfo, ContainerInspectInfo} from 'dockerode';
 import {DockerApiError, DockerUnreachableError} from './errors.js';
+import {errorText} from '../util/error-text.js';
 
 export type {ContainerInfo, ContainerInspectInfo};
 
@@ -170,7 +171,7 @@ export function unreachable(endpoint: string, err: unknown): DockerUnreachableEr
     case 'EPERM':
       return new DockerUnreachableError(endpoint, 'permission denied', 'run as root, e.g. with sudo', err);
     default: {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorText(err);
       return new DockerUnreachableError(endpoint, reason, setup, err);
     }
   }

@@ -1,4 +1,5 @@
 import {CommandError} from '../exec/runner.js';
+import {errorText} from '../util/error-text.js';
 
 /**
  * The one place that decides whether a failure means "it is already gone".
@@ -18,12 +19,12 @@ const NOT_FOUND_PATTERNS = [
 ];
 
 export function isNotFound(err: unknown): boolean {
-  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : err instanceof Error ? err.message : String(err);
+  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : errorText(err);
   return NOT_FOUND_PATTERNS.some((re) => re.test(text));
 }
 
 export function isExists(err: unknown): boolean {
-  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : err instanceof Error ? err.message : String(err);
+  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : errorText(err);
   return /file exists|already exists|already assigned/i.test(text);
 }
 
@@ -34,5 +35,5 @@ export function errnoText(err: unknown): string {
     if (m) return m[1].trim().replace(/\.$/, '').toLowerCase();
     return err.detail;
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }

@@ -1,5 +1,6 @@
 import type {Runner} from '../exec/runner.js';
 import {checkNftName, nftApply, nftList, nftString} from './nft.js';
+import {errorText} from '../util/error-text.js';
 
 /**
  * The bridge's `macspoofchk` (reference pkg/link/spoofcheck.go): frames that
@@ -71,7 +72,7 @@ export async function setupSpoofCheck(runner: Runner, s: SpoofSpec): Promise<voi
   try {
     await nftApply(runner, script);
   } catch (err) {
-    throw new Error(`failed to setup spoof-check: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`failed to setup spoof-check: ${errorText(err)}`);
   }
 }
 
@@ -91,6 +92,6 @@ export async function teardownSpoofCheck(runner: Runner, containerId: string, if
   try {
     await nftApply(runner, script);
   } catch (err) {
-    throw new Error(`failed to teardown spoof-check: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`failed to teardown spoof-check: ${errorText(err)}`);
   }
 }

@@ -11,6 +11,7 @@ import {ipString, isV4, parseIP, type Cidr} from '../net/addr.js';
 import {parseUnicastMac} from '../net/mac.js';
 import type {KeyValue} from '../etcd/types.js';
 import {parseSubnetKeyName, subnetsPrefix} from './keys.js';
+import {errorText} from '../util/error-text.js';
 
 export interface LeaseAttrs {
   publicIP: string;
@@ -83,7 +84,7 @@ export function parseLeaseKv(kv: KeyValue, prefix: string): SubnetLease | Error 
     const attrs = parseLeaseAttrs(kv.value);
     return {subnet, key: kv.key, attrs, etcdLease: kv.lease, reservation: kv.lease === '0', modRevision: kv.modRevision};
   } catch (err) {
-    return new Error(`${kv.key}: ${err instanceof Error ? err.message : String(err)}`);
+    return new Error(`${kv.key}: ${errorText(err)}`);
   }
 }
 

@@ -13,6 +13,7 @@ import {checkNetworkConfig, formatNetworkConfig, parseNetworkConfig, sameNetwork
 import {configKey, parsePrefix, parseSubnetKeyName, subnetKey, subnetsPrefix} from './keys.js';
 import {formatLeaseAttrs, parseLeaseAttrs, parseLeaseKv, parseMac, parsePublicIP, type SubnetLease} from './lease.js';
 import {pickSubnet, subnetFits} from './subnets.js';
+import {errorText} from '../util/error-text.js';
 
 /** flannel's lease time. */
 export const LEASE_TTL_SECONDS = 24 * 3600;
@@ -74,7 +75,7 @@ export class SubnetRegistry {
     try {
       return parseNetworkConfig(kv.value);
     } catch (err) {
-      throw new Error(`${key}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`${key}: ${errorText(err)}`);
     }
   }
 

@@ -18,6 +18,7 @@ import {resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from
 import {procSysctl, writeHostSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
 import {checkAttachment, prevResultOf} from './bridge-check.js';
 import {readConfObject, type ConfReader} from './go-json.js';
+import {errorText} from '../util/error-text.js';
 
 /** The bridge plugin (reference plugins/main/bridge, Debian 1.1.1 behaviour). */
 export interface BridgeConf {
@@ -69,7 +70,7 @@ export function parseConf(stdin: string, cniArgs: string): BridgeConf {
     r = readConfObject(stdin, 'NetConf');
     c = readFields(r);
   } catch (err) {
-    throw fail(`failed to load netconf: ${err instanceof Error ? err.message : String(err)}`);
+    throw fail(`failed to load netconf: ${errorText(err)}`);
   }
   if (c.vlan < 0 || c.vlan > 4094) throw fail(`invalid VLAN ID ${c.vlan} (must be between 0 and 4094)`);
   trunkErrors(c.vlanTrunk);
@@ -185,14 +186,14 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         quick = await vethOnExistingBridge(runner, brSpec, vethSpec, portSpec);
       } catch (err) {
         if (err instanceof CniError) throw err;
-        throw fail(`failed to create bridge "${c.bridge}": ${err instanceof Error ? err.message : String(err)}`);
+        throw fail(`failed to create bridge "${c.bridge}": ${errorText(err)}`);
       }
       if (quick) undo.push(`delete veth ${quick.hostName}`, () => delLink(runner, quick.hostName));
       let br;
       try {
         br = quick ? {link: quick.link, created: false} : await ensureBridge(runner, brSpec);
       } catch (err) {
-        throw fail(`failed to create bridge "${c.bridge}": ${err instanceof Error ? err.message : String(err)}`);
+        throw fail(`failed to create bridge "${c.bridge}": ${errorText(err)}`);
       }
       if (br.created) undo.push(`delete bridge ${c.bridge}`, () => delBridgeIfUnused(runner, c.bridge));
       crashPoint('bridge:bridge');
@@ -276,7 +277,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
               try {
                 change = await ensureAddr(runner, c.bridge, gw, c.forceAddress, pinMac, brAddrs);
               } catch (err) {
-                throw fail(`failed to set bridge addr: ${err instanceof Error ? err.message : String(err)}`);
+                throw fail(`failed to set bridge addr: ${errorText(err)}`);
               }
               brAddrs = undefined;
               brMac = change.mac;
@@ -287,12 +288,12 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
           try {
             enableForwarding([...fams], sys);
           } catch (err) {
-            throw fail(`failed to enable forwarding: ${err instanceof Error ? err.message : String(err)}`);
+            throw fail(`failed to enable forwarding: ${errorText(err)}`);
           }
         }
       } else if (!c.disableContainerInterface) {
         await runner.run('nsenter', [`--net=${args.netns}`, '--', 'ip', 'link', 'set', 'dev', args.ifname, 'up']).catch((err: unknown) => {
-          throw fail(`failed to set "${args.ifname}" up: ${err instanceof Error ? err.message : String(err)}`);
+          throw fail(`failed to set "${args.ifname}" up: ${errorText(err)}`);
         });
       }
 
@@ -365,7 +366,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
     } else {
       await ipamDel();
     }
-    if (c.macspoofchk) await teardownSpoofCheck(runner, args.containerId, args.ifname).catch((err: unknown) => ctx.log.warn(err instanceof Error ? err.message : String(err)));
+    if (c.macspoofchk) await teardownSpoofCheck(runner, args.containerId, args.ifname).catch((err: unknown) => ctx.log.warn(errorText(err)));
     if (masq && teardownBackend(c.ipMasqBackend) === 'nftables') await teardownNftMasq(runner, {network: c.name, ifname: args.ifname, containerId: args.containerId});
     if (masq && sel) await teardownIpMasq(runner, target, sel);
   }
@@ -380,14 +381,14 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
     const c = parseConf(args.stdin, args.args);
     const valid = validAttachments(args.stdin);
     const errors: string[] = [];
-    if (c.ipamType) await ipam.gc?.(ctx, c.ipamType, args).catch((e: unknown) => errors.push(`IPAM GC: ${e instanceof Error ? e.message : String(e)}`));
+    if (c.ipamType) await ipam.gc?.(ctx, c.ipamType, args).catch((e: unknown) => errors.push(`IPAM GC: ${errorText(e)}`));
     if (c.ipamType && c.ipMasq) {
       const stale = new Map<string, string>();
       for (const f of [4, 6] as const) {
         for (const o of masqOwners(await readNatTable(ctx.runner, f))) if (o.network === c.name && !valid.containerIds.has(o.containerId)) stale.set(o.chain, o.containerId);
       }
       for (const [chain, id] of stale) {
-        await teardownIpMasq(ctx.runner, {chain, comment: masqComment(c.name, id)}, {kind: 'all'}).catch((e: unknown) => errors.push(`${chain}: ${e instanceof Error ? e.message : String(e)}`));
+        await teardownIpMasq(ctx.runner, {chain, comment: masqComment(c.name, id)}, {kind: 'all'}).catch((e: unknown) => errors.push(`${chain}: ${errorText(e)}`));
       }
     }
     if (errors.length > 0) throw fail(errors.join('; '));

@@ -16,6 +16,7 @@ import {linkNamesViaPid} from '../net/netns.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
 import {isBuiltin, loadBuiltin} from '../plugins/registry.js';
 import {crashPoint, pausePoint} from '../util/crash-hook.js';
+import {errorText} from '../util/error-text.js';
 
 export interface AttachRequest extends NetworkChoice {
   /** Container names, Ids or unique prefixes. */
@@ -187,7 +188,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     const cleaned = await delNetworkList(deps, list, rt).then(
       () => true,
       (e: unknown) => {
-        deps.log.warn(`cleanup after failed attach: ${e instanceof Error ? e.message : String(e)}`);
+        deps.log.warn(`cleanup after failed attach: ${errorText(e)}`);
         return false;
       },
     );
@@ -208,7 +209,7 @@ function validateIfNameForUser(ifname: string): void {
   try {
     validateIfName(ifname);
   } catch (err) {
-    throw new UserError(`invalid --ifname ${JSON.stringify(ifname)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UserError(`invalid --ifname ${JSON.stringify(ifname)}: ${errorText(err)}`);
   }
 }
 
@@ -220,10 +221,6 @@ export interface Failure {
 export interface Outcome<T> {
   done: T[];
   failures: Failure[];
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

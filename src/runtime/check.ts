@@ -8,7 +8,7 @@ import {masqChainName, parseNatSave} from '../net/iptables.js';
 import {checkNetworkList} from './chain.js';
 import {listCache, type CacheEntry} from './cache.js';
 import {cachedList} from './network.js';
-import {errorText} from './attach.js';
+import {errorText} from '../util/error-text.js';
 
 export interface CheckReport {
   container: string;

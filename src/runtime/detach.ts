@@ -10,8 +10,9 @@ import {deleteMeta, readMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
 import {containerTarget, type Target} from './target.js';
-import {errorText, preloadPlugins, type Outcome} from './attach.js';
+import {preloadPlugins, type Outcome} from './attach.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
+import {errorText} from '../util/error-text.js';
 
 export interface DetachRequest extends NetworkChoice {
   containers: string[];

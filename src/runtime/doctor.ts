@@ -3,10 +3,10 @@ import type {NetworkConfigList} from '../cni/config.js';
 import {parseCidr, maskOf, type Cidr} from '../net/cidr.js';
 import {listRoutes} from '../net/ip.js';
 import {readSysctl} from '../net/sysctl.js';
-import {errorText} from './attach.js';
 import {FORWARD_CHAIN} from './forward.js';
 import {planGc, scanConfDir} from './gc.js';
 import {bridgesOf} from './network.js';
+import {errorText} from '../util/error-text.js';
 
 /**
  * `doctor`: one line per check, each with a fix when it is not fine. A

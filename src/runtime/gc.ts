@@ -12,8 +12,9 @@ import {releaseEntry} from './detach.js';
 import {knownEntries, releaseForwarding} from './forwarding.js';
 import {deleteMeta, listMetaKeys, readMeta} from './meta.js';
 import {cachedList} from './network.js';
-import {errorText, type Failure} from './attach.js';
+import type {Failure} from './attach.js';
 import {isLiveNetns} from '../net/netns.js';
+import {errorText} from '../util/error-text.js';
 
 /**
  * `gc`: find what our own state (result cache, attachment metadata, host-local

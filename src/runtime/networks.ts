@@ -6,6 +6,7 @@ import {parseConf as parseHostLocal} from '../ipam/host-local/config.js';
 import {parseIP, rangeSetContains, rangeString, type RangeSet} from '../ipam/host-local/range.js';
 import {readFile} from 'node:fs/promises';
 import {confToList} from '../cni/config.js';
+import {errorText} from '../util/error-text.js';
 
 export interface NetworkInfo {
   file: string;
@@ -77,7 +78,7 @@ export async function listNetworks(deps: Deps): Promise<NetworkInfo[]> {
       const list = n.endsWith('.conflist') ? loadConfList(bytes) : confToList(loadConf(bytes));
       out.push(await describe(deps, file, list));
     } catch (err) {
-      out.push({file, name: '', type: '', cniVersion: '', subnets: [], error: err instanceof Error ? err.message : String(err)});
+      out.push({file, name: '', type: '', cniVersion: '', subnets: [], error: errorText(err)});
     }
   }
   return out;

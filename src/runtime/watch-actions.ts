@@ -3,11 +3,12 @@ import type {NetworkConfigList} from '../cni/config.js';
 import {parseResult} from '../cni/results.js';
 import {DockerApiError} from '../docker/errors.js';
 import {getLink} from '../net/ip.js';
-import {attach, errorText, summarize, type Attachment} from './attach.js';
+import {attach, summarize, type Attachment} from './attach.js';
 import {listCache, type CacheEntry} from './cache.js';
 import {releaseEntry} from './detach.js';
 import {releaseForwarding} from './forwarding.js';
 import {readMeta, type AttachmentMeta} from './meta.js';
+import {errorText} from '../util/error-text.js';
 
 /**
  * What `watch` does for one container, each step idempotent so that a replayed

@@ -4,10 +4,10 @@ import type {Deps} from '../deps.js';
 import type {DockerEvent, EventStream} from '../docker/client.js';
 import {UserError} from '../errors.js';
 import {lockFile, type FileLock} from '../ipam/host-local/flock.js';
-import {errorText} from './attach.js';
 import {listCache} from './cache.js';
 import {gc, type GcItem} from './gc.js';
 import {died, destroyed, labelNetworks, started, type WatchAction} from './watch-actions.js';
+import {errorText} from '../util/error-text.js';
 
 /**
  * `watch`: a foreground service that follows Docker's event stream and keeps

@@ -1,3 +1,5 @@
+import {errorText} from './error-text.js';
+
 /** The words cni-docker uses for file-system errors (user-facing messages). */
 export const ERRNO_REASON: Record<string, string> = {
   EACCES: 'permission denied',
@@ -18,6 +20,6 @@ export const ERRNO_REASON: Record<string, string> = {
 export function fsReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code && ERRNO_REASON[code]) return ERRNO_REASON[code];
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorText(err);
   return msg.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/s, '');
 }

@@ -1,4 +1,5 @@
 import type {Logger} from '../cni/plugin.js';
+import {errorText} from './error-text.js';
 
 /**
  * Rollback as a stack: every successful mutation pushes its undo; on failure
@@ -27,7 +28,7 @@ export class UndoStack {
       try {
         await step.fn();
       } catch (err) {
-        log?.warn(`rollback: failed to ${step.what}: ${err instanceof Error ? err.message : String(err)}`);
+        log?.warn(`rollback: failed to ${step.what}: ${errorText(err)}`);
       }
     }
   }
