@@ -4,7 +4,9 @@ import {BaseCommand} from '../src/cli/base-command.js';
 import {networkFlags, targetFlags} from '../src/cli/flags.js';
 import {makeDeps} from '../src/deps.js';
 import {attachLines} from '../src/cli/render-outcome.js';
-import type {Attachment, DryRunPlan, Outcome} from '../src/runtime/attach.js';
+import type {DryRunPlan} from '../src/runtime/attach.js';
+import type {Attachment} from '../src/runtime/attachment.js';
+import type {Outcome} from '../src/runtime/outcome.js';
 
 export default class AttachCommand extends BaseCommand {
   static override summary = 'Give running containers (or a netns) an extra interface from a CNI network config';

@@ -5,7 +5,7 @@ import {networkFlags, targetFlags} from '../src/cli/flags.js';
 import {makeDeps} from '../src/deps.js';
 import {detachLines} from '../src/cli/render-outcome.js';
 import type {Detached} from '../src/runtime/detach.js';
-import type {Outcome} from '../src/runtime/attach.js';
+import type {Outcome} from '../src/runtime/outcome.js';
 
 export default class DetachCommand extends BaseCommand {
   static override summary = 'Remove interfaces that attach added, releasing their addresses and rules';

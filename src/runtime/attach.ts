@@ -5,16 +5,18 @@ import {parseResult} from '../cni/results.js';
 import {validateIfName} from '../cni/validate.js';
 import {UserError} from '../errors.js';
 import {getLink, listLinks} from '../net/ip.js';
-import {addNetworkList, delNetworkList} from './chain.js';
+import {addNetworkList, delNetworkList, preloadPlugins} from './chain.js';
 import {listCache, readCache} from './cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding.js';
 import {deleteMeta, writeMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
-import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
+import {assertLiveTarget, resolveTargets, type Target} from './target.js';
+import {summarize, type Attachment} from './attachment.js';
+import type {Outcome} from './outcome.js';
 import {linkNamesViaPid} from '../net/netns.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
-import {isBuiltin, loadBuiltin} from '../plugins/registry.js';
+import {isBuiltin} from '../plugins/registry.js';
 import {crashPoint, pausePoint} from '../util/crash-hook.js';
 import {errorText} from '../util/error-text.js';
 
@@ -32,23 +34,6 @@ export interface AttachRequest extends NetworkChoice {
   args?: string[];
   persist?: boolean;
   dryRun?: boolean;
-}
-
-/** One attachment: the typed result of attach/list, and the --json payload. */
-export interface Attachment {
-  container: string;
-  containerId: string;
-  kind: 'container' | 'netns';
-  network: string;
-  type: string;
-  ifname: string;
-  netns: string;
-  addresses: string[];
-  gateways: string[];
-  mac?: string;
-  /** true when attach found it already attached and allocated nothing. */
-  existing?: boolean;
-  note?: string;
 }
 
 export interface DryRunPlan {
@@ -89,24 +74,6 @@ export async function freeIfname(deps: Deps, netns: string, pid?: number): Promi
   for (let i = 0; ; i++) if (!names.has(`eth${i}`)) return `eth${i}`;
 }
 
-export async function resolveTargets(deps: Deps, req: Pick<AttachRequest, 'containers' | 'netns' | 'id'>): Promise<Target[]> {
-  if (req.netns) {
-    if (req.containers.length > 0) throw new UserError('give containers or --netns, not both');
-    return [await netnsTarget(req.netns, req.id, deps.cwd)];
-  }
-  if (req.containers.length === 0) throw new UserError('name at least one container (or --netns PATH)');
-  if (req.id) throw new UserError('--id goes with --netns only');
-  return Promise.all(req.containers.map((c) => containerTarget(deps.docker, c)));
-}
-
-/** Addresses, gateways and container MAC from a result of any version. */
-export function summarize(result: Result, ifname: string, netns: string): {addresses: string[]; gateways: string[]; mac?: string} {
-  const addresses = (result.ips ?? []).map((ip) => ip.address);
-  const gateways = [...new Set((result.ips ?? []).map((ip) => ip.gateway).filter((g): g is string => Boolean(g)))];
-  const iface = (result.interfaces ?? []).find((i) => i.name === ifname && (!i.sandbox || i.sandbox === netns));
-  return {addresses, gateways, mac: iface?.mac};
-}
-
 /** An attachment that is already there (cache present and its link still in the namespace). */
 async function existingAttachment(deps: Deps, list: NetworkConfigList, target: Target, ifname?: string): Promise<{ifname: string; result: Result} | undefined> {
   const entries = ifname
@@ -117,16 +84,6 @@ async function existingAttachment(deps: Deps, list: NetworkConfigList, target: T
     if (await getLink(deps.runner, e.ifName, target.netns).catch(() => undefined)) return {ifname: e.ifName, result: parseResult(e.result)};
   }
   return undefined;
-}
-
-/**
- * Start importing the list's built-in plugins (and their IPAM) now, so module
- * loading overlaps the Docker lookups and the first `ip` calls instead of
- * following them. Errors surface later, where the plugin is actually run.
- */
-export function preloadPlugins(list: NetworkConfigList): void {
-  const types = new Set(list.plugins.flatMap((p) => [p.network.type, p.network.ipam?.type ?? '']).filter(Boolean));
-  for (const t of types) loadBuiltin(t).catch(() => undefined);
 }
 
 function plan(list: NetworkConfigList, target: Target, ifname: string, cniArgs: [string, string][]): DryRunPlan {
@@ -211,16 +168,6 @@ function validateIfNameForUser(ifname: string): void {
   } catch (err) {
     throw new UserError(`invalid --ifname ${JSON.stringify(ifname)}: ${errorText(err)}`);
   }
-}
-
-export interface Failure {
-  target: string;
-  message: string;
-}
-
-export interface Outcome<T> {
-  done: T[];
-  failures: Failure[];
 }
 
 /**

@@ -79,6 +79,16 @@ async function invoke(ctx: PluginContext, verb: Verb, type: string, args: CmdArg
   return undefined;
 }
 
+/**
+ * Start importing the list's built-in plugins (and their IPAM) now, so module
+ * loading overlaps the Docker lookups and the first `ip` calls instead of
+ * following them. Errors surface later, where the plugin is actually run.
+ */
+export function preloadPlugins(list: NetworkConfigList): void {
+  const types = new Set(list.plugins.flatMap((p) => [p.network.type, p.network.ipam?.type ?? '']).filter(Boolean));
+  for (const t of types) loadBuiltin(t).catch(() => undefined);
+}
+
 function describe(plugin: NetworkConfig): string {
   const name = typeof plugin.raw.name === 'string' && plugin.raw.name ? ` name=${JSON.stringify(plugin.raw.name)}` : '';
   return `plugin type=${JSON.stringify(plugin.network.type)}${name}`;

@@ -3,14 +3,14 @@ import path from 'node:path';
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {UserError} from '../errors.js';
-import {delNetworkList} from './chain.js';
+import {delNetworkList, preloadPlugins} from './chain.js';
 import {deleteCache, type CacheEntry} from './cache.js';
 import {entryKey, knownEntries, releaseForwarding, reopenForwarding} from './forwarding.js';
 import {deleteMeta, readMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
 import {containerTarget, type Target} from './target.js';
-import {preloadPlugins, type Outcome} from './attach.js';
+import type {Outcome} from './outcome.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
 import {errorText} from '../util/error-text.js';
 

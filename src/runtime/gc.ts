@@ -12,7 +12,7 @@ import {releaseEntry} from './detach.js';
 import {knownEntries, releaseForwarding} from './forwarding.js';
 import {deleteMeta, listMetaKeys, readMeta} from './meta.js';
 import {cachedList} from './network.js';
-import type {Failure} from './attach.js';
+import type {Failure} from './outcome.js';
 import {isLiveNetns} from '../net/netns.js';
 import {errorText} from '../util/error-text.js';
 

@@ -4,7 +4,7 @@ import {parseResult} from '../cni/results.js';
 import {listCache} from './cache.js';
 import {readMeta} from './meta.js';
 import {cachedList, typeOf} from './network.js';
-import {summarize, type Attachment} from './attach.js';
+import {summarize, type Attachment} from './attachment.js';
 
 export type AttachmentState = 'running' | 'stopped' | 'gone' | 'unknown';
 

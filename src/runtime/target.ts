@@ -1,5 +1,6 @@
 import {stat} from 'node:fs/promises';
 import path from 'node:path';
+import type {Deps} from '../deps.js';
 import type {DockerApi} from '../docker/client.js';
 import {lookupSandbox} from '../docker/lookup.js';
 import {UserError} from '../errors.js';
@@ -48,6 +49,17 @@ export async function containerTarget(docker: DockerApi, ref: string): Promise<T
   const owner = sb.sharedWith ?? {id: sb.id, name: sb.name};
   return {kind: 'container', containerId: owner.id, name: owner.name, netns: sb.sandboxKey, note: sb.note, pid: sb.pid || undefined};
 }
+/** The targets of an attach: one plain namespace (--netns), or the named containers looked up in Docker. */
+export async function resolveTargets(deps: Pick<Deps, 'docker' | 'cwd'>, req: {containers: string[]; netns?: string; id?: string}): Promise<Target[]> {
+  if (req.netns) {
+    if (req.containers.length > 0) throw new UserError('give containers or --netns, not both');
+    return [await netnsTarget(req.netns, req.id, deps.cwd)];
+  }
+  if (req.containers.length === 0) throw new UserError('name at least one container (or --netns PATH)');
+  if (req.id) throw new UserError('--id goes with --netns only');
+  return Promise.all(req.containers.map((c) => containerTarget(deps.docker, c)));
+}
+
 /**
  * Refuse a target whose namespace died after it was resolved (the container
  * stopped, the netns was deleted): one clear line instead of an nsenter error,

@@ -7,7 +7,8 @@ import {quietSync as quiet, shSync as sh} from '../helpers/host.js';
 import {masqChainName} from '../../src/net/iptables.js';
 import {makeDeps} from '../../src/deps.js';
 import {removeForward} from '../../src/runtime/forward.js';
-import type {Attachment, Outcome} from '../../src/runtime/attach.js';
+import type {Attachment} from '../../src/runtime/attachment.js';
+import type {Outcome} from '../../src/runtime/outcome.js';
 
 /**
  * Many containers in one call, while another process works on the same

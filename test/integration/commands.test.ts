@@ -4,7 +4,8 @@ import path from 'node:path';
 import {assertDockerTestBed, docker, TestContainers, type TestContainer} from '../helpers/docker.js';
 import {cli, cliJson, CONFIGS} from '../helpers/cli.js';
 import {iptablesLines, pingFromNetns, rc, sh} from '../helpers/host.js';
-import type {Outcome, Attachment} from '../../src/runtime/attach.js';
+import type {Attachment} from '../../src/runtime/attachment.js';
+import type {Outcome} from '../../src/runtime/outcome.js';
 import type {ListedAttachment} from '../../src/runtime/list.js';
 import type {Detached} from '../../src/runtime/detach.js';
 

@@ -1,7 +1,8 @@
 import {strict as assert} from 'node:assert';
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {makeDeps, type Deps} from '../../src/deps.js';
-import {attach, type Attachment} from '../../src/runtime/attach.js';
+import {attach} from '../../src/runtime/attach.js';
+import type {Attachment} from '../../src/runtime/attachment.js';
 import {detach} from '../../src/runtime/detach.js';
 import {gc} from '../../src/runtime/gc.js';
 import {masqChainName} from '../../src/net/iptables.js';

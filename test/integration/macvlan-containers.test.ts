@@ -5,7 +5,8 @@ import path from 'node:path';
 import {assertDockerTestBed, TestContainers, type TestContainer} from '../helpers/docker.js';
 import {cli, cliJson} from '../helpers/cli.js';
 import {rc, sh} from '../helpers/host.js';
-import type {Outcome, Attachment} from '../../src/runtime/attach.js';
+import type {Attachment} from '../../src/runtime/attachment.js';
+import type {Outcome} from '../../src/runtime/outcome.js';
 
 /**
  * Two --net=none containers on one macvlan master (a veth end the test

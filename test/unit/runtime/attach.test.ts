@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import {buildCniArgs, summarize} from '../../../src/runtime/attach.js';
+import {buildCniArgs} from '../../../src/runtime/attach.js';
+import {summarize} from '../../../src/runtime/attachment.js';
 import {UserError} from '../../../src/errors.js';
 
 describe('runtime/attach pure logic', () => {
