@@ -1,5 +1,3 @@
-import {readFile, readdir} from 'node:fs/promises';
-import path from 'node:path';
 import type {NetConf} from './types.js';
 import {CniError, ErrorCode} from './errors.js';
 import {parseJsonGo} from './json.js';
@@ -8,8 +6,9 @@ import {SUPPORTED_VERSIONS, compareVersions, isSupported, parseVersion} from './
 
 /**
  * Network configs as libcni loads them (§8.1): a single plugin config
- * (.conf/.json) or a plugin list (.conflist), found by name in a conf dir.
- * Everything is validated before anything touches the system.
+ * (.conf/.json) or a plugin list (.conflist), parsed from their bytes (the
+ * conf dir is read by src/runtime/conf-dir.ts). Everything is validated before
+ * anything touches the system.
  */
 export interface NetworkConfig {
   network: NetConf;
@@ -121,24 +120,8 @@ export function confToList(conf: NetworkConfig): NetworkConfigList {
   return {name, cniVersion, disableCheck: false, disableGC: false, plugins: [conf], bytes};
 }
 
-async function filesWith(dir: string, exts: string[]): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  return names.filter((n) => exts.includes(path.extname(n))).sort().map((n) => path.join(dir, n));
-}
-
-async function extraPluginsFor(dir: string, name: string): Promise<Obj[]> {
-  const out: Obj[] = [];
-  for (const f of await filesWith(path.join(dir, name), ['.conf'])) out.push(parseObject(await readFile(f, 'utf8'), `configuration ${f}`));
-  return out;
-}
-
-function nameOf(bytes: string): string | undefined {
+/** The `name` of a config file's bytes, or undefined when they do not parse or have none (skipped by a lookup by name). */
+export function configName(bytes: string): string | undefined {
   try {
     const n = (JSON.parse(bytes) as Obj).name;
     return typeof n === 'string' ? n : undefined;
@@ -147,33 +130,7 @@ function nameOf(bytes: string): string | undefined {
   }
 }
 
-/**
- * libcni LoadNetworkConf: the first *.conflist (lexical order) whose name
- * matches, else the first *.conf / *.json, wrapped into a list.
- */
-export async function findNetwork(dir: string, name: string): Promise<NetworkConfigList> {
-  const lists = await filesWith(dir, ['.conflist']);
-  for (const f of lists) {
-    const bytes = await readFile(f, 'utf8');
-    if (nameOf(bytes) !== name) continue;
-    return loadConfList(bytes, await extraPluginsFor(dir, name));
-  }
-  const confs = await filesWith(dir, ['.conf', '.json']);
-  if (lists.length === 0 && confs.length === 0) throw invalid(`no net configurations found in ${dir}`);
-  for (const f of confs) {
-    const bytes = await readFile(f, 'utf8');
-    if (nameOf(bytes) !== name) continue;
-    return confToList(loadConf(bytes));
-  }
-  throw invalid(`no net configuration with name ${JSON.stringify(name)} in ${dir}`);
-}
-
-/** Load a file given by path: .conflist as a list, anything else as a single config. */
-export async function loadNetworkFile(file: string): Promise<NetworkConfigList> {
-  const bytes = await readFile(file, 'utf8');
-  if (path.extname(file) === '.conflist') {
-    const name = nameOf(bytes);
-    return loadConfList(bytes, name ? await extraPluginsFor(path.dirname(file), name) : []);
-  }
-  return confToList(loadConf(bytes));
+/** A per-network plugin config (`<dir>/<name>/*.conf`, appended to a conflist's plugins). */
+export function parsePluginFile(bytes: string, file: string): Record<string, unknown> {
+  return parseObject(bytes, `configuration ${file}`);
 }

@@ -4,7 +4,8 @@ import {parseCidr, maskOf, type Cidr} from '../net/cidr.js';
 import {listRoutes} from '../net/ip.js';
 import {readSysctl} from '../net/sysctl.js';
 import {FORWARD_CHAIN} from './forward.js';
-import {planGc, scanConfDir} from './gc.js';
+import {planGc} from './gc.js';
+import {scanConfDir} from './conf-dir.js';
 import {bridgesOf} from './network.js';
 import {errorText} from '../util/error-text.js';
 

@@ -1,8 +1,8 @@
 import {existsSync} from 'node:fs';
-import {readdir, rm} from 'node:fs/promises';
+import {rm} from 'node:fs/promises';
 import path from 'node:path';
 import type {Deps} from '../deps.js';
-import {loadNetworkFile, type NetworkConfigList} from '../cni/config.js';
+import type {NetworkConfigList} from '../cni/config.js';
 import {DiskStore, listReservations, releaseReservation} from '../ipam/host-local/store.js';
 import {masqComment, masqOwners, readNatTable, teardownIpMasq} from '../net/iptables.js';
 import {pruneLockFiles} from './locks.js';
@@ -12,6 +12,7 @@ import {releaseEntry} from './detach.js';
 import {knownEntries, releaseForwarding} from './forwarding.js';
 import {deleteMeta, listMetaKeys, readMeta} from './meta.js';
 import {cachedList} from './network.js';
+import {scanConfDir} from './conf-dir.js';
 import type {Failure} from './outcome.js';
 import {isLiveNetns} from '../net/netns.js';
 import {errorText} from '../util/error-text.js';
@@ -45,32 +46,6 @@ export interface GcResult {
   dryRun: boolean;
   freed: GcItem[];
   failures: Failure[];
-}
-
-/** A config file of the conf dir: the list, or why it does not load. */
-export interface ConfFile {
-  file: string;
-  list?: NetworkConfigList;
-  error?: string;
-}
-
-export async function scanConfDir(dir: string): Promise<ConfFile[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).sort();
-  } catch {
-    return [];
-  }
-  const out: ConfFile[] = [];
-  for (const n of names.filter((x) => ['.conf', '.conflist', '.json'].includes(path.extname(x)))) {
-    const file = path.join(dir, n);
-    try {
-      out.push({file, list: await loadNetworkFile(file)});
-    } catch (err) {
-      out.push({file, error: errorText(err)});
-    }
-  }
-  return out;
 }
 
 interface Plan {

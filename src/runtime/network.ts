@@ -1,6 +1,7 @@
 import {existsSync} from 'node:fs';
 import path from 'node:path';
-import {findNetwork, loadConfList, loadNetworkFile, type NetworkConfigList} from '../cni/config.js';
+import {loadConfList, type NetworkConfigList} from '../cni/config.js';
+import {findNetwork, loadNetworkFile} from './conf-dir.js';
 import {CniError} from '../cni/errors.js';
 import {UserError} from '../errors.js';
 import {packagePath} from '../util/package-root.js';

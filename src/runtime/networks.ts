@@ -1,11 +1,10 @@
 import {readdir} from 'node:fs/promises';
 import path from 'node:path';
 import type {Deps} from '../deps.js';
-import {loadConf, loadConfList, type NetworkConfigList} from '../cni/config.js';
+import type {NetworkConfigList} from '../cni/config.js';
 import {parseConf as parseHostLocal} from '../ipam/host-local/config.js';
 import {parseIP, rangeSetContains, rangeString, type RangeSet} from '../ipam/host-local/range.js';
-import {readFile} from 'node:fs/promises';
-import {confToList} from '../cni/config.js';
+import {scanConfDir} from './conf-dir.js';
 import {errorText} from '../util/error-text.js';
 
 export interface NetworkInfo {
@@ -66,19 +65,22 @@ async function describe(deps: Deps, file: string, list: NetworkConfigList): Prom
   return info;
 }
 
-/** Every config in the conf dir, in libcni's order (.conflist, then .conf/.json). */
+function unusable(file: string, error: string): NetworkInfo {
+  return {file, name: '', type: '', cniVersion: '', subnets: [], error};
+}
+
+/** Every config in the conf dir, in lookup order (src/runtime/conf-dir.ts). */
 export async function listNetworks(deps: Deps): Promise<NetworkInfo[]> {
-  const names = (await storeFiles(deps.confDir)).sort();
-  const files = [...names.filter((n) => n.endsWith('.conflist')), ...names.filter((n) => n.endsWith('.conf') || n.endsWith('.json'))];
   const out: NetworkInfo[] = [];
-  for (const n of files) {
-    const file = path.join(deps.confDir, n);
+  for (const c of await scanConfDir(deps.confDir)) {
+    if (!c.list) {
+      out.push(unusable(c.file, c.error ?? ''));
+      continue;
+    }
     try {
-      const bytes = await readFile(file, 'utf8');
-      const list = n.endsWith('.conflist') ? loadConfList(bytes) : confToList(loadConf(bytes));
-      out.push(await describe(deps, file, list));
+      out.push(await describe(deps, c.file, c.list));
     } catch (err) {
-      out.push({file, name: '', type: '', cniVersion: '', subnets: [], error: errorText(err)});
+      out.push(unusable(c.file, errorText(err)));
     }
   }
   return out;

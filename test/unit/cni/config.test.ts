@@ -1,13 +1,8 @@
 import {strict as assert} from 'node:assert';
-import {mkdtempSync, mkdirSync, rmSync, writeFileSync} from 'node:fs';
-import {confToList, findNetwork, loadConf, loadConfList} from '../../../src/cni/config.js';
+import {confToList, loadConf, loadConfList} from '../../../src/cni/config.js';
 import {CniError} from '../../../src/cni/errors.js';
 
 describe('network configs', () => {
-  let dir: string;
-  beforeEach(() => (dir = mkdtempSync('/tmp/tcore-conf-')));
-  afterEach(() => rmSync(dir, {recursive: true, force: true}));
-
   it('loads a single config and wraps it into a list', () => {
     const c = loadConf('{"cniVersion":"0.4.0","name":"tcorea","type":"bridge","bridge":"tcorebr9"}');
     assert.equal(c.network.type, 'bridge');
@@ -35,18 +30,5 @@ describe('network configs', () => {
     assert.equal(l.disableCheck, true);
     assert.deepEqual(l.plugins.map((p) => p.network.type), ['bridge', 'portmap']);
     assert.throws(() => loadConfList('{"name":"n","disableCheck":"maybe","plugins":[{"type":"bridge"}]}'), /invalid value "maybe" for disableCheck/);
-  });
-
-  it('finds by name: conflists first, then .conf/.json in lexical order, plus <dir>/<name>/*.conf', async () => {
-    writeFileSync(`${dir}/10-a.conf`, '{"cniVersion":"1.0.0","name":"tcorex","type":"macvlan"}');
-    writeFileSync(`${dir}/05-b.json`, '{"cniVersion":"1.0.0","name":"tcorex","type":"bridge"}');
-    writeFileSync(`${dir}/99-z.conflist`, '{"cniVersion":"1.0.0","name":"tcorel","plugins":[{"type":"bridge"}]}');
-    writeFileSync(`${dir}/ignored.txt`, '{"name":"tcorex","type":"x"}');
-    mkdirSync(`${dir}/tcorel`);
-    writeFileSync(`${dir}/tcorel/1.conf`, '{"type":"tuning"}');
-    assert.equal((await findNetwork(dir, 'tcorex')).plugins[0].network.type, 'bridge');
-    assert.deepEqual((await findNetwork(dir, 'tcorel')).plugins.map((p) => p.network.type), ['bridge', 'tuning']);
-    await assert.rejects(findNetwork(dir, 'nope'), new RegExp(`no net configuration with name "nope" in ${dir}`));
-    await assert.rejects(findNetwork(`${dir}/empty`, 'x'), /no net configurations found/);
   });
 });
