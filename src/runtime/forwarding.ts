@@ -1,12 +1,9 @@
-import {mkdir} from 'node:fs/promises';
-import path from 'node:path';
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
-import {withLock} from '../ipam/host-local/flock.js';
-import {listCache, type CacheEntry} from './cache.js';
+import {entryKey, knownEntries} from './known-attachments.js';
 import {ensureForward, removeForward} from './forward.js';
-import {pendingEntries} from './meta.js';
 import {bridgesOf, cachedList} from './network.js';
+import {lockedForward} from './locks.js';
 
 /**
  * When the forwarding rules of a bridge (src/runtime/forward.ts) open and
@@ -22,27 +19,6 @@ import {bridgesOf, cachedList} from './network.js';
  * it open; each checks again once its own DELs are done, and the second of
  * those checks closes it.
  */
-function forwardLock(deps: Deps): string {
-  return path.join(deps.paths.stateDir, 'forward.lock');
-}
-
-export async function lockedForward<T>(deps: Deps, fn: () => Promise<T>): Promise<T> {
-  await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
-  return withLock(forwardLock(deps), fn);
-}
-
-/** The key of an attachment: its cache file's name. */
-export function entryKey(e: Pick<CacheEntry, 'networkName' | 'containerId' | 'ifName'>): string {
-  return `${e.networkName}-${e.containerId}-${e.ifName}`;
-}
-
-/** Cached attachments plus those whose attach was killed (or is still running) before it could cache them. */
-export async function knownEntries(deps: Deps): Promise<CacheEntry[]> {
-  const cached = await listCache(deps.paths.cacheDir);
-  const keys = new Set(cached.map(entryKey));
-  const pending = (await pendingEntries(deps.paths.stateDir)).filter((p) => !keys.has(entryKey(p)));
-  return [...cached, ...pending];
-}
 
 /**
  * Open forwarding for a list's bridges once per attach call: the first target

@@ -1,10 +1,18 @@
 import {mkdir, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import type {Deps} from '../deps.js';
-import {withLock} from '../ipam/host-local/flock.js';
+import {lockFile, withLock, type FileLock} from '../lock/flock.js';
 import {validateContainerId} from '../cni/validate.js';
+import {UserError} from '../errors.js';
+import {errorText} from '../util/error-text.js';
 import {resultsDir} from './cache.js';
 import {metaDir} from './meta.js';
+
+/**
+ * The runtime's locks, each a flock (src/lock/flock.ts) on a file under the
+ * state dir: one per container (attach and detach), one for the forwarding
+ * rules (src/runtime/forwarding.ts) and the single-instance lock of `watch`.
+ */
 
 /**
  * One flock per container id, held by attach for the whole of one attachment
@@ -84,4 +92,29 @@ export async function pruneLockFiles(deps: Deps, dryRun = false): Promise<string
     out.push(id);
   }
   return out;
+}
+
+/** Held while deciding whether a bridge's forwarding opens or closes (see src/runtime/forwarding.ts). */
+export async function lockedForward<T>(deps: Deps, fn: () => Promise<T>): Promise<T> {
+  await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
+  return withLock(path.join(deps.paths.stateDir, 'forward.lock'), fn);
+}
+
+export class WatchAlreadyRunningError extends UserError {
+  constructor(lock: string) {
+    super(`another cni-docker watch is already running (${lock} is locked); stop it first`);
+    this.name = 'WatchAlreadyRunningError';
+  }
+}
+
+/** The single-instance lock of `watch` (flock, no wait). */
+export async function acquireWatchLock(stateDir: string): Promise<FileLock> {
+  await mkdir(stateDir, {recursive: true, mode: 0o755});
+  const file = path.join(stateDir, 'watch.lock');
+  try {
+    return await lockFile(file, {timeoutSeconds: 0});
+  } catch (err) {
+    if (/timed out/.test(errorText(err))) throw new WatchAlreadyRunningError(file);
+    throw err;
+  }
 }

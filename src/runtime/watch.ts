@@ -1,9 +1,7 @@
-import {mkdir} from 'node:fs/promises';
-import path from 'node:path';
 import type {Deps} from '../deps.js';
 import type {DockerEvent, EventStream} from '../docker/client.js';
 import {UserError} from '../errors.js';
-import {lockFile, type FileLock} from '../ipam/host-local/flock.js';
+import {acquireWatchLock} from './locks.js';
 import {listCache} from './cache.js';
 import {gc, type GcItem} from './gc.js';
 import {died, destroyed, labelNetworks, started, type WatchAction} from './watch-actions.js';
@@ -32,25 +30,6 @@ export interface WatchOptions {
   /** Reconnect backoff: first delay and cap (ms). */
   backoffMs?: {initial: number; max: number};
   now?: () => number;
-}
-
-export class WatchAlreadyRunningError extends UserError {
-  constructor(lock: string) {
-    super(`another cni-docker watch is already running (${lock} is locked); stop it first`);
-    this.name = 'WatchAlreadyRunningError';
-  }
-}
-
-/** The single-instance lock (flock, no wait). */
-export async function acquireWatchLock(stateDir: string): Promise<FileLock> {
-  await mkdir(stateDir, {recursive: true, mode: 0o755});
-  const file = path.join(stateDir, 'watch.lock');
-  try {
-    return await lockFile(file, {timeoutSeconds: 0});
-  } catch (err) {
-    if (/timed out/.test(errorText(err))) throw new WatchAlreadyRunningError(file);
-    throw err;
-  }
 }
 
 /** Serializes work per key, in submission order. */

@@ -31,7 +31,7 @@ const tracing: Runner = {
 const deps = makeDeps({runner: tracing, paths: {cacheDir: join(dir, 'cache'), stateDir: join(dir, 'state'), networksDir: join(dir, 'networks'), dhcpSocket: '/run/cni/dhcp.sock'}});
 
 function report(what: string): number {
-  console.log(`\n${what}: ${calls.length} subprocesses (not counted: one flock(1) per lock acquisition, see src/ipam/host-local/flock.ts)`);
+  console.log(`\n${what}: ${calls.length} subprocesses (not counted: one flock(1) per lock acquisition, see src/lock/flock.ts)`);
   for (const c of calls) console.log(`  ${c}`);
   const n = calls.length;
   calls.length = 0;

@@ -14,7 +14,7 @@ import type {Outcome} from '../../src/runtime/outcome.js';
  * Many containers in one call, while another process works on the same
  * network: the paths where one process shares iptables-restore runs between
  * containers (src/net/restore-queue.ts) and takes the host-local lock once
- * for many (src/ipam/host-local/flock.ts). Every container must end up with
+ * for many (src/lock/flock.ts). Every container must end up with
  * its own address and masquerade chain, and one detach call must leave
  * nothing behind.
  */

@@ -1,6 +1,6 @@
 import {closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {join, relative, isAbsolute, basename} from 'node:path';
-import {lockFile, openLockFile, withLock, type FileLock, type FlockOptions} from './flock.js';
+import {lockFile, openLockFile, withLock, type FileLock, type FlockOptions} from '../../lock/flock.js';
 import {ipString, parseIP, type Addr} from './range.js';
 
 /**
@@ -92,7 +92,7 @@ export class DiskStore {
     return lockFile(this.lockPath, this.lockOpts);
   }
 
-  /** `fn` under the store's lock (sections of this process share one acquisition, see flock.ts). */
+  /** `fn` under the store's lock (sections of this process share one acquisition, see src/lock/flock.ts). */
   withLock<T>(fn: () => Promise<T> | T): Promise<T> {
     return withLock(this.lockPath, fn, this.lockOpts);
   }

@@ -3,7 +3,8 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import type {DockerEvent, EventStream} from '../../../src/docker/client.js';
 import type {Runner} from '../../../src/exec/runner.js';
 import {makeDeps} from '../../../src/deps.js';
-import {KeyedQueue, acquireWatchLock, watch, WatchAlreadyRunningError, EVENT_FILTERS} from '../../../src/runtime/watch.js';
+import {KeyedQueue, watch, EVENT_FILTERS} from '../../../src/runtime/watch.js';
+import {acquireWatchLock, WatchAlreadyRunningError} from '../../../src/runtime/locks.js';
 import {labelNetworks, previousIdentity, reattachArgs} from '../../../src/runtime/watch-actions.js';
 import {FakeDocker} from '../../helpers/fake-docker.js';
 

@@ -4,9 +4,9 @@ import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, unli
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {lockFile, MAX_SECTIONS_PER_HOLD, withLock} from '../../../../src/ipam/host-local/flock.js';
+import {lockFile, MAX_SECTIONS_PER_HOLD, withLock} from '../../../src/lock/flock.js';
 
-const FLOCK_JS = fileURLToPath(new URL('../../../../src/ipam/host-local/flock.js', import.meta.url));
+const FLOCK_JS = fileURLToPath(new URL('../../../src/lock/flock.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Exit status of `flock -n FILE true` in another process: 0 when the lock is free. */
 const tryOutside = (file: string): number | null => spawnSync('flock', ['-n', file, 'true']).status;
@@ -16,7 +16,7 @@ const tryOutside = (file: string): number | null => spawnSync('flock', ['-n', fi
  * another process, the same call as the reference's go-filemutex, sees them,
  * waits for them and is waited for. Each case checks that from outside.
  */
-describe('host-local flock: the flock(2) lock other processes see', function () {
+describe('flock: the flock(2) lock other processes see', function () {
   this.timeout(20_000);
   let dir: string;
   let lockPath: string;

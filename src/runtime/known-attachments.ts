@@ -1,0 +1,16 @@
+import type {Deps} from '../deps.js';
+import {listCache, type CacheEntry} from './cache.js';
+import {pendingEntries} from './meta.js';
+
+/** The key of an attachment: its cache file's name. */
+export function entryKey(e: Pick<CacheEntry, 'networkName' | 'containerId' | 'ifName'>): string {
+  return `${e.networkName}-${e.containerId}-${e.ifName}`;
+}
+
+/** Cached attachments plus those whose attach was killed (or is still running) before it could cache them. */
+export async function knownEntries(deps: Deps): Promise<CacheEntry[]> {
+  const cached = await listCache(deps.paths.cacheDir);
+  const keys = new Set(cached.map(entryKey));
+  const pending = (await pendingEntries(deps.paths.stateDir)).filter((p) => !keys.has(entryKey(p)));
+  return [...cached, ...pending];
+}
