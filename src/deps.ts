@@ -3,6 +3,7 @@ import type {Logger, PluginContext, StatePaths} from './cni/plugin.js';
 import {defaultPaths} from './cni/plugin.js';
 import {execaRunner} from './exec/runner.js';
 import {createDockerApi, type DockerApi} from './docker/client.js';
+import {hooksFromEnv, type Hooks} from './util/hooks.js';
 
 /**
  * The factory: one place that builds the runner, paths, logger and (lazily)
@@ -16,6 +17,8 @@ export interface Deps extends PluginContext {
   docker: DockerApi;
   /** The directory relative paths of the request are resolved against (the user's, also under the service). */
   cwd: string;
+  /** Test hooks (crash and pause points), read from the environment once, here. */
+  hooks: Hooks;
 }
 
 /** Warnings (and with `verbose` debug lines) to `stderr`, by default process.stderr, reached only when something is written. */
@@ -41,5 +44,6 @@ export function makeDeps(overrides: Partial<Deps> = {}): Deps {
     confDir: path.resolve(cwd, overrides.confDir ?? env.NETCONFPATH ?? '/etc/cni/net.d'),
     docker: overrides.docker ?? createDockerApi(env),
     cwd,
+    hooks: overrides.hooks ?? hooksFromEnv(env),
   };
 }

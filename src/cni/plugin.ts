@@ -1,5 +1,6 @@
 import type {Runner} from '../exec/runner.js';
 import type {CmdArgs, Result} from './types.js';
+import type {Hooks} from '../util/hooks.js';
 
 /** Logging sink: plugins never write to stdout (it belongs to the result JSON). */
 export interface Logger {
@@ -35,6 +36,8 @@ export interface PluginContext {
   env: Record<string, string | undefined>;
   /** The caller's working directory (relative CNI_PATH entries); default this process's. */
   cwd?: string;
+  /** Test hooks at step boundaries (src/util/hooks.ts); absent: none. */
+  hooks?: Hooks;
 }
 
 /**

@@ -7,7 +7,6 @@ import {delegateAdd, delegateCheck, delegateDel, delegateGc} from '../cni/delega
 import {validAttachments} from '../cni/gc-args.js';
 import {UndoStack} from '../util/undo.js';
 import {settled, type Settled} from '../util/concurrency.js';
-import {crashPoint} from '../util/crash-hook.js';
 import {canonicalIp, cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
 import {configureIface} from '../net/configure-iface.js';
 import {createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink, readPortAndBridge, revertAddr, vethOnExistingBridge, waitPortUp} from '../net/bridge-ops.js';
@@ -196,7 +195,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         throw fail(`failed to create bridge "${c.bridge}": ${errorText(err)}`);
       }
       if (br.created) undo.push(`delete bridge ${c.bridge}`, () => delBridgeIfUnused(runner, c.bridge));
-      crashPoint('bridge:bridge');
+      ctx.hooks?.crashPoint('bridge:bridge');
       const pinMac = br.link.address;
       const oldRa = br.created ? undefined : sys.read(`net/ipv6/conf/${c.bridge}/accept_ra`);
       if (oldRa !== undefined && oldRa !== '0') {
@@ -211,7 +210,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         const made = veth.hostName;
         undo.push(`delete veth ${made}`, () => delLink(runner, made));
       }
-      crashPoint('bridge:veth');
+      ctx.hooks?.crashPoint('bridge:veth');
       writeHostSysctlsBestEffort({[`net/ipv6/conf/${c.bridge}/accept_ra`]: '0', [`net/ipv6/conf/${veth.hostName}/accept_ra`]: '0'}, sys);
       let brMac: string | undefined;
 
@@ -234,7 +233,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         // host-local's last_reserved_ip).
         const r = await ipam.add(ctx, c.ipamType, args);
         undo.push(`release IPAM (${c.ipamType})`, () => ipam.del(ctx, c.ipamType, args));
-        crashPoint('bridge:ipam');
+        ctx.hooks?.crashPoint('bridge:ipam');
         result.ips = (r.ips ?? []).map((i) => ({...i}));
         result.routes = (r.routes ?? []).map((x) => ({...x}));
         if (result.ips.length === 0) throw fail('IPAM plugin returned missing IP config');
@@ -261,7 +260,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         const masqDone = await masq;
         if ('error' in configured) throw configured.error;
         if (masqDone && 'error' in masqDone) throw masqDone.error;
-        crashPoint('bridge:configured');
+        ctx.hooks?.crashPoint('bridge:configured');
 
         // The port and the bridge's addresses in one read; the port is polled further only if not up yet.
         const seen = await readPortAndBridge(runner, veth.hostName, c.bridge);

@@ -17,7 +17,6 @@ import type {Outcome} from './outcome.js';
 import {linkNamesViaPid} from '../net/netns.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
 import {isBuiltin} from '../plugins/registry.js';
-import {crashPoint, pausePoint} from '../util/crash-hook.js';
 import {errorText} from '../util/error-text.js';
 
 export interface AttachRequest extends NetworkChoice {
@@ -128,7 +127,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     ...meta,
     pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs: cniArgs.length ? cniArgs : undefined},
   });
-  crashPoint('attach:pending');
+  deps.hooks.crashPoint('attach:pending');
   // Forwarding opens alongside the ADD (src/runtime/forwarding.ts): the pending
   // record written above keeps a concurrent detach from closing it again.
   const bridges = bridgesOf(list);
@@ -136,7 +135,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
   let result: Result;
   try {
     result = await addNetworkList(deps, list, rt);
-    crashPoint('attach:cached');
+    deps.hooks.crashPoint('attach:cached');
     const opened = await forwarding;
     if (opened && 'error' in opened) throw opened.error;
   } catch (err) {
@@ -189,7 +188,7 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   const resolved = await looked;
   if ('error' in resolved) throw resolved.error;
   const targets = resolved.value;
-  await pausePoint('attach:targets');
+  await deps.hooks.pausePoint('attach:targets');
   const seen = new Set<string>();
   for (const t of targets) {
     if (seen.has(t.containerId)) throw new UserError(`container ${t.name} is named twice`);

@@ -8,7 +8,6 @@ import {validateContainerId, validateIfName, validateNetworkName} from '../cni/v
 import {versionGte} from '../cni/version.js';
 import {loadBuiltin} from '../plugins/registry.js';
 import {deleteCache, readCache, writeCache} from './cache.js';
-import {crashPoint} from '../util/crash-hook.js';
 
 /**
  * libcni's role (§8.2, §8.4): run a conflist's plugins in order, injecting
@@ -108,7 +107,7 @@ export async function addNetworkList(ctx: PluginContext, list: NetworkConfigList
     } catch (err) {
       throw toCniError(err).wrap(`${describe(plugin)} failed (add)`);
     }
-    crashPoint(`chain:add:${plugin.network.type}`);
+    ctx.hooks?.crashPoint(`chain:add:${plugin.network.type}`);
   }
   if (!prev) throw new CniError(ErrorCode.Internal, `network ${JSON.stringify(list.name)} produced no result`);
   await writeCache(ctx.paths.cacheDir, {
