@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
-import type {CheckReport} from '../src/runtime/check.js';
+import type {CheckReport} from '../src/runtime/check-attachments.js';
 import {UserError} from '../src/errors.js';
 
 export default class CheckCommand extends BaseCommand {
@@ -25,11 +25,11 @@ export default class CheckCommand extends BaseCommand {
   async run(): Promise<CheckReport[]> {
     const {args, flags} = await this.parse(CheckCommand);
     const deps = makeDeps();
-    const {listAttachments} = await import('../src/runtime/list.js');
+    const {listAttachments} = await import('../src/runtime/list-attachments.js');
     const rows = await listAttachments(deps, {container: args.container, net: flags.net});
     const ids = [...new Map(rows.map((r) => [r.containerId, r.container])).entries()];
     if (ids.length === 0) throw new UserError(`${args.container} has no attachments${flags.net ? ` on ${flags.net}` : ''}`);
-    const {checkAttachments} = await import('../src/runtime/check.js');
+    const {checkAttachments} = await import('../src/runtime/check-attachments.js');
     const reports: CheckReport[] = [];
     for (const [id, name] of ids) reports.push(...(await checkAttachments(deps, id, name, flags.net)));
     if (!this.jsonEnabled()) {

@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
 import {listText} from '../src/cli/render-outcome.js';
-import type {ListedAttachment} from '../src/runtime/list.js';
+import type {ListedAttachment} from '../src/runtime/list-attachments.js';
 
 export default class ListCommand extends BaseCommand {
   static override summary = 'Show every attachment: container, network, interface, addresses, state';
@@ -28,7 +28,7 @@ export default class ListCommand extends BaseCommand {
   async run(): Promise<ListedAttachment[]> {
     const {flags} = await this.parse(ListCommand);
     const deps = makeDeps();
-    const {listAttachments} = await import('../src/runtime/list.js');
+    const {listAttachments} = await import('../src/runtime/list-attachments.js');
     const rows = await listAttachments(deps, {container: flags.container, net: flags.net});
     if (!this.jsonEnabled()) process.stdout.write(await listText(rows, process.stdout, deps.env));
     return rows;

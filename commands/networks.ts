@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
-import type {NetworkInfo} from '../src/runtime/networks.js';
+import type {NetworkInfo} from '../src/runtime/list-networks.js';
 
 export default class NetworksCommand extends BaseCommand {
   static override summary = 'List the network configs in the conf dir, with subnets and used/free addresses';
@@ -15,7 +15,7 @@ export default class NetworksCommand extends BaseCommand {
   async run(): Promise<NetworkInfo[]> {
     const {flags} = await this.parse(NetworksCommand);
     const deps = makeDeps(flags['conf-dir'] ? {confDir: flags['conf-dir']} : {});
-    const {listNetworks} = await import('../src/runtime/networks.js');
+    const {listNetworks} = await import('../src/runtime/list-networks.js');
     const nets = await listNetworks(deps);
     if (!this.jsonEnabled()) {
       const {renderTable, tableOptions} = await import('../src/output/table.js');

@@ -18,7 +18,7 @@ export default class Watch extends BaseCommand {
 
   async run(): Promise<void> {
     await this.parse(Watch);
-    const {watch} = await import('../src/runtime/watch.js');
+    const {watch} = await import('../src/runtime/watch/service.js');
     const ac = new AbortController();
     const stop = (sig: string): void => {
       this.logToStderr(`${sig}: stopping`);

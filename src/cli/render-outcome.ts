@@ -2,7 +2,7 @@ import type {DryRunPlan} from '../runtime/attach.js';
 import type {Attachment} from '../runtime/attachment.js';
 import type {Outcome} from '../runtime/outcome.js';
 import type {Detached} from '../runtime/detach.js';
-import type {ListedAttachment} from '../runtime/list.js';
+import type {ListedAttachment} from '../runtime/list-attachments.js';
 import {attachmentTable} from './render.js';
 
 /**

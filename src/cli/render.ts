@@ -1,4 +1,4 @@
-import type {ListedAttachment} from '../runtime/list.js';
+import type {ListedAttachment} from '../runtime/list-attachments.js';
 import {renderTable, tableOptions, type Column} from '../output/table.js';
 
 /**

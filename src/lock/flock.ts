@@ -5,7 +5,7 @@ import {loadExeca} from '../exec/runner.js';
  * An exclusive BSD flock(2) on a file, the same lock the reference host-local
  * takes on `<dataDir>/<network>/lock` (go-filemutex: flock(fd, LOCK_EX)). Our
  * host-local store takes it there too, so the two interlock; the runtime takes
- * it on its own lock files (src/runtime/locks.ts).
+ * it on its own lock files (src/runtime/state/locks.ts).
  *
  * Node has no flock binding, so we open the file ourselves and hand that fd
  * to util-linux `flock --exclusive 3` as the child's fd 3: a flock lock

@@ -18,7 +18,7 @@ import {
   setLinkUp,
   type MacvlanMode,
 } from '../net/macvlan-ops.js';
-import {validateExpectedIps, validateExpectedRoutes} from '../net/check-iface.js';
+import {validateExpectedIps, validateExpectedRoutes} from '../net/validate-expected.js';
 import {UndoStack} from '../util/undo.js';
 
 /**

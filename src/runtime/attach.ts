@@ -6,11 +6,11 @@ import {validateIfName} from '../cni/validate.js';
 import {UserError} from '../errors.js';
 import {getLink, listLinks} from '../net/ip.js';
 import {addNetworkList, delNetworkList, preloadPlugins} from './chain.js';
-import {listCache, readCache} from './cache.js';
-import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding.js';
-import {deleteMeta, writeMeta} from './meta.js';
-import {withContainerLock} from './locks.js';
-import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
+import {listCache, readCache} from './state/result-cache.js';
+import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding/open-close.js';
+import {deleteMeta, writeMeta} from './state/attachment-meta.js';
+import {withContainerLock} from './state/locks.js';
+import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
 import {assertLiveTarget, resolveTargets, type Target} from './target.js';
 import {summarize, type Attachment} from './attachment.js';
 import type {Outcome} from './outcome.js';
@@ -128,7 +128,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs: cniArgs.length ? cniArgs : undefined},
   });
   deps.hooks.crashPoint('attach:pending');
-  // Forwarding opens alongside the ADD (src/runtime/forwarding.ts): the pending
+  // Forwarding opens alongside the ADD (src/runtime/forwarding/open-close.ts): the pending
   // record written above keeps a concurrent detach from closing it again.
   const bridges = bridgesOf(list);
   const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo)) : undefined;

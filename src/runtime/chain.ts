@@ -7,7 +7,7 @@ import {parseResult, resultToJson} from '../cni/results.js';
 import {validateContainerId, validateIfName, validateNetworkName} from '../cni/validate.js';
 import {versionGte} from '../cni/version.js';
 import {loadBuiltin} from '../plugins/registry.js';
-import {deleteCache, readCache, writeCache} from './cache.js';
+import {deleteCache, readCache, writeCache} from './state/result-cache.js';
 
 /**
  * libcni's role (§8.2, §8.4): run a conflist's plugins in order, injecting

@@ -4,12 +4,12 @@ import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {UserError} from '../errors.js';
 import {delNetworkList, preloadPlugins} from './chain.js';
-import {deleteCache, type CacheEntry} from './cache.js';
-import {releaseForwarding, reopenForwarding} from './forwarding.js';
-import {entryKey, knownEntries} from './known-attachments.js';
-import {deleteMeta, readMeta} from './meta.js';
-import {withContainerLock} from './locks.js';
-import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
+import {deleteCache, type CacheEntry} from './state/result-cache.js';
+import {releaseForwarding, reopenForwarding} from './forwarding/open-close.js';
+import {entryKey, knownEntries} from './state/known-attachments.js';
+import {deleteMeta, readMeta} from './state/attachment-meta.js';
+import {withContainerLock} from './state/locks.js';
+import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network-config.js';
 import {containerTarget, type Target} from './target.js';
 import type {Outcome} from './outcome.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
@@ -151,7 +151,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   // The bridges only these attachments use close alongside their DELs
-  // (src/runtime/forwarding.ts); a DEL that fails opens its bridge again.
+  // (src/runtime/forwarding/open-close.ts); a DEL that fails opens its bridge again.
   const leaving = new Set(wanted.map(({entry}) => entryKey(entry)));
   const closing = settled(releaseForwarding(deps, listsOf(wanted.map(({entry}) => entry)), leaving));
   const outcomes: PromiseSettledResult<{detached: Detached; list?: NetworkConfigList}>[] = new Array(wanted.length);

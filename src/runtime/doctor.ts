@@ -3,10 +3,10 @@ import type {NetworkConfigList} from '../cni/config.js';
 import {parseCidr, maskOf, type Cidr} from '../net/cidr.js';
 import {listRoutes} from '../net/ip.js';
 import {readSysctl} from '../net/sysctl.js';
-import {FORWARD_CHAIN} from './forward.js';
+import {FORWARD_CHAIN} from './forwarding/rules.js';
 import {planGc} from './gc.js';
 import {scanConfDir} from './conf-dir.js';
-import {bridgesOf} from './network.js';
+import {bridgesOf} from './network-config.js';
 import {errorText} from '../util/error-text.js';
 
 /**

@@ -6,7 +6,7 @@ import {assertDockerTestBed, TestContainers, type TestContainer} from '../helper
 import {quietSync as quiet, shSync as sh} from '../helpers/host.js';
 import {masqChainName} from '../../src/net/iptables.js';
 import {makeDeps} from '../../src/deps.js';
-import {removeForward} from '../../src/runtime/forward.js';
+import {removeForward} from '../../src/runtime/forwarding/rules.js';
 import type {Attachment} from '../../src/runtime/attachment.js';
 import type {Outcome} from '../../src/runtime/outcome.js';
 

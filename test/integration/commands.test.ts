@@ -6,7 +6,7 @@ import {cli, cliJson, CONFIGS} from '../helpers/cli.js';
 import {iptablesLines, pingFromNetns, rc, sh} from '../helpers/host.js';
 import type {Attachment} from '../../src/runtime/attachment.js';
 import type {Outcome} from '../../src/runtime/outcome.js';
-import type {ListedAttachment} from '../../src/runtime/list.js';
+import type {ListedAttachment} from '../../src/runtime/list-attachments.js';
 import type {Detached} from '../../src/runtime/detach.js';
 
 /**

@@ -6,7 +6,7 @@ import type {Attachment} from '../../src/runtime/attachment.js';
 import {detach} from '../../src/runtime/detach.js';
 import {gc} from '../../src/runtime/gc.js';
 import {masqChainName} from '../../src/net/iptables.js';
-import {removeForward} from '../../src/runtime/forward.js';
+import {removeForward} from '../../src/runtime/forwarding/rules.js';
 import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js';
 import {quietSync as quiet, shSync as sh} from '../helpers/host.js';
 

@@ -3,7 +3,7 @@ import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
 import {makeDeps} from '../../../src/deps.js';
 import {loadConfList} from '../../../src/cni/config.js';
 import {addNetworkList, checkNetworkList, delNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';
-import {readCache} from '../../../src/runtime/cache.js';
+import {readCache} from '../../../src/runtime/state/result-cache.js';
 import {quietSync as quiet, shSync as sh} from '../../helpers/host.js';
 
 /**

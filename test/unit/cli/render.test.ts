@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {attachmentTable} from '../../../src/cli/render.js';
-import type {ListedAttachment} from '../../../src/runtime/list.js';
+import type {ListedAttachment} from '../../../src/runtime/list-attachments.js';
 
 const row = (container: string, state: ListedAttachment['state']): ListedAttachment => ({
   container,

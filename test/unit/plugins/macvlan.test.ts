@@ -5,7 +5,7 @@ import type {CmdArgs} from '../../../src/cni/types.js';
 import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
 import {decodeConf, parseConf, parseMac, plugin} from '../../../src/plugins/macvlan.js';
 import {createMacvlan, macvlanAddArgv, tempLinkName} from '../../../src/net/macvlan-ops.js';
-import {prefixKey} from '../../../src/net/check-iface.js';
+import {prefixKey} from '../../../src/net/validate-expected.js';
 import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
 
 // A path on nsfs that always exists, so checkNetnsPath passes without root.

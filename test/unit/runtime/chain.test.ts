@@ -4,7 +4,7 @@ import type {PluginContext} from '../../../src/cni/plugin.js';
 import type {RunOptions} from '../../../src/exec/runner.js';
 import {loadConfList} from '../../../src/cni/config.js';
 import {addNetworkList, buildPluginConfig, checkNetworkList, delNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';
-import {readCache} from '../../../src/runtime/cache.js';
+import {readCache} from '../../../src/runtime/state/result-cache.js';
 import {CniError} from '../../../src/cni/errors.js';
 
 interface Call {type: string; cmd: string; stdin: Record<string, unknown>}

@@ -4,7 +4,7 @@ import {validAttachments} from '../../../src/cni/gc-args.js';
 import {plugin as hostLocal} from '../../../src/ipam/host-local/index.js';
 import {masqChainName, masqOwners, parseNatSave} from '../../../src/net/iptables.js';
 import {makeDeps} from '../../../src/deps.js';
-import {writeCache} from '../../../src/runtime/cache.js';
+import {writeCache} from '../../../src/runtime/state/result-cache.js';
 import {planGc} from '../../../src/runtime/gc.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 import {FakeDocker, hexId} from '../../helpers/fake-docker.js';

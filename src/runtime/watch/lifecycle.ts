@@ -1,15 +1,15 @@
-import type {Deps} from '../deps.js';
-import type {NetworkConfigList} from '../cni/config.js';
-import {parseResult} from '../cni/results.js';
-import {DockerApiError} from '../docker/errors.js';
-import {getLink} from '../net/ip.js';
-import {attach} from './attach.js';
-import {summarize, type Attachment} from './attachment.js';
-import {listCache, type CacheEntry} from './cache.js';
-import {releaseEntry} from './detach.js';
-import {releaseForwarding} from './forwarding.js';
-import {readMeta, type AttachmentMeta} from './meta.js';
-import {errorText} from '../util/error-text.js';
+import type {Deps} from '../../deps.js';
+import type {NetworkConfigList} from '../../cni/config.js';
+import {parseResult} from '../../cni/results.js';
+import {DockerApiError} from '../../docker/errors.js';
+import {getLink} from '../../net/ip.js';
+import {attach} from '../attach.js';
+import {summarize, type Attachment} from '../attachment.js';
+import {listCache, type CacheEntry} from '../state/result-cache.js';
+import {releaseEntry} from '../detach.js';
+import {releaseForwarding} from '../forwarding/open-close.js';
+import {readMeta, type AttachmentMeta} from '../state/attachment-meta.js';
+import {errorText} from '../../util/error-text.js';
 
 /**
  * What `watch` does for one container, each step idempotent so that a replayed

@@ -1,9 +1,9 @@
 import {isLiveNetns} from '../net/netns.js';
 import type {Deps} from '../deps.js';
 import {parseResult} from '../cni/results.js';
-import {listCache} from './cache.js';
-import {readMeta} from './meta.js';
-import {cachedList, typeOf} from './network.js';
+import {listCache} from './state/result-cache.js';
+import {readMeta} from './state/attachment-meta.js';
+import {cachedList, typeOf} from './network-config.js';
 import {summarize, type Attachment} from './attachment.js';
 
 export type AttachmentState = 'running' | 'stopped' | 'gone' | 'unknown';

@@ -1,7 +1,7 @@
 import {readFile, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
-import {writeFileAtomic} from '../util/atomic.js';
-import {goMarshal, sortKeysDeep} from '../cni/json.js';
+import {writeFileAtomic} from '../../util/atomic.js';
+import {goMarshal, sortKeysDeep} from '../../cni/json.js';
 
 /**
  * The libcni-compatible result cache (§8.5): one file per attachment at

@@ -1,15 +1,15 @@
-import type {Deps} from '../deps.js';
-import type {DockerEvent, EventStream} from '../docker/client.js';
-import {UserError} from '../errors.js';
-import {acquireWatchLock} from './locks.js';
-import {listCache} from './cache.js';
-import {gc, type GcItem} from './gc.js';
-import {died, destroyed, labelNetworks, started, type WatchAction} from './watch-actions.js';
-import {errorText} from '../util/error-text.js';
+import type {Deps} from '../../deps.js';
+import type {DockerEvent, EventStream} from '../../docker/client.js';
+import {UserError} from '../../errors.js';
+import {acquireWatchLock} from '../state/locks.js';
+import {listCache} from '../state/result-cache.js';
+import {gc, type GcItem} from '../gc.js';
+import {died, destroyed, labelNetworks, started, type WatchAction} from './lifecycle.js';
+import {errorText} from '../../util/error-text.js';
 
 /**
  * `watch`: a foreground service that follows Docker's event stream and keeps
- * attachments in step with container lifecycles (see watch-actions.ts). On
+ * attachments in step with container lifecycles (see lifecycle.ts). On
  * every (re)connection it first reconciles: gc what is gone, then treats every
  * container as just started (running) or just died (stopped), so events missed
  * while dockerd or watch was down are caught up. Work for one container is

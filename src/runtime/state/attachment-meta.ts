@@ -1,6 +1,6 @@
 import {readFile, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
-import {isTempFile, writeFileAtomic} from '../util/atomic.js';
+import {isTempFile, writeFileAtomic} from '../../util/atomic.js';
 
 /**
  * What cni-docker remembers about an attachment beyond libcni's result cache

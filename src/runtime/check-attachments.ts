@@ -3,13 +3,17 @@ import type {Deps} from '../deps.js';
 import {parseResult} from '../cni/results.js';
 import {versionGte} from '../cni/version.js';
 import {getLink} from '../net/ip.js';
-import {validateExpectedIps, validateExpectedRoutes} from '../net/check-iface.js';
+import {validateExpectedIps, validateExpectedRoutes} from '../net/validate-expected.js';
 import {masqChainName, parseNatSave} from '../net/iptables.js';
 import {checkNetworkList} from './chain.js';
-import {listCache, type CacheEntry} from './cache.js';
-import {cachedList} from './network.js';
+import {listCache, type CacheEntry} from './state/result-cache.js';
+import {cachedList} from './network-config.js';
 import {errorText} from '../util/error-text.js';
 
+/**
+ * `check`: each attachment of a container compared with the system (the
+ * runtime side; a plugin's own CHECK is one of the comparisons).
+ */
 export interface CheckReport {
   container: string;
   containerId: string;

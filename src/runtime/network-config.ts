@@ -6,6 +6,13 @@ import {CniError} from '../cni/errors.js';
 import {UserError} from '../errors.js';
 import {packagePath} from '../util/package-root.js';
 
+/**
+ * The network config a command works with: the one an attach or detach names
+ * (--conf FILE, --net NAME from the conf dir, or the default network), or the
+ * one a cache entry was made with; and what the runtime reads from a list
+ * (its bridges, its type).
+ */
+
 /** The network used when neither --conf nor --net is given. */
 export const DEFAULT_NETWORK = 'cni-docker';
 

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {cacheFile, deleteCache, encodeCacheEntry, listCache, readCache, writeCache, type CacheEntry} from '../../../src/runtime/cache.js';
+import {cacheFile, deleteCache, encodeCacheEntry, listCache, readCache, writeCache, type CacheEntry} from '../../../../src/runtime/state/result-cache.js';
 
 const entry: CacheEntry = {
   containerId: 'c1',

@@ -1,6 +1,12 @@
-import type {Deps} from '../deps.js';
-import {listCache, type CacheEntry} from './cache.js';
-import {pendingEntries} from './meta.js';
+import type {Deps} from '../../deps.js';
+import {listCache, type CacheEntry} from './result-cache.js';
+import {pendingEntries} from './attachment-meta.js';
+
+/**
+ * Every attachment the runtime knows of: the result cache's, plus those an
+ * attach started and has not cached (killed half-way, or still running).
+ * What detach, gc and the forwarding rules count.
+ */
 
 /** The key of an attachment: its cache file's name. */
 export function entryKey(e: Pick<CacheEntry, 'networkName' | 'containerId' | 'ifName'>): string {

@@ -1,5 +1,5 @@
-import type {Runner} from '../exec/runner.js';
-import {restoreApplied, restoreNoflush} from '../net/restore-queue.js';
+import type {Runner} from '../../exec/runner.js';
+import {restoreApplied, restoreNoflush} from '../../net/restore-queue.js';
 
 /**
  * Docker sets the FORWARD policy to DROP and turns on bridge netfilter, so

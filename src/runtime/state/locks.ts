@@ -1,17 +1,17 @@
 import {mkdir, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
-import type {Deps} from '../deps.js';
-import {lockFile, withLock, type FileLock} from '../lock/flock.js';
-import {validateContainerId} from '../cni/validate.js';
-import {UserError} from '../errors.js';
-import {errorText} from '../util/error-text.js';
-import {resultsDir} from './cache.js';
-import {metaDir} from './meta.js';
+import type {Deps} from '../../deps.js';
+import {lockFile, withLock, type FileLock} from '../../lock/flock.js';
+import {validateContainerId} from '../../cni/validate.js';
+import {UserError} from '../../errors.js';
+import {errorText} from '../../util/error-text.js';
+import {resultsDir} from './result-cache.js';
+import {metaDir} from './attachment-meta.js';
 
 /**
  * The runtime's locks, each a flock (src/lock/flock.ts) on a file under the
  * state dir: one per container (attach and detach), one for the forwarding
- * rules (src/runtime/forwarding.ts) and the single-instance lock of `watch`.
+ * rules (src/runtime/forwarding/open-close.ts) and the single-instance lock of `watch`.
  */
 
 /**
@@ -94,7 +94,7 @@ export async function pruneLockFiles(deps: Deps, dryRun = false): Promise<string
   return out;
 }
 
-/** Held while deciding whether a bridge's forwarding opens or closes (see src/runtime/forwarding.ts). */
+/** Held while deciding whether a bridge's forwarding opens or closes (see src/runtime/forwarding/open-close.ts). */
 export async function lockedForward<T>(deps: Deps, fn: () => Promise<T>): Promise<T> {
   await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
   return withLock(path.join(deps.paths.stateDir, 'forward.lock'), fn);

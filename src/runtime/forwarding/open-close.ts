@@ -1,12 +1,12 @@
-import type {Deps} from '../deps.js';
-import type {NetworkConfigList} from '../cni/config.js';
-import {entryKey, knownEntries} from './known-attachments.js';
-import {ensureForward, removeForward} from './forward.js';
-import {bridgesOf, cachedList} from './network.js';
-import {lockedForward} from './locks.js';
+import type {Deps} from '../../deps.js';
+import type {NetworkConfigList} from '../../cni/config.js';
+import {entryKey, knownEntries} from '../state/known-attachments.js';
+import {ensureForward, removeForward} from './rules.js';
+import {bridgesOf, cachedList} from '../network-config.js';
+import {lockedForward} from '../state/locks.js';
 
 /**
- * When the forwarding rules of a bridge (src/runtime/forward.ts) open and
+ * When the forwarding rules of a bridge (src/runtime/forwarding/rules.ts) open and
  * close, under one lock. The rule: a bridge is open while any known
  * attachment uses it, cached or pending (an attach writes its pending record
  * before its ADD). An attach opens its bridges after writing that record,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import {ensureForward, removeForward, forwardRules, FORWARD_CHAIN} from '../../../src/runtime/forward.js';
-import {FakeRunner} from '../../helpers/fake-runner.js';
+import {ensureForward, removeForward, forwardRules, FORWARD_CHAIN} from '../../../../src/runtime/forwarding/rules.js';
+import {FakeRunner} from '../../../helpers/fake-runner.js';
 
 const DOCKER_SAVE = [
   '*filter',
@@ -12,7 +12,7 @@ const DOCKER_SAVE = [
   'COMMIT',
 ].join('\n');
 
-describe('runtime/forward', () => {
+describe('runtime/forwarding/rules', () => {
   it('creates the chain, the jump from DOCKER-USER and the bridge rules in one restore', async () => {
     const expected = [
       '*filter',

@@ -22,6 +22,11 @@ export interface NetworkInfo {
   error?: string;
 }
 
+/**
+ * `networks`: the configs of the conf dir with their type, subnets and, for
+ * host-local, how many addresses are used and free in its store.
+ */
+
 /** Addresses a range set can hand out (its gateways excluded). */
 function capacity(set: RangeSet): bigint {
   let n = 0n;
