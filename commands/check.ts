@@ -2,8 +2,8 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {checkLines} from '../src/cli/render-outcome.js';
 import type {CheckReport} from '../src/runtime/check-attachments.js';
-import {UserError} from '../src/errors.js';
 
 export default class CheckCommand extends BaseCommand {
   static override summary = "Verify a container's attachments against the system; report drift";
@@ -24,20 +24,9 @@ export default class CheckCommand extends BaseCommand {
 
   async run(): Promise<CheckReport[]> {
     const {args, flags} = await this.parse(CheckCommand);
-    const deps = makeDeps();
-    const {listAttachments} = await import('../src/runtime/list-attachments.js');
-    const rows = await listAttachments(deps, {container: args.container, net: flags.net});
-    const ids = [...new Map(rows.map((r) => [r.containerId, r.container])).entries()];
-    if (ids.length === 0) throw new UserError(`${args.container} has no attachments${flags.net ? ` on ${flags.net}` : ''}`);
-    const {checkAttachments} = await import('../src/runtime/check-attachments.js');
-    const reports: CheckReport[] = [];
-    for (const [id, name] of ids) reports.push(...(await checkAttachments(deps, id, name, flags.net)));
-    if (!this.jsonEnabled()) {
-      for (const r of reports) {
-        if (r.ok) this.log(`${r.container} ${r.network} ${r.ifname}: ok`);
-        else for (const p of r.problems) this.log(`${r.container} ${r.network} ${r.ifname}: ${p}`);
-      }
-    }
+    const {checkContainer} = await import('../src/runtime/check-attachments.js');
+    const reports = await checkContainer(makeDeps(), {container: args.container, net: flags.net});
+    this.print(checkLines(reports, this.jsonEnabled()));
     if (reports.some((r) => !r.ok)) process.exitCode = 1;
     return reports;
   }

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {doctorLines} from '../src/cli/render-outcome.js';
 import type {DoctorReport} from '../src/runtime/doctor.js';
 
 export default class Doctor extends BaseCommand {
@@ -16,8 +17,7 @@ export default class Doctor extends BaseCommand {
     await this.parse(Doctor);
     const {doctor} = await import('../src/runtime/doctor.js');
     const r = await doctor(makeDeps(), {uid: process.getuid?.()});
-    const mark = {ok: 'ok  ', warn: 'warn', fail: 'FAIL'} as const;
-    for (const c of r.checks) this.log(`${mark[c.status]} ${c.check}: ${c.message}${c.fix ? ` — fix: ${c.fix}` : ''}`);
+    this.print(doctorLines(r, this.jsonEnabled()));
     if (!r.ok) process.exitCode = 1;
     return r;
   }

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {gcLines} from '../src/cli/render-outcome.js';
 import type {GcResult} from '../src/runtime/gc.js';
 
 export default class Gc extends BaseCommand {
@@ -26,12 +27,7 @@ export default class Gc extends BaseCommand {
     const {flags} = await this.parse(Gc);
     const {gc} = await import('../src/runtime/gc.js');
     const r = await gc(makeDeps(), {dryRun: flags['dry-run']});
-    const verb = r.dryRun ? 'would free' : 'freed';
-    for (const i of r.freed) {
-      this.log(`${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)})${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`);
-    }
-    if (r.freed.length === 0) this.log('nothing to free');
-    for (const f of r.failures) process.stderr.write(`Error: ${f.message}\n`);
+    this.print(gcLines(r, this.jsonEnabled()));
     if (r.failures.length > 0) process.exitCode = 1;
     return r;
   }

@@ -14,30 +14,11 @@ export default class NetworksCommand extends BaseCommand {
 
   async run(): Promise<NetworkInfo[]> {
     const {flags} = await this.parse(NetworksCommand);
-    const deps = makeDeps(flags['conf-dir'] ? {confDir: flags['conf-dir']} : {});
     const {listNetworks} = await import('../src/runtime/list-networks.js');
-    const nets = await listNetworks(deps);
+    const nets = await listNetworks(makeDeps(flags['conf-dir'] ? {confDir: flags['conf-dir']} : {}));
     if (!this.jsonEnabled()) {
-      const {renderTable, tableOptions} = await import('../src/output/table.js');
-      const {Chalk} = await import('chalk');
-      const opts = tableOptions(process.stdout, process.env);
-      const c = new Chalk({level: opts.color ? 1 : 0});
-      process.stdout.write(
-        renderTable(
-          nets,
-          [
-            {header: 'name', value: (n) => n.name || '-'},
-            {header: 'type', value: (n) => n.type + (n.ipam ? `/${n.ipam}` : '') || '-'},
-            {header: 'version', value: (n) => n.cniVersion || '-'},
-            {header: 'subnets', value: (n) => n.subnets.join(' ') || '-'},
-            {header: 'used', value: (n) => (n.used === undefined ? '-' : String(n.used))},
-            {header: 'free', value: (n) => (n.free === undefined ? '-' : String(n.free))},
-            {header: 'file', value: (n) => (n.error ? `${n.file}: ${n.error}` : n.file), color: (n) => (n.error ? c.red : undefined)},
-          ],
-          opts,
-          c.bold,
-        ),
-      );
+      const {networkTable} = await import('../src/cli/render.js');
+      process.stdout.write(await networkTable(nets, process.stdout, process.env));
     }
     return nets;
   }

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {watchReport} from '../src/cli/render-outcome.js';
 
 export default class Watch extends BaseCommand {
   static override summary = "Follow Docker's events: release on destroy, re-attach persistent networks on start (foreground).";
@@ -26,22 +27,9 @@ export default class Watch extends BaseCommand {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    const stamp = (): string => new Date().toISOString();
-    const json = this.jsonEnabled();
     await watch(makeDeps(), {
       signal: ac.signal,
-      report: {
-        info: (m) => this.logToStderr(`${stamp()} ${m}`),
-        gc: (freed) => {
-          for (const i of freed) this.logToStderr(`${stamp()} gc: freed ${i.kind} ${i.detail} of ${i.name} on ${i.network} (${i.reason})`);
-        },
-        action: (a) => {
-          if (json) return this.log(JSON.stringify(a));
-          const what = [a.ifname, ...(a.addresses ?? []), a.mac].filter(Boolean).join(' ');
-          const lat = a.latencyMs !== undefined ? ` ${Math.round(a.latencyMs)} ms after ${a.event}` : ` (${a.event})`;
-          this.log(`${stamp()} ${a.action} ${a.name} ${a.network}${what ? ` ${what}` : ''}${lat}${a.message ? `: ${a.message}` : ''}`);
-        },
-      },
+      report: watchReport({out: (l) => this.log(l), err: (l) => this.logToStderr(l)}, this.jsonEnabled()),
     });
   }
 }

@@ -32,6 +32,14 @@ export function stderrLogger(verbose = false, stderr?: {write(s: string): unknow
   };
 }
 
+/** Timestamped lines to stderr, for a long-running service (the DHCP daemon). */
+export function timestampLogger(verbose: boolean, stderr?: {write(s: string): unknown}): Logger {
+  const line = (level: string, m: string): void => {
+    (stderr ?? process.stderr).write(`${new Date().toISOString()} ${level} ${m}\n`);
+  };
+  return {debug: (m) => verbose && line('debug', m), warn: (m) => line('warn', m)};
+}
+
 export function makeDeps(overrides: Partial<Deps> = {}): Deps {
   const env = overrides.env ?? process.env;
   const cwd = overrides.cwd ?? process.cwd();

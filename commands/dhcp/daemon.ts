@@ -1,14 +1,7 @@
 import {Command} from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
 import {defaultPaths} from '../../src/cni/plugin.js';
-import type {Logger} from '../../src/cni/plugin.js';
-
-function timestampLogger(verbose: boolean): Logger {
-  const line = (level: string, m: string): void => {
-    process.stderr.write(`${new Date().toISOString()} ${level} ${m}\n`);
-  };
-  return {debug: (m) => verbose && line('debug', m), warn: (m) => line('warn', m)};
-}
+import {timestampLogger} from '../../src/deps.js';
 
 export default class DhcpDaemon extends Command {
   static override summary = 'Run the DHCP lease daemon for the dhcp IPAM type (foreground).';

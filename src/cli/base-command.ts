@@ -12,10 +12,14 @@ export {oneLine, userFacingError, type UserFacingError} from './user-error.js';
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;
 
-  /** Print a command's text output: `out` to stdout, `err` to stderr. */
+  /**
+   * Print a command's text output: `out` to stdout (never under --json, where
+   * stdout is the JSON), `err` to stderr as given (the renderer leaves out
+   * what --json should not show; gc's failures it keeps).
+   */
   protected print(lines: Lines): void {
     for (const l of lines.out) this.log(l);
-    for (const l of lines.err) this.logToStderr(l);
+    for (const l of lines.err) process.stderr.write(`${l}\n`);
   }
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {

@@ -3,12 +3,15 @@ import type {Attachment} from '../runtime/attachment.js';
 import type {Outcome} from '../runtime/outcome.js';
 import type {Detached} from '../runtime/detach.js';
 import type {ListedAttachment} from '../runtime/list-attachments.js';
+import type {CheckReport} from '../runtime/check-attachments.js';
+import type {DoctorReport} from '../runtime/doctor.js';
+import type {GcResult} from '../runtime/gc.js';
+import type {WatchReport} from '../runtime/watch/service.js';
 import {attachmentTable} from './render.js';
 
 /**
- * The text output of attach, detach and list, from their typed outcomes
- * (which are also the --json payloads). `out` lines go to stdout, `err` lines
- * to stderr.
+ * The text output of the commands, from their typed outcomes (which are also
+ * the --json payloads). `out` lines go to stdout, `err` lines to stderr.
  */
 export interface Lines {
   out: string[];
@@ -49,4 +52,52 @@ export function detachLines(o: Outcome<Detached>, json: boolean): Lines {
 export async function listText(rows: ListedAttachment[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): Promise<string> {
   if (rows.length === 0 && stream.isTTY) return 'no attachments\n';
   return attachmentTable(rows, stream, env);
+}
+
+export function checkLines(reports: CheckReport[], json: boolean): Lines {
+  const lines: Lines = {out: [], err: []};
+  if (!json) {
+    for (const r of reports) {
+      if (r.ok) lines.out.push(`${r.container} ${r.network} ${r.ifname}: ok`);
+      else for (const p of r.problems) lines.out.push(`${r.container} ${r.network} ${r.ifname}: ${p}`);
+    }
+  }
+  return lines;
+}
+
+export function doctorLines(r: DoctorReport, json: boolean): Lines {
+  const lines: Lines = {out: [], err: []};
+  const mark = {ok: 'ok  ', warn: 'warn', fail: 'FAIL'} as const;
+  if (!json) for (const c of r.checks) lines.out.push(`${mark[c.status]} ${c.check}: ${c.message}${c.fix ? ` — fix: ${c.fix}` : ''}`);
+  return lines;
+}
+
+/** What gc freed (or would free); its failures go to stderr with --json too. */
+export function gcLines(r: GcResult, json: boolean): Lines {
+  const lines: Lines = {out: [], err: []};
+  if (!json) {
+    const verb = r.dryRun ? 'would free' : 'freed';
+    for (const i of r.freed) {
+      lines.out.push(`${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)})${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`);
+    }
+    if (r.freed.length === 0) lines.out.push('nothing to free');
+  }
+  for (const f of r.failures) lines.err.push(`Error: ${f.message}`);
+  return lines;
+}
+
+/** The lines `watch` prints as it goes: actions to `out`, everything else to `err`, each with a timestamp. */
+export function watchReport(print: {out(line: string): void; err(line: string): void}, json: boolean, stamp = (): string => new Date().toISOString()): WatchReport {
+  return {
+    info: (m) => print.err(`${stamp()} ${m}`),
+    gc: (freed) => {
+      for (const i of freed) print.err(`${stamp()} gc: freed ${i.kind} ${i.detail} of ${i.name} on ${i.network} (${i.reason})`);
+    },
+    action: (a) => {
+      if (json) return print.out(JSON.stringify(a));
+      const what = [a.ifname, ...(a.addresses ?? []), a.mac].filter(Boolean).join(' ');
+      const lat = a.latencyMs !== undefined ? ` ${Math.round(a.latencyMs)} ms after ${a.event}` : ` (${a.event})`;
+      print.out(`${stamp()} ${a.action} ${a.name} ${a.network}${what ? ` ${what}` : ''}${lat}${a.message ? `: ${a.message}` : ''}`);
+    },
+  };
 }

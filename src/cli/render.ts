@@ -1,4 +1,5 @@
 import type {ListedAttachment} from '../runtime/list-attachments.js';
+import type {NetworkInfo} from '../runtime/list-networks.js';
 import {renderTable, tableOptions, type Column} from '../output/table.js';
 
 /**
@@ -26,5 +27,26 @@ function attachmentColumns(stateColor?: (r: ListedAttachment) => (s: string) => 
     {header: 'mac', value: (r) => r.mac ?? '-'},
     {header: 'gateway', value: (r) => r.gateways.join(',') || '-'},
     {header: 'state', value: (r) => r.state, color: stateColor},
+  ];
+}
+
+/** The table of `networks`: an unusable config in red, with its error in place of the file. */
+export async function networkTable(nets: NetworkInfo[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): Promise<string> {
+  const opts = tableOptions(stream, env);
+  if (!opts.color) return renderTable(nets, networkColumns(), opts);
+  const {Chalk} = await import('chalk');
+  const c = new Chalk({level: 1});
+  return renderTable(nets, networkColumns((n) => (n.error ? c.red : undefined)), opts, c.bold);
+}
+
+function networkColumns(fileColor?: (n: NetworkInfo) => ((s: string) => string) | undefined): Column<NetworkInfo>[] {
+  return [
+    {header: 'name', value: (n) => n.name || '-'},
+    {header: 'type', value: (n) => n.type + (n.ipam ? `/${n.ipam}` : '') || '-'},
+    {header: 'version', value: (n) => n.cniVersion || '-'},
+    {header: 'subnets', value: (n) => n.subnets.join(' ') || '-'},
+    {header: 'used', value: (n) => (n.used === undefined ? '-' : String(n.used))},
+    {header: 'free', value: (n) => (n.free === undefined ? '-' : String(n.free))},
+    {header: 'file', value: (n) => (n.error ? `${n.file}: ${n.error}` : n.file), color: fileColor},
   ];
 }

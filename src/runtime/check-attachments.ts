@@ -8,6 +8,8 @@ import {masqChainName, parseNatSave} from '../net/iptables.js';
 import {checkNetworkList} from './chain.js';
 import {listCache, type CacheEntry} from './state/result-cache.js';
 import {cachedList} from './network-config.js';
+import {listAttachments} from './list-attachments.js';
+import {UserError} from '../errors.js';
 import {errorText} from '../util/error-text.js';
 
 /**
@@ -82,4 +84,18 @@ export async function checkAttachments(deps: Deps, containerId: string, name: st
   const out: CheckReport[] = [];
   for (const e of entries) out.push(await checkEntry(deps, e, name, nat));
   return out;
+}
+
+/**
+ * `check <container>`: the attachments of every container the name stands
+ * for (name, Id or Id prefix, as `list` matches them), optionally on one
+ * network only, each compared with the system.
+ */
+export async function checkContainer(deps: Deps, req: {container: string; net?: string}): Promise<CheckReport[]> {
+  const rows = await listAttachments(deps, {container: req.container, net: req.net});
+  const ids = [...new Map(rows.map((r) => [r.containerId, r.container])).entries()];
+  if (ids.length === 0) throw new UserError(`${req.container} has no attachments${req.net ? ` on ${req.net}` : ''}`);
+  const reports: CheckReport[] = [];
+  for (const [id, name] of ids) reports.push(...(await checkAttachments(deps, id, name, req.net)));
+  return reports;
 }
