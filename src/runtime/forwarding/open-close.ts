@@ -6,8 +6,8 @@ import {bridgesOf, cachedList} from '../network-config.js';
 import {lockedForward} from '../state/locks.js';
 
 /**
- * When the forwarding rules of a bridge (src/runtime/forwarding/rules.ts) open and
- * close, under one lock. The rule: a bridge is open while any known
+ * When the forwarding rules of a bridge (./rules.ts) open and close, under
+ * one lock. The rule: a bridge is open while any known
  * attachment uses it, cached or pending (an attach writes its pending record
  * before its ADD). An attach opens its bridges after writing that record,
  * alongside its ADD; a detach closes the bridges that only its own

@@ -11,7 +11,8 @@ import {metaDir} from './attachment-meta.js';
 /**
  * The runtime's locks, each a flock (src/lock/flock.ts) on a file under the
  * state dir: one per container (attach and detach), one for the forwarding
- * rules (src/runtime/forwarding/open-close.ts) and the single-instance lock of `watch`.
+ * rules (src/runtime/forwarding/open-close.ts) and the single-instance lock
+ * of `watch`.
  */
 
 /**
