@@ -21,22 +21,25 @@ export default class Watch extends BaseCommand {
     const {watch} = await import('../src/runtime/watch.js');
     const ac = new AbortController();
     const stop = (sig: string): void => {
-      this.logToStderr(`${sig}: stopping`);
+      process.stderr.write(`${sig}: stopping\n`);
       ac.abort();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     const stamp = (): string => new Date().toISOString();
     const json = this.jsonEnabled();
+    // watch never returns a result: with --json, stdout carries one JSON line per action (oclif's
+    // log() and logToStderr() are silent under --json), and stderr still carries the log lines.
+    const err = (line: string): void => void process.stderr.write(`${line}\n`);
     await watch(makeDeps(), {
       signal: ac.signal,
       report: {
-        info: (m) => this.logToStderr(`${stamp()} ${m}`),
+        info: (m) => err(`${stamp()} ${m}`),
         gc: (freed) => {
-          for (const i of freed) this.logToStderr(`${stamp()} gc: freed ${i.kind} ${i.detail} of ${i.name} on ${i.network} (${i.reason})`);
+          for (const i of freed) err(`${stamp()} gc: freed ${i.kind} ${i.detail} of ${i.name} on ${i.network} (${i.reason})`);
         },
         action: (a) => {
-          if (json) return this.log(JSON.stringify(a));
+          if (json) return void process.stdout.write(`${JSON.stringify(a)}\n`);
           const what = [a.ifname, ...(a.addresses ?? []), a.mac].filter(Boolean).join(' ');
           const lat = a.latencyMs !== undefined ? ` ${Math.round(a.latencyMs)} ms after ${a.event}` : ` (${a.event})`;
           this.log(`${stamp()} ${a.action} ${a.name} ${a.network}${what ? ` ${what}` : ''}${lat}${a.message ? `: ${a.message}` : ''}`);
