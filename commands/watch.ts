@@ -22,14 +22,17 @@ export default class Watch extends BaseCommand {
     const {watch} = await import('../src/runtime/watch/service.js');
     const ac = new AbortController();
     const stop = (sig: string): void => {
-      this.logToStderr(`${sig}: stopping`);
+      process.stderr.write(`${sig}: stopping\n`);
       ac.abort();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // watch never returns a result: under --json, stdout carries one JSON line per action and stderr
+    // the log lines, written directly (oclif's log() and logToStderr() are silent under --json).
+    const line = (stream: NodeJS.WriteStream) => (l: string): void => void stream.write(`${l}\n`);
     await watch(makeDeps(), {
       signal: ac.signal,
-      report: watchReport({out: (l) => this.log(l), err: (l) => this.logToStderr(l)}, this.jsonEnabled()),
+      report: watchReport({out: line(process.stdout), err: line(process.stderr)}, this.jsonEnabled()),
     });
   }
 }

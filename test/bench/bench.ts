@@ -10,6 +10,8 @@
  *              NET a user-defined bridge network with a subnet.
  *  (c) bulk:   `cni-docker attach` / `detach` of N containers in one call each,
  *              against (a) and (d) in a loop over the same N.
+ *  watch:      start event to interface up under `cni-docker watch`
+ *              (test/bench/watch-latency.ts).
  *
  * The containers run on Docker's default network (so Docker can connect them to
  * another); every side adds and removes their second interface, IFNAME. Every
@@ -19,8 +21,9 @@
  * is measured around each process, peak RSS with GNU time. Every process runs
  * without NODE_EXTRA_CA_CERTS: the test machines set it, our users rarely do,
  * and it would add the same CA parsing to every Node start (ours) but not to
- * Go (docker, the reference plugins). Env: BENCH_CONTAINERS (50), BENCH_ROUNDS
- * (7), BENCH_BULK_ROUNDS (3), BENCH_STARTUP_RUNS (10).
+ * Go (docker, the reference plugins). Env: BENCH_ONLY (side,watch),
+ * BENCH_CONTAINERS (50), BENCH_ROUNDS (7), BENCH_BULK_ROUNDS (3),
+ * BENCH_STARTUP_RUNS (10), WATCH_STARTS (20).
  */
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -28,6 +31,7 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {BENCH_BRIDGE, benchConf, median, run, timed, type Timed} from './measure.js';
 import {mapLimit} from '../../src/util/concurrency.js';
+import {watchReport, watchRun} from './watch-latency.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The command npm links, run as a user runs it. */
@@ -286,22 +290,28 @@ function report(single: Figures, bulk: Figures): boolean {
   return vsDocker1 <= 2.5 && vsDockerN <= 0.3 && rss < 100 * 1024;
 }
 
+/** Which parts run: BENCH_ONLY=side,watch (a comma list) picks some; default all. */
+const only = new Set((process.env.BENCH_ONLY ?? 'side,watch').split(','));
+
 async function main(): Promise<number> {
   preflight();
   writeFileSync(confFile, conf);
-  console.log(`cni-docker benchmark: ${N} containers, ${ROUNDS} single rounds, ${BULK_ROUNDS} bulk rounds, node ${process.version}, conf ${confFile}`);
+  console.log(`cni-docker benchmark (${[...only].join(', ')}): ${N} containers, ${ROUNDS} single rounds, ${BULK_ROUNDS} bulk rounds, node ${process.version}, conf ${confFile}`);
   console.log('Every timed process runs without NODE_EXTRA_CA_CERTS (a setting of the test machines, not of our users).');
-  await startContainers();
-  await startup();
+  if (only.has('side')) {
+    await startContainers();
+    await startup();
 
-  // Warm-up (not counted): the bridges exist for every side from here on.
-  await seedLoop([names[0]]);
-  await ours([names[0]]);
-  await dockerLoop([names[0]]);
+    // Warm-up (not counted): the bridges exist for every side from here on.
+    await seedLoop([names[0]]);
+    await ours([names[0]]);
+    await dockerLoop([names[0]]);
 
-  const single = await rounds(ROUNDS, (r) => [names[r % names.length]]);
-  const bulk = await rounds(BULK_ROUNDS, () => names);
-  report(single, bulk);
+    const single = await rounds(ROUNDS, (r) => [names[r % names.length]]);
+    const bulk = await rounds(BULK_ROUNDS, () => names);
+    report(single, bulk);
+  }
+  if (only.has('watch')) watchReport(await watchRun(CLI, benchEnv, dir));
   return 0;
 }
 
