@@ -1,7 +1,7 @@
 import {Command} from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
-import {defaultPaths} from '../../src/cni/plugin.js';
-import type {Logger} from '../../src/cni/plugin.js';
+import {defaultPaths} from '../../src/exec/plugin.js';
+import type {Logger} from '../../src/util/logger.js';
 
 function timestampLogger(verbose: boolean): Logger {
   const line = (level: string, m: string): void => {

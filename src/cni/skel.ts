@@ -1,5 +1,4 @@
-import type {Plugin, PluginContext} from './plugin.js';
-import type {CmdArgs} from './types.js';
+import type {CmdArgs, Result} from './types.js';
 import {CniError, ErrorCode, toCniError} from './errors.js';
 import {goMarshalIndent, parseJsonGo} from './json.js';
 import {renderResult} from './results.js';
@@ -17,7 +16,17 @@ export interface SkelOutput {
   stderr?: string;
 }
 
-export type PluginLoader = (type: string) => Promise<Plugin | undefined>;
+/** What skel dispatches to (the reference's skel.CNIFuncs): one handler per command; without GC or STATUS they succeed. */
+export interface CniFuncs {
+  add(args: CmdArgs): Promise<Result>;
+  del(args: CmdArgs): Promise<void>;
+  check(args: CmdArgs): Promise<void>;
+  gc?(args: CmdArgs): Promise<void>;
+  status?(args: CmdArgs): Promise<void>;
+}
+
+/** The handlers for a plugin type; undefined when there is no such plugin. */
+export type FuncsLoader = (type: string) => Promise<CniFuncs | undefined>;
 
 export interface SkelOptions {
   /** The plugin to run regardless of the config's `type` (an IPAM binary gets its parent's config). */
@@ -93,7 +102,7 @@ function requireVersion(version: string, min: string, cmd: string): void {
   if (!versionGte(version, min)) throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${cmd}`);
 }
 
-export async function runSkel(env: Env, stdin: string, load: PluginLoader, ctx: PluginContext, opts: SkelOptions = {}): Promise<SkelOutput> {
+export async function runSkel(env: Env, stdin: string, load: FuncsLoader, opts: SkelOptions = {}): Promise<SkelOutput> {
   const cmd = env.CNI_COMMAND ?? '';
   try {
     const missing = missingEnv(env, cmd);
@@ -128,21 +137,21 @@ export async function runSkel(env: Env, stdin: string, load: PluginLoader, ctx: 
     if (!plugin) throw new CniError(ErrorCode.InvalidNetworkConfig, `plugin type ${JSON.stringify(type)} is not built into cni-docker`);
     switch (cmd) {
       case 'ADD': {
-        const result = await plugin.add(ctx, args);
+        const result = await plugin.add(args);
         // A config without cniVersion gets a 0.1.0 result, as the reference prints it.
         return {stdout: renderResult(result, typeof rawVersion === 'string' ? rawVersion : ''), exitCode: 0};
       }
       case 'DEL':
-        await plugin.del(ctx, args);
+        await plugin.del(args);
         break;
       case 'CHECK':
-        await plugin.check(ctx, args);
+        await plugin.check(args);
         break;
       case 'GC':
-        if (plugin.gc) await plugin.gc(ctx, args);
+        if (plugin.gc) await plugin.gc(args);
         break;
       case 'STATUS':
-        if (plugin.status) await plugin.status(ctx, args);
+        if (plugin.status) await plugin.status(args);
         break;
     }
     return {stdout: '', exitCode: 0};

@@ -1,19 +1,26 @@
-import type {PluginContext} from '../cni/plugin.js';
+import type {PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, CniInterface, IPConfig, Result, Route} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {canonicalIp, networkString, parseCidr} from '../net/cidr.js';
 import {listAddrs, listLinks, listRoutes, type LinkInfo} from '../net/ip.js';
 import {isNetnsMissing} from '../net/bridge-ops.js';
-import type {BridgeConf} from './bridge.js';
 
 /** The bridge's CHECK (reference cmdCheck, 1.1.1) and its prevResult parsing. */
 const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);
+
+/** What CHECK reads of the bridge's config (a BridgeConf is one). */
+export interface CheckedConf {
+  cniVersion: string;
+  bridge: string;
+  promiscMode: boolean;
+  raw: Record<string, unknown>;
+}
 
 const family040 = ['0.3.0', '0.3.1', '0.4.0'];
 const family100 = ['1.0.0', '1.1.0'];
 
 /** prevResult in the config's version family, as the internal model; undefined when absent. */
-export function prevResultOf(c: BridgeConf): Result | undefined {
+export function prevResultOf(c: Pick<CheckedConf, 'cniVersion' | 'raw'>): Result | undefined {
   const key = Object.keys(c.raw).find((k) => k.toLowerCase() === 'prevresult');
   const raw = key ? (c.raw[key] as Record<string, unknown> | null) : undefined;
   if (!raw) return undefined;
@@ -35,7 +42,7 @@ function findLink(links: LinkInfo[], name: string): LinkInfo | undefined {
   return links.find((l) => l.ifname === name);
 }
 
-export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: BridgeConf, ipamCheck: () => Promise<void>): Promise<void> {
+export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: CheckedConf, ipamCheck: () => Promise<void>): Promise<void> {
   const {runner} = ctx;
   let contLinks: LinkInfo[];
   try {

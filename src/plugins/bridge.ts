@@ -1,9 +1,9 @@
-import type {Plugin, PluginContext} from '../cni/plugin.js';
+import type {Plugin, PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, DNS, IPConfig, Result, Route} from '../cni/types.js';
 import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
 import {parseCniArgs} from '../cni/args.js';
 import {linkNameProblem, validateNetworkName} from '../cni/validate.js';
-import {delegateAdd, delegateCheck, delegateDel, delegateGc} from '../cni/delegate.js';
+import {delegateAdd, delegateCheck, delegateDel, delegateGc} from './delegate.js';
 import {validAttachments} from '../cni/gc-args.js';
 import {UndoStack} from '../util/undo.js';
 import {settled, type Settled} from '../util/concurrency.js';

@@ -1,11 +1,11 @@
-import type {Plugin, PluginContext} from '../cni/plugin.js';
+import type {Plugin, PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, CniInterface, DNS, IPConfig, Result, Route} from '../cni/types.js';
 import {parseResult} from '../cni/results.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {parseCniArgs} from '../cni/args.js';
 import {parseJsonGo} from '../cni/json.js';
 import {linkNameProblem} from '../cni/validate.js';
-import {delegateAdd, delegateCheck, delegateDel} from '../cni/delegate.js';
+import {delegateAdd, delegateCheck, delegateDel} from './delegate.js';
 import {configureIface} from '../net/configure-iface.js';
 import {
   checkNetnsPath,

@@ -1,4 +1,4 @@
-import type {Plugin} from '../cni/plugin.js';
+import type {Plugin} from '../exec/plugin.js';
 
 /**
  * Built-in plugin types, loaded lazily so a command only imports the plugin it

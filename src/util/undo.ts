@@ -1,4 +1,4 @@
-import type {Logger} from '../cni/plugin.js';
+import type {Logger} from './logger.js';
 
 /**
  * Rollback as a stack: every successful mutation pushes its undo; on failure

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs';
 import {CniError, ErrorCode, toCniError} from '../../cni/errors.js';
-import type {Plugin, PluginContext} from '../../cni/plugin.js';
+import type {Plugin, PluginContext} from '../../exec/plugin.js';
 import type {CmdArgs, DNS, IPConfig, Result} from '../../cni/types.js';
 import {IPAllocator} from './allocator.js';
 import {parseConf, type HostLocalConf} from './config.js';

@@ -4,7 +4,7 @@ import {masqChainName, masqComment, parseNatSave, planFreshSetup, planSetup, pla
 import {vethOnExistingBridge, createVeth, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink} from '../../../src/net/bridge-ops.js';
 import {makeBridgePlugin} from '../../../src/plugins/bridge.js';
 import type {HostSysctl} from '../../../src/net/sysctl.js';
-import type {PluginContext} from '../../../src/cni/plugin.js';
+import type {PluginContext} from '../../../src/exec/plugin.js';
 import {formatIp, parseCidr, parseIp} from '../../../src/net/cidr.js';
 import {CommandError, type Runner} from '../../../src/exec/runner.js';
 import type {IPConfig} from '../../../src/cni/types.js';

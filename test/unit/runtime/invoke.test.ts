@@ -1,10 +1,10 @@
 import {strict as assert} from 'node:assert';
 import {mkdtempSync, rmSync, writeFileSync, mkdirSync} from 'node:fs';
-import type {PluginContext} from '../../../src/cni/plugin.js';
-import {defaultPaths} from '../../../src/cni/plugin.js';
+import type {PluginContext} from '../../../src/exec/plugin.js';
+import {defaultPaths} from '../../../src/exec/plugin.js';
 import type {RunOptions, RunResult} from '../../../src/exec/runner.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
-import {execFailure, execPluginAdd, execPluginCommand, findPlugin} from '../../../src/runtime/exec-plugin.js';
+import {execFailure, execPluginAdd, execPluginCommand, findPlugin, pluginLoader} from '../../../src/runtime/invoke.js';
 import {CniError} from '../../../src/cni/errors.js';
 
 interface Call {file: string; options: RunOptions}
@@ -18,10 +18,11 @@ function ctxWith(reply: Partial<RunResult>, calls: Call[]): PluginContext {
     log: {debug: () => undefined, warn: () => undefined},
     paths: defaultPaths,
     env: {PATH: '/usr/bin', CNI_COMMAND: 'ADD', KEEP: '1'},
+    plugins: pluginLoader,
   };
 }
 
-describe('exec-plugin', () => {
+describe('invoke: executing a plugin from CNI_PATH', () => {
   let dir: string;
   let args: CmdArgs;
   before(() => {
@@ -65,6 +66,19 @@ describe('exec-plugin', () => {
     const stdout = '{"code":7,"msg":"bad config","details":"d"}';
     await assert.rejects(execPluginCommand(ctxWith({stdout, exitCode: 1}, []), 'fake', 'CHECK', args),
       (e: CniError) => e.code === 7 && e.message === 'bad config' && e.details === 'd');
+  });
+
+  it('loads a built-in type as its in-process plugin and any other type as its executable on CNI_PATH', async () => {
+    assert.equal(await pluginLoader.load('bridge'), (await import('../../../src/plugins/bridge.js')).plugin);
+    assert.equal(await pluginLoader.load('host-local'), (await import('../../../src/ipam/host-local/index.js')).plugin);
+    const calls: Call[] = [];
+    const fake = await pluginLoader.load('fake');
+    assert.equal(fake.type, 'fake');
+    await fake.del(ctxWith({}, calls), args);
+    await fake.gc!(ctxWith({}, calls), args);
+    assert.deepEqual(calls.map((c) => [c.file, c.options.env?.CNI_COMMAND]), [[`${dir}/b/fake`, 'DEL'], [`${dir}/b/fake`, 'GC']]);
+    await assert.rejects(pluginLoader.load(''), (e: CniError) => e.code === 999 && e.message === 'no plugin name provided');
+    await assert.rejects(pluginLoader.load('../bridge'), (e: CniError) => e.code === 999 && e.message === 'invalid plugin name: ../bridge');
   });
 
   it('maps failures without JSON as the reference does', () => {

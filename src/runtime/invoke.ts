@@ -1,24 +1,51 @@
 import {stat} from 'node:fs/promises';
 import path from 'node:path';
-import type {PluginContext} from '../cni/plugin.js';
+import type {Plugin, PluginContext, PluginLoader} from '../exec/plugin.js';
 import type {CmdArgs, Result} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {parseResult} from '../cni/results.js';
+import {loadBuiltin} from '../plugins/registry.js';
 
 /**
- * Running an external CNI plugin by the exec protocol (the reference's
- * invoke.ExecPluginWithResult / pkg/invoke): look the type up in CNI_PATH,
- * run it with the CNI_* environment and the config on stdin, and map its
- * failure to a CNI error exactly as the reference does (§0.4).
+ * Plugin invocation as the runtime provides it to plugins and the chain (the
+ * reference's pkg/invoke): a built-in type runs in-process with the same
+ * CmdArgs (stdin byte-identical), any other type is executed from CNI_PATH by
+ * the exec protocol: looked up, run with the CNI_* environment and the config
+ * on stdin, its failure mapped to a CNI error exactly as the reference does (§0.4).
  */
 export type ExecCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
 
 const TEXT_BUSY_RETRIES = 5;
 
-/** First regular file `<dir>/<type>` over the path list (relative directories from `cwd`, the caller's). */
-export async function findPlugin(type: string, dirs: readonly string[], cwd = process.cwd()): Promise<string> {
+/** Built-in types first, then an executable of that name on CNI_PATH. */
+export const pluginLoader: PluginLoader = {
+  async load(type) {
+    checkName(type);
+    return (await loadBuiltin(type)) ?? execPlugin(type);
+  },
+};
+
+/** A plugin type names an executable in a directory, never a path. */
+function checkName(type: string): void {
   if (!type) throw new CniError(ErrorCode.Internal, 'no plugin name provided');
   if (type.includes('/')) throw new CniError(ErrorCode.Internal, `invalid plugin name: ${type}`);
+}
+
+/** The external plugin `type` as a Plugin: every command runs its executable, found on the args' CNI_PATH. */
+export function execPlugin(type: string): Plugin {
+  return {
+    type,
+    add: (ctx, args) => execPluginAdd(ctx, type, args),
+    del: (ctx, args) => execPluginCommand(ctx, type, 'DEL', args),
+    check: (ctx, args) => execPluginCommand(ctx, type, 'CHECK', args),
+    gc: (ctx, args) => execPluginCommand(ctx, type, 'GC', args),
+    status: (ctx, args) => execPluginCommand(ctx, type, 'STATUS', args),
+  };
+}
+
+/** First regular file `<dir>/<type>` over the path list (relative directories from `cwd`, the caller's). */
+export async function findPlugin(type: string, dirs: readonly string[], cwd = process.cwd()): Promise<string> {
+  checkName(type);
   for (const dir of dirs) {
     const file = path.resolve(cwd, dir, type);
     try {
