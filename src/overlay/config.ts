@@ -8,7 +8,7 @@
  */
 import {parseJsonGo} from '../cni/json.js';
 import {confReader, type ConfReader} from '../plugins/go-json.js';
-import {addrFromValue, cidrString, ipString, isV4, networkOf, parseCidr, parseIP, type Addr, type Cidr} from '../net/addr.js';
+import {addrFromValue, cidrString, ipString, isV4, networkOf, parseCidr, parseIP, type Addr, type Cidr} from '../util/ip.js';
 
 export const DEFAULT_VXLAN_PORT = 8472;
 export const DEFAULT_VNI = 1;

@@ -7,7 +7,7 @@
  */
 import {parseJsonGo} from '../cni/json.js';
 import {confReader} from '../plugins/go-json.js';
-import {ipString, isV4, parseIP, type Cidr} from '../net/addr.js';
+import {ipString, isV4, parseIP, type Cidr} from '../util/ip.js';
 import {parseUnicastMac} from '../net/mac.js';
 import type {KeyValue} from '../etcd/types.js';
 import {parseSubnetKeyName, subnetsPrefix} from './keys.js';

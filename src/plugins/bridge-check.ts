@@ -1,7 +1,7 @@
 import type {PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, CniInterface, IPConfig, Result, Route} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
-import {canonicalIp, networkString, parseCidr} from '../net/cidr.js';
+import {familyOf, networkString, normalizeIp, parseCidrAsWritten} from '../util/ip.js';
 import {listAddrs, listLinks, listRoutes, type LinkInfo} from '../net/ip.js';
 import {isNetnsMissing} from '../net/bridge-ops.js';
 
@@ -101,24 +101,24 @@ export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: Chec
   const routes = {4: await listRoutes(runner, 4, args.netns), 6: await listRoutes(runner, 6, args.netns)};
   const dstOf = (dst: string, f: 4 | 6): string => (dst === 'default' ? (f === 4 ? '0.0.0.0/0' : '::/0') : dst.includes('/') ? dst : `${dst}/${f === 4 ? 32 : 128}`);
   for (const ipc of prev.ips ?? []) {
-    const a = parseCidr(ipc.address);
+    const a = parseCidrAsWritten(ipc.address);
     if (!a) throw fail(`invalid address ${ipc.address}`);
-    const ok = addrs.some((x) => canonicalIp(x.local) === canonicalIp(ipc.address.split('/')[0]) && x.prefixlen === a.prefix);
+    const ok = addrs.some((x) => normalizeIp(x.local) === normalizeIp(ipc.address.split('/')[0]) && x.prefixlen === a.prefix);
     if (!ok) throw fail(`Failed to match addr ${ipc.address} on interface ${args.ifname}`);
-    const f = a.ip.family;
+    const f = familyOf(a.ip);
     const net = networkString(a);
     if (!routes[f].some((r) => dstOf(r.dst, f) === net)) throw fail(`Failed to find Gateway ${ipc.gateway ?? '<nil>'} for interface ${args.ifname}`);
   }
   for (const r of prev.routes ?? []) {
-    const d = parseCidr(r.dst);
+    const d = parseCidrAsWritten(r.dst);
     if (!d) throw fail(`Invalid static route found ${r.dst}`);
-    const f = d.ip.family;
+    const f = familyOf(d.ip);
     const want = networkString(d);
     const isDefault = d.prefix === 0;
     const found = routes[f].some((x) => {
-      const xd = parseCidr(dstOf(x.dst, f));
+      const xd = parseCidrAsWritten(dstOf(x.dst, f));
       if (!xd || networkString(xd) !== want) return false;
-      return isDefault || !r.gw || (x.gateway !== undefined && canonicalIp(x.gateway) === canonicalIp(r.gw));
+      return isDefault || !r.gw || (x.gateway !== undefined && normalizeIp(x.gateway) === normalizeIp(r.gw));
     });
     if (!found) throw fail(`Expected Route {Dst:${r.dst} GW:${r.gw ?? '<nil>'}} not found in routing table`);
   }

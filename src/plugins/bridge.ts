@@ -8,7 +8,7 @@ import {validAttachments} from '../cni/gc-args.js';
 import {UndoStack} from '../util/undo.js';
 import {settled, type Settled} from '../util/concurrency.js';
 import {crashPoint} from '../util/crash-hook.js';
-import {canonicalIp, cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
+import {cidrString, familyOf, ipString, isGlobalUnicast, networkOf, nextIP, normalizeIp, parseAddr, parseCidrAsWritten, type Cidr, type Family} from '../util/ip.js';
 import {configureIface} from '../net/configure-iface.js';
 import {createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink, readPortAndBridge, revertAddr, vethOnExistingBridge, waitPortUp} from '../net/bridge-ops.js';
 import {masqChainName, masqComment, masqOwners, readNatTable, setupIpMasq, teardownIpMasq, type JumpSelector} from '../net/iptables.js';
@@ -131,19 +131,19 @@ export function calcGateways(ips: IPConfig[], routes: Route[], c: BridgeConf): G
   const gws: Record<Family, Cidr[]> = {4: [], 6: []};
   const defaultDone: Record<Family, boolean> = {4: false, 6: false};
   for (const ipc of ips) {
-    const a = parseCidr(ipc.address);
+    const a = parseCidrAsWritten(ipc.address);
     if (!a) throw fail(`Unknown IP object: ${ipc.address}`);
-    const f = a.ip.family;
+    const f = familyOf(a.ip);
     ipc.interface = 2;
-    if (!ipc.gateway && c.isGateway) ipc.gateway = formatIp(nextIp(networkOf(a)));
+    if (!ipc.gateway && c.isGateway) ipc.gateway = ipString(nextIP(networkOf(a)));
     if (c.isDefaultGateway && !defaultDone[f]) {
       const dst = f === 4 ? '0.0.0.0/0' : '::/0';
-      const found = routes.some((r) => r.gw && parseCidr(r.dst) && cidrString({...parseCidr(r.dst)!, ip: networkOf(parseCidr(r.dst)!)}) === dst);
+      const found = routes.some((r) => r.gw && parseCidrAsWritten(r.dst) && cidrString({...parseCidrAsWritten(r.dst)!, ip: networkOf(parseCidrAsWritten(r.dst)!)}) === dst);
       if (!found) routes.push(ipc.gateway ? {dst, gw: ipc.gateway} : {dst});
       defaultDone[f] = true;
     }
     if (c.isGateway && ipc.gateway) {
-      const g = parseIp(ipc.gateway);
+      const g = parseAddr(ipc.gateway);
       if (g) gws[f].push({ip: g, prefix: a.prefix});
     }
   }
@@ -347,7 +347,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         // and host scope are fe80::/10 and ::1, never global unicast, so they are not parsed.
         const globalIps = (l: LinkAddrs): string[] =>
           l.addr_info.filter((a) => !(a.family === 'inet6' && (a.scope === 'link' || a.scope === 'host'))).map((a) => a.local).filter((ip) => {
-            const p = parseIp(ip);
+            const p = parseAddr(ip);
             return p !== undefined && isGlobalUnicast(p);
           });
         const mine = links.find((l) => l.ifname === args.ifname);
@@ -355,8 +355,8 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         const elsewhere = links.filter((l) => l.ifname !== args.ifname).flatMap(globalIps);
         sel = known.length > 0 ? {kind: 'ips', ips: known} : {kind: 'except', ips: elsewhere};
         if (early) {
-          const done = new Set(prevIps.map(canonicalIp));
-          const extra = known.filter((ip) => !done.has(canonicalIp(ip)));
+          const done = new Set(prevIps.map(normalizeIp));
+          const extra = known.filter((ip) => !done.has(normalizeIp(ip)));
           sel = extra.length > 0 ? {kind: 'ips', ips: extra} : undefined;
         }
       } else {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type {Deps} from '../deps.js';
 import {loadConf, loadConfList, type NetworkConfigList} from '../cni/config.js';
 import {parseConf as parseHostLocal} from '../ipam/host-local/config.js';
-import {parseIP, rangeSetContains, rangeString, type RangeSet} from '../ipam/host-local/range.js';
+import {parseIP} from '../util/ip.js';
+import {rangeSetContains, rangeString, type RangeSet} from '../ipam/host-local/range.js';
 import {readFile} from 'node:fs/promises';
 import {confToList} from '../cni/config.js';
 

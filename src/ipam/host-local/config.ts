@@ -1,19 +1,8 @@
 import {parseCniArgs} from '../../cni/args.js';
 import {parseJsonGo} from '../../cni/json.js';
 import type {Route} from '../../cni/types.js';
-import {
-  canonicalizeRangeSet,
-  cidrString,
-  ipString,
-  isV4,
-  parseCidr,
-  parseIP,
-  rangeSetsOverlap,
-  type Addr,
-  type Cidr,
-  type RangeSet,
-  type RawRange,
-} from './range.js';
+import {cidrString, ipString, isV4, parseCidr, parseIP, type Addr, type Cidr} from '../../util/ip.js';
+import {canonicalizeRangeSet, rangeSetsOverlap, type RangeSet, type RawRange} from './range.js';
 
 /**
  * host-local's configuration, parsed as the reference's LoadIPAMConfig does:

@@ -9,8 +9,7 @@ import {nftMasqSetupScript} from '../../../src/net/nft-masq.js';
 import {prefixKey} from '../../../src/net/check-iface.js';
 import {calcGateways, parseConf as bridgeConf} from '../../../src/plugins/bridge.js';
 import {overlaps} from '../../../src/runtime/doctor.js';
-import {ipString} from '../../../src/ipam/host-local/range.js';
-import {formatIp, isGlobalUnicast, parseCidr as parseCidrAsWritten, parseIp as parseAddr} from '../../../src/net/cidr.js';
+import {ipString, isGlobalUnicast, parseAddr, parseCidrAsWritten} from '../../../src/util/ip.js';
 
 /**
  * Two readings of an IPv4-mapped IPv6 address (::ffff:a.b.c.d) live side by
@@ -84,7 +83,7 @@ describe('IPv4-mapped addresses and CIDR text, caller by caller', () => {
       const {gws} = calcGateways(ips, routes, c);
       assert.deepEqual(ips, [{address: '::ffff:10.219.0.3/120', interface: 2, gateway: '::ffff:adb:1'}]);
       assert.deepEqual(routes, [{dst: '::/0', gw: '::ffff:adb:1'}]);
-      assert.deepEqual([gws[4].length, gws[6].map((g) => `${formatIp(g.ip)}/${g.prefix}`)], [0, ['::ffff:adb:1/120']]);
+      assert.deepEqual([gws[4].length, gws[6].map((g) => `${ipString(g.ip)}/${g.prefix}`)], [0, ['::ffff:adb:1/120']]);
     });
 
     it('CHECK: a mapped route is keyed as IPv6; a 4-digit prefix is no route', () => {
