@@ -1,6 +1,7 @@
 import type {CmdArgs, Result} from './types.js';
 import {CniError, ErrorCode, toCniError} from './errors.js';
-import {goMarshalIndent, parseJsonGo} from './json.js';
+import {decodeGo, goAny, goString, goStruct} from './go-json.js';
+import {goMarshalIndent, parseJsonNode, type JsonNode} from './json.js';
 import {renderResult} from './results.js';
 import {validateContainerId, validateIfName, validateNetworkName} from './validate.js';
 import {SUPPORTED_VERSIONS, checkVersionSupported, versionGte, versionReply} from './version.js';
@@ -52,41 +53,35 @@ function missingEnv(env: Env, cmd: string): string[] {
   return REQUIRED.filter(([name, cmds]) => !env[name] && (name === 'CNI_COMMAND' || cmds.includes(cmd))).map(([n]) => n);
 }
 
-interface ConfHead {
-  name: string;
-  cniVersion: string;
-  type?: string;
-}
+/** What skel decodes of the config, as the reference's skel and version decoder declare it. */
+const nameType = goStruct('struct { Name string "json:\\"name\\"" }', {name: goString});
+const versionType = goStruct('struct { CNIVersion string "json:\\"cniVersion\\"" }', {cniVersion: goString});
+/** Ours: the plugin to run when the caller names none; not a string means none. */
+const typeType = goStruct('struct { Type interface {} "json:\\"type\\"" }', {type: goAny});
 
-const goType = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
-
-/** validateConfig + the version decoder: name must be present and valid. */
-function decodeConf(stdin: string): {head: ConfHead; rawVersion: unknown} {
-  let v: unknown;
+/** validateConfig: the config parses, and its name is present and valid. */
+function decodeConf(stdin: string): {conf: JsonNode; type?: string} {
+  let conf: JsonNode;
+  let name: string;
   try {
-    v = parseJsonGo(stdin);
+    conf = parseJsonNode(stdin);
+    name = decodeGo(conf, nameType).name;
   } catch (e) {
     throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: ${(e as Error).message}`);
   }
-  if (v !== null && (typeof v !== 'object' || Array.isArray(v))) {
-    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: json: cannot unmarshal ${goType(v)} into Go value of type struct { Name string "json:\\"name\\"" }`);
-  }
-  const o = (v ?? {}) as Record<string, unknown>;
-  if (o.name !== undefined && o.name !== null && typeof o.name !== 'string') {
-    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: json: cannot unmarshal ${goType(o.name)} into Go struct field .name of type string`);
-  }
-  const name = (o.name as string | undefined) ?? '';
   if (name === '') throw new CniError(ErrorCode.InvalidNetworkConfig, 'missing network name');
   validateNetworkName(name);
-  return {head: {name, cniVersion: '', type: typeof o.type === 'string' ? o.type : undefined}, rawVersion: o.cniVersion};
+  const {type} = decodeGo(conf, typeType);
+  return {conf, type: typeof type === 'string' ? type : undefined};
 }
 
-function configVersion(raw: unknown): string {
-  if (raw === undefined || raw === null) return '0.1.0';
-  if (typeof raw !== 'string') {
-    throw new CniError(ErrorCode.DecodingFailure, `decoding version from network config: json: cannot unmarshal ${goType(raw)} into Go struct field .cniVersion of type string`);
+/** The version decoder: the cniVersion as written ("" when there is none). */
+function declaredVersion(conf: JsonNode): string {
+  try {
+    return decodeGo(conf, versionType).cniVersion;
+  } catch (e) {
+    throw new CniError(ErrorCode.DecodingFailure, `decoding version from network config: ${(e as Error).message}`);
   }
-  return raw || '0.1.0';
 }
 
 function about(name: string | undefined, opts: SkelOptions): string {
@@ -112,7 +107,7 @@ export async function runSkel(env: Env, stdin: string, load: FuncsLoader, opts: 
     }
     if (cmd === 'VERSION') return {stdout: versionReply(), exitCode: 0};
 
-    const {head, rawVersion} = decodeConf(stdin);
+    const {conf, type: confType} = decodeConf(stdin);
     const args: CmdArgs = {
       containerId: env.CNI_CONTAINERID ?? '',
       netns: env.CNI_NETNS ?? '',
@@ -127,19 +122,21 @@ export async function runSkel(env: Env, stdin: string, load: FuncsLoader, opts: 
     }
     if (!COMMANDS.includes(cmd)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${cmd}`);
 
-    const version = configVersion(rawVersion);
+    const declared = declaredVersion(conf);
+    // No cniVersion (or an empty one) is 0.1.0.
+    const version = declared || '0.1.0';
     if (cmd === 'CHECK') requireVersion(version, '0.4.0', 'CHECK');
     if (cmd === 'GC' || cmd === 'STATUS') requireVersion(version, '1.1.0', cmd);
     checkVersionSupported(version);
 
-    const type = opts.name ?? head.type ?? '';
+    const type = opts.name ?? confType ?? '';
     const plugin = await load(type);
     if (!plugin) throw new CniError(ErrorCode.InvalidNetworkConfig, `plugin type ${JSON.stringify(type)} is not built into cni-docker`);
     switch (cmd) {
       case 'ADD': {
         const result = await plugin.add(args);
         // A config without cniVersion gets a 0.1.0 result, as the reference prints it.
-        return {stdout: renderResult(result, typeof rawVersion === 'string' ? rawVersion : ''), exitCode: 0};
+        return {stdout: renderResult(result, declared), exitCode: 0};
       }
       case 'DEL':
         await plugin.del(args);

@@ -13,16 +13,15 @@ export interface CheckedConf {
   cniVersion: string;
   bridge: string;
   promiscMode: boolean;
-  raw: Record<string, unknown>;
+  prevResult?: Record<string, unknown>;
 }
 
 const family040 = ['0.3.0', '0.3.1', '0.4.0'];
 const family100 = ['1.0.0', '1.1.0'];
 
 /** prevResult in the config's version family, as the internal model; undefined when absent. */
-export function prevResultOf(c: Pick<CheckedConf, 'cniVersion' | 'raw'>): Result | undefined {
-  const key = Object.keys(c.raw).find((k) => k.toLowerCase() === 'prevresult');
-  const raw = key ? (c.raw[key] as Record<string, unknown> | null) : undefined;
+export function prevResultOf(c: Pick<CheckedConf, 'cniVersion' | 'prevResult'>): Result | undefined {
+  const raw = c.prevResult;
   if (!raw) return undefined;
   const ver = typeof raw.cniVersion === 'string' ? raw.cniVersion : '';
   const supported = family100.includes(c.cniVersion) ? family100 : family040.includes(c.cniVersion) ? family040 : [c.cniVersion];

@@ -5,6 +5,8 @@ import {parseCniArgs} from '../cni/args.js';
 import {linkNameProblem, validateNetworkName} from '../cni/validate.js';
 import {delegateAdd, delegateCheck, delegateDel, delegateGc} from './delegate.js';
 import {validAttachments} from '../cni/gc-args.js';
+import {decodeGoJson, goBool, goInt, goPtr, goSlice, goString, goStruct, omitEmpty, type GoValue} from '../cni/go-json.js';
+import {netConfFields} from '../cni/netconf.js';
 import {UndoStack} from '../util/undo.js';
 import {settled, type Settled} from '../util/concurrency.js';
 import {crashPoint} from '../util/crash-hook.js';
@@ -17,7 +19,6 @@ import {setupSpoofCheck, teardownSpoofCheck} from '../net/spoofchk.js';
 import {resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
 import {procSysctl, writeHostSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
 import {checkAttachment, prevResultOf} from './bridge-check.js';
-import {readConfObject, type ConfReader} from './go-json.js';
 
 /** The bridge plugin (reference plugins/main/bridge, Debian 1.1.1 behaviour). */
 export interface BridgeConf {
@@ -33,7 +34,7 @@ export interface BridgeConf {
   hairpinMode: boolean;
   promiscMode: boolean;
   vlan: number;
-  vlanTrunk: unknown[];
+  vlanTrunk: VlanTrunk[];
   preserveDefaultVlan: boolean;
   macspoofchk: boolean;
   enabledad: boolean;
@@ -43,14 +44,40 @@ export interface BridgeConf {
   dns?: DNS;
   /** Container MAC: CNI_ARGS MAC < args.cni.mac < runtimeConfig.mac. */
   mac: string;
-  raw: Record<string, unknown>;
+  prevResult?: Record<string, unknown>;
 }
+
+/** The reference's NetConf (with the fields of its later releases), for the Go-JSON reader. */
+const vlanTrunkType = goStruct('main.VlanTrunk', {minID: goPtr(goInt), maxID: goPtr(goInt), id: goPtr(goInt)});
+const netConfType = goStruct('main.NetConf', {
+  ...netConfFields,
+  bridge: goString,
+  isGateway: goBool,
+  isDefaultGateway: goBool,
+  forceAddress: goBool,
+  ipMasq: goBool,
+  ipMasqBackend: goString,
+  mtu: goInt,
+  hairpinMode: goBool,
+  promiscMode: goBool,
+  vlan: goInt,
+  vlanTrunk: goSlice(goPtr(vlanTrunkType)),
+  preserveDefaultVlan: goBool,
+  macspoofchk: goBool,
+  enabledad: goBool,
+  disableContainerInterface: goBool,
+  portIsolation: goBool,
+  args: goStruct('struct { Cni main.BridgeArgs "json:\\"cni,omitempty\\"" }', {cni: goStruct('main.BridgeArgs', {mac: goString})}),
+  runtimeConfig: goStruct('struct { Mac string "json:\\"mac,omitempty\\"" }', {mac: goString}),
+});
+
+type VlanTrunk = GoValue<typeof vlanTrunkType> | undefined;
 
 const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);
 
-function trunkErrors(trunk: unknown[]): void {
+function trunkErrors(trunk: VlanTrunk[]): void {
   for (const t of trunk) {
-    const e = (t ?? {}) as {id?: number; minID?: number; maxID?: number};
+    const e = t ?? vlanTrunkType.zero();
     const bad = (n: number | undefined): boolean => n === undefined || n < 1 || n > 4094;
     if (e.minID !== undefined && bad(e.minID)) throw fail('incorrect trunk minID parameter');
     if (e.maxID !== undefined && bad(e.maxID)) throw fail('incorrect trunk maxID parameter');
@@ -63,47 +90,41 @@ function trunkErrors(trunk: unknown[]): void {
 
 /** loadNetConf: Go-JSON decoding, the reference's defaults, vlan checks, CNI_ARGS and MAC precedence. */
 export function parseConf(stdin: string, cniArgs: string): BridgeConf {
-  let c: BridgeConf;
-  let r: ConfReader;
+  let n: GoValue<typeof netConfType>;
   try {
-    r = readConfObject(stdin, 'NetConf');
-    c = readFields(r);
+    n = decodeGoJson(stdin, netConfType, {...netConfType.zero(), bridge: 'cni0'});
   } catch (err) {
     throw fail(`failed to load netconf: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (c.vlan < 0 || c.vlan > 4094) throw fail(`invalid VLAN ID ${c.vlan} (must be between 0 and 4094)`);
-  trunkErrors(c.vlanTrunk);
-  if (cniArgs) c.mac = parseCniArgs(cniArgs, ['MAC']).MAC ?? '';
-  c.mac = r.obj('args').obj('cni').str('mac', '') || c.mac;
-  c.mac = r.obj('runtimeConfig').str('mac', '') || c.mac;
-  if (c.isDefaultGateway) c.isGateway = true;
-  return c;
-}
-
-function readFields(r: ConfReader): BridgeConf {
+  if (n.vlan < 0 || n.vlan > 4094) throw fail(`invalid VLAN ID ${n.vlan} (must be between 0 and 4094)`);
+  trunkErrors(n.vlanTrunk);
+  let mac = '';
+  if (cniArgs) mac = parseCniArgs(cniArgs, ['MAC']).MAC ?? '';
+  mac = n.args.cni.mac || mac;
+  mac = n.runtimeConfig.mac || mac;
   return {
-    cniVersion: r.str('cniVersion', ''),
-    name: r.str('name', ''),
-    bridge: r.str('bridge', 'cni0'),
-    isGateway: r.bool('isGateway'),
-    isDefaultGateway: r.bool('isDefaultGateway'),
-    forceAddress: r.bool('forceAddress'),
-    ipMasq: r.bool('ipMasq'),
-    ipMasqBackend: r.str('ipMasqBackend', ''),
-    mtu: r.int('mtu'),
-    hairpinMode: r.bool('hairpinMode'),
-    promiscMode: r.bool('promiscMode'),
-    vlan: r.int('vlan'),
-    vlanTrunk: r.list('vlanTrunk'),
-    preserveDefaultVlan: r.bool('preserveDefaultVlan'),
-    macspoofchk: r.bool('macspoofchk'),
-    enabledad: r.bool('enabledad'),
-    disableContainerInterface: r.bool('disableContainerInterface'),
-    portIsolation: r.bool('portIsolation'),
-    ipamType: r.obj('ipam').str('type', ''),
-    dns: r.has('dns') ? (r.get('dns') as DNS) : undefined,
-    mac: '',
-    raw: r.raw,
+    cniVersion: n.cniVersion,
+    name: n.name,
+    bridge: n.bridge,
+    isGateway: n.isGateway || n.isDefaultGateway,
+    isDefaultGateway: n.isDefaultGateway,
+    forceAddress: n.forceAddress,
+    ipMasq: n.ipMasq,
+    ipMasqBackend: n.ipMasqBackend,
+    mtu: n.mtu,
+    hairpinMode: n.hairpinMode,
+    promiscMode: n.promiscMode,
+    vlan: n.vlan,
+    vlanTrunk: n.vlanTrunk,
+    preserveDefaultVlan: n.preserveDefaultVlan,
+    macspoofchk: n.macspoofchk,
+    enabledad: n.enabledad,
+    disableContainerInterface: n.disableContainerInterface,
+    portIsolation: n.portIsolation,
+    ipamType: n.ipam.type,
+    dns: omitEmpty(n.dns),
+    mac,
+    prevResult: n.prevResult,
   };
 }
 
