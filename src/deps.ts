@@ -2,7 +2,7 @@ import path from 'node:path';
 import {defaultPaths, type PluginContext, type StatePaths} from './exec/plugin.js';
 import {execaRunner} from './exec/runner.js';
 import type {Logger} from './util/logger.js';
-import {pluginLoader} from './runtime/invoke.js';
+import {pluginLoader} from './plugins/registry.js';
 import {createDockerApi, type DockerApi} from './docker/client.js';
 
 /**

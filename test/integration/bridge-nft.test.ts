@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import {makeBridgePlugin, type IpamOps} from '../../src/plugins/bridge.js';
 import {execaRunner} from '../../src/exec/runner.js';
 import {defaultPaths, type PluginContext} from '../../src/exec/plugin.js';
-import {pluginLoader} from '../../src/runtime/invoke.js';
+import {pluginLoader} from '../../src/plugins/registry.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
 import {commentForInstance} from '../../src/net/nft-masq.js';
 import {REF, refExec} from '../helpers/reference.js';

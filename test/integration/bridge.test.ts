@@ -4,7 +4,7 @@ import {rmSync} from 'node:fs';
 import {makeBridgePlugin, type IpamOps} from '../../src/plugins/bridge.js';
 import {execaRunner} from '../../src/exec/runner.js';
 import {defaultPaths, type PluginContext} from '../../src/exec/plugin.js';
-import {pluginLoader} from '../../src/runtime/invoke.js';
+import {pluginLoader} from '../../src/plugins/registry.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
 import {REF, refExec} from '../helpers/reference.js';
 

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {CniError} from '../../../src/cni/errors.js';
 import type {PluginContext} from '../../../src/exec/plugin.js';
-import {pluginLoader} from '../../../src/runtime/invoke.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 
 /** Generated cases per property (the issue asks for at least 1,000 per target). */

@@ -1,7 +1,7 @@
 import {strict as assert} from 'node:assert';
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import type {PluginContext} from '../../../src/exec/plugin.js';
-import {pluginLoader} from '../../../src/runtime/invoke.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {RunOptions} from '../../../src/exec/runner.js';
 import {loadConfList} from '../../../src/cni/config.js';
 import {addNetworkList, buildPluginConfig, checkNetworkList, delNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';

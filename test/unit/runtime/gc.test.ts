@@ -6,7 +6,7 @@ import {masqChainName, masqOwners, parseNatSave} from '../../../src/net/iptables
 import {makeDeps} from '../../../src/deps.js';
 import {writeCache} from '../../../src/runtime/cache.js';
 import {planGc} from '../../../src/runtime/gc.js';
-import {pluginLoader} from '../../../src/runtime/invoke.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 import {FakeDocker, hexId} from '../../helpers/fake-docker.js';
 

@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert';
 import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {PluginContext} from '../../../../src/exec/plugin.js';
-import {pluginLoader} from '../../../../src/runtime/invoke.js';
+import {pluginLoader} from '../../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../../src/cni/types.js';
 import {plugin} from '../../../../src/ipam/host-local/index.js';
 import {DiskStore} from '../../../../src/ipam/host-local/store.js';

@@ -1,32 +1,22 @@
 import {stat} from 'node:fs/promises';
 import path from 'node:path';
-import type {Plugin, PluginContext, PluginLoader} from '../exec/plugin.js';
+import type {Plugin, PluginContext} from './plugin.js';
 import type {CmdArgs, Result} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {parseResult} from '../cni/results.js';
-import {loadBuiltin} from '../plugins/registry.js';
 
 /**
- * Plugin invocation as the runtime provides it to plugins and the chain (the
- * reference's pkg/invoke): a built-in type runs in-process with the same
- * CmdArgs (stdin byte-identical), any other type is executed from CNI_PATH by
- * the exec protocol: looked up, run with the CNI_* environment and the config
- * on stdin, its failure mapped to a CNI error exactly as the reference does (§0.4).
+ * Running a plugin executable by the exec protocol (the reference's
+ * pkg/invoke): look the type up in CNI_PATH, run it with the CNI_*
+ * environment and the config on stdin, and map its failure to a CNI error
+ * exactly as the reference does (§0.4).
  */
 export type ExecCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
 
 const TEXT_BUSY_RETRIES = 5;
 
-/** Built-in types first, then an executable of that name on CNI_PATH. */
-export const pluginLoader: PluginLoader = {
-  async load(type) {
-    checkName(type);
-    return (await loadBuiltin(type)) ?? execPlugin(type);
-  },
-};
-
 /** A plugin type names an executable in a directory, never a path. */
-function checkName(type: string): void {
+export function checkPluginName(type: string): void {
   if (!type) throw new CniError(ErrorCode.Internal, 'no plugin name provided');
   if (type.includes('/')) throw new CniError(ErrorCode.Internal, `invalid plugin name: ${type}`);
 }
@@ -45,7 +35,7 @@ export function execPlugin(type: string): Plugin {
 
 /** First regular file `<dir>/<type>` over the path list (relative directories from `cwd`, the caller's). */
 export async function findPlugin(type: string, dirs: readonly string[], cwd = process.cwd()): Promise<string> {
-  checkName(type);
+  checkPluginName(type);
   for (const dir of dirs) {
     const file = path.resolve(cwd, dir, type);
     try {

@@ -4,7 +4,8 @@ import type {PluginContext} from '../../../src/exec/plugin.js';
 import {defaultPaths} from '../../../src/exec/plugin.js';
 import type {RunOptions, RunResult} from '../../../src/exec/runner.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
-import {execFailure, execPluginAdd, execPluginCommand, findPlugin, pluginLoader} from '../../../src/runtime/invoke.js';
+import {execFailure, execPlugin, execPluginAdd, execPluginCommand, findPlugin} from '../../../src/exec/invoke.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import {CniError} from '../../../src/cni/errors.js';
 
 interface Call {file: string; options: RunOptions}
@@ -22,7 +23,7 @@ function ctxWith(reply: Partial<RunResult>, calls: Call[]): PluginContext {
   };
 }
 
-describe('invoke: executing a plugin from CNI_PATH', () => {
+describe('exec/invoke: executing a plugin from CNI_PATH', () => {
   let dir: string;
   let args: CmdArgs;
   before(() => {
@@ -68,17 +69,15 @@ describe('invoke: executing a plugin from CNI_PATH', () => {
       (e: CniError) => e.code === 7 && e.message === 'bad config' && e.details === 'd');
   });
 
-  it('loads a built-in type as its in-process plugin and any other type as its executable on CNI_PATH', async () => {
-    assert.equal(await pluginLoader.load('bridge'), (await import('../../../src/plugins/bridge.js')).plugin);
-    assert.equal(await pluginLoader.load('host-local'), (await import('../../../src/ipam/host-local/index.js')).plugin);
+  it('runs every command of an executed plugin as its executable with that CNI_COMMAND', async () => {
     const calls: Call[] = [];
-    const fake = await pluginLoader.load('fake');
+    const fake = execPlugin('fake');
     assert.equal(fake.type, 'fake');
     await fake.del(ctxWith({}, calls), args);
+    await fake.check(ctxWith({}, calls), args);
     await fake.gc!(ctxWith({}, calls), args);
-    assert.deepEqual(calls.map((c) => [c.file, c.options.env?.CNI_COMMAND]), [[`${dir}/b/fake`, 'DEL'], [`${dir}/b/fake`, 'GC']]);
-    await assert.rejects(pluginLoader.load(''), (e: CniError) => e.code === 999 && e.message === 'no plugin name provided');
-    await assert.rejects(pluginLoader.load('../bridge'), (e: CniError) => e.code === 999 && e.message === 'invalid plugin name: ../bridge');
+    await fake.status!(ctxWith({}, calls), args);
+    assert.deepEqual(calls.map((c) => [c.file, c.options.env?.CNI_COMMAND]), ['DEL', 'CHECK', 'GC', 'STATUS'].map((cmd) => [`${dir}/b/fake`, cmd]));
   });
 
   it('maps failures without JSON as the reference does', () => {
