@@ -17,7 +17,7 @@ Only the result or error JSON is written to stdout; the exit status is 0 or 1.`;
   async run(): Promise<void> {
     const {args} = await this.parse(Plugin);
     // Lazy: keeps this command's start-up to skel + the one plugin it runs.
-    const {pluginMain} = await import('../src/cni/plugin-main.js');
+    const {pluginMain} = await import('../src/runtime/plugin-main.js');
     await pluginMain(args.type);
   }
 }

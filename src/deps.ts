@@ -1,13 +1,14 @@
 import path from 'node:path';
-import type {Logger, PluginContext, StatePaths} from './cni/plugin.js';
-import {defaultPaths} from './cni/plugin.js';
+import {defaultPaths, type PluginContext, type StatePaths} from './exec/plugin.js';
 import {execaRunner} from './exec/runner.js';
+import type {Logger} from './util/logger.js';
+import {pluginLoader} from './plugins/registry.js';
 import {createDockerApi, type DockerApi} from './docker/client.js';
 import {hooksFromEnv, type Hooks} from './util/hooks.js';
 
 /**
- * The factory: one place that builds the runner, paths, logger and (lazily)
- * the Docker client. Code under src/ receives these; it does not reach for
+ * The factory: one place that builds the runner, paths, logger, the plugin
+ * loader and (lazily) the Docker client. Code under src/ receives these; it does not reach for
  * process.env or construct clients itself, so tests can hand it fakes.
  */
 export interface Deps extends PluginContext {
@@ -53,5 +54,6 @@ export function makeDeps(overrides: Partial<Deps> = {}): Deps {
     docker: overrides.docker ?? createDockerApi(env),
     cwd,
     hooks: overrides.hooks ?? hooksFromEnv(env),
+    plugins: overrides.plugins ?? pluginLoader,
   };
 }

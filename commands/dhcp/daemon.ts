@@ -1,6 +1,6 @@
 import {Command} from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
-import {defaultPaths} from '../../src/cni/plugin.js';
+import {defaultPaths} from '../../src/exec/plugin.js';
 import {timestampLogger} from '../../src/deps.js';
 
 export default class DhcpDaemon extends Command {

@@ -132,3 +132,67 @@ function goQuoteChar(ch: string): string {
   if (c === 0x2028 || c === 0x2029 || c === 0x85 || (c >= 0xd800 && c <= 0xdfff)) return `\\u${c.toString(16).padStart(4, '0')}`;
   return ch;
 }
+
+/** A JSON value as Go's decoder walks it: members in document order, duplicate keys kept, numbers as written. */
+export type JsonNode =
+  | {kind: 'object'; members: [string, JsonNode][]}
+  | {kind: 'array'; items: JsonNode[]}
+  | {kind: 'string'; value: string}
+  | {kind: 'number'; text: string}
+  | {kind: 'bool'; value: boolean}
+  | {kind: 'null'};
+
+/** Parse a document as Go's decoder sees it; syntax errors read as Go's (parseJsonGo). */
+export function parseJsonNode(text: string): JsonNode {
+  parseJsonGo(text);
+  let i = 0;
+  const space = (): void => {
+    while (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r') i++;
+  };
+  const string = (): string => {
+    const start = i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const value = (): JsonNode => {
+    space();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      i++;
+      const members: [string, JsonNode][] = [];
+      const items: JsonNode[] = [];
+      space();
+      if (text[i] === (c === '{' ? '}' : ']')) i++;
+      else {
+        for (;;) {
+          space();
+          if (c === '{') {
+            const key = string();
+            space();
+            i++; // ':'
+            members.push([key, value()]);
+          } else items.push(value());
+          space();
+          if (text[i++] !== ',') break;
+        }
+      }
+      return c === '{' ? {kind: 'object', members} : {kind: 'array', items};
+    }
+    if (c === '"') return {kind: 'string', value: string()};
+    if (c === 't' || c === 'f') {
+      i += c === 't' ? 4 : 5;
+      return {kind: 'bool', value: c === 't'};
+    }
+    if (c === 'n') {
+      i += 4;
+      return {kind: 'null'};
+    }
+    NUMBER.lastIndex = i;
+    const literal = NUMBER.exec(text)![0];
+    i += literal.length;
+    return {kind: 'number', text: literal};
+  };
+  return value();
+}

@@ -1,7 +1,7 @@
 import type {CniInterface, DNS, IPConfig, Result, Route} from './types.js';
 import {CniError, ErrorCode} from './errors.js';
 import {goMarshalIndent} from './json.js';
-import {canonicalCidr, canonicalIp, isV4} from './ip-text.js';
+import {canonicalCidr, canonicalIp, isV4Text} from '../util/ip.js';
 
 /**
  * One internal Result model (spec 1.1.0), rendered for each cniVersion exactly
@@ -54,12 +54,12 @@ function nonEmpty<T>(list: T[]): T[] | undefined {
 }
 
 function legacyJson(r: Result, version: string): Obj {
-  const ip4 = r.ips?.find((ip) => isV4(ip.address));
-  const ip6 = r.ips?.find((ip) => !isV4(ip.address));
+  const ip4 = r.ips?.find((ip) => isV4Text(ip.address));
+  const ip6 = r.ips?.find((ip) => !isV4Text(ip.address));
   if (!ip4 && !ip6) throw new CniError(ErrorCode.Internal, 'cannot convert: no valid IP addresses');
   const fam = (ip: IPConfig | undefined, v4: boolean): Obj | undefined => {
     if (!ip) return undefined;
-    const routes = (r.routes ?? []).filter((rt) => isV4(rt.dst) === v4).map((rt) => routeJson(rt, false));
+    const routes = (r.routes ?? []).filter((rt) => isV4Text(rt.dst) === v4).map((rt) => routeJson(rt, false));
     return {ip: canonicalCidr(ip.address), gateway: ip.gateway ? canonicalIp(ip.gateway) : undefined, routes: nonEmpty(routes)};
   };
   return {cniVersion: version, ip4: fam(ip4, true), ip6: fam(ip6, false), dns: dnsJson(r.dns)};
@@ -75,7 +75,7 @@ export function resultToJson(r: Result, cniVersion: string): Obj {
     throw new CniError(ErrorCode.IncompatibleVersion, `no converter for CNI result version ${r.cniVersion} to ${version}`);
   }
   const ips = (r.ips ?? []).map((ip) => ({
-    version: v04 ? (isV4(ip.address) ? '4' : '6') : undefined,
+    version: v04 ? (isV4Text(ip.address) ? '4' : '6') : undefined,
     interface: ip.interface,
     address: canonicalCidr(ip.address),
     gateway: ip.gateway ? canonicalIp(ip.gateway) : undefined,

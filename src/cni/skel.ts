@@ -1,7 +1,7 @@
-import type {Plugin, PluginContext} from './plugin.js';
-import type {CmdArgs} from './types.js';
+import type {CmdArgs, Result} from './types.js';
 import {CniError, ErrorCode, toCniError} from './errors.js';
-import {goMarshalIndent, parseJsonGo} from './json.js';
+import {decodeGo, goAny, goString, goStruct} from './go-json.js';
+import {goMarshalIndent, parseJsonNode, type JsonNode} from './json.js';
 import {renderResult} from './results.js';
 import {validateContainerId, validateIfName, validateNetworkName} from './validate.js';
 import {SUPPORTED_VERSIONS, checkVersionSupported, versionGte, versionReply} from './version.js';
@@ -17,7 +17,17 @@ export interface SkelOutput {
   stderr?: string;
 }
 
-export type PluginLoader = (type: string) => Promise<Plugin | undefined>;
+/** What skel dispatches to (the reference's skel.CNIFuncs): one handler per command; without GC or STATUS they succeed. */
+export interface CniFuncs {
+  add(args: CmdArgs): Promise<Result>;
+  del(args: CmdArgs): Promise<void>;
+  check(args: CmdArgs): Promise<void>;
+  gc?(args: CmdArgs): Promise<void>;
+  status?(args: CmdArgs): Promise<void>;
+}
+
+/** The handlers for a plugin type; undefined when there is no such plugin. */
+export type FuncsLoader = (type: string) => Promise<CniFuncs | undefined>;
 
 export interface SkelOptions {
   /** The plugin to run regardless of the config's `type` (an IPAM binary gets its parent's config). */
@@ -43,41 +53,35 @@ function missingEnv(env: Env, cmd: string): string[] {
   return REQUIRED.filter(([name, cmds]) => !env[name] && (name === 'CNI_COMMAND' || cmds.includes(cmd))).map(([n]) => n);
 }
 
-interface ConfHead {
-  name: string;
-  cniVersion: string;
-  type?: string;
-}
+/** What skel decodes of the config, as the reference's skel and version decoder declare it. */
+const nameType = goStruct('struct { Name string "json:\\"name\\"" }', {name: goString});
+const versionType = goStruct('struct { CNIVersion string "json:\\"cniVersion\\"" }', {cniVersion: goString});
+/** Ours: the plugin to run when the caller names none; not a string means none. */
+const typeType = goStruct('struct { Type interface {} "json:\\"type\\"" }', {type: goAny});
 
-const goType = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
-
-/** validateConfig + the version decoder: name must be present and valid. */
-function decodeConf(stdin: string): {head: ConfHead; rawVersion: unknown} {
-  let v: unknown;
+/** validateConfig: the config parses, and its name is present and valid. */
+function decodeConf(stdin: string): {conf: JsonNode; type?: string} {
+  let conf: JsonNode;
+  let name: string;
   try {
-    v = parseJsonGo(stdin);
+    conf = parseJsonNode(stdin);
+    name = decodeGo(conf, nameType).name;
   } catch (e) {
     throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: ${(e as Error).message}`);
   }
-  if (v !== null && (typeof v !== 'object' || Array.isArray(v))) {
-    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: json: cannot unmarshal ${goType(v)} into Go value of type struct { Name string "json:\\"name\\"" }`);
-  }
-  const o = (v ?? {}) as Record<string, unknown>;
-  if (o.name !== undefined && o.name !== null && typeof o.name !== 'string') {
-    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: json: cannot unmarshal ${goType(o.name)} into Go struct field .name of type string`);
-  }
-  const name = (o.name as string | undefined) ?? '';
   if (name === '') throw new CniError(ErrorCode.InvalidNetworkConfig, 'missing network name');
   validateNetworkName(name);
-  return {head: {name, cniVersion: '', type: typeof o.type === 'string' ? o.type : undefined}, rawVersion: o.cniVersion};
+  const {type} = decodeGo(conf, typeType);
+  return {conf, type: typeof type === 'string' ? type : undefined};
 }
 
-function configVersion(raw: unknown): string {
-  if (raw === undefined || raw === null) return '0.1.0';
-  if (typeof raw !== 'string') {
-    throw new CniError(ErrorCode.DecodingFailure, `decoding version from network config: json: cannot unmarshal ${goType(raw)} into Go struct field .cniVersion of type string`);
+/** The version decoder: the cniVersion as written ("" when there is none). */
+function declaredVersion(conf: JsonNode): string {
+  try {
+    return decodeGo(conf, versionType).cniVersion;
+  } catch (e) {
+    throw new CniError(ErrorCode.DecodingFailure, `decoding version from network config: ${(e as Error).message}`);
   }
-  return raw || '0.1.0';
 }
 
 function about(name: string | undefined, opts: SkelOptions): string {
@@ -93,7 +97,7 @@ function requireVersion(version: string, min: string, cmd: string): void {
   if (!versionGte(version, min)) throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${cmd}`);
 }
 
-export async function runSkel(env: Env, stdin: string, load: PluginLoader, ctx: PluginContext, opts: SkelOptions = {}): Promise<SkelOutput> {
+export async function runSkel(env: Env, stdin: string, load: FuncsLoader, opts: SkelOptions = {}): Promise<SkelOutput> {
   const cmd = env.CNI_COMMAND ?? '';
   try {
     const missing = missingEnv(env, cmd);
@@ -103,7 +107,7 @@ export async function runSkel(env: Env, stdin: string, load: PluginLoader, ctx: 
     }
     if (cmd === 'VERSION') return {stdout: versionReply(), exitCode: 0};
 
-    const {head, rawVersion} = decodeConf(stdin);
+    const {conf, type: confType} = decodeConf(stdin);
     const args: CmdArgs = {
       containerId: env.CNI_CONTAINERID ?? '',
       netns: env.CNI_NETNS ?? '',
@@ -118,31 +122,33 @@ export async function runSkel(env: Env, stdin: string, load: PluginLoader, ctx: 
     }
     if (!COMMANDS.includes(cmd)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${cmd}`);
 
-    const version = configVersion(rawVersion);
+    const declared = declaredVersion(conf);
+    // No cniVersion (or an empty one) is 0.1.0.
+    const version = declared || '0.1.0';
     if (cmd === 'CHECK') requireVersion(version, '0.4.0', 'CHECK');
     if (cmd === 'GC' || cmd === 'STATUS') requireVersion(version, '1.1.0', cmd);
     checkVersionSupported(version);
 
-    const type = opts.name ?? head.type ?? '';
+    const type = opts.name ?? confType ?? '';
     const plugin = await load(type);
     if (!plugin) throw new CniError(ErrorCode.InvalidNetworkConfig, `plugin type ${JSON.stringify(type)} is not built into cni-docker`);
     switch (cmd) {
       case 'ADD': {
-        const result = await plugin.add(ctx, args);
+        const result = await plugin.add(args);
         // A config without cniVersion gets a 0.1.0 result, as the reference prints it.
-        return {stdout: renderResult(result, typeof rawVersion === 'string' ? rawVersion : ''), exitCode: 0};
+        return {stdout: renderResult(result, declared), exitCode: 0};
       }
       case 'DEL':
-        await plugin.del(ctx, args);
+        await plugin.del(args);
         break;
       case 'CHECK':
-        await plugin.check(ctx, args);
+        await plugin.check(args);
         break;
       case 'GC':
-        if (plugin.gc) await plugin.gc(ctx, args);
+        if (plugin.gc) await plugin.gc(args);
         break;
       case 'STATUS':
-        if (plugin.status) await plugin.status(ctx, args);
+        if (plugin.status) await plugin.status(args);
         break;
     }
     return {stdout: '', exitCode: 0};

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto';
 import type {Runner} from '../exec/runner.js';
 import {CommandError} from '../exec/runner.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
-import {canonicalIp, cidrContains, cidrString, parseCidr, type Cidr} from './cidr.js';
+import {cidrContains, cidrString, familyOf, normalizeIp, parseCidrAsWritten, type Cidr} from '../util/ip.js';
 import {errnoText, isExists, isNotFound} from './errors.js';
 import {failedBatchLine, inNetns, ipBatch, ipJsonBatch, type LinkInfo, type LinkAddrs} from './ip.js';
 import {procSysctl, type HostSysctl} from './sysctl.js';
@@ -194,14 +194,14 @@ export interface AddrChange {
 export async function ensureAddr(runner: Runner, link: string, gw: Cidr, force: boolean, pinMac?: string, known?: LinkAddrs): Promise<AddrChange> {
   const info = known ?? (await readAddrs(runner, link));
   const want = cidrString(gw);
-  const fam = gw.ip.family === 4 ? 'inet' : 'inet6';
+  const fam = familyOf(gw.ip) === 4 ? 'inet' : 'inet6';
   const removed: string[] = [];
   for (const a of info?.addr_info ?? []) {
     if (a.family !== fam) continue;
-    const have = `${canonicalIp(a.local)}/${a.prefixlen}`;
+    const have = `${normalizeIp(a.local)}/${a.prefixlen}`;
     if (have === want) return {removed: [], mac: info?.address};
-    const hc = parseCidr(have)!;
-    if (gw.ip.family === 4 || cidrContains(hc, gw.ip) || cidrContains(gw, hc.ip)) {
+    const hc = parseCidrAsWritten(have)!;
+    if (familyOf(gw.ip) === 4 || cidrContains(hc, gw.ip) || cidrContains(gw, hc.ip)) {
       if (!force) throw fail(`"${link}" already has an IP address different from ${want}`);
       removed.push(have);
     }
@@ -233,12 +233,12 @@ async function readAddrs(runner: Runner, link: string): Promise<LinkAddrs | unde
 
 async function bridgeHasAddr(runner: Runner, link: string, want: string): Promise<boolean> {
   const info = await readAddrs(runner, link);
-  return (info?.addr_info ?? []).some((a) => `${canonicalIp(a.local)}/${a.prefixlen}` === want);
+  return (info?.addr_info ?? []).some((a) => `${normalizeIp(a.local)}/${a.prefixlen}` === want);
 }
 
 /** Undo an ensureAddr: remove what it added, put back what it replaced. */
 export async function revertAddr(runner: Runner, link: string, change: AddrChange): Promise<void> {
-  const back = (r: string): string[] => ['addr', 'add', r, ...brdPlus(parseCidr(r)!), 'dev', link];
+  const back = (r: string): string[] => ['addr', 'add', r, ...brdPlus(parseCidrAsWritten(r)!), 'dev', link];
   const lines = [...(change.added ? [['addr', 'del', change.added, 'dev', link]] : []), ...change.removed.map(back)];
   await ipBatch(runner, lines);
 }

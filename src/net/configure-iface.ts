@@ -2,7 +2,7 @@ import type {Runner} from '../exec/runner.js';
 import {CommandError} from '../exec/runner.js';
 import type {Result} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
-import {parseCidr, parseIp, type Cidr, type Family} from './cidr.js';
+import {familyOf, parseAddr, parseCidrAsWritten, type Cidr, type Family} from '../util/ip.js';
 import {errnoText} from './errors.js';
 import {ipBatchAfterSysctls, listAddrs} from './ip.js';
 import {writeSysctls} from './sysctl.js';
@@ -32,7 +32,7 @@ const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r
 
 /** netlink.AddrAdd fills in the IPv4 broadcast for prefixes shorter than /31. */
 export function brdPlus(c: Cidr): string[] {
-  return c.ip.family === 4 && c.prefix < 31 ? ['broadcast', '+'] : [];
+  return familyOf(c.ip) === 4 && c.prefix < 31 ? ['broadcast', '+'] : [];
 }
 
 interface Step {
@@ -43,9 +43,9 @@ interface Step {
 
 function routeSteps(ifname: string, result: Result, gw: Partial<Record<Family, string>>): Step[] {
   return (result.routes ?? []).map((r) => {
-    const dst = parseCidr(r.dst);
+    const dst = parseCidrAsWritten(r.dst);
     if (!dst) throw fail(`invalid route destination ${r.dst}`);
-    const via = r.gw ?? gw[dst.ip.family];
+    const via = r.gw ?? gw[familyOf(dst.ip)];
     const line = ['route', 'prepend', r.dst];
     if (via) line.push('via', via);
     line.push('dev', ifname);
@@ -96,12 +96,12 @@ export async function configureIface(runner: Runner, netns: string, ifname: stri
     if (ipc.interface < 0 || ipc.interface >= ifaces.length || ifaces[ipc.interface].name !== ifname) {
       throw fail(`failed to add IP addr ${shown} to "${ifname}": invalid interface index`);
     }
-    const c = parseCidr(ipc.address);
+    const c = parseCidrAsWritten(ipc.address);
     if (!c) throw fail(`invalid IP address ${ipc.address}`);
-    if (c.ip.family === 6) hasV6 = true;
+    if (familyOf(c.ip) === 6) hasV6 = true;
     addrSteps.push({line: ['addr', 'add', ipc.address, ...brdPlus(c), 'dev', ifname], onError: (e) => `failed to add IP addr ${shown} to "${ifname}": ${e}`});
-    const g = ipc.gateway ? parseIp(ipc.gateway) : undefined;
-    if (g && gw[g.family] === undefined) gw[g.family] = ipc.gateway;
+    const g = ipc.gateway ? parseAddr(ipc.gateway) : undefined;
+    if (g && gw[familyOf(g)] === undefined) gw[familyOf(g)] = ipc.gateway;
   }
 
   if (hasV6) {

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto';
 import type {Runner} from '../exec/runner.js';
-import {canonicalIp, networkString, parseCidr, parseIp, type Family} from './cidr.js';
+import {familyOf, networkString, normalizeIp, parseAddr, parseCidrAsWritten, type Family} from '../util/ip.js';
 import {restoreApplied, restoreNoflush} from './restore-queue.js';
 
 /**
@@ -49,6 +49,14 @@ function saveQuote(s: string): string {
 
 const tool = (f: Family, what: 'save' | 'restore'): string => `${f === 4 ? 'iptables' : 'ip6tables'}-${what}`;
 const hostBits = (f: Family): number => (f === 4 ? 32 : 128);
+const familyOfIp = (ip: string): Family | undefined => {
+  const a = parseAddr(ip);
+  return a && familyOf(a);
+};
+const familyOfCidr = (cidr: string): Family | undefined => {
+  const c = parseCidrAsWritten(cidr);
+  return c && familyOf(c.ip);
+};
 const multicastNet = (f: Family): string => (f === 4 ? '224.0.0.0/4' : 'ff00::/8');
 
 export interface NatTable {
@@ -75,16 +83,16 @@ export interface MasqTarget {
 
 /** The three save-format lines SetupIPMasq appends for one address ("10.1.2.3/24"). */
 export function masqRuleLines(t: MasqTarget, address: string): {family: Family; lines: string[]} {
-  const c = parseCidr(address);
+  const c = parseCidrAsWritten(address);
   if (!c) throw new Error(`invalid address ${address}`);
-  const f = c.ip.family;
+  const f = familyOf(c.ip);
   const q = saveQuote(t.comment);
   return {
     family: f,
     lines: [
       `-A ${t.chain} -d ${networkString(c)} -m comment --comment ${q} -j ACCEPT`,
       `-A ${t.chain} ! -d ${multicastNet(f)} -m comment --comment ${q} -j MASQUERADE`,
-      `-A POSTROUTING -s ${canonicalIp(address.split('/')[0])}/${hostBits(f)} -m comment --comment ${q} -j ${t.chain}`,
+      `-A POSTROUTING -s ${normalizeIp(address.split('/')[0])}/${hostBits(f)} -m comment --comment ${q} -j ${t.chain}`,
     ],
   };
 }
@@ -114,7 +122,7 @@ export type JumpSelector =
 
 const sourceIp = (line: string): string | undefined => {
   const m = / -s ([^ ]+?)(?:\/\d+)? /.exec(line);
-  return m ? canonicalIp(m[1]) : undefined;
+  return m ? normalizeIp(m[1]) : undefined;
 };
 
 /**
@@ -126,7 +134,7 @@ export function planTeardown(t: MasqTarget, table: NatTable, sel: JumpSelector):
   const q = saveQuote(t.comment);
   const jumpsTo = (l: string): boolean => l.endsWith(` -j ${t.chain}`) || l.endsWith(` -g ${t.chain}`);
   const ours = table.rules.filter((l) => l.startsWith('-A POSTROUTING ') && jumpsTo(l) && l.includes(`--comment ${q}`));
-  const wanted = sel.kind === 'all' ? undefined : new Set(sel.ips.map(canonicalIp));
+  const wanted = sel.kind === 'all' ? undefined : new Set(sel.ips.map(normalizeIp));
   const remove = ours.filter((l) => {
     if (!wanted) return true;
     const ip = sourceIp(l);
@@ -165,7 +173,7 @@ export function planFreshSetup(t: MasqTarget, addresses: string[]): string {
  */
 export function planDirectTeardown(t: MasqTarget, f: Family, ips: string[]): string {
   const q = saveQuote(t.comment);
-  const jumps = [...new Set(ips.map(canonicalIp))].map((ip) => `-D POSTROUTING -s ${ip}/${hostBits(f)} -m comment --comment ${q} -j ${t.chain}`);
+  const jumps = [...new Set(ips.map(normalizeIp))].map((ip) => `-D POSTROUTING -s ${ip}/${hostBits(f)} -m comment --comment ${q} -j ${t.chain}`);
   return ['*nat', ...jumps, `-F ${t.chain}`, `-X ${t.chain}`, 'COMMIT', ''].join('\n');
 }
 
@@ -179,7 +187,7 @@ async function tryRestore(runner: Runner, f: Family, input: string): Promise<boo
  */
 export async function setupIpMasq(runner: Runner, t: MasqTarget, addresses: string[]): Promise<void> {
   for (const f of [4, 6] as const) {
-    const mine = addresses.filter((a) => parseCidr(a)?.ip.family === f);
+    const mine = addresses.filter((a) => familyOfCidr(a) === f);
     if (mine.length === 0) continue;
     if (await tryRestore(runner, f, planFreshSetup(t, mine))) continue;
     const plan = planSetup(t, await readNat(runner, f), mine);
@@ -193,10 +201,10 @@ export async function setupIpMasq(runner: Runner, t: MasqTarget, addresses: stri
  * only deleted once no POSTROUTING rule still jumps to it.
  */
 export async function teardownIpMasq(runner: Runner, t: MasqTarget, sel: JumpSelector): Promise<void> {
-  const families: Family[] = sel.kind === 'ips' ? [4, 6].filter((f) => sel.ips.some((ip) => parseIp(ip)?.family === f)) as Family[] : [4, 6];
+  const families: Family[] = sel.kind === 'ips' ? [4, 6].filter((f) => sel.ips.some((ip) => familyOfIp(ip) === f)) as Family[] : [4, 6];
   for (const f of families) {
     // Known addresses and everything in place (the usual DEL): one write, no read.
-    if (sel.kind === 'ips' && (await tryRestore(runner, f, planDirectTeardown(t, f, sel.ips.filter((ip) => parseIp(ip)?.family === f))))) continue;
+    if (sel.kind === 'ips' && (await tryRestore(runner, f, planDirectTeardown(t, f, sel.ips.filter((ip) => familyOfIp(ip) === f))))) continue;
     const plan = planTeardown(t, await readNat(runner, f), sel);
     if (plan) await restore(runner, f, plan);
   }

@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import {accessSync, constants} from 'node:fs';
 import type {Runner} from '../exec/runner.js';
-import {formatIp, networkString, parseCidr} from './cidr.js';
+import {familyOf, ipString, networkString, parseCidrAsWritten} from '../util/ip.js';
 import {nftApply, nftList, nftString} from './nft.js';
 
 /**
@@ -64,10 +64,10 @@ async function findRules(runner: Runner, prefix: string): Promise<number[]> {
 export function nftMasqSetupScript(inst: MasqInstance, addresses: string[], stale: number[]): string[] {
   const comment = nftString(commentForInstance(inst.network, inst.ifname, inst.containerId));
   const rules = addresses.map((a) => {
-    const c = parseCidr(a);
+    const c = parseCidrAsWritten(a);
     if (!c) throw new Error(`invalid address ${JSON.stringify(a)}`);
-    const ip = c.ip.family === 4 ? 'ip' : 'ip6';
-    return `add rule ${TABLE} ${CHAIN} ${ip} saddr == ${formatIp(c.ip)} ${ip} daddr != ${networkString(c)} masquerade comment ${comment}`;
+    const ip = familyOf(c.ip) === 4 ? 'ip' : 'ip6';
+    return `add rule ${TABLE} ${CHAIN} ${ip} saddr == ${ipString(c.ip)} ${ip} daddr != ${networkString(c)} masquerade comment ${comment}`;
   });
   return [
     `add table ${TABLE} { comment ${nftString(TABLE_COMMENT)} ; }`,

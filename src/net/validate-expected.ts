@@ -2,7 +2,7 @@ import type {Runner} from '../exec/runner.js';
 import type {IPConfig, Route} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {listAddrs, listRoutes, type RouteInfo} from './ip.js';
-import {maskOf, networkOf, parseCidr, parseIp, type Family} from './cidr.js';
+import {familyOf, ipEqual, maskOf, networkOf, parseAddr, parseCidrAsWritten, type Family} from '../util/ip.js';
 
 /**
  * CHECK helpers shared by the main plugins (the reference's
@@ -19,16 +19,14 @@ function fail(msg: string): CniError {
 /** A route `dst` as ip prints it (`default`, bare host, CIDR) as a comparable network key. */
 export function prefixKey(dst: string, family: Family): string | undefined {
   if (dst === 'default') return `${family}|0|0`;
-  const c = parseCidr(dst.includes('/') ? dst : `${dst}/${family === 4 ? 32 : 128}`);
+  const c = parseCidrAsWritten(dst.includes('/') ? dst : `${dst}/${family === 4 ? 32 : 128}`);
   if (!c) return undefined;
-  return `${c.ip.family}|${networkOf(c).value}|${c.prefix}`;
+  return `${familyOf(c.ip)}|${networkOf(c).getValue()}|${c.prefix}`;
 }
 
 function sameIp(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return !a && !b;
-  const x = parseIp(a);
-  const y = parseIp(b);
-  return !!x && !!y && x.family === y.family && x.value === y.value;
+  return ipEqual(parseAddr(a), parseAddr(b));
 }
 
 /** Routes of the main table per family, read once per family on demand. */
@@ -51,13 +49,13 @@ export async function validateExpectedIps(runner: Runner, netns: string, ifname:
   const onLink = (addrs[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
   const routes = routeReader(runner, netns);
   for (const ipc of ips) {
-    const want = parseCidr(ipc.address);
+    const want = parseCidrAsWritten(ipc.address);
     const match = onLink.some((a) => {
-      const c = parseCidr(a);
-      return !!want && !!c && c.ip.family === want.ip.family && c.ip.value === want.ip.value && c.prefix === want.prefix;
+      const c = parseCidrAsWritten(a);
+      return !!want && !!c && ipEqual(c.ip, want.ip) && c.prefix === want.prefix;
     });
     if (!want || !match) throw fail(`Failed to match addr ${ipc.address} on interface ${ifname}`);
-    const family = want.ip.family;
+    const family = familyOf(want.ip);
     const key = prefixKey(ipc.address, family);
     const found = (await routes(family)).some((r) => prefixKey(r.dst, family) === key);
     if (!found) throw fail(`Failed to find Gateway ${ipc.gateway ?? '<nil>'} for interface ${ifname}`);
@@ -77,12 +75,13 @@ function goRouteText(r: Route): string {
 export async function validateExpectedRoutes(runner: Runner, netns: string, expected: Route[]): Promise<void> {
   const routes = routeReader(runner, netns);
   for (const r of expected) {
-    const ip = parseCidr(r.dst)?.ip;
+    const ip = parseCidrAsWritten(r.dst)?.ip;
     if (!ip) throw fail(`Invalid static route found ${goRouteText(r)}`);
-    const key = prefixKey(r.dst, ip.family);
-    const isDefault = key === `${ip.family}|0|0`;
-    const found = (await routes(ip.family)).some(
-      (x) => prefixKey(x.dst, ip.family) === key && (isDefault || sameIp(x.gateway, r.gw)),
+    const family = familyOf(ip);
+    const key = prefixKey(r.dst, family);
+    const isDefault = key === `${family}|0|0`;
+    const found = (await routes(family)).some(
+      (x) => prefixKey(x.dst, family) === key && (isDefault || sameIp(x.gateway, r.gw)),
     );
     if (!found) throw fail(`Expected Route ${goRouteText(r)} not found in routing table`);
   }

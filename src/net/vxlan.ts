@@ -10,7 +10,7 @@
  * `bridge -batch` per call.
  */
 import type {Runner} from '../exec/runner.js';
-import {cidrString, ipString, isV4, networkOf, parseCidr, parseIP} from './addr.js';
+import {cidrString, ipString, isV4, networkOf, parseCidr, parseIP} from '../util/ip.js';
 import {isNotFound} from './errors.js';
 import {ipBatch, ipJsonBatch, type LinkAddrs, type LinkInfo} from './ip.js';
 import {parseUnicastMac} from './mac.js';

@@ -1,14 +1,14 @@
 /**
  * The overlay network's config at `<prefix>/config`, as flannel writes and
  * reads it: {"Network":"10.240.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1,"Port":8472}}.
- * Keys match as Go's encoding/json matches them (case-insensitively); the
+ * Keys match as Go's encoding/json matches them (src/cni/go-json.ts); the
  * defaults are flannel's: SubnetLen /24 (or Network+2 for small networks),
  * SubnetMin the second subnet and SubnetMax the last, so the network's first
  * subnet is never leased. Only IPv4 and the vxlan backend are served here.
  */
-import {parseJsonGo} from '../cni/json.js';
-import {confReader, type ConfReader} from '../plugins/go-json.js';
-import {addrFromValue, cidrString, ipString, isV4, networkOf, parseCidr, parseIP, type Addr, type Cidr} from '../net/addr.js';
+import {decodeGo, goBool, goInt, goPtr, goString, goStruct} from '../cni/go-json.js';
+import {parseJsonNode} from '../cni/json.js';
+import {addrFromValue, cidrString, ipString, isV4, networkOf, parseCidr, parseIP, type Addr, type Cidr} from '../util/ip.js';
 
 export const DEFAULT_VXLAN_PORT = 8472;
 export const DEFAULT_VNI = 1;
@@ -42,27 +42,37 @@ export function subnetSize(subnetLen: number): bigint {
   return 1n << BigInt(32 - subnetLen);
 }
 
+/** flannel's Config, for the Go-JSON reader; a field that may be absent is a pointer. */
+const backendType = goStruct('BackendConfig', {Type: goString, VNI: goPtr(goInt), Port: goInt, DirectRouting: goBool, GBP: goBool});
+const configType = goStruct('Config', {
+  EnableIPv4: goPtr(goBool),
+  EnableIPv6: goPtr(goBool),
+  Network: goString,
+  SubnetLen: goInt,
+  SubnetMin: goString,
+  SubnetMax: goString,
+  Backend: backendType,
+});
+
 /** Parse and check a config as stored in etcd; throws one line saying what is wrong. */
 export function parseNetworkConfig(text: string): NetworkConfig {
-  const raw = parseJsonGo(text);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('network config is not a JSON object');
-  const r = confReader(raw as Record<string, unknown>, 'Config');
-  if (r.has('EnableIPv6') && r.bool('EnableIPv6')) throw new Error('network config: IPv6 networks (EnableIPv6) are not supported');
-  if (r.has('EnableIPv4') && !r.bool('EnableIPv4')) throw new Error('network config: EnableIPv4 false leaves nothing to lease');
+  const node = parseJsonNode(text);
+  if (node.kind !== 'object') throw new Error('network config is not a JSON object');
+  // flannel's backend type when none is named
+  const c = decodeGo(node, configType, {...configType.zero(), Backend: {...backendType.zero(), Type: 'udp'}});
+  if (c.EnableIPv6) throw new Error('network config: IPv6 networks (EnableIPv6) are not supported');
+  if (c.EnableIPv4 === false) throw new Error('network config: EnableIPv4 false leaves nothing to lease');
+  const b = c.Backend;
+  if (b.Type !== 'vxlan') throw new Error(`network config: backend type ${JSON.stringify(b.Type)} is not supported (only vxlan)`);
+  for (const opt of ['DirectRouting', 'GBP'] as const) if (b[opt]) throw new Error(`network config: vxlan option ${opt} is not supported`);
   return checkNetworkConfig({
-    network: r.str('Network', ''),
-    subnetLen: r.int('SubnetLen'),
-    subnetMin: r.str('SubnetMin', '') || undefined,
-    subnetMax: r.str('SubnetMax', '') || undefined,
-    ...backendOf(r.obj('Backend')),
+    network: c.Network,
+    subnetLen: c.SubnetLen,
+    subnetMin: c.SubnetMin || undefined,
+    subnetMax: c.SubnetMax || undefined,
+    vni: b.VNI ?? DEFAULT_VNI,
+    port: b.Port,
   });
-}
-
-function backendOf(b: ConfReader): {vni: number; port: number} {
-  const type = b.str('Type', 'udp');
-  if (type !== 'vxlan') throw new Error(`network config: backend type ${JSON.stringify(type)} is not supported (only vxlan)`);
-  for (const opt of ['DirectRouting', 'GBP']) if (b.bool(opt)) throw new Error(`network config: vxlan option ${opt} is not supported`);
-  return {vni: b.has('VNI') ? b.int('VNI') : DEFAULT_VNI, port: b.int('Port')};
 }
 
 /** Check a config and fill in flannel's defaults. */

@@ -3,7 +3,7 @@
  * lease at `<prefix>/subnets/<ip>-<len>` (e.g. 10.240.3.0-24). Every name
  * that goes into a key is checked here first.
  */
-import {cidrString, ipString, isV4, networkOf, parseIP, type Cidr} from '../net/addr.js';
+import {cidrString, ipString, isV4, networkOf, parseIP, type Cidr} from '../util/ip.js';
 
 export const DEFAULT_PREFIX = '/coreos.com/network';
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;

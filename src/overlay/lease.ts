@@ -5,9 +5,9 @@
  * A key attached to an etcd lease expires unless renewed; a key without one
  * is a reservation, written by an operator for the host with that PublicIP.
  */
-import {parseJsonGo} from '../cni/json.js';
-import {confReader} from '../plugins/go-json.js';
-import {ipString, isV4, parseIP, type Cidr} from '../net/addr.js';
+import {decodeGo, goInt, goPtr, goRawMessage, goString, goStruct, type GoType} from '../cni/go-json.js';
+import {parseJsonNode} from '../cni/json.js';
+import {ipString, isV4, parseIP, type Cidr} from '../util/ip.js';
 import {parseUnicastMac} from '../net/mac.js';
 import type {KeyValue} from '../etcd/types.js';
 import {parseSubnetKeyName, subnetsPrefix} from './keys.js';
@@ -55,21 +55,32 @@ export function formatLeaseAttrs(a: LeaseAttrs): string {
   return JSON.stringify({PublicIP: publicIP, BackendType: 'vxlan', BackendData: {VNI: a.vni, VtepMAC: mac}});
 }
 
+/** PublicIP, written as a string; anything else is refused naming the value it holds. */
+const publicIpText: GoType<string | undefined> = {
+  name: 'string',
+  zero: () => undefined,
+  decode: (node, prev, st) => (node.kind === 'string' ? node.value : node.kind === 'null' ? undefined : st.mismatch(node, 'string', prev, true)),
+};
+
+/** flannel's LeaseAttrs, for the Go-JSON reader: BackendData stays raw until the backend is known, as flannel keeps it. */
+const leaseAttrsType = goStruct('LeaseAttrs', {PublicIP: publicIpText, BackendType: goPtr(goString), BackendData: goRawMessage});
+const vxlanAttrsType = goStruct('vxlanLeaseAttrs', {VNI: goPtr(goInt), VtepMAC: goPtr(goString)});
+
 /** A lease value as stored by us or by flannel; throws one line on anything not usable. */
 export function parseLeaseAttrs(text: string): LeaseAttrs {
-  const raw = parseJsonGo(text);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('lease value is not a JSON object');
-  const r = confReader(raw as Record<string, unknown>, 'LeaseAttrs');
-  const publicIP = parsePublicIP(r.str('PublicIP', ''));
-  if (!publicIP) throw new Error(`lease: PublicIP ${JSON.stringify(r.get('PublicIP'))} is not a unicast IPv4 address`);
-  if (!r.has('BackendType')) return {publicIP};
-  const backendType = r.str('BackendType', '');
+  const node = parseJsonNode(text);
+  if (node.kind !== 'object') throw new Error('lease value is not a JSON object');
+  const a = decodeGo(node, leaseAttrsType);
+  const publicIP = parsePublicIP(a.PublicIP ?? '');
+  if (!publicIP) throw new Error(`lease: PublicIP ${JSON.stringify(a.PublicIP)} is not a unicast IPv4 address`);
+  if (a.BackendType === undefined) return {publicIP};
+  const backendType = a.BackendType;
   if (backendType !== 'vxlan') return {publicIP, backendType};
-  const data = r.obj('BackendData');
-  if (!data.has('VtepMAC')) return {publicIP, backendType};
-  const vtepMac = parseMac(data.str('VtepMAC', ''));
-  if (!vtepMac) throw new Error(`lease: VtepMAC ${JSON.stringify(data.get('VtepMAC'))} is not a unicast MAC address`);
-  const vni = data.has('VNI') ? data.int('VNI') : 1;
+  const data = a.BackendData ? decodeGo(a.BackendData, vxlanAttrsType) : vxlanAttrsType.zero();
+  if (data.VtepMAC === undefined) return {publicIP, backendType};
+  const vtepMac = parseMac(data.VtepMAC);
+  if (!vtepMac) throw new Error(`lease: VtepMAC ${JSON.stringify(data.VtepMAC)} is not a unicast MAC address`);
+  const vni = data.VNI ?? 1;
   if (vni < 0 || vni > 0xffffff) throw new Error(`lease: VNI ${vni} is not 0..16777215`);
   return {publicIP, backendType, vni, vtepMac};
 }

@@ -6,7 +6,7 @@
  * for the same subnet never both get it (the loser picks again). Keys
  * without an etcd lease are reservations: only the host they name uses them.
  */
-import {cidrString, type Cidr} from '../net/addr.js';
+import {cidrString, type Cidr} from '../util/ip.js';
 import type {EtcdClient, KeyValue, Watch} from '../etcd/types.js';
 import {mapLimit} from '../util/concurrency.js';
 import {checkNetworkConfig, formatNetworkConfig, parseNetworkConfig, sameNetworkConfig, type NetworkConfig, type NetworkConfigInput} from './config.js';

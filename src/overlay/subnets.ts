@@ -4,7 +4,7 @@
  * as flannel picks them: the first 100 free ones, one of those at random, so
  * hosts that start together rarely want the same block.
  */
-import {addrFromValue, type Cidr} from '../net/addr.js';
+import {addrFromValue, type Cidr} from '../util/ip.js';
 import {subnetSize, type NetworkConfig} from './config.js';
 
 export const CANDIDATE_LIMIT = 100;

@@ -4,7 +4,7 @@
  * the subnet's VTEP address, then program every peer lease and remove
  * what belongs to leases that are gone.
  */
-import {cidrString} from '../net/addr.js';
+import {cidrString} from '../util/ip.js';
 import type {Runner} from '../exec/runner.js';
 import {ensureVxlan, linkMtu, syncPeers, type Peer, type PeerPlan, type VxlanDevice} from '../net/vxlan.js';
 import {isVxlanPeer, type SubnetLease} from './lease.js';

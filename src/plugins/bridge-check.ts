@@ -1,21 +1,27 @@
-import type {PluginContext} from '../cni/plugin.js';
+import type {PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, CniInterface, IPConfig, Result, Route} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
-import {canonicalIp, networkString, parseCidr} from '../net/cidr.js';
+import {familyOf, networkString, normalizeIp, parseCidrAsWritten} from '../util/ip.js';
 import {listAddrs, listLinks, listRoutes, type LinkInfo} from '../net/ip.js';
 import {isNetnsMissing} from '../net/bridge-ops.js';
-import type {BridgeConf} from './bridge.js';
 
 /** The bridge's CHECK (reference cmdCheck, 1.1.1) and its prevResult parsing. */
 const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);
+
+/** What CHECK reads of the bridge's config (a BridgeConf is one). */
+export interface CheckedConf {
+  cniVersion: string;
+  bridge: string;
+  promiscMode: boolean;
+  prevResult?: Record<string, unknown>;
+}
 
 const family040 = ['0.3.0', '0.3.1', '0.4.0'];
 const family100 = ['1.0.0', '1.1.0'];
 
 /** prevResult in the config's version family, as the internal model; undefined when absent. */
-export function prevResultOf(c: BridgeConf): Result | undefined {
-  const key = Object.keys(c.raw).find((k) => k.toLowerCase() === 'prevresult');
-  const raw = key ? (c.raw[key] as Record<string, unknown> | null) : undefined;
+export function prevResultOf(c: Pick<CheckedConf, 'cniVersion' | 'prevResult'>): Result | undefined {
+  const raw = c.prevResult;
   if (!raw) return undefined;
   const ver = typeof raw.cniVersion === 'string' ? raw.cniVersion : '';
   const supported = family100.includes(c.cniVersion) ? family100 : family040.includes(c.cniVersion) ? family040 : [c.cniVersion];
@@ -35,7 +41,7 @@ function findLink(links: LinkInfo[], name: string): LinkInfo | undefined {
   return links.find((l) => l.ifname === name);
 }
 
-export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: BridgeConf, ipamCheck: () => Promise<void>): Promise<void> {
+export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: CheckedConf, ipamCheck: () => Promise<void>): Promise<void> {
   const {runner} = ctx;
   let contLinks: LinkInfo[];
   try {
@@ -94,24 +100,24 @@ export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: Brid
   const routes = {4: await listRoutes(runner, 4, args.netns), 6: await listRoutes(runner, 6, args.netns)};
   const dstOf = (dst: string, f: 4 | 6): string => (dst === 'default' ? (f === 4 ? '0.0.0.0/0' : '::/0') : dst.includes('/') ? dst : `${dst}/${f === 4 ? 32 : 128}`);
   for (const ipc of prev.ips ?? []) {
-    const a = parseCidr(ipc.address);
+    const a = parseCidrAsWritten(ipc.address);
     if (!a) throw fail(`invalid address ${ipc.address}`);
-    const ok = addrs.some((x) => canonicalIp(x.local) === canonicalIp(ipc.address.split('/')[0]) && x.prefixlen === a.prefix);
+    const ok = addrs.some((x) => normalizeIp(x.local) === normalizeIp(ipc.address.split('/')[0]) && x.prefixlen === a.prefix);
     if (!ok) throw fail(`Failed to match addr ${ipc.address} on interface ${args.ifname}`);
-    const f = a.ip.family;
+    const f = familyOf(a.ip);
     const net = networkString(a);
     if (!routes[f].some((r) => dstOf(r.dst, f) === net)) throw fail(`Failed to find Gateway ${ipc.gateway ?? '<nil>'} for interface ${args.ifname}`);
   }
   for (const r of prev.routes ?? []) {
-    const d = parseCidr(r.dst);
+    const d = parseCidrAsWritten(r.dst);
     if (!d) throw fail(`Invalid static route found ${r.dst}`);
-    const f = d.ip.family;
+    const f = familyOf(d.ip);
     const want = networkString(d);
     const isDefault = d.prefix === 0;
     const found = routes[f].some((x) => {
-      const xd = parseCidr(dstOf(x.dst, f));
+      const xd = parseCidrAsWritten(dstOf(x.dst, f));
       if (!xd || networkString(xd) !== want) return false;
-      return isDefault || !r.gw || (x.gateway !== undefined && canonicalIp(x.gateway) === canonicalIp(r.gw));
+      return isDefault || !r.gw || (x.gateway !== undefined && normalizeIp(x.gateway) === normalizeIp(r.gw));
     });
     if (!found) throw fail(`Expected Route {Dst:${r.dst} GW:${r.gw ?? '<nil>'}} not found in routing table`);
   }

@@ -1,13 +1,15 @@
-import type {Plugin, PluginContext} from '../cni/plugin.js';
+import type {Plugin, PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, DNS, IPConfig, Result, Route} from '../cni/types.js';
 import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
 import {parseCniArgs} from '../cni/args.js';
 import {linkNameProblem, validateNetworkName} from '../cni/validate.js';
-import {delegateAdd, delegateCheck, delegateDel, delegateGc} from '../cni/delegate.js';
+import {delegateAdd, delegateCheck, delegateDel, delegateGc} from './delegate.js';
 import {validAttachments} from '../cni/gc-args.js';
+import {decodeGoJson, goBool, goInt, goPtr, goSlice, goString, goStruct, omitEmpty, type GoValue} from '../cni/go-json.js';
+import {netConfFields} from '../cni/netconf.js';
 import {UndoStack} from '../util/undo.js';
 import {settled, type Settled} from '../util/concurrency.js';
-import {canonicalIp, cidrString, isGlobalUnicast, networkOf, nextIp, formatIp, parseCidr, parseIp, type Cidr, type Family} from '../net/cidr.js';
+import {cidrString, familyOf, ipString, isGlobalUnicast, networkOf, nextIP, normalizeIp, parseAddr, parseCidrAsWritten, type Cidr, type Family} from '../util/ip.js';
 import {configureIface} from '../net/configure-iface.js';
 import {createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink, readPortAndBridge, revertAddr, vethOnExistingBridge, waitPortUp} from '../net/bridge-ops.js';
 import {masqChainName, masqComment, masqOwners, readNatTable, setupIpMasq, teardownIpMasq, type JumpSelector} from '../net/iptables.js';
@@ -16,7 +18,6 @@ import {setupSpoofCheck, teardownSpoofCheck} from '../net/spoofchk.js';
 import {resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
 import {procSysctl, writeHostSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
 import {checkAttachment, prevResultOf} from './bridge-check.js';
-import {readConfObject, type ConfReader} from './go-json.js';
 import {errorText} from '../util/error-text.js';
 
 /** The bridge plugin (reference plugins/main/bridge, Debian 1.1.1 behaviour). */
@@ -33,7 +34,7 @@ export interface BridgeConf {
   hairpinMode: boolean;
   promiscMode: boolean;
   vlan: number;
-  vlanTrunk: unknown[];
+  vlanTrunk: VlanTrunk[];
   preserveDefaultVlan: boolean;
   macspoofchk: boolean;
   enabledad: boolean;
@@ -43,14 +44,40 @@ export interface BridgeConf {
   dns?: DNS;
   /** Container MAC: CNI_ARGS MAC < args.cni.mac < runtimeConfig.mac. */
   mac: string;
-  raw: Record<string, unknown>;
+  prevResult?: Record<string, unknown>;
 }
+
+/** The reference's NetConf (with the fields of its later releases), for the Go-JSON reader. */
+const vlanTrunkType = goStruct('main.VlanTrunk', {minID: goPtr(goInt), maxID: goPtr(goInt), id: goPtr(goInt)});
+const netConfType = goStruct('main.NetConf', {
+  ...netConfFields,
+  bridge: goString,
+  isGateway: goBool,
+  isDefaultGateway: goBool,
+  forceAddress: goBool,
+  ipMasq: goBool,
+  ipMasqBackend: goString,
+  mtu: goInt,
+  hairpinMode: goBool,
+  promiscMode: goBool,
+  vlan: goInt,
+  vlanTrunk: goSlice(goPtr(vlanTrunkType)),
+  preserveDefaultVlan: goBool,
+  macspoofchk: goBool,
+  enabledad: goBool,
+  disableContainerInterface: goBool,
+  portIsolation: goBool,
+  args: goStruct('struct { Cni main.BridgeArgs "json:\\"cni,omitempty\\"" }', {cni: goStruct('main.BridgeArgs', {mac: goString})}),
+  runtimeConfig: goStruct('struct { Mac string "json:\\"mac,omitempty\\"" }', {mac: goString}),
+});
+
+type VlanTrunk = GoValue<typeof vlanTrunkType> | undefined;
 
 const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);
 
-function trunkErrors(trunk: unknown[]): void {
+function trunkErrors(trunk: VlanTrunk[]): void {
   for (const t of trunk) {
-    const e = (t ?? {}) as {id?: number; minID?: number; maxID?: number};
+    const e = t ?? vlanTrunkType.zero();
     const bad = (n: number | undefined): boolean => n === undefined || n < 1 || n > 4094;
     if (e.minID !== undefined && bad(e.minID)) throw fail('incorrect trunk minID parameter');
     if (e.maxID !== undefined && bad(e.maxID)) throw fail('incorrect trunk maxID parameter');
@@ -63,47 +90,41 @@ function trunkErrors(trunk: unknown[]): void {
 
 /** loadNetConf: Go-JSON decoding, the reference's defaults, vlan checks, CNI_ARGS and MAC precedence. */
 export function parseConf(stdin: string, cniArgs: string): BridgeConf {
-  let c: BridgeConf;
-  let r: ConfReader;
+  let n: GoValue<typeof netConfType>;
   try {
-    r = readConfObject(stdin, 'NetConf');
-    c = readFields(r);
+    n = decodeGoJson(stdin, netConfType, {...netConfType.zero(), bridge: 'cni0'});
   } catch (err) {
     throw fail(`failed to load netconf: ${errorText(err)}`);
   }
-  if (c.vlan < 0 || c.vlan > 4094) throw fail(`invalid VLAN ID ${c.vlan} (must be between 0 and 4094)`);
-  trunkErrors(c.vlanTrunk);
-  if (cniArgs) c.mac = parseCniArgs(cniArgs, ['MAC']).MAC ?? '';
-  c.mac = r.obj('args').obj('cni').str('mac', '') || c.mac;
-  c.mac = r.obj('runtimeConfig').str('mac', '') || c.mac;
-  if (c.isDefaultGateway) c.isGateway = true;
-  return c;
-}
-
-function readFields(r: ConfReader): BridgeConf {
+  if (n.vlan < 0 || n.vlan > 4094) throw fail(`invalid VLAN ID ${n.vlan} (must be between 0 and 4094)`);
+  trunkErrors(n.vlanTrunk);
+  let mac = '';
+  if (cniArgs) mac = parseCniArgs(cniArgs, ['MAC']).MAC ?? '';
+  mac = n.args.cni.mac || mac;
+  mac = n.runtimeConfig.mac || mac;
   return {
-    cniVersion: r.str('cniVersion', ''),
-    name: r.str('name', ''),
-    bridge: r.str('bridge', 'cni0'),
-    isGateway: r.bool('isGateway'),
-    isDefaultGateway: r.bool('isDefaultGateway'),
-    forceAddress: r.bool('forceAddress'),
-    ipMasq: r.bool('ipMasq'),
-    ipMasqBackend: r.str('ipMasqBackend', ''),
-    mtu: r.int('mtu'),
-    hairpinMode: r.bool('hairpinMode'),
-    promiscMode: r.bool('promiscMode'),
-    vlan: r.int('vlan'),
-    vlanTrunk: r.list('vlanTrunk'),
-    preserveDefaultVlan: r.bool('preserveDefaultVlan'),
-    macspoofchk: r.bool('macspoofchk'),
-    enabledad: r.bool('enabledad'),
-    disableContainerInterface: r.bool('disableContainerInterface'),
-    portIsolation: r.bool('portIsolation'),
-    ipamType: r.obj('ipam').str('type', ''),
-    dns: r.has('dns') ? (r.get('dns') as DNS) : undefined,
-    mac: '',
-    raw: r.raw,
+    cniVersion: n.cniVersion,
+    name: n.name,
+    bridge: n.bridge,
+    isGateway: n.isGateway || n.isDefaultGateway,
+    isDefaultGateway: n.isDefaultGateway,
+    forceAddress: n.forceAddress,
+    ipMasq: n.ipMasq,
+    ipMasqBackend: n.ipMasqBackend,
+    mtu: n.mtu,
+    hairpinMode: n.hairpinMode,
+    promiscMode: n.promiscMode,
+    vlan: n.vlan,
+    vlanTrunk: n.vlanTrunk,
+    preserveDefaultVlan: n.preserveDefaultVlan,
+    macspoofchk: n.macspoofchk,
+    enabledad: n.enabledad,
+    disableContainerInterface: n.disableContainerInterface,
+    portIsolation: n.portIsolation,
+    ipamType: n.ipam.type,
+    dns: omitEmpty(n.dns),
+    mac,
+    prevResult: n.prevResult,
   };
 }
 
@@ -131,19 +152,19 @@ export function calcGateways(ips: IPConfig[], routes: Route[], c: BridgeConf): G
   const gws: Record<Family, Cidr[]> = {4: [], 6: []};
   const defaultDone: Record<Family, boolean> = {4: false, 6: false};
   for (const ipc of ips) {
-    const a = parseCidr(ipc.address);
+    const a = parseCidrAsWritten(ipc.address);
     if (!a) throw fail(`Unknown IP object: ${ipc.address}`);
-    const f = a.ip.family;
+    const f = familyOf(a.ip);
     ipc.interface = 2;
-    if (!ipc.gateway && c.isGateway) ipc.gateway = formatIp(nextIp(networkOf(a)));
+    if (!ipc.gateway && c.isGateway) ipc.gateway = ipString(nextIP(networkOf(a)));
     if (c.isDefaultGateway && !defaultDone[f]) {
       const dst = f === 4 ? '0.0.0.0/0' : '::/0';
-      const found = routes.some((r) => r.gw && parseCidr(r.dst) && cidrString({...parseCidr(r.dst)!, ip: networkOf(parseCidr(r.dst)!)}) === dst);
+      const found = routes.some((r) => r.gw && parseCidrAsWritten(r.dst) && cidrString({...parseCidrAsWritten(r.dst)!, ip: networkOf(parseCidrAsWritten(r.dst)!)}) === dst);
       if (!found) routes.push(ipc.gateway ? {dst, gw: ipc.gateway} : {dst});
       defaultDone[f] = true;
     }
     if (c.isGateway && ipc.gateway) {
-      const g = parseIp(ipc.gateway);
+      const g = parseAddr(ipc.gateway);
       if (g) gws[f].push({ip: g, prefix: a.prefix});
     }
   }
@@ -347,7 +368,7 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         // and host scope are fe80::/10 and ::1, never global unicast, so they are not parsed.
         const globalIps = (l: LinkAddrs): string[] =>
           l.addr_info.filter((a) => !(a.family === 'inet6' && (a.scope === 'link' || a.scope === 'host'))).map((a) => a.local).filter((ip) => {
-            const p = parseIp(ip);
+            const p = parseAddr(ip);
             return p !== undefined && isGlobalUnicast(p);
           });
         const mine = links.find((l) => l.ifname === args.ifname);
@@ -355,8 +376,8 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         const elsewhere = links.filter((l) => l.ifname !== args.ifname).flatMap(globalIps);
         sel = known.length > 0 ? {kind: 'ips', ips: known} : {kind: 'except', ips: elsewhere};
         if (early) {
-          const done = new Set(prevIps.map(canonicalIp));
-          const extra = known.filter((ip) => !done.has(canonicalIp(ip)));
+          const done = new Set(prevIps.map(normalizeIp));
+          const extra = known.filter((ip) => !done.has(normalizeIp(ip)));
           sel = extra.length > 0 ? {kind: 'ips', ips: extra} : undefined;
         }
       } else {

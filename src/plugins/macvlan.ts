@@ -1,11 +1,12 @@
-import type {Plugin, PluginContext} from '../cni/plugin.js';
+import type {Plugin, PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, CniInterface, DNS, IPConfig, Result, Route} from '../cni/types.js';
 import {parseResult} from '../cni/results.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {parseCniArgs} from '../cni/args.js';
-import {parseJsonGo} from '../cni/json.js';
+import {decodeGoJson, goBool, goInt, goString, goStruct, omitEmpty, type GoValue} from '../cni/go-json.js';
+import {netConfFields} from '../cni/netconf.js';
 import {linkNameProblem} from '../cni/validate.js';
-import {delegateAdd, delegateCheck, delegateDel} from '../cni/delegate.js';
+import {delegateAdd, delegateCheck, delegateDel} from './delegate.js';
 import {configureIface} from '../net/configure-iface.js';
 import {
   checkNetnsPath,
@@ -53,59 +54,37 @@ function fail(msg: string): CniError {
   return new CniError(ErrorCode.Internal, msg);
 }
 
-/** Go's encoding/json key matching: case-insensitive, the last matching key wins. */
-function field(obj: Record<string, unknown>, key: string): unknown {
-  let out: unknown;
-  const lk = key.toLowerCase();
-  for (const k of Object.keys(obj)) if (k.toLowerCase() === lk) out = obj[k];
-  return out;
-}
-
-function jsonType(v: unknown, goType: string): string {
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'number') return goType === 'int' ? `number ${v}` : 'number';
-  return typeof v;
-}
-
-function typed<T>(obj: Record<string, unknown>, key: string, goType: 'string' | 'int' | 'bool' | 'object'): T | undefined {
-  const v = field(obj, key);
-  if (v === undefined || v === null) return undefined;
-  const ok =
-    (goType === 'string' && typeof v === 'string') ||
-    (goType === 'bool' && typeof v === 'boolean') ||
-    (goType === 'int' && typeof v === 'number' && Number.isSafeInteger(v)) ||
-    (goType === 'object' && typeof v === 'object' && !Array.isArray(v));
-  if (!ok) {
-    throw fail(`failed to load netconf: json: cannot unmarshal ${jsonType(v, goType)} into Go struct field NetConf.${key} of type ${goType}`);
-  }
-  return v as T;
-}
+/** The reference's NetConf (with linkInContainer from its later releases), for the Go-JSON reader. */
+const netConfType = goStruct('main.NetConf', {
+  ...netConfFields,
+  master: goString,
+  mode: goString,
+  mtu: goInt,
+  mac: goString,
+  linkInContainer: goBool,
+  runtimeConfig: goStruct('struct { Mac string "json:\\"mac,omitempty\\"" }', {mac: goString}),
+});
 
 /** Plain JSON decode of the config (what DEL needs): no lookups, no CNI_ARGS. */
 export function decodeConf(stdin: string): MacvlanConf {
-  let raw: unknown;
+  let n: GoValue<typeof netConfType>;
   try {
-    raw = parseJsonGo(stdin);
+    n = decodeGoJson(stdin, netConfType);
   } catch (err) {
     throw fail(`failed to load netconf: ${(err as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw fail('failed to load netconf: json: cannot unmarshal into Go value of type NetConf');
-  const o = raw as Record<string, unknown>;
-  const ipam = typed<Record<string, unknown>>(o, 'ipam', 'object');
-  const rc = typed<Record<string, unknown>>(o, 'runtimeConfig', 'object');
   return {
-    cniVersion: typed<string>(o, 'cniVersion', 'string') ?? '',
-    name: typed<string>(o, 'name', 'string') ?? '',
-    master: typed<string>(o, 'master', 'string') ?? '',
-    mode: typed<string>(o, 'mode', 'string') ?? '',
-    mtu: typed<number>(o, 'mtu', 'int') ?? 0,
-    mac: typed<string>(o, 'mac', 'string') || undefined,
-    linkInContainer: typed<boolean>(o, 'linkInContainer', 'bool') ?? false,
-    ipamType: (ipam && typed<string>(ipam, 'type', 'string')) || undefined,
-    dns: typed<DNS>(o, 'dns', 'object'),
-    runtimeMac: (rc && typed<string>(rc, 'mac', 'string')) || undefined,
-    prevResult: field(o, 'prevResult') ?? undefined,
+    cniVersion: n.cniVersion,
+    name: n.name,
+    master: n.master,
+    mode: n.mode,
+    mtu: n.mtu,
+    mac: n.mac || undefined,
+    linkInContainer: n.linkInContainer,
+    ipamType: n.ipam.type || undefined,
+    dns: omitEmpty(n.dns),
+    runtimeMac: n.runtimeConfig.mac || undefined,
+    prevResult: n.prevResult,
   };
 }
 

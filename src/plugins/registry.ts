@@ -1,4 +1,5 @@
-import type {Plugin} from '../cni/plugin.js';
+import type {Plugin, PluginLoader} from '../exec/plugin.js';
+import {checkPluginName, execPlugin} from '../exec/invoke.js';
 
 /**
  * Built-in plugin types, loaded lazily so a command only imports the plugin it
@@ -21,3 +22,15 @@ export async function loadBuiltin(type: string): Promise<Plugin | undefined> {
   if (!isBuiltin(type)) return undefined;
   return (await loaders[type]()).plugin;
 }
+
+/**
+ * The plugin a type names, as the runtime hands it to plugins and the chain
+ * (PluginContext.plugins): a built-in runs in-process with the caller's
+ * CmdArgs (stdin byte-identical), any other type is its executable on CNI_PATH.
+ */
+export const pluginLoader: PluginLoader = {
+  async load(type) {
+    checkPluginName(type);
+    return (await loadBuiltin(type)) ?? execPlugin(type);
+  },
+};

@@ -1,4 +1,4 @@
-import type {PluginContext} from '../cni/plugin.js';
+import type {PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, Result} from '../cni/types.js';
 import type {NetworkConfig, NetworkConfigList} from '../cni/config.js';
 import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
@@ -6,7 +6,7 @@ import {goMarshal, sortKeysDeep} from '../cni/json.js';
 import {parseResult, resultToJson} from '../cni/results.js';
 import {validateContainerId, validateIfName, validateNetworkName} from '../cni/validate.js';
 import {versionGte} from '../cni/version.js';
-import {loadBuiltin} from '../plugins/registry.js';
+import {isBuiltin, loadBuiltin} from '../plugins/registry.js';
 import {deleteCache, readCache, writeCache} from './state/result-cache.js';
 
 /**
@@ -61,21 +61,17 @@ function cmdArgs(ctx: PluginContext, rt: RuntimeConf, stdin: string): CmdArgs {
 
 /** One plugin invocation. ADD returns the result as that plugin would have printed it (its own version). */
 async function invoke(ctx: PluginContext, verb: Verb, type: string, args: CmdArgs, cniVersion: string, onNative?: RuntimeConf['onNativeResult']): Promise<Result | undefined> {
-  const builtin = await loadBuiltin(type);
-  if (builtin) {
-    if (verb === 'ADD') {
-      const native = await builtin.add(ctx, args);
-      onNative?.(type, native);
-      // Render and re-parse, so the next plugin sees exactly what the exec'd plugin would print.
-      return parseResult(resultToJson(native, cniVersion));
-    }
-    await (verb === 'DEL' ? builtin.del(ctx, args) : builtin.check(ctx, args));
+  const plugin = await ctx.plugins.load(type);
+  if (verb === 'DEL' || verb === 'CHECK') {
+    await (verb === 'DEL' ? plugin.del(ctx, args) : plugin.check(ctx, args));
     return undefined;
   }
-  const exec = await import('./exec-plugin.js');
-  if (verb === 'ADD') return exec.execPluginAdd(ctx, type, args);
-  await exec.execPluginCommand(ctx, type, verb, args);
-  return undefined;
+  const result = await plugin.add(ctx, args);
+  // An executed plugin's result is already parsed from what it printed.
+  if (!isBuiltin(type)) return result;
+  onNative?.(type, result);
+  // Render and re-parse, so the next plugin sees exactly what the exec'd plugin would print.
+  return parseResult(resultToJson(result, cniVersion));
 }
 
 /**

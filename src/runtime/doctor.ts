@@ -1,6 +1,6 @@
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
-import {parseCidr, maskOf, type Cidr} from '../net/cidr.js';
+import {familyOf, maskOf, parseCidrAsWritten, type Cidr} from '../util/ip.js';
 import {listRoutes} from '../net/ip.js';
 import {readSysctl} from '../net/sysctl.js';
 import {FORWARD_CHAIN} from './forwarding/rules.js';
@@ -90,9 +90,9 @@ export function subnetsOf(list: NetworkConfigList): string[] {
 }
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
-  if (a.ip.family !== b.ip.family) return false;
-  const m = maskOf(a.ip.family, Math.min(a.prefix, b.prefix));
-  return (a.ip.value & m) === (b.ip.value & m);
+  if (familyOf(a.ip) !== familyOf(b.ip)) return false;
+  const m = maskOf(familyOf(a.ip), Math.min(a.prefix, b.prefix));
+  return (a.ip.getValue() & m) === (b.ip.getValue() & m);
 }
 
 async function subnetChecks(deps: Deps, lists: NetworkConfigList[]): Promise<DoctorCheck[]> {
@@ -100,7 +100,7 @@ async function subnetChecks(deps: Deps, lists: NetworkConfigList[]): Promise<Doc
   try {
     for (const n of (await deps.docker.listNetworks?.()) ?? []) {
       for (const c of n.IPAM?.Config ?? []) {
-        const cidr = c.Subnet ? parseCidr(c.Subnet) : undefined;
+        const cidr = c.Subnet ? parseCidrAsWritten(c.Subnet) : undefined;
         if (cidr) others.push({what: `Docker network ${n.Name} (${c.Subnet})`, cidr});
       }
     }
@@ -109,8 +109,8 @@ async function subnetChecks(deps: Deps, lists: NetworkConfigList[]): Promise<Doc
   }
   for (const f of [4, 6] as const) {
     for (const r of await listRoutes(deps.runner, f).catch(() => [])) {
-      const cidr = r.dst === 'default' ? undefined : parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/${f === 4 ? 32 : 128}`);
-      if (cidr && !others.some((o) => o.cidr.prefix === cidr.prefix && o.cidr.ip.value === cidr.ip.value)) others.push({what: `host route ${r.dst} dev ${r.dev ?? '?'}`, cidr, dev: r.dev});
+      const cidr = r.dst === 'default' ? undefined : parseCidrAsWritten(r.dst.includes('/') ? r.dst : `${r.dst}/${f === 4 ? 32 : 128}`);
+      if (cidr && !others.some((o) => o.cidr.prefix === cidr.prefix && o.cidr.ip.getValue() === cidr.ip.getValue())) others.push({what: `host route ${r.dst} dev ${r.dev ?? '?'}`, cidr, dev: r.dev});
     }
   }
   const out: DoctorCheck[] = [];
@@ -118,7 +118,7 @@ async function subnetChecks(deps: Deps, lists: NetworkConfigList[]): Promise<Doc
     const macvlan = l.plugins.some((p) => p.network.type === 'macvlan' || p.network.type === 'ipvlan');
     const own = new Set(bridgesOf(l));
     for (const s of subnetsOf(l)) {
-      const c = parseCidr(s);
+      const c = parseCidrAsWritten(s);
       if (!c) continue;
       // A macvlan subnet is meant to be the master's; a bridge's own route is expected.
       const hits = others.filter((o) => overlaps(c, o.cidr) && !(o.dev && (own.has(o.dev) || macvlan)));

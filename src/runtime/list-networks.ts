@@ -3,7 +3,8 @@ import path from 'node:path';
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {parseConf as parseHostLocal} from '../ipam/host-local/config.js';
-import {parseIP, rangeSetContains, rangeString, type RangeSet} from '../ipam/host-local/range.js';
+import {parseIP} from '../util/ip.js';
+import {rangeSetContains, rangeString, type RangeSet} from '../ipam/host-local/range.js';
 import {scanConfDir} from './conf-dir.js';
 import {errorText} from '../util/error-text.js';
 

@@ -1,4 +1,4 @@
-import type {Logger} from '../cni/plugin.js';
+import type {Logger} from './logger.js';
 import {errorText} from './error-text.js';
 
 /**

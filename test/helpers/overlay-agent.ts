@@ -9,7 +9,7 @@
 import {createEtcdClient} from '../../src/etcd/client.js';
 import type {EtcdClient} from '../../src/etcd/types.js';
 import {execaRunner} from '../../src/exec/runner.js';
-import {cidrString} from '../../src/net/addr.js';
+import {cidrString} from '../../src/util/ip.js';
 import {SubnetRegistry} from '../../src/overlay/registry.js';
 import {syncHost} from '../../src/overlay/sync.js';
 

@@ -5,7 +5,8 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {makeBridgePlugin, type IpamOps} from '../../src/plugins/bridge.js';
 import {execaRunner} from '../../src/exec/runner.js';
-import {defaultPaths, type PluginContext} from '../../src/cni/plugin.js';
+import {defaultPaths, type PluginContext} from '../../src/exec/plugin.js';
+import {pluginLoader} from '../../src/plugins/registry.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
 import {commentForInstance} from '../../src/net/nft-masq.js';
 import {REF, refExec} from '../helpers/reference.js';
@@ -35,7 +36,7 @@ const refIpam: IpamOps = {
 };
 
 const ours = makeBridgePlugin({ipam: refIpam});
-const ctx: PluginContext = {runner: execaRunner(), log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}};
+const ctx: PluginContext = {runner: execaRunner(), log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}, plugins: pluginLoader};
 const dataDir = mkdtempSync(join(tmpdir(), 'tsp-ipam-'));
 
 function conf(name: string, bridge: string, subnet: string, extra: Record<string, unknown>): string {

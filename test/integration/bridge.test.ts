@@ -3,7 +3,8 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import {rmSync} from 'node:fs';
 import {makeBridgePlugin, type IpamOps} from '../../src/plugins/bridge.js';
 import {execaRunner} from '../../src/exec/runner.js';
-import {defaultPaths, type PluginContext} from '../../src/cni/plugin.js';
+import {defaultPaths, type PluginContext} from '../../src/exec/plugin.js';
+import {pluginLoader} from '../../src/plugins/registry.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
 import {REF, refExec} from '../helpers/reference.js';
 
@@ -39,7 +40,7 @@ const refIpam: IpamOps = {
 };
 
 const ours = makeBridgePlugin({ipam: refIpam});
-const ctx: PluginContext = {runner, log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}};
+const ctx: PluginContext = {runner, log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}, plugins: pluginLoader};
 
 interface Net {
   name: string;

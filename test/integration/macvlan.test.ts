@@ -3,7 +3,7 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import type {PluginContext} from '../../src/cni/plugin.js';
+import type {PluginContext} from '../../src/exec/plugin.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
 import {resultToJson} from '../../src/cni/results.js';
 import {makeDeps} from '../../src/deps.js';

@@ -4,7 +4,7 @@ import {fileURLToPath} from 'node:url';
 import {createEtcdClient} from '../../src/etcd/client.js';
 import {EtcdError} from '../../src/etcd/errors.js';
 import type {EtcdClient} from '../../src/etcd/types.js';
-import {cidrString, parseCidr} from '../../src/net/addr.js';
+import {cidrString, parseCidr} from '../../src/util/ip.js';
 import {subnetKey} from '../../src/overlay/keys.js';
 import {LEASE_TTL_SECONDS, SubnetRegistry, type LeaseChange} from '../../src/overlay/registry.js';
 import {assertRoot} from '../helpers/docker.js';

@@ -3,6 +3,8 @@
  * provide, priority; plus the client id and parameter list they produce.
  */
 import {CniError, ErrorCode} from '../../cni/errors.js';
+import {decodeGoJson, goAny, goBool, goPtr, goSlice, goString, goStringType, goStruct, type GoValue} from '../../cni/go-json.js';
+import {ipamType, netConfFields} from '../../cni/netconf.js';
 import {parseCniArgs} from '../../cni/args.js';
 import type {CmdArgs} from '../../cni/types.js';
 import {Opt} from './packet.js';
@@ -35,28 +37,32 @@ export function parseOptionName(o: string): number {
   return n;
 }
 
-interface RawIpam {
-  daemonSocketPath?: unknown;
-  request?: {option?: string; skipDefault?: boolean}[];
-  provide?: {option?: string; value?: string; fromArg?: string}[];
-  priority?: unknown;
-}
+/** The reference's NetConf and IPAMConfig, for the Go-JSON reader (`priority`, ours, is read as any JSON). */
+const dhcpOption = goStringType('main.DHCPOption');
+const ipamConfigType = goStruct('main.IPAMConfig', {
+  ...ipamType.fields,
+  daemonSocketPath: goString,
+  provide: goSlice(goStruct('main.ProvideOption', {option: dhcpOption, value: goString, fromArg: goString})),
+  request: goSlice(goStruct('main.RequestOption', {skipDefault: goBool, option: dhcpOption})),
+  priority: goAny,
+});
+const netConfType = goStruct('main.NetConf', {...netConfFields, ipam: goPtr(ipamConfigType)});
 
 export function parseConf(args: CmdArgs): DhcpConf {
-  let raw: {cniVersion?: string; name?: string; ipam?: RawIpam};
+  let conf: GoValue<typeof netConfType>;
   try {
-    raw = JSON.parse(args.stdin) as typeof raw;
+    conf = decodeGoJson(args.stdin, netConfType, {...netConfType.zero(), cniVersion: '1.1.0'});
   } catch (err) {
     throw new CniError(ErrorCode.DecodingFailure, `failed to load netconf: ${(err as Error).message}`);
   }
-  const ipam = raw.ipam ?? {};
-  const skipDefault = (ipam.request ?? []).some((r) => r.skipDefault);
+  const ipam = conf.ipam ?? ipamConfigType.zero();
+  const skipDefault = ipam.request.some((r) => r.skipDefault);
   const params = new Set<number>(skipDefault ? [] : DEFAULT_PARAMS);
-  for (const r of ipam.request ?? []) if (r.option) params.add(parseOptionName(r.option));
+  for (const r of ipam.request) if (r.option) params.add(parseOptionName(r.option));
   const provide = new Map<number, Buffer>();
-  const fromArgKeys = (ipam.provide ?? []).map((p) => p.fromArg).filter((k): k is string => Boolean(k));
+  const fromArgKeys = ipam.provide.map((p) => p.fromArg).filter((k) => k !== '');
   const cniArgs = fromArgKeys.length > 0 ? parseCniArgs(args.args ? `${args.args};IgnoreUnknown=1` : '', fromArgKeys) : {};
-  for (const p of ipam.provide ?? []) {
+  for (const p of ipam.provide) {
     if (!p.option) continue;
     const code = parseOptionName(p.option);
     for (const v of [p.value, p.fromArg ? cniArgs[p.fromArg] : undefined]) {
@@ -66,9 +72,9 @@ export function parseConf(args: CmdArgs): DhcpConf {
     }
   }
   return {
-    cniVersion: raw.cniVersion ?? '1.1.0',
-    name: raw.name ?? '',
-    daemonSocketPath: typeof ipam.daemonSocketPath === 'string' && ipam.daemonSocketPath ? ipam.daemonSocketPath : undefined,
+    cniVersion: conf.cniVersion,
+    name: conf.name,
+    daemonSocketPath: ipam.daemonSocketPath || undefined,
     paramList: [...params],
     provide,
     priority: typeof ipam.priority === 'number' ? ipam.priority : 0,

@@ -6,7 +6,7 @@
  */
 import {promises as fs} from 'node:fs';
 import net from 'node:net';
-import type {Logger} from '../../cni/plugin.js';
+import type {Logger} from '../../util/logger.js';
 import type {CmdArgs} from '../../cni/types.js';
 import {LeaseManager, type OpenTransport} from './manager.js';
 import {readLine, type DaemonReply, type DaemonRequest} from './protocol.js';

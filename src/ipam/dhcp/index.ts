@@ -6,7 +6,7 @@
 import {openSync, closeSync} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type {Plugin, PluginContext} from '../../cni/plugin.js';
+import type {Plugin, PluginContext} from '../../exec/plugin.js';
 import type {CmdArgs, Result} from '../../cni/types.js';
 import {CniError, ErrorCode} from '../../cni/errors.js';
 import {parseConf} from './conf.js';

@@ -5,7 +5,7 @@
  * Operations on one client id are serialised.
  */
 import type {CmdArgs, Result} from '../../cni/types.js';
-import type {Logger} from '../../cni/plugin.js';
+import type {Logger} from '../../util/logger.js';
 import {acquire, realClock, release, renew, type Clock, type ClientOptions, type Transport} from './client.js';
 import {clientKey, parseConf, type DhcpConf} from './conf.js';
 import {deadlines, leaseResult, leaseTimers, nextWake, leasePhase, optionsToRecord, recordToOptions, type Lease} from './lease.js';

@@ -1,16 +1,6 @@
 import type {IPConfig} from '../../cni/types.js';
-import {
-  cidrString,
-  ipEqual,
-  ipString,
-  nextIP,
-  rangeFor,
-  rangeSetContains,
-  rangeSetString,
-  type Addr,
-  type Range,
-  type RangeSet,
-} from './range.js';
+import {cidrString, ipEqual, ipString, nextIP, type Addr} from '../../util/ip.js';
+import {rangeFor, rangeSetContains, rangeSetString, type Range, type RangeSet} from './range.js';
 import type {DiskStore} from './store.js';
 
 /**

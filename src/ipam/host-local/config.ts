@@ -1,23 +1,12 @@
 import {parseCniArgs} from '../../cni/args.js';
-import {parseJsonGo} from '../../cni/json.js';
+import {decodeGoJson, goPtr, goSlice, goString, goStruct, type GoType} from '../../cni/go-json.js';
 import type {Route} from '../../cni/types.js';
-import {
-  canonicalizeRangeSet,
-  cidrString,
-  ipString,
-  isV4,
-  parseCidr,
-  parseIP,
-  rangeSetsOverlap,
-  type Addr,
-  type Cidr,
-  type RangeSet,
-  type RawRange,
-} from './range.js';
+import {cidrString, ipString, isV4, parseCidr, parseIP, type Addr, type Cidr} from '../../util/ip.js';
+import {canonicalizeRangeSet, rangeSetsOverlap, type RangeSet, type RawRange} from './range.js';
 
 /**
  * host-local's configuration, parsed as the reference's LoadIPAMConfig does:
- * Go JSON semantics (case-insensitive keys, null = default), the legacy
+ * its Go structs through the Go-JSON reader (src/cni/go-json.ts), the legacy
  * single range and then runtimeConfig.ipRanges prepended to `ranges`, and
  * requested IPs from CNI_ARGS IP=, args.cni.ips and runtimeConfig.ips.
  */
@@ -33,63 +22,33 @@ export interface HostLocalConf {
   requestedIPs: Addr[];
 }
 
-type Obj = Record<string, unknown>;
+/** net.IP (decodes itself from text): "" is nil; text that is no IP ends decoding. */
+const netIP: GoType<Addr | undefined> = {
+  name: 'net.IP',
+  zero: () => undefined,
+  decode(node, prev, st) {
+    if (node.kind === 'null') return undefined;
+    if (node.kind !== 'string') return st.mismatch(node, 'net.IP', prev);
+    if (node.value === '') return undefined;
+    const ip = parseIP(node.value);
+    if (!ip) throw new Error(`invalid IP address: ${node.value}`);
+    return ip;
+  },
+};
 
-/** Go's encoding/json field matching: exact or case-insensitive, the later key wins. */
-function field(obj: Obj, key: string): unknown {
-  const lk = key.toLowerCase();
-  let val: unknown;
-  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lk) val = v;
-  return val === null ? undefined : val;
-}
+/** types.IPNet (decodes itself, through a string): host bits kept; anything but a CIDR ends decoding, null included. */
+const ipNet: GoType<Cidr | undefined> = {
+  name: 'types.IPNet',
+  zero: () => undefined,
+  decode(node, _prev, st) {
+    const s = st.nested(goString, node);
+    const c = parseCidr(s);
+    if (!c) throw new Error(`invalid CIDR address: ${s}`);
+    return c;
+  },
+};
 
-function jsonKind(v: unknown): string {
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return 'object';
-  return typeof v;
-}
-
-function typeError(v: unknown, where: string, goType: string): Error {
-  return new Error(`json: cannot unmarshal ${jsonKind(v)} into Go struct field ${where} of type ${goType}`);
-}
-
-function asObj(v: unknown, where: string, goType: string): Obj | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v) || v === null) throw typeError(v, where, goType);
-  return v as Obj;
-}
-
-function asArray(v: unknown, where: string, goType: string): unknown[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw typeError(v, where, goType);
-  return v;
-}
-
-function asString(v: unknown, where: string): string {
-  if (v === undefined) return '';
-  if (typeof v !== 'string') throw typeError(v, where, 'string');
-  return v;
-}
-
-/** A net.IP JSON field: must be a valid textual IP. */
-function ipField(v: unknown, where: string): Addr | undefined {
-  const s = asString(v, where);
-  if (s === '') return undefined;
-  const ip = parseIP(s);
-  if (!ip) throw new Error(`invalid IP address: ${s}`);
-  return ip;
-}
-
-/** A types.IPNet JSON field (host bits kept). */
-function cidrField(v: unknown): Cidr | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new Error(`json: cannot unmarshal ${jsonKind(v)} into Go value of type string`);
-  const c = parseCidr(v);
-  if (!c) throw new Error(`invalid CIDR address: ${v}`);
-  return c;
-}
-
-/** pkg/ip.IP: "ip" or "ip/prefix" (prefix dropped); "" means none. */
+/** pkg/ip.IP (decodes itself from text): "ip" or "ip/prefix", the prefix dropped; "" means none. */
 function requestedIP(s: string): Addr | undefined {
   if (s === '') return undefined;
   const ip = s.includes('/') ? parseCidr(s)?.ip : parseIP(s);
@@ -97,37 +56,58 @@ function requestedIP(s: string): Addr | undefined {
   return ip;
 }
 
-function parseRange(v: unknown, where: string): RawRange {
-  const o = asObj(v, where, 'allocator.Range') ?? {};
-  return {
-    subnet: cidrField(field(o, 'subnet')),
-    rangeStart: ipField(field(o, 'rangeStart'), `${where}.rangeStart`),
-    rangeEnd: ipField(field(o, 'rangeEnd'), `${where}.rangeEnd`),
-    gateway: ipField(field(o, 'gateway'), `${where}.gateway`),
-  };
-}
+const requestedIPType: GoType<Addr | undefined> = {
+  name: '*ip.IP',
+  zero: () => undefined,
+  decode(node, prev, st) {
+    if (node.kind === 'null') return undefined;
+    if (node.kind !== 'string') return st.mismatch(node, '*ip.IP', prev);
+    return requestedIP(node.value);
+  },
+};
 
-function parseRangeSets(v: unknown, where: string): RawRange[][] {
-  return asArray(v, where, '[]allocator.RangeSet').map((set) => asArray(set, where, 'allocator.RangeSet').map((r) => parseRange(r, where)));
-}
+/** types.Route (decodes itself through the unexported route struct): dst printed with its host bits, as 1.1.1 prints it. */
+const routeFields = goStruct('types.route', {dst: ipNet, gw: netIP});
+const routeType: GoType<Route | undefined> = {
+  name: '*types.Route',
+  zero: () => undefined,
+  decode(node, _prev, st) {
+    if (node.kind === 'null') return undefined;
+    const r = st.nested(routeFields, node);
+    const route: Route = {dst: r.dst ? cidrString(r.dst) : '<nil>'};
+    if (r.gw) route.gw = ipString(r.gw);
+    return route;
+  },
+};
 
-function parseRoute(v: unknown): Route {
-  const o = asObj(v, 'IPAMConfig.routes', 'types.Route') ?? {};
-  const dst = cidrField(field(o, 'dst'));
-  const gw = ipField(field(o, 'gw'), 'gw');
-  const route: Route = {dst: dst ? cidrString(dst) : '<nil>'};
-  if (gw) route.gw = ipString(gw);
-  return route;
-}
+const rangeFields = {rangeStart: netIP, rangeEnd: netIP, subnet: ipNet, gateway: netIP};
+const rangeSetType = goSlice(goStruct('allocator.Range', rangeFields), 'allocator.RangeSet');
+const requestedIPList = goSlice(requestedIPType, '[]*ip.IP');
 
-function parseIPList(v: unknown, where: string): Addr[] {
-  const out: Addr[] = [];
-  for (const item of asArray(v, where, '[]*ip.IP')) {
-    const ip = requestedIP(asString(item, where));
-    if (ip) out.push(ip);
-  }
-  return out;
-}
+/** The reference's allocator.Net, for the Go-JSON reader. */
+const netType = goStruct('allocator.Net', {
+  name: goString,
+  cniVersion: goString,
+  ipam: goPtr(
+    goStruct('allocator.IPAMConfig', {
+      // the embedded *Range: its fields are promoted
+      ...rangeFields,
+      Name: goString,
+      type: goString,
+      routes: goSlice(routeType),
+      dataDir: goString,
+      resolvConf: goString,
+      ranges: goSlice(rangeSetType),
+    }),
+  ),
+  runtimeConfig: goStruct('struct { IPRanges []allocator.RangeSet "json:\\"ipRanges,omitempty\\""; IPs []*ip.IP "json:\\"ips,omitempty\\"" }', {
+    ipRanges: goSlice(rangeSetType),
+    ips: requestedIPList,
+  }),
+  args: goPtr(goStruct('struct { A *allocator.IPAMArgs "json:\\"cni\\"" }', {cni: goPtr(goStruct('allocator.IPAMArgs', {ips: requestedIPList}))})),
+});
+
+const present = <T>(list: (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);
 
 /** version.GreaterThanOrEqualTo(v, "0.3.0"); unparsable versions are "not greater". */
 function atLeast030(v: string): boolean {
@@ -151,24 +131,12 @@ function requestedFromArgs(cniArgs: string): Addr[] {
 
 export function parseConf(stdin: string, cniArgs: string): HostLocalConf {
   // JSON decoding first (its errors come first in the reference), then the checks.
-  const top = asObj(parseJsonGo(stdin), 'Net', 'allocator.Net') ?? {};
-  const ipam = asObj(field(top, 'ipam'), 'Net.ipam', 'allocator.IPAMConfig');
-  const name = asString(field(top, 'name'), 'Net.name');
-  const cniVersion = asString(field(top, 'cniVersion'), 'Net.cniVersion');
-  const runtimeConfig = asObj(field(top, 'runtimeConfig'), 'Net.runtimeConfig', 'struct') ?? {};
-  const argsCni = asObj(field(asObj(field(top, 'args'), 'Net.args', 'struct') ?? {}, 'cni'), 'Net.args.cni', 'allocator.IPAMArgs') ?? {};
-  const runtimeRanges = parseRangeSets(field(runtimeConfig, 'ipRanges'), 'Net.runtimeConfig.ipRanges');
-  const runtimeIPs = parseIPList(field(runtimeConfig, 'ips'), 'Net.runtimeConfig.ips');
-  const argIPs = parseIPList(field(argsCni, 'ips'), 'IPAMArgs.ips');
+  const n = decodeGoJson(stdin, netType);
+  const {name, cniVersion, ipam} = n;
   if (!ipam) throw new Error("IPAM config missing 'ipam' key");
-  const legacy = parseRange(ipam, 'IPAMConfig');
-  const ipamRanges = parseRangeSets(field(ipam, 'ranges'), 'IPAMConfig.ranges');
-  const routes = asArray(field(ipam, 'routes'), 'IPAMConfig.routes', '[]*types.Route').map(parseRoute);
-  const dataDir = asString(field(ipam, 'dataDir'), 'IPAMConfig.dataDir');
-  const resolvConf = asString(field(ipam, 'resolvConf'), 'IPAMConfig.resolvConf');
-
-  const requestedIPs = [...requestedFromArgs(cniArgs), ...argIPs, ...runtimeIPs];
-  const rawSets: RawRange[][] = [...runtimeRanges, ...(legacy.subnet ? [[legacy]] : []), ...ipamRanges];
+  const legacy: RawRange = {subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway};
+  const requestedIPs = [...requestedFromArgs(cniArgs), ...present(n.args?.cni?.ips ?? []), ...present(n.runtimeConfig.ips)];
+  const rawSets: RawRange[][] = [...n.runtimeConfig.ipRanges, ...(legacy.subnet ? [[legacy]] : []), ...ipam.ranges];
   if (rawSets.length === 0) throw new Error('no IP ranges specified');
   const ranges: RangeSet[] = rawSets.map((raw, i) => {
     try {
@@ -188,5 +156,5 @@ export function parseConf(stdin: string, cniArgs: string): HostLocalConf {
       if (rangeSetsOverlap(ranges[i], ranges[j])) throw new Error(`range set ${i} overlaps with ${j}`);
     }
   }
-  return {name, cniVersion, ranges, routes, dataDir, resolvConf, requestedIPs};
+  return {name, cniVersion, ranges, routes: present(ipam.routes), dataDir: ipam.dataDir, resolvConf: ipam.resolvConf, requestedIPs};
 }

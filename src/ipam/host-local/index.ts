@@ -1,10 +1,11 @@
 import {readFileSync} from 'node:fs';
 import {CniError, ErrorCode, toCniError} from '../../cni/errors.js';
-import type {Plugin, PluginContext} from '../../cni/plugin.js';
+import type {Plugin, PluginContext} from '../../exec/plugin.js';
 import type {CmdArgs, DNS, IPConfig, Result} from '../../cni/types.js';
 import {IPAllocator} from './allocator.js';
 import {parseConf, type HostLocalConf} from './config.js';
-import {ipString, rangeSetContains, type Addr} from './range.js';
+import {ipString, type Addr} from '../../util/ip.js';
+import {rangeSetContains} from './range.js';
 import {DiskStore, goFsError, listReservations, releaseReservation} from './store.js';
 import {validAttachments} from '../../cni/gc-args.js';
 

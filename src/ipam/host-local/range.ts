@@ -1,11 +1,9 @@
-import {bits, cidrContains, cidrString, ipCmp, ipEqual, ipString, isV4, lastOf, networkOf, nextIP, sameFamily, type Addr, type Cidr} from '../../net/addr.js';
-
-export {bits, cidrString, ipCmp, ipEqual, ipString, isV4, lastOf, networkOf, nextIP, parseCidr, parseIP, sameFamily, type Addr, type Cidr} from '../../net/addr.js';
+import {bits, cidrContains, cidrString, ipCmp, ipEqual, ipString, isV4, lastOf, networkOf, nextIP, sameFamily, type Addr, type Cidr} from '../../util/ip.js';
 
 /**
  * host-local ranges, following the reference's allocator/range.go: a range
  * is [rangeStart, rangeEnd] inside a subnet, with a gateway that the
- * iterator skips. Addresses and their arithmetic come from src/net/addr.ts.
+ * iterator skips. Addresses and their arithmetic come from src/util/ip.ts.
  */
 export interface Range {
   subnet: Cidr;

@@ -1,7 +1,7 @@
 import {closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {join, relative, isAbsolute, basename} from 'node:path';
 import {lockFile, openLockFile, withLock, type FileLock, type FlockOptions} from '../../lock/flock.js';
-import {ipString, parseIP, type Addr} from './range.js';
+import {ipString, parseIP, type Addr} from '../../util/ip.js';
 
 /**
  * The reference host-local's disk store (backend/disk), byte for byte:

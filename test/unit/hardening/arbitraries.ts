@@ -3,7 +3,8 @@ import {mkdtempSync, readdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {CniError} from '../../../src/cni/errors.js';
-import type {PluginContext} from '../../../src/cni/plugin.js';
+import type {PluginContext} from '../../../src/exec/plugin.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 
 /** Generated cases per property (the issue asks for at least 1,000 per target). */
@@ -83,7 +84,7 @@ export function sandbox(): Sandbox {
   const root = mkdtempSync(path.join(tmpdir(), 'thd-prop-'));
   const runner = new FakeRunner([]);
   const paths = {networksDir: path.join(root, 'networks'), cacheDir: path.join(root, 'cache'), stateDir: path.join(root, 'state'), dhcpSocket: path.join(root, 'dhcp.sock')};
-  const ctx: PluginContext = {runner, log: {debug: () => undefined, warn: () => undefined}, paths, env: {}};
+  const ctx: PluginContext = {runner, log: {debug: () => undefined, warn: () => undefined}, paths, env: {}, plugins: pluginLoader};
   return {
     ctx,
     runner,

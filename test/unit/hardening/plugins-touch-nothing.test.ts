@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {runSkel} from '../../../src/cni/skel.js';
-import {loadBuiltin} from '../../../src/plugins/registry.js';
+import {builtinFuncs} from '../../../src/runtime/plugin-main.js';
 import {plugin as bridge} from '../../../src/plugins/bridge.js';
 import {plugin as macvlan} from '../../../src/plugins/macvlan.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
@@ -31,7 +31,7 @@ function env(cmd: string, over: Record<string, string> = {}): Record<string, str
 /** Run ADD and DEL through the exec-protocol entry; both must be refused untouched. */
 async function refusedBySkel(box: Sandbox, e: Record<string, string>, stdin: string, codes: number[]): Promise<void> {
   for (const cmd of ['ADD', 'DEL']) {
-    const out = await runSkel({...e, CNI_COMMAND: cmd}, stdin, loadBuiltin, box.ctx);
+    const out = await runSkel({...e, CNI_COMMAND: cmd}, stdin, builtinFuncs(box.ctx));
     assert.equal(out.exitCode, 1, `${cmd} accepted: ${out.stdout}`);
     const o = JSON.parse(out.stdout) as {code: number; msg: string};
     assert.ok(codes.includes(o.code), `${cmd}: code ${o.code} (${o.msg})`);
@@ -83,7 +83,7 @@ describe('hardening: hostile input reaches no command and no file (property)', f
 
   it('random CNI_* environment and stdin (skel): refused or handled, never a command for invalid ids', () =>
     prop(fc.record({id: fc.string({maxLength: 10}), ifname: fc.string({maxLength: 18}), stdin: junkText}), async (box, v) => {
-      const out = await runSkel(env('ADD', {CNI_CONTAINERID: v.id, CNI_IFNAME: v.ifname}), v.stdin, loadBuiltin, box.ctx);
+      const out = await runSkel(env('ADD', {CNI_CONTAINERID: v.id, CNI_IFNAME: v.ifname}), v.stdin, builtinFuncs(box.ctx));
       assert.doesNotThrow(() => JSON.parse(out.stdout));
       const idOk = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v.id);
       const ifOk = v.ifname !== '' && Buffer.byteLength(v.ifname) <= 15 && !/[/:\s\u0085\u00a0\p{Z}]/u.test(v.ifname) && v.ifname !== '.' && v.ifname !== '..';

@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {cidrString, ipString} from '../../../src/net/addr.js';
+import {cidrString, ipString} from '../../../src/util/ip.js';
 import {formatNetworkConfig, parseNetworkConfig, sameNetworkConfig} from '../../../src/overlay/config.js';
 
 const summary = (text: string) => {

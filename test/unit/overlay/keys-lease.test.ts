@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {cidrString, parseCidr} from '../../../src/net/addr.js';
+import {cidrString, parseCidr} from '../../../src/util/ip.js';
 import {parsePrefix, parseSubnetKeyName, subnetKey, subnetKeyName} from '../../../src/overlay/keys.js';
 import {formatLeaseAttrs, parseLeaseAttrs, parseLeaseKv} from '../../../src/overlay/lease.js';
 

@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {cidrString, parseCidr} from '../../../src/net/addr.js';
+import {cidrString, parseCidr} from '../../../src/util/ip.js';
 import {SubnetRegistry} from '../../../src/overlay/registry.js';
 import {FakeEtcd} from '../../helpers/fake-etcd.js';
 

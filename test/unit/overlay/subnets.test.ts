@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import fc from 'fast-check';
-import {cidrString, parseCidr, type Cidr} from '../../../src/net/addr.js';
+import {cidrString, parseCidr, type Cidr} from '../../../src/util/ip.js';
 import {parseNetworkConfig} from '../../../src/overlay/config.js';
 import {freeSubnets, pickSubnet, subnetFits} from '../../../src/overlay/subnets.js';
 import {peersFromLeases} from '../../../src/overlay/sync.js';

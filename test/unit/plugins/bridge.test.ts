@@ -4,8 +4,8 @@ import {masqChainName, masqComment, parseNatSave, planFreshSetup, planSetup, pla
 import {vethOnExistingBridge, createVeth, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink} from '../../../src/net/bridge-ops.js';
 import {makeBridgePlugin} from '../../../src/plugins/bridge.js';
 import type {HostSysctl} from '../../../src/net/sysctl.js';
-import type {PluginContext} from '../../../src/cni/plugin.js';
-import {formatIp, parseCidr, parseIp} from '../../../src/net/cidr.js';
+import type {PluginContext} from '../../../src/exec/plugin.js';
+import {ipString, parseAddr, parseCidrAsWritten} from '../../../src/util/ip.js';
 import {CommandError, type Runner} from '../../../src/exec/runner.js';
 import type {IPConfig} from '../../../src/cni/types.js';
 
@@ -84,7 +84,7 @@ describe('bridge calcGateways', () => {
     const {gws} = calcGateways(ips, routes, c);
     assert.deepEqual(ips.map((i) => [i.interface, i.gateway]), [[2, '10.212.0.1'], [2, 'fd00:212::1'], [2, '10.212.3.99']]);
     assert.deepEqual(routes, [{dst: '0.0.0.0/0', gw: '10.212.0.1'}, {dst: '::/0', gw: 'fd00:212::1'}]);
-    assert.deepEqual(gws[4].map((g) => `${formatIp(g.ip)}/${g.prefix}`), ['10.212.0.1/24', '10.212.3.99/24']);
+    assert.deepEqual(gws[4].map((g) => `${ipString(g.ip)}/${g.prefix}`), ['10.212.0.1/24', '10.212.3.99/24']);
   });
   it('keeps an IPAM default route that has a gw', () => {
     const c = parseConf(JSON.stringify({cniVersion: '1.0.0', name: 'tbrunit', type: 'bridge', isDefaultGateway: true}), '');
@@ -137,9 +137,9 @@ describe('masquerade chain naming and rules', () => {
 describe('cidr', () => {
   it('prints IPv6 like Go', () => {
     for (const [i, o] of [['fd00:212:0:0:0:0:0:1', 'fd00:212::1'], ['fd00:0:1:0:0:1:0:0', 'fd00:0:1::1:0:0'], ['fd00:1:0:1:1:1:1:1', 'fd00:1:0:1:1:1:1:1'], ['::', '::']]) {
-      assert.equal(formatIp(parseIp(i)!), o);
+      assert.equal(ipString(parseAddr(i)!), o);
     }
-    assert.equal(parseCidr('10.1.2.3/33'), undefined);
+    assert.equal(parseCidrAsWritten('10.1.2.3/33'), undefined);
   });
 });
 
@@ -244,7 +244,7 @@ describe('bridge-ops argv', () => {
   });
   it('ensureAddr refuses another IPv4 address, and with force replaces it and pins the MAC', async () => {
     const show = {argv: ['ip', '-j', 'addr', 'show', 'dev', 'tbrbr9'], stdout: '[{"ifindex":5,"ifname":"tbrbr9","flags":[],"address":"aa:bb:cc:dd:ee:ff","addr_info":[{"family":"inet","local":"10.212.0.1","prefixlen":16,"scope":"global"}]}]'};
-    const gw = parseCidr('10.212.0.1/24')!;
+    const gw = parseCidrAsWritten('10.212.0.1/24')!;
     const r1 = fakeRunner([show]);
     await assert.rejects(ensureAddr(r1, 'tbrbr9', gw, false), {message: '"tbrbr9" already has an IP address different from 10.212.0.1/24'});
     r1.done();
@@ -255,7 +255,7 @@ describe('bridge-ops argv', () => {
   it('ensureAddr uses addresses already read and reports the MAC when the gateway is there', async () => {
     const r = fakeRunner([]);
     const known = {ifindex: 5, ifname: 'tbrbr9', flags: [], address: 'aa:bb:cc:dd:ee:ff', addr_info: [{family: 'inet' as const, local: '10.212.0.1', prefixlen: 24, scope: 'global'}]};
-    assert.deepEqual(await ensureAddr(r, 'tbrbr9', parseCidr('10.212.0.1/24')!, false, undefined, known), {removed: [], mac: 'aa:bb:cc:dd:ee:ff'});
+    assert.deepEqual(await ensureAddr(r, 'tbrbr9', parseCidrAsWritten('10.212.0.1/24')!, false, undefined, known), {removed: [], mac: 'aa:bb:cc:dd:ee:ff'});
     r.done();
   });
 });

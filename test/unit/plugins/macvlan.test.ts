@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import type {PluginContext} from '../../../src/cni/plugin.js';
-import {defaultPaths} from '../../../src/cni/plugin.js';
+import type {PluginContext} from '../../../src/exec/plugin.js';
+import {defaultPaths} from '../../../src/exec/plugin.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
 import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
 import {decodeConf, parseConf, parseMac, plugin} from '../../../src/plugins/macvlan.js';
@@ -29,6 +30,7 @@ function ctxWith(expect: Expectation[]): {ctx: PluginContext; fake: FakeRunner; 
     log: {debug: () => undefined, warn: (m) => warnings.push(m)},
     paths: defaultPaths,
     env: {},
+    plugins: pluginLoader,
   };
   return {ctx, fake, warnings};
 }

@@ -1,6 +1,7 @@
 import {strict as assert} from 'node:assert';
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
-import type {PluginContext} from '../../../src/cni/plugin.js';
+import type {PluginContext} from '../../../src/exec/plugin.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {RunOptions} from '../../../src/exec/runner.js';
 import {loadConfList} from '../../../src/cni/config.js';
 import {addNetworkList, buildPluginConfig, checkNetworkList, delNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';
@@ -41,6 +42,7 @@ describe('chain (libcni role) with exec-plugin fakes', () => {
       log: {debug: () => undefined, warn: () => undefined},
       paths: {networksDir: dir, cacheDir: `${dir}/cache`, stateDir: dir, dhcpSocket: ''},
       env: {},
+      plugins: pluginLoader,
     };
     rt = {containerId: 'c1', netns: '/var/run/netns/tcore-x', ifname: 'eth0', capabilityArgs: {portMappings: [{hostPort: 8080}]}, cniPath: [dir]};
   });
@@ -106,6 +108,7 @@ describe('chain: onNativeResult', () => {
       log: {debug: () => undefined, warn: () => undefined},
       paths: {networksDir: dir, cacheDir: `${dir}/cache`, stateDir: dir, dhcpSocket: ''},
       env: {},
+      plugins: pluginLoader,
     };
   });
   afterEach(() => rmSync(dir, {recursive: true, force: true}));

@@ -1,11 +1,11 @@
 import {strict as assert} from 'node:assert';
 import {loadConfList} from '../../../src/cni/config.js';
-import {parseCidr} from '../../../src/net/cidr.js';
+import {parseCidrAsWritten} from '../../../src/util/ip.js';
 import {overlaps, subnetsOf} from '../../../src/runtime/doctor.js';
 
 describe('doctor helpers', () => {
   it('overlaps: containment either way, same family only', () => {
-    const c = (s: string) => parseCidr(s)!;
+    const c = (s: string) => parseCidrAsWritten(s)!;
     assert.equal(overlaps(c('172.17.5.0/24'), c('172.17.0.0/16')), true);
     assert.equal(overlaps(c('172.17.0.0/16'), c('172.17.5.0/24')), true);
     assert.equal(overlaps(c('10.215.0.0/24'), c('10.215.1.0/24')), false);

@@ -6,6 +6,7 @@ import {masqChainName, masqOwners, parseNatSave} from '../../../src/net/iptables
 import {makeDeps} from '../../../src/deps.js';
 import {writeCache} from '../../../src/runtime/state/result-cache.js';
 import {planGc} from '../../../src/runtime/gc.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 import {FakeDocker, hexId} from '../../helpers/fake-docker.js';
 
@@ -50,7 +51,7 @@ describe('gc', () => {
       writeFileSync(`${dir}/10.215.0.5`, 'keep');
       writeFileSync(`${dir}/last_reserved_ip.0`, '10.215.0.4');
       const stdin = JSON.stringify({cniVersion: '1.1.0', name: 'tgcnet', type: 'bridge', ipam: {type: 'host-local', subnet: '10.215.0.0/24', dataDir: tmp}, 'cni.dev/valid-attachments': [{containerID: 'keep', ifname: 'eth0'}]});
-      await hostLocal.gc!({runner: new FakeRunner([]), log: silent, paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''}, env: {}}, {containerId: '', netns: '', ifname: '', args: '', path: [], stdin});
+      await hostLocal.gc!({runner: new FakeRunner([]), log: silent, paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''}, env: {}, plugins: pluginLoader}, {containerId: '', netns: '', ifname: '', args: '', path: [], stdin});
       assert.deepEqual(readdirSync(dir).sort(), ['10.215.0.2', '10.215.0.5', 'last_reserved_ip.0', 'lock']);
     });
   });

@@ -1,7 +1,8 @@
 import {strict as assert} from 'node:assert';
 import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import type {PluginContext} from '../../../../src/cni/plugin.js';
+import type {PluginContext} from '../../../../src/exec/plugin.js';
+import {pluginLoader} from '../../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../../src/cni/types.js';
 import {plugin} from '../../../../src/ipam/host-local/index.js';
 import {DiskStore} from '../../../../src/ipam/host-local/store.js';
@@ -16,6 +17,7 @@ describe('host-local allocation against a temp dataDir', () => {
     log: {debug: () => undefined, warn: () => undefined},
     paths: {networksDir: join(dataDir, 'default'), cacheDir: dataDir, stateDir: dataDir, dhcpSocket: ''},
     env: {},
+    plugins: pluginLoader,
   });
   const stdin = (ipam: Record<string, unknown>, top: Record<string, unknown> = {}) =>
     JSON.stringify({cniVersion: '1.0.0', name: NET, ...top, ipam: {type: 'host-local', dataDir, ...ipam}});

@@ -1,6 +1,7 @@
 import {strict as assert} from 'node:assert';
 import {parseConf} from '../../../../src/ipam/host-local/config.js';
-import {ipString, rangeSetString} from '../../../../src/ipam/host-local/range.js';
+import {ipString} from '../../../../src/util/ip.js';
+import {rangeSetString} from '../../../../src/ipam/host-local/range.js';
 
 const conf = (ipam: unknown, top: Record<string, unknown> = {}) => JSON.stringify({cniVersion: '1.0.0', name: 'thlconf', ...top, ipam});
 const sets = (stdin: string, args = '') => parseConf(stdin, args).ranges.map(rangeSetString);

@@ -1,12 +1,15 @@
-import type {Runner} from '../exec/runner.js';
-import type {CmdArgs, Result} from './types.js';
+import type {Runner} from './runner.js';
+import type {CmdArgs, Result} from '../cni/types.js';
+import type {CniFuncs} from '../cni/skel.js';
+import type {Logger} from '../util/logger.js';
 import type {Hooks} from '../util/hooks.js';
 
-/** Logging sink: plugins never write to stdout (it belongs to the result JSON). */
-export interface Logger {
-  debug(message: string): void;
-  warn(message: string): void;
-}
+/**
+ * What a plugin is and what it runs with. A plugin (main or IPAM) gets its
+ * subprocess runner, logger, state paths and a way to run other plugins from
+ * its caller: it never reaches for them itself, so tests can hand it fakes and
+ * delegation needs no knowledge of where the delegate comes from.
+ */
 
 /** Filesystem locations a plugin or runtime may use; overridable in tests. */
 export interface StatePaths {
@@ -38,6 +41,8 @@ export interface PluginContext {
   cwd?: string;
   /** Test hooks at step boundaries (src/util/hooks.ts); absent: none. */
   hooks?: Hooks;
+  /** The plugins this one may delegate to (its IPAM), by type: the reference's pkg/invoke. */
+  plugins: PluginLoader;
 }
 
 /**
@@ -51,4 +56,21 @@ export interface Plugin {
   check(ctx: PluginContext, args: CmdArgs): Promise<void>;
   status?(ctx: PluginContext, args: CmdArgs): Promise<void>;
   gc?(ctx: PluginContext, args: CmdArgs): Promise<void>;
+}
+
+/** Finds a plugin by its CNI `type`; throws the reference's error when there is none. */
+export interface PluginLoader {
+  load(type: string): Promise<Plugin>;
+}
+
+/** The plugin's commands with its context bound: what skel dispatches to. */
+export function withContext(plugin: Plugin, ctx: PluginContext): CniFuncs {
+  const {gc, status} = plugin;
+  return {
+    add: (args) => plugin.add(ctx, args),
+    del: (args) => plugin.del(ctx, args),
+    check: (args) => plugin.check(ctx, args),
+    gc: gc && ((args) => gc.call(plugin, ctx, args)),
+    status: status && ((args) => status.call(plugin, ctx, args)),
+  };
 }

@@ -1,24 +1,41 @@
 import {stat} from 'node:fs/promises';
 import path from 'node:path';
-import type {PluginContext} from '../cni/plugin.js';
+import type {Plugin, PluginContext} from './plugin.js';
 import type {CmdArgs, Result} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {parseResult} from '../cni/results.js';
 
 /**
- * Running an external CNI plugin by the exec protocol (the reference's
- * invoke.ExecPluginWithResult / pkg/invoke): look the type up in CNI_PATH,
- * run it with the CNI_* environment and the config on stdin, and map its
- * failure to a CNI error exactly as the reference does (§0.4).
+ * Running a plugin executable by the exec protocol (the reference's
+ * pkg/invoke): look the type up in CNI_PATH, run it with the CNI_*
+ * environment and the config on stdin, and map its failure to a CNI error
+ * exactly as the reference does (§0.4).
  */
 export type ExecCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
 
 const TEXT_BUSY_RETRIES = 5;
 
-/** First regular file `<dir>/<type>` over the path list (relative directories from `cwd`, the caller's). */
-export async function findPlugin(type: string, dirs: readonly string[], cwd = process.cwd()): Promise<string> {
+/** A plugin type names an executable in a directory, never a path. */
+export function checkPluginName(type: string): void {
   if (!type) throw new CniError(ErrorCode.Internal, 'no plugin name provided');
   if (type.includes('/')) throw new CniError(ErrorCode.Internal, `invalid plugin name: ${type}`);
+}
+
+/** The external plugin `type` as a Plugin: every command runs its executable, found on the args' CNI_PATH. */
+export function execPlugin(type: string): Plugin {
+  return {
+    type,
+    add: (ctx, args) => execPluginAdd(ctx, type, args),
+    del: (ctx, args) => execPluginCommand(ctx, type, 'DEL', args),
+    check: (ctx, args) => execPluginCommand(ctx, type, 'CHECK', args),
+    gc: (ctx, args) => execPluginCommand(ctx, type, 'GC', args),
+    status: (ctx, args) => execPluginCommand(ctx, type, 'STATUS', args),
+  };
+}
+
+/** First regular file `<dir>/<type>` over the path list (relative directories from `cwd`, the caller's). */
+export async function findPlugin(type: string, dirs: readonly string[], cwd = process.cwd()): Promise<string> {
+  checkPluginName(type);
   for (const dir of dirs) {
     const file = path.resolve(cwd, dir, type);
     try {

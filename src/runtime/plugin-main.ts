@@ -1,12 +1,13 @@
-import {runSkel} from './skel.js';
+import {runSkel, type FuncsLoader} from '../cni/skel.js';
+import {withContext, type PluginContext} from '../exec/plugin.js';
 import {loadBuiltin} from '../plugins/registry.js';
 import {makeDeps} from '../deps.js';
 
 /**
  * The process boundary of the exec protocol: read CNI_* and stdin, run skel
  * with our built-in plugins, write only the result/error JSON to stdout.
- * Imported directly by the wrappers `install-plugins` writes (no oclif, no
- * dockerode: start-up is what every CNI call pays), and by `cni-docker plugin`.
+ * `cni-docker plugin` imports it, and so every executable that
+ * `install-plugins` writes.
  */
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -14,12 +15,20 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The built-in plugins, each run with `ctx`: what skel may dispatch to. */
+export function builtinFuncs(ctx: PluginContext): FuncsLoader {
+  return async (type) => {
+    const plugin = await loadBuiltin(type);
+    return plugin && withContext(plugin, ctx);
+  };
+}
+
 /** `name`: the plugin to run (the wrapper's name); without it, the config's `type` decides. */
 export async function pluginMain(name?: string): Promise<number> {
   const cmd = process.env.CNI_COMMAND ?? '';
   // VERSION ignores stdin, and an empty command never reads it: a runtime may leave stdin open.
   const stdin = cmd === '' || cmd === 'VERSION' ? '' : await readStdin();
-  const out = await runSkel(process.env, stdin, loadBuiltin, makeDeps(), {name});
+  const out = await runSkel(process.env, stdin, builtinFuncs(makeDeps()), {name});
   if (out.stderr) process.stderr.write(out.stderr);
   if (out.stdout) process.stdout.write(out.stdout);
   process.exitCode = out.exitCode;

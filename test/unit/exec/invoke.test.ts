@@ -1,10 +1,11 @@
 import {strict as assert} from 'node:assert';
 import {mkdtempSync, rmSync, writeFileSync, mkdirSync} from 'node:fs';
-import type {PluginContext} from '../../../src/cni/plugin.js';
-import {defaultPaths} from '../../../src/cni/plugin.js';
+import type {PluginContext} from '../../../src/exec/plugin.js';
+import {defaultPaths} from '../../../src/exec/plugin.js';
 import type {RunOptions, RunResult} from '../../../src/exec/runner.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
-import {execFailure, execPluginAdd, execPluginCommand, findPlugin} from '../../../src/runtime/exec-plugin.js';
+import {execFailure, execPlugin, execPluginAdd, execPluginCommand, findPlugin} from '../../../src/exec/invoke.js';
+import {pluginLoader} from '../../../src/plugins/registry.js';
 import {CniError} from '../../../src/cni/errors.js';
 
 interface Call {file: string; options: RunOptions}
@@ -18,10 +19,11 @@ function ctxWith(reply: Partial<RunResult>, calls: Call[]): PluginContext {
     log: {debug: () => undefined, warn: () => undefined},
     paths: defaultPaths,
     env: {PATH: '/usr/bin', CNI_COMMAND: 'ADD', KEEP: '1'},
+    plugins: pluginLoader,
   };
 }
 
-describe('exec-plugin', () => {
+describe('exec/invoke: executing a plugin from CNI_PATH', () => {
   let dir: string;
   let args: CmdArgs;
   before(() => {
@@ -65,6 +67,17 @@ describe('exec-plugin', () => {
     const stdout = '{"code":7,"msg":"bad config","details":"d"}';
     await assert.rejects(execPluginCommand(ctxWith({stdout, exitCode: 1}, []), 'fake', 'CHECK', args),
       (e: CniError) => e.code === 7 && e.message === 'bad config' && e.details === 'd');
+  });
+
+  it('runs every command of an executed plugin as its executable with that CNI_COMMAND', async () => {
+    const calls: Call[] = [];
+    const fake = execPlugin('fake');
+    assert.equal(fake.type, 'fake');
+    await fake.del(ctxWith({}, calls), args);
+    await fake.check(ctxWith({}, calls), args);
+    await fake.gc!(ctxWith({}, calls), args);
+    await fake.status!(ctxWith({}, calls), args);
+    assert.deepEqual(calls.map((c) => [c.file, c.options.env?.CNI_COMMAND]), ['DEL', 'CHECK', 'GC', 'STATUS'].map((cmd) => [`${dir}/b/fake`, cmd]));
   });
 
   it('maps failures without JSON as the reference does', () => {
