@@ -11,6 +11,6 @@ export const networkFlags = {
 };
 
 export const targetFlags = {
-  netns: Flags.string({description: 'a network namespace path (e.g. /var/run/netns/X from `ip netns add X`) instead of containers'}),
-  id: Flags.string({description: 'container id to record for --netns (default: the namespace file name)', dependsOn: ['netns']}),
+  netns: Flags.string({description: 'a network namespace path (e.g. /var/run/netns/X from `ip netns add X`) instead of containers (repeatable)', multiple: true}),
+  id: Flags.string({description: 'container id to record for a single --netns (default: the namespace file name)', dependsOn: ['netns']}),
 };

@@ -9,6 +9,8 @@ import {addNetworkList, delNetworkList, preloadPlugins} from './chain.js';
 import {listCache, readCache} from './state/result-cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding/open-close.js';
 import {deleteMeta, writeMeta} from './state/attachment-meta.js';
+import {addBridgeUser} from './state/bridge-users.js';
+import {entryKey} from './state/known-attachments.js';
 import {withContainerLock} from './state/locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
 import {assertLiveTarget, resolveTargets, type Target} from './target.js';
@@ -22,9 +24,9 @@ import {errorText} from '../util/error-text.js';
 export interface AttachRequest extends NetworkChoice {
   /** Container names, Ids or unique prefixes. */
   containers: string[];
-  /** A plain netns path instead of containers. */
-  netns?: string;
-  /** Container id to use with --netns (default: the netns file name). */
+  /** Plain netns paths instead of containers. */
+  netns?: string[];
+  /** Container id to use with a single --netns (default: the netns file name). */
   id?: string;
   ifname?: string;
   ip?: string;
@@ -123,14 +125,16 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
   };
   const rt = {containerId: target.containerId, netns: target.netns, ifname, cniArgs, onNativeResult};
   const meta = {name: target.name, kind: target.kind, source, createdAt: new Date().toISOString()};
+  const bridges = bridgesOf(list);
+  // Its bridges' user markers first: a crash between the two keeps a bridge open (gc prunes the marker), never closes one in use.
+  await addBridgeUser(deps.paths.stateDir, bridges, entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname}));
   await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
     ...meta,
     pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs: cniArgs.length ? cniArgs : undefined},
   });
   deps.hooks.crashPoint('attach:pending');
-  // Forwarding opens alongside the ADD (src/runtime/forwarding/open-close.ts): the pending
-  // record written above keeps a concurrent detach from closing it again.
-  const bridges = bridgesOf(list);
+  // Forwarding opens alongside the ADD (src/runtime/forwarding/open-close.ts): the markers
+  // written above keep a concurrent detach from closing it again.
   const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo)) : undefined;
   let result: Result;
   try {

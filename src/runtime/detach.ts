@@ -17,7 +17,9 @@ import {errorText} from '../util/error-text.js';
 
 export interface DetachRequest extends NetworkChoice {
   containers: string[];
-  netns?: string;
+  /** Plain namespace paths instead of containers. */
+  netns?: string[];
+  /** The container id recorded for a single --netns. */
   id?: string;
   ifname?: string;
   /** Every attachment we know of (with no containers), or every attachment of the named ones. */
@@ -36,14 +38,15 @@ export interface Detached {
  * container resolves through Docker; a removed one is found in our state by
  * its remembered name or by Id / Id prefix, so `detach` works after `docker rm`.
  */
-async function idsFor(deps: Deps, ref: string, entries: CacheEntry[], lookup: Promise<Target> = containerTarget(deps.docker, ref)): Promise<{id: string; name: string}[]> {
+async function idsFor(deps: Deps, ref: string, everything: () => Promise<CacheEntry[]>, lookup: Promise<Target> = containerTarget(deps.docker, ref)): Promise<{id: string; name: string}[]> {
   try {
     const t = await lookup;
     return [{id: t.containerId, name: t.name}];
   } catch (err) {
-    // Not running / gone: fall back to what we remember.
-    if (!(err instanceof UserError) || err.name === 'DockerUnreachableError' && !entries.length) throw err;
+    // Not running / gone: fall back to what we remember (every attachment, read only in this case).
+    if (!(err instanceof UserError) || (err.name === 'DockerUnreachableError' && !(await everything()).length)) throw err;
   }
+  const entries = await everything();
   const matches = new Map<string, string>();
   for (const e of entries) {
     const meta = await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
@@ -104,43 +107,50 @@ function listsOf(entries: CacheEntry[]): NetworkConfigList[] {
 }
 
 export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<Detached>> {
+  const netns = req.netns ?? [];
+  if (netns.length > 0 && req.containers.length) throw new UserError('give containers or --netns, not both');
+  if (req.id && netns.length !== 1) throw new UserError('--id goes with a single --netns');
   // The Docker lookups go out first, overlapping the reads of our own state.
-  const lookups = req.netns ? [] : req.containers.map((ref) => containerTarget(deps.docker, ref));
+  const lookups = netns.length > 0 ? [] : req.containers.map((ref) => containerTarget(deps.docker, ref));
   for (const l of lookups) l.catch(() => undefined);
-  const all = await knownEntries(deps);
-  // Load the plugins these attachments use while Docker answers.
-  const configs = new Set(all.map((e) => e.config));
-  for (const c of configs) {
-    try {
-      preloadPlugins(cachedList(c));
-    } catch {
-      // releaseEntry reports a config that does not load
-    }
-  }
   let network: string | undefined;
   if (req.conf || req.net) network = (await resolveNetwork(req, deps.confDir, deps.cwd)).list.name;
+  // Every known attachment is read only when the request names all of them, or a
+  // container Docker no longer knows (found by its remembered name); otherwise only
+  // the named containers' files are.
+  let all: Promise<CacheEntry[]> | undefined;
+  const everything = (): Promise<CacheEntry[]> => (all ??= knownEntries(deps));
   const wanted: {entry: CacheEntry; name: string}[] = [];
-  const pick = async (id: string, name: string) => {
-    for (const e of all) {
+  const pick = async (entries: CacheEntry[], id: string, name: string) => {
+    for (const e of entries) {
       if (e.containerId !== id) continue;
       if (network && e.networkName !== network) continue;
       if (req.ifname && e.ifName !== req.ifname) continue;
       wanted.push({entry: e, name: (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? name});
     }
   };
-  if (req.netns) {
-    if (req.containers.length) throw new UserError('give containers or --netns, not both');
-    await pick(req.id ?? path.basename(req.netns), path.basename(req.netns));
+  if (netns.length > 0) {
+    const targets = netns.map((p) => ({id: req.id ?? path.basename(p), name: path.basename(p)}));
+    const entries = await knownEntries(deps, new Set(targets.map((t) => t.id)));
+    for (const t of targets) await pick(entries, t.id, t.name);
   } else if (req.containers.length === 0) {
     if (!req.all) throw new UserError('name at least one container, or --netns PATH, or --all');
-    for (const e of all) {
+    for (const e of await everything()) {
       if (network && e.networkName !== network) continue;
       wanted.push({entry: e, name: (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? e.containerId.slice(0, 12)});
     }
   } else {
-    for (const [i, ref] of req.containers.entries()) {
-      // Unknown to Docker and to us: nothing is attached, which is what detach wants (idempotent, like CNI DEL).
-      for (const {id, name} of await idsFor(deps, ref, all, lookups[i])) await pick(id, name);
+    // Unknown to Docker and to us: nothing is attached, which is what detach wants (idempotent, like CNI DEL).
+    const found = (await Promise.all(req.containers.map((ref, i) => idsFor(deps, ref, everything, lookups[i])))).flat();
+    const entries = all ? await all : await knownEntries(deps, new Set(found.map((f) => f.id)));
+    for (const {id, name} of found) await pick(entries, id, name);
+  }
+  // Load the plugins these attachments use.
+  for (const c of new Set(wanted.map(({entry}) => entry.config))) {
+    try {
+      preloadPlugins(cachedList(c));
+    } catch {
+      // releaseEntry reports a config that does not load
     }
   }
   // Interfaces of one container on one network share a masquerade chain: their

@@ -5,12 +5,13 @@ import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {DiskStore, listReservations, releaseReservation} from '../ipam/host-local/store.js';
 import {masqComment, masqOwners, readNatTable, teardownIpMasq} from '../net/iptables.js';
-import {pruneLockFiles} from './state/locks.js';
+import {lockedForward, pruneLockFiles} from './state/locks.js';
+import {pruneBridgeUsers} from './state/bridge-users.js';
 import {haveTool, nftMasqOwners, teardownNftMasq} from '../net/nft-masq.js';
 import {deleteCache, type CacheEntry} from './state/result-cache.js';
 import {releaseEntry} from './detach.js';
 import {releaseForwarding} from './forwarding/open-close.js';
-import {knownEntries} from './state/known-attachments.js';
+import {entryKey, knownEntries} from './state/known-attachments.js';
 import {deleteMeta, listMetaKeys, readMeta} from './state/attachment-meta.js';
 import {cachedList} from './network-config.js';
 import {scanConfDir} from './conf-dir.js';
@@ -226,6 +227,8 @@ export async function gc(deps: Deps, opts: {dryRun?: boolean} = {}): Promise<GcR
     }
   }
   try {
+    // Markers of attachments that no longer exist would keep their bridges open.
+    await lockedForward(deps, async () => pruneBridgeUsers(deps.paths.stateDir, new Set((await knownEntries(deps)).map(entryKey))));
     await releaseForwarding(deps, lists);
   } catch (err) {
     failures.push({target: 'forwarding', message: `failed to close forwarding: ${errorText(err)}`});

@@ -49,11 +49,12 @@ export async function containerTarget(docker: DockerApi, ref: string): Promise<T
   const owner = sb.sharedWith ?? {id: sb.id, name: sb.name};
   return {kind: 'container', containerId: owner.id, name: owner.name, netns: sb.sandboxKey, note: sb.note, pid: sb.pid || undefined};
 }
-/** The targets of an attach: one plain namespace (--netns), or the named containers looked up in Docker. */
-export async function resolveTargets(deps: Pick<Deps, 'docker' | 'cwd'>, req: {containers: string[]; netns?: string; id?: string}): Promise<Target[]> {
-  if (req.netns) {
+/** The targets of an attach: plain namespaces (--netns), or the named containers looked up in Docker. */
+export async function resolveTargets(deps: Pick<Deps, 'docker' | 'cwd'>, req: {containers: string[]; netns?: string[]; id?: string}): Promise<Target[]> {
+  if (req.netns?.length) {
     if (req.containers.length > 0) throw new UserError('give containers or --netns, not both');
-    return [await netnsTarget(req.netns, req.id, deps.cwd)];
+    if (req.id && req.netns.length > 1) throw new UserError('--id goes with a single --netns');
+    return Promise.all(req.netns.map((p) => netnsTarget(p, req.id, deps.cwd)));
   }
   if (req.containers.length === 0) throw new UserError('name at least one container (or --netns PATH)');
   if (req.id) throw new UserError('--id goes with --netns only');

@@ -10,6 +10,8 @@
  *              NET a user-defined bridge network with a subnet.
  *  (c) bulk:   `cni-docker attach` / `detach` of N containers in one call each,
  *              against (a) and (d) in a loop over the same N.
+ *  growth:     attach, detach and list with 0, 500 and 1,000 attachments on one
+ *              network, beside the reference ADD/DEL (test/bench/growth.ts).
  *  watch:      start event to interface up under `cni-docker watch`
  *              (test/bench/watch-latency.ts).
  *
@@ -21,9 +23,10 @@
  * is measured around each process, peak RSS with GNU time. Every process runs
  * without NODE_EXTRA_CA_CERTS: the test machines set it, our users rarely do,
  * and it would add the same CA parsing to every Node start (ours) but not to
- * Go (docker, the reference plugins). Env: BENCH_ONLY (side,watch),
+ * Go (docker, the reference plugins). Env: BENCH_ONLY (side,growth,watch),
  * BENCH_CONTAINERS (50), BENCH_ROUNDS (7), BENCH_BULK_ROUNDS (3),
- * BENCH_STARTUP_RUNS (10), WATCH_STARTS (20).
+ * BENCH_STARTUP_RUNS (10), GROWTH_TARGETS (1000), GROWTH_ROUNDS (5),
+ * WATCH_STARTS (20).
  */
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -31,6 +34,7 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {BENCH_BRIDGE, benchConf, median, run, timed, type Timed} from './measure.js';
 import {mapLimit} from '../../src/util/concurrency.js';
+import {growthReport, growthRun} from './growth.js';
 import {watchReport, watchRun} from './watch-latency.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -290,8 +294,8 @@ function report(single: Figures, bulk: Figures): boolean {
   return vsDocker1 <= 2.5 && vsDockerN <= 0.3 && rss < 100 * 1024;
 }
 
-/** Which parts run: BENCH_ONLY=side,watch (a comma list) picks some; default all. */
-const only = new Set((process.env.BENCH_ONLY ?? 'side,watch').split(','));
+/** Which parts run: BENCH_ONLY=side,growth,watch (a comma list) picks some; default all. */
+const only = new Set((process.env.BENCH_ONLY ?? 'side,growth,watch').split(','));
 
 async function main(): Promise<number> {
   preflight();
@@ -311,6 +315,7 @@ async function main(): Promise<number> {
     const bulk = await rounds(BULK_ROUNDS, () => names);
     report(single, bulk);
   }
+  if (only.has('growth')) growthReport(await growthRun(CLI, benchEnv, dir));
   if (only.has('watch')) watchReport(await watchRun(CLI, benchEnv, dir));
   return 0;
 }

@@ -41,12 +41,12 @@ function report(what: string): number {
 try {
   for (const ns of NS) await run(['ip', 'netns', 'add', ns]);
   for (const ns of NS) {
-    const out = await attach(deps, {containers: [], netns: `/var/run/netns/${ns}`, conf});
+    const out = await attach(deps, {containers: [], netns: [`/var/run/netns/${ns}`], conf});
     if (out.failures.length) throw new Error(out.failures.map((f) => f.message).join('; '));
     report(`attach ${ns}${ns === NS[0] ? ' (creates the bridge)' : ''}`);
   }
   for (const ns of [...NS].reverse()) {
-    const out = await detach(deps, {containers: [], netns: `/var/run/netns/${ns}`, conf});
+    const out = await detach(deps, {containers: [], netns: [`/var/run/netns/${ns}`], conf});
     if (out.failures.length) throw new Error(out.failures.map((f) => f.message).join('; '));
     report(`detach ${ns}${ns === NS[0] ? ' (last on the bridge)' : ''}`);
   }

@@ -109,4 +109,26 @@ describe('bulk attach/detach in one call (integration)', function () {
       assert.deepEqual(forwardLines(), [], `round ${round}: forwarding rules of ${BR} left with nothing attached`);
     }
   });
+
+  it('attaches and detaches several plain namespaces in one call (repeatable --netns); --id with more than one is refused', async () => {
+    const names = ['tbulkns-a', 'tbulkns-b', 'tbulkns-c'];
+    for (const n of names) sh('ip', 'netns', 'add', n);
+    try {
+      const netns = names.flatMap((n) => ['--netns', `/var/run/netns/${n}`]);
+      const refused = await cli(['attach', ...netns, '--id', 'x', '--conf', conf]);
+      assert.equal(refused.code, 1);
+      assert.equal(refused.stderr.trim(), 'Error: --id goes with a single --netns');
+      assert.deepEqual(reserved(), [], 'the refused attach reserved an address');
+      const a = await cliJson<Outcome<Attachment>>(['attach', ...netns, '--conf', conf]);
+      assert.deepEqual(a.failures, []);
+      assert.deepEqual(a.done.map((d) => d.containerId).sort(), names);
+      for (const d of a.done) assert.match(sh('ip', 'netns', 'exec', d.containerId, 'ip', '-4', '-o', 'addr', 'show', 'dev', d.ifname), new RegExp(d.addresses[0].replace(/[./]/g, '\\$&')));
+      assert.equal(reserved().length, names.length);
+      const d = await cliJson<Outcome<{containerId: string}>>(['detach', ...netns, '--conf', conf]);
+      assert.deepEqual(d.done.map((x) => x.containerId).sort(), names);
+      assert.deepEqual(reserved(), []);
+    } finally {
+      for (const n of names) quiet('ip', 'netns', 'del', n);
+    }
+  });
 });

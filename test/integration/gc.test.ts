@@ -148,7 +148,7 @@ describe('gc (integration)', function () {
 
   it('frees a plain netns attachment whose namespace is gone, and a leftover store file of an id Docker does not know', async () => {
     sh('ip', 'netns', 'add', NS);
-    const n = (await attach(deps, {containers: [], netns: `/var/run/netns/${NS}`, net: NET})).done[0] as Attachment;
+    const n = (await attach(deps, {containers: [], netns: [`/var/run/netns/${NS}`], net: NET})).done[0] as Attachment;
     sh('ip', 'netns', 'del', NS);
     const orphanId = 'f'.repeat(64);
     writeFileSync(`${storeDir()}/10.215.1.250`, `${orphanId}\r\neth0`);

@@ -1,4 +1,4 @@
-import {closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync} from 'node:fs';
+import {closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync, type Dirent} from 'node:fs';
 import {join, relative, isAbsolute, basename} from 'node:path';
 import {lockFile, openLockFile, withLock, type FileLock, type FlockOptions} from '../../lock/flock.js';
 import {ipString, parseIP, type Addr} from '../../util/ip.js';
@@ -137,26 +137,26 @@ export class DiskStore {
     }
   }
 
-  /** Every regular file under the store, recursively, in lexical order (filepath.Walk). */
+  /**
+   * Every regular file under the store, recursively, in lexical order
+   * (filepath.Walk). The directory entries' own types say which are
+   * directories, so a file costs one read and no stat.
+   */
   private walk(visit: (path: string, content: string) => void, dir = this.dir): void {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(dir).sort();
+      entries = readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch {
       return;
     }
-    for (const name of names) {
-      const p = join(dir, name);
-      let isDir: boolean;
-      try {
-        isDir = statSync(p).isDirectory();
-      } catch {
-        continue;
-      }
-      if (isDir) {
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
         this.walk(visit, p);
         continue;
       }
+      // filepath.Walk follows no links; a symlink's target is read as the reference reads it.
+      if (!e.isFile() && !e.isSymbolicLink()) continue;
       let content: string;
       try {
         content = readFileSync(p, 'utf8');
@@ -171,19 +171,17 @@ export class DiskStore {
     return {match: trimSpace(id) + LINE_BREAK + ifname, legacy: trimSpace(id)};
   }
 
-  /** Removes every file owned by id+ifname; only if none, the legacy `<id>` files. */
+  /** Removes every file owned by id+ifname; only if none, the legacy `<id>` files (one walk for both). */
   releaseByID(id: string, ifname: string): void {
     const {match, legacy} = this.keys(id, ifname);
-    if (!this.releaseByKey(match)) this.releaseByKey(legacy);
-  }
-
-  private releaseByKey(key: string): boolean {
-    let found = false;
+    const owned: string[] = [];
+    const legacyOwned: string[] = [];
     this.walk((path, content) => {
-      if (trimSpace(content) !== key) return;
-      if (unlinkQuiet(path)) found = true;
+      const c = trimSpace(content);
+      if (c === match) owned.push(path);
+      else if (c === legacy) legacyOwned.push(path);
     });
-    return found;
+    if (!owned.map(unlinkQuiet).some(Boolean)) legacyOwned.forEach(unlinkQuiet);
   }
 
   /** IPs whose files belong to id+ifname or to the legacy `<id>`. */
@@ -199,19 +197,17 @@ export class DiskStore {
     return ips;
   }
 
-  /** Whether any file belongs to id+ifname, else to the legacy `<id>`. */
+  /** Whether any file belongs to id+ifname, else to the legacy `<id>` (one walk for both). */
   findByID(id: string, ifname: string): boolean {
     const {match, legacy} = this.keys(id, ifname);
     let found = false;
     this.walk((_p, content) => {
-      if (trimSpace(content) === match) found = true;
-    });
-    if (found) return true;
-    this.walk((_p, content) => {
-      if (trimSpace(content) === legacy) found = true;
+      const c = trimSpace(content);
+      if (c === match || c === legacy) found = true;
     });
     return found;
   }
+
 }
 
 function unlinkQuiet(path: string): boolean {

@@ -4,12 +4,13 @@ import {entryKey, knownEntries} from '../state/known-attachments.js';
 import {ensureForward, removeForward} from './rules.js';
 import {bridgesOf, cachedList} from '../network-config.js';
 import {lockedForward} from '../state/locks.js';
+import {bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-users.js';
 
 /**
  * When the forwarding rules of a bridge (./rules.ts) open and close, under
  * one lock. The rule: a bridge is open while any known
- * attachment uses it, cached or pending (an attach writes its pending record
- * before its ADD). An attach opens its bridges after writing that record,
+ * attachment uses it, cached or pending (an attach writes its pending record,
+ * and its bridges' user markers, before its ADD). An attach opens its bridges after writing that record,
  * alongside its ADD; a detach closes the bridges that only its own
  * attachments use, alongside their DELs, and opens them again for any DEL
  * that fails. Both decide under the lock, so whichever runs second sees the
@@ -65,18 +66,24 @@ export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[], 
   });
 }
 
-/** The bridges of every known attachment, except those in `leaving`. */
+/**
+ * The bridges any attachment uses, except those in `leaving`: one read of the
+ * bridge-users index (../state/bridge-users.ts), indexed from the known
+ * attachments the first time. Called under the forwarding lock.
+ */
 async function bridgesInUse(deps: Deps, leaving: ReadonlySet<string> = new Set()): Promise<string[]> {
-  const inUse = new Set<string>();
-  for (const e of await knownEntries(deps)) {
-    if (leaving.has(entryKey(e))) continue;
-    try {
-      for (const b of bridgesOf(cachedList(e.config))) inUse.add(b);
-    } catch {
-      // an entry we cannot parse does not keep a bridge open
+  await ensureIndexed(deps.paths.stateDir, async () => {
+    const out: {key: string; bridges: string[]}[] = [];
+    for (const e of await knownEntries(deps)) {
+      try {
+        out.push({key: entryKey(e), bridges: bridgesOf(cachedList(e.config))});
+      } catch {
+        // an entry we cannot parse does not keep a bridge open
+      }
     }
-  }
-  return [...inUse];
+    return out;
+  });
+  return usersOfBridges(deps.paths.stateDir, leaving);
 }
 
 function memoKey(bridges: string[]): string {

@@ -1,6 +1,9 @@
-import {readFile, readdir, rm} from 'node:fs/promises';
+import {readFileSync} from 'node:fs';
+import {readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import {isTempFile, writeFileAtomic} from '../../util/atomic.js';
+import {removeBridgeUser} from './bridge-users.js';
+import {nameMayHold} from './result-cache.js';
 
 /**
  * What cni-docker remembers about an attachment beyond libcni's result cache
@@ -49,28 +52,35 @@ export async function writeMeta(stateDir: string, network: string, containerId: 
 
 export async function readMeta(stateDir: string, network: string, containerId: string, ifname: string): Promise<AttachmentMeta | undefined> {
   try {
-    return JSON.parse(await readFile(metaFile(stateDir, network, containerId, ifname), 'utf8')) as AttachmentMeta;
+    // Synchronous, as the result cache's reads: list reads one per attachment.
+    return JSON.parse(readFileSync(metaFile(stateDir, network, containerId, ifname), 'utf8')) as AttachmentMeta;
   } catch {
     return undefined;
   }
 }
 
+/** Forget an attachment that is gone: its record, and its place among its bridges' users (./bridge-users.ts). */
 export async function deleteMeta(stateDir: string, network: string, containerId: string, ifname: string): Promise<void> {
+  await removeBridgeUser(stateDir, `${network}-${containerId}-${ifname}`);
   await rm(metaFile(stateDir, network, containerId, ifname), {force: true});
 }
 
-/** Attachments whose ADD started but never finished (attach was killed), as cache-shaped entries. */
-export async function pendingEntries(stateDir: string): Promise<{containerId: string; ifName: string; networkName: string; config: string; netns?: string; cniArgs?: [string, string][]}[]> {
+/**
+ * Attachments whose ADD started but never finished (attach was killed), as
+ * cache-shaped entries; with `ids`, only those containers' (reading only their files).
+ */
+export async function pendingEntries(stateDir: string, ids?: ReadonlySet<string>): Promise<{containerId: string; ifName: string; networkName: string; config: string; netns?: string; cniArgs?: [string, string][]}[]> {
   const out = [];
   for (const key of await listMetaKeys(stateDir)) {
+    if (!nameMayHold(key, ids)) continue;
     let meta: AttachmentMeta;
     try {
-      meta = JSON.parse(await readFile(path.join(metaDir(stateDir), `${key}.json`), 'utf8')) as AttachmentMeta;
+      meta = JSON.parse(readFileSync(path.join(metaDir(stateDir), `${key}.json`), 'utf8')) as AttachmentMeta;
     } catch {
       continue;
     }
     const p = meta.pending;
-    if (!p || key !== `${p.network}-${p.containerId}-${p.ifname}`) continue;
+    if (!p || key !== `${p.network}-${p.containerId}-${p.ifname}` || (ids && !ids.has(p.containerId))) continue;
     out.push({containerId: p.containerId, ifName: p.ifname, networkName: p.network, config: p.config, netns: p.netns, cniArgs: p.cniArgs});
   }
   return out;

@@ -13,10 +13,14 @@ export function entryKey(e: Pick<CacheEntry, 'networkName' | 'containerId' | 'if
   return `${e.networkName}-${e.containerId}-${e.ifName}`;
 }
 
-/** Cached attachments plus those whose attach was killed (or is still running) before it could cache them. */
-export async function knownEntries(deps: Deps): Promise<CacheEntry[]> {
-  const cached = await listCache(deps.paths.cacheDir);
+/**
+ * Cached attachments plus those whose attach was killed (or is still running)
+ * before it could cache them; all of them, or only those of the container ids
+ * in `ids` (reading only their files).
+ */
+export async function knownEntries(deps: Deps, ids?: ReadonlySet<string>): Promise<CacheEntry[]> {
+  const cached = await listCache(deps.paths.cacheDir, ids);
   const keys = new Set(cached.map(entryKey));
-  const pending = (await pendingEntries(deps.paths.stateDir)).filter((p) => !keys.has(entryKey(p)));
+  const pending = (await pendingEntries(deps.paths.stateDir, ids)).filter((p) => !keys.has(entryKey(p)));
   return [...cached, ...pending];
 }

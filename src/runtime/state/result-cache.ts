@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs';
 import {readFile, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import {writeFileAtomic} from '../../util/atomic.js';
@@ -91,11 +92,24 @@ export async function deleteCache(cacheDir: string, networkName: string, contain
 }
 
 /**
- * All cached attachments (libcni GetCachedAttachments): sorted by file name,
- * filtered by container id when given; entries without ifName/networkName,
- * legacy files and unreadable files are skipped.
+ * Whether a cache or metadata file name `<network>-<containerId>-<ifname>` can
+ * belong to one of `ids` (a name-only test, so only those files are read; the
+ * entry's own containerId field decides).
  */
-export async function listCache(cacheDir: string, containerId?: string): Promise<CacheEntry[]> {
+export function nameMayHold(name: string, ids: string | ReadonlySet<string> | undefined): boolean {
+  if (ids === undefined) return true;
+  if (typeof ids === 'string') return name.indexOf(`-${ids}-`) > 0;
+  for (const id of ids) if (name.indexOf(`-${id}-`) > 0) return true;
+  return false;
+}
+
+/**
+ * All cached attachments (libcni GetCachedAttachments): sorted by file name,
+ * filtered by container id (one, or a set) when given, reading only the files
+ * whose names can hold them; entries without ifName/networkName, legacy files
+ * and unreadable files are skipped.
+ */
+export async function listCache(cacheDir: string, containerId?: string | ReadonlySet<string>): Promise<CacheEntry[]> {
   let names: string[];
   try {
     names = (await readdir(resultsDir(cacheDir))).sort();
@@ -106,10 +120,12 @@ export async function listCache(cacheDir: string, containerId?: string): Promise
   const out: CacheEntry[] = [];
   for (const name of names) {
     if (name.includes('.tmp-')) continue;
-    if (containerId && !(name.indexOf(`-${containerId}-`) > 0)) continue;
+    if (!nameMayHold(name, containerId)) continue;
     let text: string;
     try {
-      text = await readFile(path.join(resultsDir(cacheDir), name), 'utf8');
+      // Synchronous: these are small files, read by the thousand in list and gc; one
+      // read(2) each costs far less than a trip through the thread pool per file.
+      text = readFileSync(path.join(resultsDir(cacheDir), name), 'utf8');
       const o = JSON.parse(text) as Record<string, unknown>;
       if (o.kind !== CACHE_KIND) continue;
     } catch {
@@ -117,7 +133,7 @@ export async function listCache(cacheDir: string, containerId?: string): Promise
     }
     const e = decodeCacheEntry(text, {networkName: '', containerId: '', ifName: ''});
     if (!e.ifName || !e.networkName) continue;
-    if (containerId && e.containerId !== containerId) continue;
+    if (typeof containerId === 'string' ? e.containerId !== containerId : containerId && !containerId.has(e.containerId)) continue;
     out.push(e);
   }
   return out;

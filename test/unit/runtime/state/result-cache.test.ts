@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {cacheFile, deleteCache, encodeCacheEntry, listCache, readCache, writeCache, type CacheEntry} from '../../../../src/runtime/state/result-cache.js';
+import {cacheFile, deleteCache, encodeCacheEntry, listCache, nameMayHold, readCache, writeCache, type CacheEntry} from '../../../../src/runtime/state/result-cache.js';
 
 const entry: CacheEntry = {
   containerId: 'c1',
@@ -61,5 +61,14 @@ describe('result cache (libcni layout)', () => {
 
   it('requires all three name parts', () => {
     assert.throws(() => cacheFile(dir, 'n', '', 'eth0'), /cache file path requires network name/);
+  });
+
+  it('lists the entries of a set of container ids, reading only the files whose names can hold them', async () => {
+    for (const id of ['c1', 'c2', 'c3']) await writeCache(dir, {...entry, containerId: id});
+    // A file whose name matches but whose content names another container is not listed.
+    writeFileSync(`${dir}/results/tcorenet-c2-eth9`, encodeCacheEntry({...entry, containerId: 'c9', ifName: 'eth9'}));
+    assert.deepEqual((await listCache(dir, new Set(['c1', 'c2']))).map((e) => `${e.containerId}/${e.ifName}`), ['c1/eth0', 'c2/eth0']);
+    assert.deepEqual((await listCache(dir, new Set())).length, 0);
+    assert.ok(nameMayHold('net-a-b-c2-eth0', new Set(['c2'])) && !nameMayHold('net-c22-eth0', new Set(['c2'])));
   });
 });
