@@ -40,12 +40,18 @@ interface FilterState {
   rules: string[];
 }
 
+/**
+ * The filter table as `iptables -S` lists it (`-P` built-in chains, `-N` the
+ * others, `-A` rules as iptables-save prints them). Not iptables-save: with
+ * the nf_tables backend it reads every table, and the nat table grows with
+ * every masqueraded attachment.
+ */
 async function readFilter(runner: Runner): Promise<FilterState> {
-  const {stdout} = await runner.run('iptables-save', ['-t', 'filter']);
+  const {stdout} = await runner.run('iptables', ['-w', '-S']);
   const chains = new Set<string>();
   const rules: string[] = [];
   for (const line of stdout.split('\n')) {
-    if (line.startsWith(':')) chains.add(line.slice(1).split(' ')[0]);
+    if (line.startsWith('-P ') || line.startsWith('-N ')) chains.add(line.split(' ')[1]);
     else if (line.startsWith('-A ')) rules.push(line);
   }
   return {chains, rules};

@@ -2,15 +2,9 @@ import assert from 'node:assert/strict';
 import {ensureForward, removeForward, forwardRules, FORWARD_CHAIN} from '../../../../src/runtime/forwarding/rules.js';
 import {FakeRunner} from '../../../helpers/fake-runner.js';
 
-const DOCKER_SAVE = [
-  '*filter',
-  ':INPUT ACCEPT [0:0]',
-  ':FORWARD DROP [0:0]',
-  ':DOCKER-USER - [0:0]',
-  '-A FORWARD -j DOCKER-USER',
-  '-A DOCKER-USER -j RETURN',
-  'COMMIT',
-].join('\n');
+/** The filter table as `iptables -w -S` lists it on a Docker host. */
+const DOCKER_SAVE = ['-P INPUT ACCEPT', '-P FORWARD DROP', '-N DOCKER-USER', '-A FORWARD -j DOCKER-USER', '-A DOCKER-USER -j RETURN'].join('\n');
+const READ = ['iptables', '-w', '-S'];
 
 describe('runtime/forwarding/rules', () => {
   it('creates the chain, the jump from DOCKER-USER and the bridge rules in one restore', async () => {
@@ -23,7 +17,7 @@ describe('runtime/forwarding/rules', () => {
       '',
     ].join('\n');
     const runner = new FakeRunner([
-      {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: DOCKER_SAVE}},
+      {argv: READ, reply: {stdout: DOCKER_SAVE}},
       {argv: ['iptables-restore', '--noflush', '-w'], input: expected},
     ]);
     await ensureForward(runner, 'br0');
@@ -32,7 +26,7 @@ describe('runtime/forwarding/rules', () => {
 
   it('jumps from FORWARD when Docker has no DOCKER-USER chain', async () => {
     const runner = new FakeRunner([
-      {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'}},
+      {argv: READ, reply: {stdout: '-P FORWARD ACCEPT\n'}},
       {argv: ['iptables-restore', '--noflush', '-w']},
     ]);
     await ensureForward(runner, 'br0');
@@ -40,8 +34,8 @@ describe('runtime/forwarding/rules', () => {
   });
 
   it('is idempotent: nothing is restored when every rule is present', async () => {
-    const save = [DOCKER_SAVE.replace('COMMIT', ''), `:${FORWARD_CHAIN} - [0:0]`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...forwardRules('br0').map((r) => `-A ${FORWARD_CHAIN} ${r}`), 'COMMIT'].join('\n');
-    const runner = new FakeRunner([{argv: ['iptables-save', '-t', 'filter'], reply: {stdout: save}}]);
+    const save = [DOCKER_SAVE, `-N ${FORWARD_CHAIN}`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...forwardRules('br0').map((r) => `-A ${FORWARD_CHAIN} ${r}`)].join('\n');
+    const runner = new FakeRunner([{argv: READ, reply: {stdout: save}}]);
     await ensureForward(runner, 'br0');
     runner.assertDone();
   });
@@ -66,7 +60,7 @@ describe('runtime/forwarding/rules', () => {
   it('fresh, but the write is refused (chain already there, or no DOCKER-USER): read and plan instead', async () => {
     const runner = new FakeRunner([
       {argv: ['iptables-restore', '--noflush', '-w'], reply: refused},
-      {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'}},
+      {argv: READ, reply: {stdout: '-P FORWARD ACCEPT\n'}},
       {argv: ['iptables-restore', '--noflush', '-w']},
     ]);
     await ensureForward(runner, 'br0', true);
@@ -81,10 +75,10 @@ describe('runtime/forwarding/rules', () => {
   });
 
   it('removes only the named bridge rules while another bridge still uses the chain (direct write refused: read and plan)', async () => {
-    const save = [`:${FORWARD_CHAIN} - [0:0]`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...['br0', 'br1'].flatMap((b) => forwardRules(b).map((r) => `-A ${FORWARD_CHAIN} ${r}`))].join('\n');
+    const save = [`-N ${FORWARD_CHAIN}`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...['br0', 'br1'].flatMap((b) => forwardRules(b).map((r) => `-A ${FORWARD_CHAIN} ${r}`))].join('\n');
     const runner = new FakeRunner([
       {argv: ['iptables-restore', '--noflush', '-w'], input: direct('br0', true), reply: refused},
-      {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: save}},
+      {argv: READ, reply: {stdout: save}},
       {argv: ['iptables-restore', '--noflush', '-w']},
     ]);
     await removeForward(runner, 'br0', true);
@@ -94,9 +88,9 @@ describe('runtime/forwarding/rules', () => {
   });
 
   it('without the last-bridge hint: read and plan, dropping the chain and its jump when no other rules remain', async () => {
-    const save = [`:${FORWARD_CHAIN} - [0:0]`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...forwardRules('br0').map((r) => `-A ${FORWARD_CHAIN} ${r}`)].join('\n');
+    const save = [`-N ${FORWARD_CHAIN}`, `-A DOCKER-USER -j ${FORWARD_CHAIN}`, ...forwardRules('br0').map((r) => `-A ${FORWARD_CHAIN} ${r}`)].join('\n');
     const runner = new FakeRunner([
-      {argv: ['iptables-save', '-t', 'filter'], reply: {stdout: save}},
+      {argv: READ, reply: {stdout: save}},
       {argv: ['iptables-restore', '--noflush', '-w']},
     ]);
     await removeForward(runner, 'br0');
