@@ -44,6 +44,7 @@ export default class AttachCommand extends BaseCommand {
   async run(): Promise<Outcome<Attachment | DryRunPlan>> {
     const {argv, flags} = await this.parse(AttachCommand);
     const {attach} = await import('../src/runtime/attach.js');
+    const progress = this.progressLine('attaching');
     const outcome = await attach(makeDeps({confDir: flags['conf-dir']}), {
       containers: argv as string[],
       netns: flags.netns,
@@ -56,7 +57,8 @@ export default class AttachCommand extends BaseCommand {
       args: flags.args,
       persist: flags.persist,
       dryRun: flags['dry-run'],
-    });
+      progress: progress?.update,
+    }).finally(() => progress?.end());
     this.print(attachLines(outcome, this.jsonEnabled()));
     if (outcome.failures.length > 0) process.exitCode = 1;
     return outcome;

@@ -38,6 +38,7 @@ export default class DetachCommand extends BaseCommand {
   async run(): Promise<Outcome<Detached>> {
     const {argv, flags} = await this.parse(DetachCommand);
     const {detach} = await import('../src/runtime/detach.js');
+    const progress = this.progressLine('detaching');
     const outcome = await detach(makeDeps({confDir: flags['conf-dir']}), {
       containers: argv as string[],
       netns: flags.netns,
@@ -46,7 +47,8 @@ export default class DetachCommand extends BaseCommand {
       net: flags.net,
       ifname: flags.ifname,
       all: flags.all,
-    });
+      progress: progress?.update,
+    }).finally(() => progress?.end());
     this.print(detachLines(outcome, this.jsonEnabled()));
     if (outcome.failures.length > 0) process.exitCode = 1;
     return outcome;

@@ -1,6 +1,7 @@
 import {Command} from '@oclif/core/command';
 import type {Lines} from './render-outcome.js';
 import {userFacingError} from './user-error.js';
+import {progressLine, type ProgressLine} from './progress.js';
 
 export {oneLine, userFacingError, type UserFacingError} from './user-error.js';
 
@@ -11,6 +12,11 @@ export {oneLine, userFacingError, type UserFacingError} from './user-error.js';
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;
+
+  /** A bulk command's progress line on stderr: only on a terminal, never under --json. */
+  protected progressLine(verb: string): ProgressLine | undefined {
+    return this.jsonEnabled() ? undefined : progressLine(process.stderr, verb);
+  }
 
   /**
    * Print a command's text output: `out` to stdout (never under --json, where

@@ -15,7 +15,7 @@ import {withContainerLock} from './state/locks.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
 import {assertLiveTarget, resolveTargets, type Target} from './target.js';
 import {summarize, type Attachment} from './attachment.js';
-import type {Outcome} from './outcome.js';
+import {progressCounter, type Outcome, type Progress} from './outcome.js';
 import {linkNamesViaPid} from '../net/netns.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
 import {isBuiltin} from '../plugins/registry.js';
@@ -35,6 +35,8 @@ export interface AttachRequest extends NetworkChoice {
   args?: string[];
   persist?: boolean;
   dryRun?: boolean;
+  /** Called as each target finishes (a bulk attach's progress line). */
+  progress?: (p: Progress) => void;
 }
 
 export interface DryRunPlan {
@@ -201,7 +203,7 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   if (req.ip && targets.length > 1) throw new UserError('--ip can only be used with a single container');
   if (req.mac && targets.length > 1) throw new UserError('--mac can only be used with a single container');
   const memo: ForwardMemo = new Map();
-  const outcomes = await mapLimitSettled(targets, BULK_CONCURRENCY, (t) => attachOne(deps, list, source, t, req, cniArgs, memo));
+  const outcomes = await mapLimitSettled(targets, BULK_CONCURRENCY, (t) => attachOne(deps, list, source, t, req, cniArgs, memo), progressCounter(targets.length, req.progress));
   const out: Outcome<Attachment | DryRunPlan> = {done: [], failures: []};
   outcomes.forEach((s, i) => {
     if (s.status === 'fulfilled') out.done.push(s.value);

@@ -11,7 +11,7 @@ import {deleteMeta, readMeta} from './state/attachment-meta.js';
 import {withContainerLock} from './state/locks.js';
 import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network-config.js';
 import {containerTarget, type Target} from './target.js';
-import type {Outcome} from './outcome.js';
+import {progressCounter, type Outcome, type Progress} from './outcome.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
 import {errorText} from '../util/error-text.js';
 
@@ -24,6 +24,8 @@ export interface DetachRequest extends NetworkChoice {
   ifname?: string;
   /** Every attachment we know of (with no containers), or every attachment of the named ones. */
   all?: boolean;
+  /** Called as each attachment is detached or fails (a bulk detach's progress line). */
+  progress?: (p: Progress) => void;
 }
 
 export interface Detached {
@@ -165,6 +167,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   const leaving = new Set(wanted.map(({entry}) => entryKey(entry)));
   const closing = settled(releaseForwarding(deps, listsOf(wanted.map(({entry}) => entry)), leaving));
   const outcomes: PromiseSettledResult<{detached: Detached; list?: NetworkConfigList}>[] = new Array(wanted.length);
+  const step = progressCounter(wanted.length, req.progress);
   await mapLimitSettled([...groups.values()], BULK_CONCURRENCY, (idxs) => withContainerLock(deps, wanted[idxs[0]].entry.containerId, async () => {
     for (const i of idxs) {
       const {entry, name} = wanted[i];
@@ -173,6 +176,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
       } catch (reason) {
         outcomes[i] = {status: 'rejected', reason};
       }
+      step?.(outcomes[i]);
     }
   }));
   const out: Outcome<Detached> = {done: [], failures: []};

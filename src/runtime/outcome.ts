@@ -12,3 +12,21 @@ export interface Outcome<T> {
   done: T[];
   failures: Failure[];
 }
+
+/** How far a bulk attach or detach is: targets finished (failed ones included) of `total`. */
+export interface Progress {
+  done: number;
+  failed: number;
+  total: number;
+}
+
+/** A mapLimitSettled callback that counts finished targets and reports each step to `report`. */
+export function progressCounter(total: number, report?: (p: Progress) => void): ((r: PromiseSettledResult<unknown>) => void) | undefined {
+  if (!report) return undefined;
+  const p: Progress = {done: 0, failed: 0, total};
+  return (r) => {
+    p.done++;
+    if (r.status === 'rejected') p.failed++;
+    report({...p});
+  };
+}

@@ -26,7 +26,12 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
 }
 
-export async function mapLimitSettled<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function mapLimitSettled<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+  onSettled?: (result: PromiseSettledResult<R>, index: number) => void,
+): Promise<PromiseSettledResult<R>[]> {
   const out: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -37,6 +42,7 @@ export async function mapLimitSettled<T, R>(items: readonly T[], limit: number, 
       } catch (reason) {
         out[i] = {status: 'rejected', reason};
       }
+      onSettled?.(out[i], i);
     }
   };
   await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker));
