@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 import type {CheckReport} from '../src/runtime/check.js';
 import {UserError} from '../src/errors.js';
 
@@ -20,11 +21,12 @@ export default class CheckCommand extends BaseCommand {
 
   static override flags = {
     net: Flags.string({description: 'only this network'}),
+    ...stateFlags,
   };
 
   async run(): Promise<CheckReport[]> {
     const {args, flags} = await this.parse(CheckCommand);
-    const deps = makeDeps();
+    const deps = makeDeps({stateRoot: flags['state-root']});
     const {listAttachments} = await import('../src/runtime/list.js');
     const rows = await listAttachments(deps, {container: args.container, net: flags.net});
     const ids = [...new Map(rows.map((r) => [r.containerId, r.container])).entries()];

@@ -1,5 +1,7 @@
 import {BaseCommand} from '../src/cli/base-command.js';
+import * as Flags from '@oclif/core/flags';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 import type {DoctorReport} from '../src/runtime/doctor.js';
 
 export default class Doctor extends BaseCommand {
@@ -12,10 +14,15 @@ export default class Doctor extends BaseCommand {
 
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json'];
 
+  static override flags = {
+    'conf-dir': Flags.string({description: 'conf dir (default: $NETCONFPATH or /etc/cni/net.d)'}),
+    ...stateFlags,
+  };
+
   async run(): Promise<DoctorReport> {
-    await this.parse(Doctor);
+    const {flags} = await this.parse(Doctor);
     const {doctor} = await import('../src/runtime/doctor.js');
-    const r = await doctor(makeDeps(), {uid: process.getuid?.()});
+    const r = await doctor(makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']}), {uid: process.getuid?.()});
     const mark = {ok: 'ok  ', warn: 'warn', fail: 'FAIL'} as const;
     for (const c of r.checks) this.log(`${mark[c.status]} ${c.check}: ${c.message}${c.fix ? ` — fix: ${c.fix}` : ''}`);
     if (!r.ok) process.exitCode = 1;

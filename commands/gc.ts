@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 import type {GcResult} from '../src/runtime/gc.js';
 
 export default class Gc extends BaseCommand {
@@ -20,12 +21,13 @@ export default class Gc extends BaseCommand {
 
   static override flags = {
     'dry-run': Flags.boolean({description: 'only show what would be freed', default: false}),
+    ...stateFlags,
   };
 
   async run(): Promise<GcResult> {
     const {flags} = await this.parse(Gc);
     const {gc} = await import('../src/runtime/gc.js');
-    const r = await gc(makeDeps(), {dryRun: flags['dry-run']});
+    const r = await gc(makeDeps({stateRoot: flags['state-root']}), {dryRun: flags['dry-run']});
     const verb = r.dryRun ? 'would free' : 'freed';
     for (const i of r.freed) {
       this.log(`${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)})${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`);

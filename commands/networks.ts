@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 import type {NetworkInfo} from '../src/runtime/networks.js';
 
 export default class NetworksCommand extends BaseCommand {
@@ -10,11 +11,12 @@ export default class NetworksCommand extends BaseCommand {
 
   static override flags = {
     'conf-dir': Flags.string({description: 'conf dir (default: $NETCONFPATH or /etc/cni/net.d)'}),
+    ...stateFlags,
   };
 
   async run(): Promise<NetworkInfo[]> {
     const {flags} = await this.parse(NetworksCommand);
-    const deps = makeDeps(flags['conf-dir'] ? {confDir: flags['conf-dir']} : {});
+    const deps = makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']});
     const {listNetworks} = await import('../src/runtime/networks.js');
     const nets = await listNetworks(deps);
     if (!this.jsonEnabled()) {

@@ -1,5 +1,7 @@
 import {BaseCommand} from '../src/cli/base-command.js';
+import * as Flags from '@oclif/core/flags';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 
 export default class Watch extends BaseCommand {
   static override summary = "Follow Docker's events: release on destroy, re-attach persistent networks on start (foreground).";
@@ -16,8 +18,13 @@ export default class Watch extends BaseCommand {
     {description: 'A container networked with no command', command: 'docker run -d --label cni-docker.networks=mybridge busybox sleep 3600'},
   ];
 
+  static override flags = {
+    'conf-dir': Flags.string({description: 'conf dir, for labelled containers and overlay networks (default: $NETCONFPATH or /etc/cni/net.d)'}),
+    ...stateFlags,
+  };
+
   async run(): Promise<void> {
-    await this.parse(Watch);
+    const {flags} = await this.parse(Watch);
     const {watch} = await import('../src/runtime/watch.js');
     const ac = new AbortController();
     const stop = (sig: string): void => {
@@ -28,7 +35,7 @@ export default class Watch extends BaseCommand {
     process.once('SIGINT', () => stop('SIGINT'));
     const stamp = (): string => new Date().toISOString();
     const json = this.jsonEnabled();
-    await watch(makeDeps(), {
+    await watch(makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']}), {
       signal: ac.signal,
       report: {
         info: (m) => this.logToStderr(`${stamp()} ${m}`),
