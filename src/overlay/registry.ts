@@ -70,7 +70,7 @@ export class SubnetRegistry {
   async getConfig(): Promise<NetworkConfig> {
     const key = configKey(this.prefix);
     const kv = await this.etcd.get(key);
-    if (!kv) throw new Error(`no overlay network config at ${key} in etcd (${this.etcd.endpoints.join(', ')}): write one first`);
+    if (!kv) throw new Error(`no overlay network config at ${key} in etcd (${this.etcd.endpoints.join(', ')}): write one first with cni-docker overlay init`);
     try {
       return parseNetworkConfig(kv.value);
     } catch (err) {
@@ -144,7 +144,7 @@ export class SubnetRegistry {
         const r = await this.etcd.createIfAbsent(key, value, {lease: granted.id});
         if (!r.created) continue; // another host was quicker: look again
         const lease: SubnetLease = {subnet, key, attrs: parseLeaseAttrs(value), etcdLease: granted.id, reservation: false, modRevision: r.revision,
-          expiresAt: new Date(this.now() + granted.ttl * 1000)};
+          expiresAt: new Date(this.now() + granted.ttl * 1000), created: true};
         granted = undefined;
         return lease;
       }
@@ -164,6 +164,11 @@ export class SubnetRegistry {
     if (r.created) return {...lease, etcdLease: granted.id, modRevision: r.revision, expiresAt: new Date(this.now() + granted.ttl * 1000)};
     await this.etcd.leaseRevoke(granted.id).catch(() => {});
     throw new Error(`the lease on ${cidrString(lease.subnet)} expired and the subnet has been taken since: acquire a new one`);
+  }
+
+  /** Give a lease up (its key goes with its etcd lease); a reservation stays. Only to undo an acquire that is not used after all. */
+  async release(lease: SubnetLease): Promise<void> {
+    if (!lease.reservation) await this.etcd.leaseRevoke(lease.etcdLease);
   }
 
   /** Changes to leases as they happen, from `fromRevision` (e.g. a listing's revision + 1) or from now. */

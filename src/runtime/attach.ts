@@ -10,7 +10,7 @@ import {cacheFile, listCache, readCache} from './cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding.js';
 import {deleteMeta, writeMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
-import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
+import {bridgesOf, overlayBridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network.js';
 import {assertLiveTarget, containerTarget, netnsTarget, type Target} from './target.js';
 import {linkNamesViaPid} from '../net/netns.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
@@ -174,7 +174,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
   // Forwarding opens alongside the ADD (src/runtime/forwarding.ts): the pending
   // record written above keeps a concurrent detach from closing it again.
   const bridges = bridgesOf(list);
-  const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo)) : undefined;
+  const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo, overlayBridgesOf(list))) : undefined;
   let result: Result;
   try {
     result = await addNetworkList(deps, list, rt);

@@ -8,7 +8,7 @@ import {deleteCache, type CacheEntry} from './cache.js';
 import {entryKey, knownEntries, releaseForwarding, reopenForwarding} from './forwarding.js';
 import {deleteMeta, readMeta} from './meta.js';
 import {withContainerLock} from './locks.js';
-import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network.js';
+import {bridgesOf, cachedList, overlayBridgesOf, resolveNetwork, type NetworkChoice} from './network.js';
 import {containerTarget, type Target} from './target.js';
 import {errorText, preloadPlugins, type Outcome} from './attach.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
@@ -175,7 +175,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   });
   const closed = await closing;
   if ('error' in closed) throw closed.error;
-  await reopenForwarding(deps, [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)));
+  await reopenForwarding(deps, [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)), listsOf(kept).flatMap(overlayBridgesOf));
   // A bridge kept open for attachments another detach was deleting at the same
   // time: with our DELs done, whichever of us checks last closes it.
   const lists = listsOf(wanted.map(({entry}) => entry));

@@ -136,7 +136,7 @@ describe('overlay/registry (over an in-memory etcd)', () => {
   it('config: missing is one line naming the key; a different one is not overwritten', async () => {
     const etcd = new FakeEtcd();
     const reg = new SubnetRegistry(etcd, {prefix: P});
-    await assert.rejects(reg.getConfig(), /^Error: no overlay network config at \/coreos\.com\/network\/config in etcd \(http:\/\/fake:2379\): write one first$/);
+    await assert.rejects(reg.getConfig(), /^Error: no overlay network config at \/coreos\.com\/network\/config in etcd \(http:\/\/fake:2379\): write one first with cni-docker overlay init$/);
     assert.equal((await reg.putConfig({network: '10.240.0.0/16'})).written, true);
     assert.equal(etcd.kv.get(`${P}/config`)!.value, CONFIG);
     assert.equal((await reg.putConfig({network: '10.240.0.0/16', subnetLen: 24, vni: 1, port: 8472})).written, false);
