@@ -11,7 +11,7 @@ Only the result or error JSON is written to stdout; the exit status is 0 or 1.`;
   ];
 
   static override args = {
-    type: Args.string({description: 'plugin to run (bridge, macvlan, host-local, dhcp); default: the config\'s "type"', required: false}),
+    type: Args.string({description: 'plugin to run (bridge, macvlan, host-local, dhcp, overlay); default: the config\'s "type"', required: false}),
   };
 
   async run(): Promise<void> {
