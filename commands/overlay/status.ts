@@ -1,4 +1,3 @@
-import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../../src/cli/base-command.js';
 import {networkFlags, stateFlags} from '../../src/cli/flags.js';
 import {makeDeps} from '../../src/deps.js';
