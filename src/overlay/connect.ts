@@ -1,4 +1,6 @@
+import type {Logger} from '../cni/plugin.js';
 import {createEtcdClient} from '../etcd/client.js';
+import {cidrString, type Cidr} from '../net/addr.js';
 import type {EtcdClient} from '../etcd/types.js';
 import type {OverlayNetConf} from './net-conf.js';
 import {SubnetRegistry} from './registry.js';
@@ -10,14 +12,15 @@ export interface OverlayConnection {
   close(): Promise<void>;
 }
 
-export function connectOverlay(c: OverlayNetConf): OverlayConnection {
+export function connectOverlay(c: OverlayNetConf, log?: Logger): OverlayConnection {
   const etcd = createEtcdClient(c.etcd);
-  return {etcd, registry: new SubnetRegistry(etcd, {prefix: c.prefix}), close: () => etcd.close()};
+  const onLostRace = (s: Cidr): void => log?.debug(`overlay ${c.name}: another host took ${cidrString(s)} first; choosing again`);
+  return {etcd, registry: new SubnetRegistry(etcd, {prefix: c.prefix, onLostRace}), close: () => etcd.close()};
 }
 
 /** Run `fn` with a connection, closed afterwards whatever happens. */
-export async function withOverlay<T>(c: OverlayNetConf, fn: (conn: OverlayConnection) => Promise<T>): Promise<T> {
-  const conn = connectOverlay(c);
+export async function withOverlay<T>(c: OverlayNetConf, fn: (conn: OverlayConnection) => Promise<T>, log?: Logger): Promise<T> {
+  const conn = connectOverlay(c, log);
   try {
     return await fn(conn);
   } finally {

@@ -23,6 +23,8 @@ export interface RegistryOptions {
   ttlSeconds?: number;
   random?: () => number;
   now?: () => number;
+  /** Told when another host created the chosen subnet's key first (acquire then picks again). */
+  onLostRace?: (subnet: Cidr) => void;
 }
 
 export interface AcquireRequest {
@@ -59,12 +61,14 @@ export class SubnetRegistry {
   private readonly ttl: number;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly onLostRace: (subnet: Cidr) => void;
 
   constructor(private readonly etcd: EtcdClient, opts: RegistryOptions) {
     this.prefix = parsePrefix(opts.prefix);
     this.ttl = opts.ttlSeconds ?? LEASE_TTL_SECONDS;
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
+    this.onLostRace = opts.onLostRace ?? (() => undefined);
   }
 
   async getConfig(): Promise<NetworkConfig> {
@@ -142,7 +146,10 @@ export class SubnetRegistry {
         granted ??= await this.etcd.leaseGrant(this.ttl);
         const key = subnetKey(this.prefix, subnet);
         const r = await this.etcd.createIfAbsent(key, value, {lease: granted.id});
-        if (!r.created) continue; // another host was quicker: look again
+        if (!r.created) {
+          this.onLostRace(subnet); // another host was quicker: look again
+          continue;
+        }
         const lease: SubnetLease = {subnet, key, attrs: parseLeaseAttrs(value), etcdLease: granted.id, reservation: false, modRevision: r.revision,
           expiresAt: new Date(this.now() + granted.ttl * 1000), created: true};
         granted = undefined;

@@ -8,6 +8,7 @@ import {cidrString} from '../net/addr.js';
 import type {Runner} from '../exec/runner.js';
 import {delVxlan, ensureVxlan, linkMtu, syncPeers, type Peer, type PeerPlan, type VxlanDevice} from '../net/vxlan.js';
 import type {NetworkConfig} from './config.js';
+import {pausePoint} from '../util/crash-hook.js';
 import {isVxlanPeer, type SubnetLease} from './lease.js';
 import type {AcquireRequest, SubnetRegistry} from './registry.js';
 
@@ -56,6 +57,7 @@ export async function syncHost(runner: Runner, registry: SubnetRegistry, host: H
   const first = await ensureVxlan(runner, base);
   let lease: SubnetLease | undefined;
   try {
+    await pausePoint('overlay:acquire');
     lease = await registry.acquire({publicIP: host.publicIP, vtepMac: first.mac, preferred: host.preferred}, cfg);
     const device = await ensureVxlan(runner, {...base, subnet: cidrString(lease.subnet)});
     const {leases, revision} = await registry.listLeases();

@@ -69,7 +69,7 @@ async function syncLocked(deps: Deps, net: OverlayNetwork, registry: SubnetRegis
 /** One full sync of this host. */
 export async function overlaySync(deps: Deps, net: OverlayNetwork): Promise<OverlaySyncReport> {
   const up = await findUplink(deps.runner, net.conf);
-  return withOverlay(net.conf, async ({registry}) => syncReport(net, up, await syncLocked(deps, net, registry, up)));
+  return withOverlay(net.conf, async ({registry}) => syncReport(net, up, await syncLocked(deps, net, registry, up)), deps.log);
 }
 
 /** The peers again from a fresh listing (after a change or a lost watch history). */
@@ -192,7 +192,7 @@ function followPhase(deps: Deps, net: OverlayNetwork, registry: SubnetRegistry, 
 export async function followOverlay(deps: Deps, net: OverlayNetwork, opts: FollowOptions = {}): Promise<void> {
   const {signal, report = {}} = opts;
   const backoff = opts.backoffMs ?? {initial: 250, max: 5000};
-  const conn = connectOverlay(net.conf);
+  const conn = connectOverlay(net.conf, deps.log);
   let pause = backoff.initial;
   try {
     while (!signal?.aborted) {
