@@ -7,7 +7,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('overlay: two hosts racing for their first lease through the CLI', function () {
   this.timeout(600_000);
-  // A /22 of /24 subnets leaves three to lease: two hosts picking at random often want the same one.
+  // Two /24 subnets to lease (SubnetMin..SubnetMax): two hosts picking at random want the same one half the time.
   const bed = new OverlayBed({sims: 2, name: 'ovrace', prefix: `/ov-race/${process.pid}`, bridge: 'ov-br2', vni: 29, network: '10.244.0.0/22'});
   const [h1, h2] = bed.hosts.sims;
 
@@ -23,7 +23,7 @@ describe('overlay: two hosts racing for their first lease through the CLI', func
     let lost = 0;
     for (let round = 0; round < 20; round++) {
       const prefix = `${bed.opts.prefix}/${round}`;
-      await bed.ok(bed.hosts.real, ['overlay', 'init', '--etcd', bed.cluster.endpoints.join(','), '--prefix', prefix, '--network', bed.opts.network, '--vni', String(bed.opts.vni)]);
+      await bed.ok(bed.hosts.real, ['overlay', 'init', '--etcd', bed.cluster.endpoints.join(','), '--prefix', prefix, '--network', bed.opts.network, '--subnet-min', '10.244.1.0', '--subnet-max', '10.244.2.0', '--vni', String(bed.opts.vni)]);
       // Both processes stop just before acquiring and go on together (the pause hook polls every 20 ms).
       const go = join(bed.dir, `go-${round}`);
       const runs = [h1, h2].map((h) => {
