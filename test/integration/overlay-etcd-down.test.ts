@@ -62,6 +62,24 @@ describe('overlay with etcd members down: attach on 2 of 3, a clean one-line fai
     assert.deepEqual(lines.map((c) => [c.status, /^network (\S+): etcd answers at /.exec(c.message)?.[1]]).sort(), [['ok', NAME], ['ok', second.name]], r.stdout);
   });
 
+  it('an ADD that fails after taking the host\'s first lease gives the lease up and removes the device it made', async () => {
+    // A link that is not a bridge where the bridge should be: the delegated bridge ADD fails after the sync.
+    await h2.exec(['ip', 'link', 'add', bed.opts.bridge, 'type', 'dummy']);
+    try {
+      const before = await snapshot(h2);
+      const r = await bed.cli(h2, ['attach', '--netns', bed.netns('ov-c9'), '--conf', bed.conf(h2)]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^Error: failed to attach ov-c9 to ${NAME}: .*${bed.opts.bridge}`));
+      assert.deepEqual(await snapshot(h2), before, 'no vxlan device, link or rule left');
+      const s = await bed.ok<{leases: {publicIP: string}[]}>(h1, ['overlay', 'status', '--conf', bed.conf(h1), '--json']);
+      assert.ok(!s.leases.some((l) => l.publicIP === h2.publicIP), `h2's new lease was given up: ${JSON.stringify(s.leases)}`);
+      assert.ok(!files(bed.root(h2)).some((f) => f.includes('ov-c9')), files(bed.root(h2)).join(', '));
+    } finally {
+      await h2.exec(['ip', 'link', 'del', bed.opts.bridge]);
+    }
+  });
+
   it('with one of the three members killed (the leader), attach still works', async () => {
     const leader = await bed.cluster.leaderIndex();
     await bed.cluster.kill(leader);

@@ -102,6 +102,13 @@ describe('overlay: containers on three simulated hosts and a Docker container on
     assert.deepEqual((JSON.parse(route.stdout) as {dst: string; gateway: string}[]).map((r) => [r.dst, r.gateway]), [[NET, gw]], 'the whole overlay network through the bridge\'s gateway');
   });
 
+  it('check finds the attachments as made (interface, addresses, routes, masquerade chain, the plugin\'s CHECK)', async () => {
+    const r = await bed.cli(h1, ['check', 'ov-c1', '--json']);
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    const reports = JSON.parse(r.stdout) as {ok: boolean; problems: string[]}[];
+    assert.deepEqual(reports.map((x) => [x.ok, x.problems]), [[true, []]]);
+  });
+
   it('a host that joins later (h3) is reachable within 5 s from h1 (sync --follow) and h2 (watch), without touching either', async () => {
     const netns = bed.netns('ov-c3');
     const a = await bed.ok<Attached>(h3, ['attach', '--netns', netns, '--conf', bed.conf(h3), '--json']);

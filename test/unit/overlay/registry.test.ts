@@ -59,6 +59,24 @@ describe('overlay/registry (over an in-memory etcd)', () => {
     assert.equal(etcd.kv.get(`${P}/subnets/10.240.1.0-24`)!.value, value('192.0.2.9', '02:00:00:00:00:09'), 'the winner\'s key untouched');
   });
 
+  it('says when it lost a race (onLostRace), marks a lease it created, and release() gives such a lease up', async () => {
+    const etcd = new FakeEtcd();
+    etcd.write(`${P}/config`, CONFIG);
+    const lost: string[] = [];
+    const reg = new SubnetRegistry(etcd, {prefix: P, random: () => 0, onLostRace: (s) => lost.push(cidrString(s))});
+    etcd.beforeCreate = (key) => {
+      etcd.beforeCreate = undefined;
+      etcd.write(key, value('192.0.2.9', '02:00:00:00:00:09'));
+    };
+    const l = await reg.acquire({publicIP: '192.0.2.1', vtepMac: '02:00:00:00:00:01'});
+    assert.deepEqual(lost, ['10.240.1.0/24']);
+    assert.equal(l.created, true);
+    assert.equal((await reg.acquire({publicIP: '192.0.2.1', vtepMac: '02:00:00:00:00:01'})).created, undefined, 'found again: not created');
+    await reg.release(l);
+    assert.equal(etcd.kv.has(l.key), false);
+    assert.deepEqual(etcd.revoked, [l.etcdLease]);
+  });
+
   it('revokes the granted lease when the create fails', async () => {
     const {etcd, reg} = setup();
     etcd.beforeCreate = () => {
