@@ -64,7 +64,7 @@ describe('overlay with etcd members down: attach on 2 of 3, a clean one-line fai
 
   it('an ADD that fails after taking the host\'s first lease gives the lease up and removes the device it made', async () => {
     // A link that is not a bridge where the bridge should be: the delegated bridge ADD fails after the sync.
-    await h2.exec(['ip', 'link', 'add', bed.opts.bridge, 'type', 'dummy']);
+    await h2.exec(['ip', 'link', 'add', bed.opts.bridge, 'type', 'veth', 'peer', 'name', 'ov-br1p']);
     try {
       const before = await snapshot(h2);
       const r = await bed.cli(h2, ['attach', '--netns', bed.netns('ov-c9'), '--conf', bed.conf(h2)]);
