@@ -10,7 +10,7 @@ export default class Doctor extends BaseCommand {
   static override description =
     'Checks: running as root, Docker reachable, the iptables backend (and that Docker uses the same), ip_forward, ' +
     "bridge netfilter and Docker's FORWARD DROP, the conf dir and each config in it, subnets overlapping Docker's networks " +
-    'or host routes, and stale state that `gc` would free. Exits 1 when any check fails.';
+    'or host routes, stale state that `gc` would free, and whether the etcd of each overlay network answers. Exits 1 when any check fails.';
 
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json'];
 

@@ -11,6 +11,7 @@ export default class Watch extends BaseCommand {
     '(attach --persist, or a network named in the label cni-docker.networks=net1,net2) is attached in its new namespace with ' +
     'the same address and MAC; on die, non-persistent attachments are released; on destroy, everything is released. ' +
     'It reconciles once at start (and after every reconnection to dockerd) and reconnects with backoff when dockerd restarts. ' +
+    'Every overlay network in the conf dir is kept in step as `overlay sync --follow` keeps it (peers from an etcd watch, the lease renewed). ' +
     'Only one watch runs at a time (lock <state dir>/watch.lock).';
 
   static override examples = [
