@@ -1,6 +1,8 @@
 import {strict as assert} from 'node:assert';
-import {readdirSync, statSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {readFileSync, readdirSync, statSync} from 'node:fs';
 import {join, relative} from 'node:path';
+import {CLI_BIN} from '../helpers/cli.js';
 import {OverlayBed, addressIn} from '../helpers/overlay-bed.js';
 import type {OverlayHost} from '../helpers/sim-hosts.js';
 
@@ -56,10 +58,19 @@ describe('overlay with etcd members down: attach on 2 of 3, a clean one-line fai
 
   const overlayLines = (r: DoctorReport) => r.checks.filter((c) => c.check === 'overlay');
 
+  /** CNI STATUS (1.1) of the overlay plugin through the exec protocol: the error JSON, or undefined when ready. */
+  const cniStatus = async (): Promise<{code: number; msg: string} | undefined> => {
+    const stdin = readFileSync(bed.conf(h1), 'utf8').replace('"cniVersion": "1.0.0"', '"cniVersion": "1.1.0"');
+    const argv = h1.argv([CLI_BIN, 'plugin']);
+    const r = spawnSync(argv[0], argv.slice(1), {input: stdin, encoding: 'utf8', env: {...process.env, CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni', CNI_DOCKER_STATE_ROOT: bed.root(h1)}});
+    return r.status === 0 ? undefined : (JSON.parse(r.stdout) as {code: number; msg: string});
+  };
+
   it('doctor says each overlay network\'s etcd answers while the cluster is up', async () => {
     const r = await bed.cli(real, ['doctor', '--conf-dir', bed.confDir(real), '--json']);
     const lines = overlayLines(JSON.parse(r.stdout) as DoctorReport);
     assert.deepEqual(lines.map((c) => [c.status, /^network (\S+): etcd answers at /.exec(c.message)?.[1]]).sort(), [['ok', NAME], ['ok', second.name]], r.stdout);
+    assert.equal(await cniStatus(), undefined, 'CNI STATUS: ready');
   });
 
   it('an ADD that fails after taking the host\'s first lease gives the lease up and removes the device it made', async () => {
@@ -123,6 +134,9 @@ describe('overlay with etcd members down: attach on 2 of 3, a clean one-line fai
     const fails = r.stdout.split('\n').filter((l) => l.startsWith('FAIL overlay: '));
     assert.deepEqual(fails.map((l) => /^FAIL overlay: network (\S+): etcd unreachable at /.exec(l)?.[1]).sort(), [NAME, second.name], r.stdout);
     for (const l of fails) assert.match(l, / — fix: start etcd, or correct etcdEndpoints\/etcdPrefix in /);
+    const st = await cniStatus();
+    assert.equal(st?.code, 50, 'CNI STATUS: plugin not available');
+    assert.match(st?.msg ?? '', /^etcd unreachable at /);
   });
 
   it('detach needs no etcd: the attachment made with 2 of 3 members goes while all are down', async () => {
