@@ -96,11 +96,11 @@ async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
   const up = await findUplink(ctx.runner, c).catch((err: unknown) => {
     throw new CniError(ErrorCode.Internal, `overlay: ${err instanceof Error ? err.message : String(err)}`);
   });
-  const conn = connectOverlay(c, ctx.log);
   // Held through the whole ADD only when this sync made the lease or the
   // device: the rollback below may remove them, so no other sync on this
   // host may start using them first. Otherwise it goes right after the sync.
   const lock = await lockHost(ctx.paths.stateDir);
+  const conn = connectOverlay(c, ctx.log);
   let held = true;
   const unlock = (): void => {
     if (held) lock.release();
