@@ -24,7 +24,7 @@ describe('overlay: two hosts racing for their first lease through the CLI', func
     for (let round = 0; round < 20; round++) {
       const prefix = `${bed.opts.prefix}/${round}`;
       await bed.ok(bed.hosts.real, ['overlay', 'init', '--etcd', bed.cluster.endpoints.join(','), '--prefix', prefix, '--network', bed.opts.network, '--subnet-min', '10.244.1.0', '--subnet-max', '10.244.2.0', '--vni', String(bed.opts.vni)]);
-      // Both processes stop just before acquiring and go on together (the pause hook polls every 20 ms).
+      // Both processes stop just before acquiring and go on together once the file appears.
       const go = join(bed.dir, `go-${round}`);
       const runs = [h1, h2].map((h) => {
         const conf = bed.writeConf(h, {etcdPrefix: prefix}, join(bed.dir, `round-${round}-${h.name}.conf`));
