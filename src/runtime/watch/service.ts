@@ -68,6 +68,10 @@ export async function watch(deps: Deps, opts: WatchOptions = {}): Promise<void> 
   const backoff = opts.backoffMs ?? {initial: 250, max: 5000};
   if (!deps.docker.events) throw new UserError('this Docker client cannot follow events');
   const lock = await acquireWatchLock(deps.paths.stateDir);
+  // Every overlay network of the conf dir is kept in step beside Docker's events, as `overlay sync --follow` does.
+  const overlays = import('../overlay-sync.js').then((o) =>
+    o.followOverlaysIn(deps, {signal, report: {info: report.info, synced: (r) => report.info?.(`overlay ${o.describeSync(r)}`), peers: (r) => report.info?.(`overlay ${o.describePeers(r)}`)}}),
+  ).catch((err: unknown) => deps.log.warn(`overlay networks: ${errorText(err)}`));
   const queue = new KeyedQueue();
   const handle = (event: string, id: string, timeNano?: number): Promise<void> =>
     queue.run(id, async () => {
@@ -128,6 +132,7 @@ export async function watch(deps: Deps, opts: WatchOptions = {}): Promise<void> 
   } finally {
     signal?.removeEventListener('abort', stop);
     await queue.idle();
+    await overlays;
     lock.release();
   }
 }
