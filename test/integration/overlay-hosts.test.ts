@@ -97,6 +97,13 @@ describe('overlay: containers on three simulated hosts and a Docker container on
       assert.ok(inSubnet(box.get(h)!.ip, lease.subnet), `${h.name}'s container ${box.get(h)!.ip} is in its lease ${lease.subnet}`);
       assert.equal(addressIn(box.get(h)!.netns), box.get(h)!.ip);
     }
+    // The overlay's bridge has its users in the bridge users index (state/bridge-users.ts), as a plain bridge has, under each host's root.
+    for (const h of [h1, h2, real]) {
+      const users = readdirSync(join(bed.root(h), 'var/lib/cni-docker/bridges', bed.opts.bridge));
+      assert.equal(users.length, 1, `${h.name}: ${users.join(' ')}`);
+      assert.ok(users[0].startsWith(`${NAME}-`), users[0]);
+    }
+    assert.equal(existsSync(join('/var/lib/cni-docker/bridges', bed.opts.bridge)), false, 'nothing in the default state root');
     const route = spawnSync('nsenter', [`--net=${box.get(h1)!.netns}`, 'ip', '-j', 'route', 'show', NET], {encoding: 'utf8'});
     const gw = box.get(h1)!.ip.replace(/\.\d+$/, '.1');
     assert.deepEqual((JSON.parse(route.stdout) as {dst: string; gateway: string}[]).map((r) => [r.dst, r.gateway]), [[NET, gw]], 'the whole overlay network through the bridge\'s gateway');
@@ -177,6 +184,7 @@ describe('overlay: containers on three simulated hosts and a Docker container on
     assert.deepEqual(readdirSync(join(root, 'var/lib/cni/networks', NAME)).filter((f) => /^\d/.test(f)), [], 'no address reservation');
     assert.deepEqual(readdirSync(join(root, 'var/lib/cni/results')), [], 'no cache entry');
     assert.equal(existsSync(join(root, 'var/lib/cni-docker/overlay', `${NAME}-ov-c2-eth0.json`)), false, 'no kept delegate config');
+    assert.equal(existsSync(join(root, 'var/lib/cni-docker/bridges', bed.opts.bridge)), false, 'no user of the bridge left in the index');
     const nat = natSave(h2);
     assert.doesNotMatch(nat, /CNI-/, 'no masquerade chain');
     const filter = (await h2.exec(['iptables-save', '-t', 'filter']));

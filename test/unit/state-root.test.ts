@@ -4,6 +4,12 @@ import {join} from 'node:path';
 import {defaultPaths} from '../../src/exec/plugin.js';
 import {makeDeps, resolveStateRoot, statePaths} from '../../src/deps.js';
 import {UserError} from '../../src/errors.js';
+import {bridgeUsersDir} from '../../src/runtime/state/bridge-users.js';
+import {metaDir} from '../../src/runtime/state/attachment-meta.js';
+import {resultsDir} from '../../src/runtime/state/result-cache.js';
+import {locksDir} from '../../src/runtime/state/locks.js';
+import {hostLockPath} from '../../src/overlay/host-lock.js';
+import {delegateFile} from '../../src/plugins/overlay.js';
 
 describe('state root (deps)', () => {
   let dir: string;
@@ -22,6 +28,22 @@ describe('state root (deps)', () => {
       stateDir: `${dir}/var/lib/cni-docker`,
       dhcpSocket: `${dir}/run/cni/dhcp.sock`,
     });
+  });
+
+  it('puts every directory the runtime and the plugins write under the root, the bridge users index included', () => {
+    const deps = makeDeps({env: {}, stateRoot: dir, cwd: '/'});
+    const written = [
+      resultsDir(deps.paths.cacheDir),
+      metaDir(deps.paths.stateDir),
+      bridgeUsersDir(deps.paths.stateDir),
+      locksDir(deps),
+      hostLockPath(deps.paths.stateDir),
+      delegateFile(deps.paths.stateDir, 'mesh', 'c1', 'eth0'),
+      join(deps.paths.networksDir, 'mesh'),
+      deps.paths.dhcpSocket,
+    ];
+    for (const p of written) assert.ok(p.startsWith(`${dir}/`), p);
+    assert.equal(bridgeUsersDir(deps.paths.stateDir), `${dir}/var/lib/cni-docker/bridges`);
   });
 
   it('takes --state-root over CNI_DOCKER_STATE_ROOT, resolved against the cwd', () => {

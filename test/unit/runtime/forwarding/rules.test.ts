@@ -106,7 +106,7 @@ describe('runtime/forwarding/rules', () => {
   });
 });
 
-describe('runtime/forward: overlay bridges', () => {
+describe('runtime/forwarding/rules: overlay bridges', () => {
   it('also accept traffic from the vxlan devices into the bridge, under the bridge\'s comment', () => {
     const plain = forwardRules('mesh0');
     const overlay = forwardRules('mesh0', true);
