@@ -49,7 +49,8 @@ export default class OverlayInit extends BaseCommand {
       username: flags['etcd-user'],
       password: flags['etcd-user'] === undefined ? undefined : password,
     });
-    this.log(`${r.written ? 'wrote' : 'already there:'} ${r.key} ${r.stored}`);
+    const {overlayInitLines} = await import('../../src/cli/render-overlay.js');
+    this.print(overlayInitLines(r, this.jsonEnabled()));
     return r;
   }
 }

@@ -24,19 +24,10 @@ export default class OverlayStatusCommand extends BaseCommand {
     const deps = makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']});
     const s = await overlayStatus(deps, await resolveOverlay({conf: flags.conf, net: flags.net}, deps.confDir, deps.cwd));
     if (!this.jsonEnabled()) {
-      const {renderTable, tableOptions} = await import('../../src/output/table.js');
-      this.log(`${s.network}: overlay ${s.overlay.network}, /${s.overlay.subnetLen} per host, vxlan VNI ${s.overlay.vni} port ${s.overlay.port} (etcd ${s.endpoints.join(', ')}, prefix ${s.prefix})`);
-      if (s.note) this.logToStderr(`Note: ${s.note}`);
-      const now = Date.now();
-      const left = (iso?: string): string => (iso ? `${iso} (${Math.max(0, Math.round((Date.parse(iso) - now) / 60_000))} min)` : 'never (reservation)');
-      process.stdout.write(renderTable(s.leases, [
-        {header: '', value: (l) => (l.mine ? '*' : '')},
-        {header: 'subnet', value: (l) => l.subnet},
-        {header: 'public ip', value: (l) => l.publicIP},
-        {header: 'vtep mac', value: (l) => l.vtepMac ?? '-'},
-        {header: 'expires', value: (l) => left(l.expiresAt)},
-      ], tableOptions(process.stdout, process.env)));
-      for (const e of s.invalid) this.logToStderr(`warning: ${e.key}: ${e.error}`);
+      const {overlayStatusText} = await import('../../src/cli/render-overlay.js');
+      const text = overlayStatusText(s, process.stdout, process.env);
+      process.stdout.write(text.out);
+      for (const l of text.err) process.stderr.write(`${l}\n`);
     }
     return s;
   }

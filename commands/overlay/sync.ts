@@ -28,27 +28,22 @@ export default class OverlaySyncCommand extends BaseCommand {
     const deps = makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']});
     const net = await resolveOverlay({conf: flags.conf, net: flags.net}, deps.confDir, deps.cwd);
     const json = this.jsonEnabled();
+    const render = await import('../../src/cli/render-overlay.js');
     if (!flags.follow) {
       const r = await o.overlaySync(deps, net);
-      if (!json) this.log(o.describeSync(r));
+      this.print(render.overlaySyncLines(r, json));
       return r;
     }
     const ac = new AbortController();
     const stop = (sig: string): void => {
-      this.logToStderr(`${sig}: stopping`);
+      process.stderr.write(`${sig}: stopping\n`);
       ac.abort();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    const stamp = (): string => new Date().toISOString();
-    // One line per event: JSON lines with --json, text otherwise.
-    await o.followOverlay(deps, net, {
-      signal: ac.signal,
-      report: {
-        synced: (r) => this.log(json ? JSON.stringify({event: 'synced', ...r}) : `${stamp()} synced ${o.describeSync(r)}`),
-        peers: (r) => this.log(json ? JSON.stringify({event: 'peers', ...r}) : `${stamp()} peers ${o.describePeers(r)}`),
-        info: (m) => this.logToStderr(`${stamp()} ${m}`),
-      },
-    });
+    // --follow never returns a result: under --json, stdout carries one JSON line per event and stderr
+    // the log lines, written directly (oclif's log() and logToStderr() are silent under --json).
+    const line = (stream: NodeJS.WriteStream) => (l: string): void => void stream.write(`${l}\n`);
+    await o.followOverlay(deps, net, {signal: ac.signal, report: render.followReport({out: line(process.stdout), err: line(process.stderr)}, json)});
   }
 }

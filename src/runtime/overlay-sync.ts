@@ -42,6 +42,13 @@ export interface OverlaySyncReport {
   changes: PeerChanges;
 }
 
+/** A peer sync that changed something (under --follow and `watch`). */
+export interface PeerSyncReport {
+  network: string;
+  peers: Peer[];
+  changes: PeerChanges;
+}
+
 /** Which peer subnets a plan adds (routes replaced) and removes (routes deleted). */
 export function planChanges(plan: PeerPlan): PeerChanges {
   const subnets = (verb: string): string[] => plan.ip.filter((l) => l[0] === 'route' && l[1] === verb).map((l) => l[2]);
@@ -86,7 +93,7 @@ export interface FollowReport {
   /** After every full sync (the first, renewals, a lost own lease). */
   synced?(r: OverlaySyncReport): void;
   /** After a peer sync that changed something. */
-  peers?(r: {network: string; peers: Peer[]; changes: PeerChanges}): void;
+  peers?(r: PeerSyncReport): void;
   /** Failures and reconnections, one line each. */
   info?(message: string): void;
 }
@@ -224,20 +231,4 @@ export async function followOverlaysIn(deps: Deps, opts: FollowOptions = {}): Pr
   const nets = found.flatMap((f) => (f.network ? [f.network] : []));
   for (const n of nets) opts.report?.info?.(`following overlay network ${n.list.name} (etcd ${n.conf.etcd.endpoints.join(', ')}, prefix ${n.conf.prefix})`);
   await Promise.all(nets.map((n) => followOverlay(deps, n, opts)));
-}
-
-/** One line for a full sync, as `sync` and `watch` print it. */
-export function describeSync(r: OverlaySyncReport): string {
-  const until = r.expiresAt ? `, lease until ${r.expiresAt}` : ' (reservation)';
-  return `${r.network}: ${r.subnet} on ${r.publicIP} (${r.device} ${r.vtepMac} via ${r.uplink}${until}), ${r.peers.length} peer(s)${describeChanges(r.changes)}`;
-}
-
-/** One line for a peer sync that changed something. */
-export function describePeers(r: {network: string; peers: Peer[]; changes: PeerChanges}): string {
-  return `${r.network}: ${r.peers.length} peer(s)${describeChanges(r.changes)}`;
-}
-
-function describeChanges(c: PeerChanges): string {
-  const parts = [...c.added.map((s) => `+${s}`), ...c.removed.map((s) => `-${s}`)];
-  return parts.length ? ` (${parts.join(' ')})` : '';
 }

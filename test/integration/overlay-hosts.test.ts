@@ -214,4 +214,15 @@ describe('overlay: containers on three simulated hosts and a Docker container on
     assert.equal(follow.proc.exitCode, null, follow.err.join('\n'));
     assert.equal(watcher.proc.exitCode, null, watcher.err.join('\n'));
   });
+
+  it('overlay sync --follow --json prints one JSON line per event and stops on SIGTERM', async () => {
+    const f = bed.start(h3, ['overlay', 'sync', '--conf', bed.conf(h3), '--follow', '--json']);
+    const synced = JSON.parse(await lineMatching(f.out, /^\{"event":"synced"/, 15_000, 'h3 JSON follower\'s first sync')) as {network: string; publicIP: string; peers: unknown[]};
+    assert.deepEqual([synced.network, synced.publicIP, synced.peers.length], [NAME, h3.publicIP, 3]);
+    f.proc.kill('SIGTERM');
+    const code = await new Promise<number | null>((res) => (f.proc.exitCode !== null ? res(f.proc.exitCode) : f.proc.once('exit', res)));
+    assert.equal(code, 0, f.err.join('\n'));
+    assert.ok(f.err.includes('SIGTERM: stopping'), f.err.join('\n'));
+    assert.ok(f.out.every((l) => l.startsWith('{')), f.out.join('\n'));
+  });
 });

@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {describePeers, describeSync, planChanges, renewDelayMs} from '../../../src/runtime/overlay-sync.js';
+import {planChanges, renewDelayMs} from '../../../src/runtime/overlay-sync.js';
 
 describe('runtime/overlay-sync (pure parts)', () => {
   it('renews an hour before expiry, or halfway for a lease of two hours or less; never for a reservation', () => {
@@ -17,12 +17,5 @@ describe('runtime/overlay-sync (pure parts)', () => {
       bridge: [],
     };
     assert.deepEqual(planChanges(plan), {added: ['10.240.4.0/24'], removed: ['10.240.9.0/24']});
-  });
-
-  it('says what a sync did in one line', () => {
-    const r = {network: 'mesh', publicIP: '192.0.2.1', uplink: 'eth0', subnet: '10.240.3.0/24', device: 'flannel.1', vtepMac: '02:00:00:00:00:03', mtu: 1450,
-      expiresAt: '2030-01-01T00:00:00.000Z', peers: [{subnet: '10.240.4.0/24', publicIP: '192.0.2.2', vtepMac: '02:00:00:00:00:04'}], changes: {added: ['10.240.4.0/24'], removed: []}};
-    assert.equal(describeSync(r), 'mesh: 10.240.3.0/24 on 192.0.2.1 (flannel.1 02:00:00:00:00:03 via eth0, lease until 2030-01-01T00:00:00.000Z), 1 peer(s) (+10.240.4.0/24)');
-    assert.equal(describePeers({network: 'mesh', peers: [], changes: {added: [], removed: ['10.240.4.0/24']}}), 'mesh: 0 peer(s) (-10.240.4.0/24)');
   });
 });
