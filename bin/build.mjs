@@ -60,7 +60,9 @@ export async function build() {
     define: {'import.meta.url': '__cniBundleUrl'},
     banner: {js: 'var __cniBundleUrl = require("node:url").pathToFileURL(__filename).href;'},
     // oclif reads tsconfig.json with TypeScript only in development mode.
-    external: ['typescript'],
+    // undici (etcd over TLS only, src/etcd/transport.ts) is imported inside a
+    // function: external, it loads from node_modules on that first request.
+    external: ['typescript', 'undici'],
     plugins: [lazyDependencies],
     logLevel: 'warning',
   });

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
-import {networkFlags, targetFlags} from '../src/cli/flags.js';
+import {networkFlags, stateFlags, targetFlags} from '../src/cli/flags.js';
 import {makeDeps} from '../src/deps.js';
 import {attachLines} from '../src/cli/render-outcome.js';
 import type {DryRunPlan} from '../src/runtime/attach.js';
@@ -33,6 +33,7 @@ export default class AttachCommand extends BaseCommand {
   static override flags = {
     ...networkFlags,
     ...targetFlags,
+    ...stateFlags,
     ifname: Flags.string({description: 'interface name inside the container (default: the first free ethN)'}),
     ip: Flags.string({description: 'request this address (CNI_ARGS IP=)'}),
     mac: Flags.string({description: 'container-side MAC address (CNI_ARGS MAC=)'}),
@@ -45,7 +46,7 @@ export default class AttachCommand extends BaseCommand {
     const {argv, flags} = await this.parse(AttachCommand);
     const {attach} = await import('../src/runtime/attach.js');
     const progress = this.progressLine('attaching');
-    const outcome = await attach(makeDeps({confDir: flags['conf-dir']}), {
+    const outcome = await attach(makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']}), {
       containers: argv as string[],
       netns: flags.netns,
       id: flags.id,

@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 import {checkLines} from '../src/cli/render-outcome.js';
 import type {CheckReport} from '../src/runtime/check-attachments.js';
 
@@ -20,12 +21,13 @@ export default class CheckCommand extends BaseCommand {
 
   static override flags = {
     net: Flags.string({description: 'only this network'}),
+    ...stateFlags,
   };
 
   async run(): Promise<CheckReport[]> {
     const {args, flags} = await this.parse(CheckCommand);
     const {checkContainer} = await import('../src/runtime/check-attachments.js');
-    const reports = await checkContainer(makeDeps(), {container: args.container, net: flags.net});
+    const reports = await checkContainer(makeDeps({stateRoot: flags['state-root']}), {container: args.container, net: flags.net});
     this.print(checkLines(reports, this.jsonEnabled()));
     if (reports.some((r) => !r.ok)) process.exitCode = 1;
     return reports;

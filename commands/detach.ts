@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
-import {networkFlags, targetFlags} from '../src/cli/flags.js';
+import {networkFlags, stateFlags, targetFlags} from '../src/cli/flags.js';
 import {makeDeps} from '../src/deps.js';
 import {detachLines} from '../src/cli/render-outcome.js';
 import type {Detached} from '../src/runtime/detach.js';
@@ -31,6 +31,7 @@ export default class DetachCommand extends BaseCommand {
   static override flags = {
     ...networkFlags,
     ...targetFlags,
+    ...stateFlags,
     ifname: Flags.string({description: 'only this interface'}),
     all: Flags.boolean({description: 'every attachment (of the named containers, or of all containers when none is named)'}),
   };
@@ -39,7 +40,7 @@ export default class DetachCommand extends BaseCommand {
     const {argv, flags} = await this.parse(DetachCommand);
     const {detach} = await import('../src/runtime/detach.js');
     const progress = this.progressLine('detaching');
-    const outcome = await detach(makeDeps({confDir: flags['conf-dir']}), {
+    const outcome = await detach(makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']}), {
       containers: argv as string[],
       netns: flags.netns,
       id: flags.id,

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 import {gcLines} from '../src/cli/render-outcome.js';
 import type {GcResult} from '../src/runtime/gc.js';
 
@@ -21,12 +22,13 @@ export default class Gc extends BaseCommand {
 
   static override flags = {
     'dry-run': Flags.boolean({description: 'only show what would be freed', default: false}),
+    ...stateFlags,
   };
 
   async run(): Promise<GcResult> {
     const {flags} = await this.parse(Gc);
     const {gc} = await import('../src/runtime/gc.js');
-    const r = await gc(makeDeps(), {dryRun: flags['dry-run']});
+    const r = await gc(makeDeps({stateRoot: flags['state-root']}), {dryRun: flags['dry-run']});
     this.print(gcLines(r, this.jsonEnabled()));
     if (r.failures.length > 0) process.exitCode = 1;
     return r;

@@ -7,6 +7,9 @@ import Gc from './gc.js';
 import InstallPlugins from './install-plugins.js';
 import List from './list.js';
 import Networks from './networks.js';
+import OverlayInit from './overlay/init.js';
+import OverlayStatus from './overlay/status.js';
+import OverlaySync from './overlay/sync.js';
 import Plugin from './plugin.js';
 import Sandbox from './sandbox.js';
 import Watch from './watch.js';
@@ -27,6 +30,9 @@ export const COMMANDS = {
   'install-plugins': InstallPlugins,
   list: List,
   networks: Networks,
+  'overlay:init': OverlayInit,
+  'overlay:status': OverlayStatus,
+  'overlay:sync': OverlaySync,
   plugin: Plugin,
   sandbox: Sandbox,
   watch: Watch,

@@ -2,7 +2,7 @@ import {Command} from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
 
 export default class InstallPlugins extends Command {
-  static override description = `Write executables named bridge, macvlan, host-local and dhcp into a directory, each running cni-docker's own implementation by the CNI exec protocol.
+  static override description = `Write executables named bridge, macvlan, host-local, dhcp and overlay into a directory, each running cni-docker's own implementation by the CNI exec protocol.
 Put the directory in CNI_PATH (podman, nerdctl, cnitool) or pass it to the conformance harness as --cand.`;
 
   static override examples = ['<%= config.bin %> install-plugins --dir /opt/cni-docker/bin'];

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 import {listText} from '../src/cli/render-outcome.js';
 import type {ListedAttachment} from '../src/runtime/list-attachments.js';
 
@@ -23,11 +24,12 @@ export default class ListCommand extends BaseCommand {
   static override flags = {
     container: Flags.string({description: 'only this container (name, Id or Id prefix)'}),
     net: Flags.string({description: 'only this network'}),
+    ...stateFlags,
   };
 
   async run(): Promise<ListedAttachment[]> {
     const {flags} = await this.parse(ListCommand);
-    const deps = makeDeps();
+    const deps = makeDeps({stateRoot: flags['state-root']});
     const {listAttachments} = await import('../src/runtime/list-attachments.js');
     const rows = await listAttachments(deps, {container: flags.container, net: flags.net});
     if (!this.jsonEnabled()) process.stdout.write(await listText(rows, process.stdout, deps.env));

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../src/cli/base-command.js';
 import {makeDeps} from '../src/deps.js';
+import {stateFlags} from '../src/cli/flags.js';
 import type {NetworkInfo} from '../src/runtime/list-networks.js';
 
 export default class NetworksCommand extends BaseCommand {
@@ -10,12 +11,14 @@ export default class NetworksCommand extends BaseCommand {
 
   static override flags = {
     'conf-dir': Flags.string({description: 'conf dir (default: $NETCONFPATH or /etc/cni/net.d)'}),
+    ...stateFlags,
   };
 
   async run(): Promise<NetworkInfo[]> {
     const {flags} = await this.parse(NetworksCommand);
+    const deps = makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']});
     const {listNetworks} = await import('../src/runtime/list-networks.js');
-    const nets = await listNetworks(makeDeps(flags['conf-dir'] ? {confDir: flags['conf-dir']} : {}));
+    const nets = await listNetworks(deps);
     if (!this.jsonEnabled()) {
       const {networkTable} = await import('../src/cli/render.js');
       process.stdout.write(await networkTable(nets, process.stdout, process.env));

@@ -1,3 +1,4 @@
+import {statSync} from 'node:fs';
 import path from 'node:path';
 import {defaultPaths, type PluginContext, type StatePaths} from './exec/plugin.js';
 import {execaRunner} from './exec/runner.js';
@@ -5,6 +6,7 @@ import type {Logger} from './util/logger.js';
 import {pluginLoader} from './plugins/registry.js';
 import {createDockerApi, type DockerApi} from './docker/client.js';
 import {hooksFromEnv, type Hooks} from './util/hooks.js';
+import {UserError} from './errors.js';
 
 /**
  * The factory: one place that builds the runner, paths, logger, the plugin
@@ -41,10 +43,55 @@ export function timestampLogger(verbose: boolean, stderr?: {write(s: string): un
   return {debug: (m) => verbose && line('debug', m), warn: (m) => line('warn', m)};
 }
 
-export function makeDeps(overrides: Partial<Deps> = {}): Deps {
+/** The environment variable `--state-root` defaults to. */
+export const STATE_ROOT_ENV = 'CNI_DOCKER_STATE_ROOT';
+
+/**
+ * Every path the tool writes, under `root`: '/' gives the reference's own
+ * paths (/var/lib/cni, ...), another root gives a host of its own on the
+ * same machine (simulated hosts in tests, a chroot-like layout).
+ */
+export function statePaths(root: string): StatePaths {
+  const under = (p: string): string => path.join(root, p);
+  return {
+    networksDir: under(defaultPaths.networksDir),
+    cacheDir: under(defaultPaths.cacheDir),
+    stateDir: under(defaultPaths.stateDir),
+    dhcpSocket: under(defaultPaths.dhcpSocket),
+  };
+}
+
+/**
+ * The state root from `--state-root` or CNI_DOCKER_STATE_ROOT ('/' when
+ * neither is set), resolved against `cwd`. Anything but '/' must be an
+ * existing directory: a mistyped root would otherwise scatter state into a
+ * new tree.
+ */
+export function resolveStateRoot(value: string | undefined, cwd: string): string {
+  if (value === undefined || value === '') return '/';
+  if (value.includes('\0')) throw new UserError(`invalid state root ${JSON.stringify(value)}`);
+  const root = path.resolve(cwd, value);
+  if (root === '/') return root;
+  let dir = false;
+  try {
+    dir = statSync(root).isDirectory();
+  } catch {
+    dir = false;
+  }
+  if (!dir) throw new UserError(`state root ${root} is not a directory (create it first)`);
+  return root;
+}
+
+export interface DepsOptions extends Partial<Deps> {
+  /** `--state-root`; default: env CNI_DOCKER_STATE_ROOT, then '/'. */
+  stateRoot?: string;
+}
+
+export function makeDeps(overrides: DepsOptions = {}): Deps {
   const env = overrides.env ?? process.env;
   const cwd = overrides.cwd ?? process.cwd();
-  const paths: StatePaths = {...defaultPaths, ...(overrides.paths ?? {})};
+  const root = resolveStateRoot(overrides.stateRoot ?? env[STATE_ROOT_ENV], cwd);
+  const paths: StatePaths = {...statePaths(root), ...(overrides.paths ?? {})};
   return {
     runner: overrides.runner ?? execaRunner(),
     env,

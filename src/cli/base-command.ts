@@ -1,5 +1,5 @@
 import {Command} from '@oclif/core/command';
-import type {Lines} from './render-outcome.js';
+import type {Lines} from './lines.js';
 import {userFacingError} from './user-error.js';
 import {progressLine, type ProgressLine} from './progress.js';
 

@@ -8,15 +8,13 @@ import type {DoctorReport} from '../runtime/doctor.js';
 import type {GcResult} from '../runtime/gc.js';
 import type {WatchReport} from '../runtime/watch/service.js';
 import {attachmentTable} from './render.js';
+import type {Lines} from './lines.js';
+import {describePeers, describeSync} from './render-overlay.js';
 
 /**
  * The text output of the commands, from their typed outcomes (which are also
- * the --json payloads). `out` lines go to stdout, `err` lines to stderr.
+ * the --json payloads), as Lines (./lines.ts).
  */
-export interface Lines {
-  out: string[];
-  err: string[];
-}
 
 export function attachLines(o: Outcome<Attachment | DryRunPlan>, json: boolean): Lines {
   const lines: Lines = {out: [], err: []};
@@ -90,6 +88,10 @@ export function gcLines(r: GcResult, json: boolean): Lines {
 export function watchReport(print: {out(line: string): void; err(line: string): void}, json: boolean, stamp = (): string => new Date().toISOString()): WatchReport {
   return {
     info: (m) => print.err(`${stamp()} ${m}`),
+    overlay: {
+      synced: (r) => print.err(`${stamp()} overlay ${describeSync(r)}`),
+      peers: (r) => print.err(`${stamp()} overlay ${describePeers(r)}`),
+    },
     gc: (freed) => {
       for (const i of freed) print.err(`${stamp()} gc: freed ${i.kind} ${i.detail} of ${i.name} on ${i.network} (${i.reason})`);
     },

@@ -23,6 +23,8 @@ export interface EtcdOptions {
 export const DEFAULT_TIMEOUT_MS = 5000;
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 2000;
 const MAX_ENDPOINTS = 32;
+/** A DNS name (labels of letters, digits, '-' and '_', none empty) or a dotted IPv4 address. */
+const HOST = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
 /** An endpoint as `scheme://host:port` (the form the errors print), or an Error saying why not. */
 export function parseEndpoint(text: string): string | Error {
@@ -39,6 +41,7 @@ export function parseEndpoint(text: string): string | Error {
   if (u.username || u.password) return new Error(`etcd endpoint ${text}: credentials do not belong in the URL (give a user and password)`);
   if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) return new Error(`etcd endpoint ${text}: only scheme, host and port are allowed`);
   if (!u.hostname) return new Error(`etcd endpoint ${text}: no host`);
+  if (!HOST.test(u.hostname) && !/^\[[0-9a-fA-F:.]+\]$/.test(u.hostname)) return new Error(`etcd endpoint ${text}: ${JSON.stringify(u.hostname)} is not a host name or address`);
   const port = u.port || (u.protocol === 'https:' ? '443' : '80');
   return `${u.protocol}//${u.hostname}:${port}`;
 }

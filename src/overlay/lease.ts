@@ -31,6 +31,8 @@ export interface SubnetLease {
   modRevision: number;
   /** When the etcd lease runs out (absent for a reservation, or when not asked). */
   expiresAt?: Date;
+  /** Set by acquire() when it took this subnet just now (the host held none before). */
+  created?: boolean;
 }
 
 /** A unicast Ethernet address, lower case with colons, or undefined. */

@@ -24,6 +24,8 @@ export interface RegistryOptions {
   ttlSeconds?: number;
   random?: () => number;
   now?: () => number;
+  /** Told when another host created the chosen subnet's key first (acquire then picks again). */
+  onLostRace?: (subnet: Cidr) => void;
 }
 
 export interface AcquireRequest {
@@ -60,18 +62,20 @@ export class SubnetRegistry {
   private readonly ttl: number;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly onLostRace: (subnet: Cidr) => void;
 
   constructor(private readonly etcd: EtcdClient, opts: RegistryOptions) {
     this.prefix = parsePrefix(opts.prefix);
     this.ttl = opts.ttlSeconds ?? LEASE_TTL_SECONDS;
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
+    this.onLostRace = opts.onLostRace ?? (() => undefined);
   }
 
   async getConfig(): Promise<NetworkConfig> {
     const key = configKey(this.prefix);
     const kv = await this.etcd.get(key);
-    if (!kv) throw new Error(`no overlay network config at ${key} in etcd (${this.etcd.endpoints.join(', ')}): write one first`);
+    if (!kv) throw new Error(`no overlay network config at ${key} in etcd (${this.etcd.endpoints.join(', ')}): write one first with cni-docker overlay init`);
     try {
       return parseNetworkConfig(kv.value);
     } catch (err) {
@@ -143,9 +147,12 @@ export class SubnetRegistry {
         granted ??= await this.etcd.leaseGrant(this.ttl);
         const key = subnetKey(this.prefix, subnet);
         const r = await this.etcd.createIfAbsent(key, value, {lease: granted.id});
-        if (!r.created) continue; // another host was quicker: look again
+        if (!r.created) {
+          this.onLostRace(subnet); // another host was quicker: look again
+          continue;
+        }
         const lease: SubnetLease = {subnet, key, attrs: parseLeaseAttrs(value), etcdLease: granted.id, reservation: false, modRevision: r.revision,
-          expiresAt: new Date(this.now() + granted.ttl * 1000)};
+          expiresAt: new Date(this.now() + granted.ttl * 1000), created: true};
         granted = undefined;
         return lease;
       }
@@ -165,6 +172,11 @@ export class SubnetRegistry {
     if (r.created) return {...lease, etcdLease: granted.id, modRevision: r.revision, expiresAt: new Date(this.now() + granted.ttl * 1000)};
     await this.etcd.leaseRevoke(granted.id).catch(() => {});
     throw new Error(`the lease on ${cidrString(lease.subnet)} expired and the subnet has been taken since: acquire a new one`);
+  }
+
+  /** Give a lease up (its key goes with its etcd lease); a reservation stays. Only to undo an acquire that is not used after all. */
+  async release(lease: SubnetLease): Promise<void> {
+    if (!lease.reservation) await this.etcd.leaseRevoke(lease.etcdLease);
   }
 
   /** Changes to leases as they happen, from `fromRevision` (e.g. a listing's revision + 1) or from now. */

@@ -10,6 +10,7 @@ const loaders: Record<string, () => Promise<{plugin: Plugin}>> = {
   macvlan: () => import('./macvlan.js'),
   'host-local': () => import('../ipam/host-local/index.js'),
   dhcp: () => import('../ipam/dhcp/index.js'),
+  overlay: () => import('./overlay.js'),
 };
 
 export const builtinTypes = Object.keys(loaders);

@@ -6,13 +6,13 @@ import {validateIfName} from '../cni/validate.js';
 import {UserError} from '../errors.js';
 import {getLink, listLinks} from '../net/ip.js';
 import {addNetworkList, delNetworkList, preloadPlugins} from './chain.js';
-import {listCache, readCache} from './state/result-cache.js';
+import {cacheFile, listCache, readCache} from './state/result-cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding/open-close.js';
 import {deleteMeta, writeMeta} from './state/attachment-meta.js';
 import {addBridgeUser} from './state/bridge-users.js';
 import {entryKey} from './state/known-attachments.js';
 import {withContainerLock} from './state/locks.js';
-import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
+import {bridgesOf, overlayBridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
 import {assertLiveTarget, resolveTargets, type Target} from './target.js';
 import {summarize, type Attachment} from './attachment.js';
 import {progressCounter, type Outcome, type Progress} from './outcome.js';
@@ -89,14 +89,14 @@ async function existingAttachment(deps: Deps, list: NetworkConfigList, target: T
   return undefined;
 }
 
-function plan(list: NetworkConfigList, target: Target, ifname: string, cniArgs: [string, string][]): DryRunPlan {
+function plan(deps: Deps, list: NetworkConfigList, target: Target, ifname: string, cniArgs: [string, string][]): DryRunPlan {
   const steps: string[] = [];
   for (const p of list.plugins) {
     const ipam = p.network.ipam?.type ? ` with ${p.network.ipam.type} IPAM` : '';
     steps.push(`ADD ${p.network.type}${ipam}: ${target.kind === 'container' ? `container ${target.name}` : `netns ${target.name}`} ${ifname} (CNI_CONTAINERID=${target.containerId} CNI_NETNS=${target.netns})`);
   }
   for (const b of bridgesOf(list)) steps.push(`allow forwarding on bridge ${b} (chain CNI-DOCKER-FORWARD)`);
-  steps.push(`cache the result in /var/lib/cni/results/${list.name}-${target.containerId}-${ifname}`);
+  steps.push(`cache the result in ${cacheFile(deps.paths.cacheDir, list.name, target.containerId, ifname)}`);
   return {dryRun: true, container: target.name, containerId: target.containerId, netns: target.netns, ifname, cniArgs, config: JSON.parse(list.bytes), steps};
 }
 
@@ -116,7 +116,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     return {...base, ifname: existing.ifname, ...s, mac: s.mac ?? link?.address, existing: true};
   }
   const ifname = req.ifname ?? (await freeIfname(deps, target.netns, target.pid));
-  if (req.dryRun) return plan(list, target, ifname, cniArgs);
+  if (req.dryRun) return plan(deps, list, target, ifname, cniArgs);
   // The container MAC from the built-in plugins' own results (a 0.1/0.2 rendering has no
   // interfaces), trusted only when no external plugin ran that could have changed it.
   let nativeMac: string | undefined;
@@ -137,7 +137,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
   deps.hooks.crashPoint('attach:pending');
   // Forwarding opens alongside the ADD (src/runtime/forwarding/open-close.ts): the markers
   // written above keep a concurrent detach from closing it again.
-  const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo)) : undefined;
+  const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo, overlayBridgesOf(list))) : undefined;
   let result: Result;
   try {
     result = await addNetworkList(deps, list, rt);

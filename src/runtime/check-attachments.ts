@@ -58,7 +58,8 @@ async function checkEntry(deps: Deps, e: CacheEntry, name: string, nat: ReturnTy
     await validateExpectedIps(deps.runner, netns, e.ifName, result.ips ?? []).catch((err: unknown) => problems.push(errorText(err)));
     await validateExpectedRoutes(deps.runner, netns, result.routes ?? []).catch((err: unknown) => problems.push(errorText(err)));
     for (const p of list.plugins) {
-      if (p.network.type !== 'bridge' || p.raw.ipMasq !== true) continue;
+      // An overlay writes the bridge's masquerade chain itself (src/plugins/overlay.ts).
+      if (!['bridge', 'overlay'].includes(p.network.type) || p.raw.ipMasq !== true) continue;
       const chain = masqChainName(list.name, e.containerId);
       for (const ip of result.ips ?? []) {
         const family = ip.address.includes(':') ? 6 : 4;

@@ -9,7 +9,7 @@ import {releaseForwarding, reopenForwarding} from './forwarding/open-close.js';
 import {entryKey, knownEntries} from './state/known-attachments.js';
 import {deleteMeta, readMeta} from './state/attachment-meta.js';
 import {withContainerLock} from './state/locks.js';
-import {bridgesOf, cachedList, resolveNetwork, type NetworkChoice} from './network-config.js';
+import {bridgesOf, cachedList, overlayBridgesOf, resolveNetwork, type NetworkChoice} from './network-config.js';
 import {containerTarget, type Target} from './target.js';
 import {progressCounter, type Outcome, type Progress} from './outcome.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
@@ -191,7 +191,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   });
   const closed = await closing;
   if ('error' in closed) throw closed.error;
-  await reopenForwarding(deps, [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)));
+  await reopenForwarding(deps, [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)), listsOf(kept).flatMap(overlayBridgesOf));
   // A bridge kept open for attachments another detach was deleting at the same
   // time: with our DELs done, whichever of us checks last closes it.
   const lists = listsOf(wanted.map(({entry}) => entry));

@@ -60,6 +60,8 @@ function hostLocalStores(lists: NetworkConfigList[], networksDir: string): Map<s
   const out = new Map<string, {network: string; dataDir: string}>();
   for (const l of lists) {
     for (const p of l.plugins) {
+      // An overlay delegates to host-local in the default store (src/plugins/overlay.ts).
+      if (p.network.type === 'overlay') out.set(path.join(networksDir, l.name), {network: l.name, dataDir: networksDir});
       const ipam = p.raw.ipam as {type?: unknown; dataDir?: unknown} | undefined;
       if (ipam?.type !== 'host-local') continue;
       const dataDir = typeof ipam.dataDir === 'string' && ipam.dataDir ? ipam.dataDir : networksDir;

@@ -57,11 +57,20 @@ export function cachedList(configBytes: string): NetworkConfigList {
   return loadConfList(configBytes);
 }
 
-/** Bridges a network list creates or uses (bridge plugins' `bridge`, default cni0). */
+const BRIDGE_TYPES = ['bridge', 'overlay'];
+
+function bridgeName(raw: Record<string, unknown>): string {
+  return typeof raw.bridge === 'string' && raw.bridge ? raw.bridge : 'cni0';
+}
+
+/** Bridges a network list creates or uses (bridge and overlay plugins' `bridge`, default cni0). */
 export function bridgesOf(list: NetworkConfigList): string[] {
-  return list.plugins
-    .filter((p) => p.network.type === 'bridge')
-    .map((p) => (typeof p.raw.bridge === 'string' && p.raw.bridge ? p.raw.bridge : 'cni0'));
+  return list.plugins.filter((p) => BRIDGE_TYPES.includes(p.network.type)).map((p) => bridgeName(p.raw));
+}
+
+/** The bridges of overlay plugins: traffic from the vxlan device into them is forwarded too. */
+export function overlayBridgesOf(list: NetworkConfigList): string[] {
+  return list.plugins.filter((p) => p.network.type === 'overlay').map((p) => bridgeName(p.raw));
 }
 
 /** "bridge", or "bridge+portmap" for a chain. */

@@ -2,6 +2,9 @@ import {runSkel, type FuncsLoader} from '../cni/skel.js';
 import {withContext, type PluginContext} from '../exec/plugin.js';
 import {loadBuiltin} from '../plugins/registry.js';
 import {makeDeps} from '../deps.js';
+import {CniError, ErrorCode} from '../cni/errors.js';
+import {goMarshalIndent} from '../cni/json.js';
+import {errorText} from '../util/error-text.js';
 
 /**
  * The process boundary of the exec protocol: read CNI_* and stdin, run skel
@@ -28,7 +31,16 @@ export async function pluginMain(name?: string): Promise<number> {
   const cmd = process.env.CNI_COMMAND ?? '';
   // VERSION ignores stdin, and an empty command never reads it: a runtime may leave stdin open.
   const stdin = cmd === '' || cmd === 'VERSION' ? '' : await readStdin();
-  const out = await runSkel(process.env, stdin, builtinFuncs(makeDeps()), {name});
+  let deps;
+  try {
+    deps = makeDeps();
+  } catch (err) {
+    // A bad CNI_DOCKER_STATE_ROOT: the caller gets a CNI error, as for any bad environment.
+    process.stdout.write(goMarshalIndent(new CniError(ErrorCode.InvalidEnvironment, errorText(err)).toJSON()));
+    process.exitCode = 1;
+    return 1;
+  }
+  const out = await runSkel(process.env, stdin, builtinFuncs(deps), {name});
   if (out.stderr) process.stderr.write(out.stderr);
   if (out.stdout) process.stdout.write(out.stdout);
   process.exitCode = out.exitCode;

@@ -2,7 +2,7 @@ import type {Deps} from '../../deps.js';
 import type {NetworkConfigList} from '../../cni/config.js';
 import {entryKey, knownEntries} from '../state/known-attachments.js';
 import {ensureForward, removeForward} from './rules.js';
-import {bridgesOf, cachedList} from '../network-config.js';
+import {bridgesOf, cachedList, overlayBridgesOf} from '../network-config.js';
 import {lockedForward} from '../state/locks.js';
 import {bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-users.js';
 
@@ -28,7 +28,7 @@ import {bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-use
  */
 export type ForwardMemo = Map<string, Promise<void>>;
 
-export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo): Promise<void> {
+export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo, overlays: readonly string[] = []): Promise<void> {
   const key = memoKey(bridges);
   let p = memo.get(key);
   if (!p) {
@@ -37,7 +37,7 @@ export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo)
       const others = (await bridgesInUse(deps)).filter((b) => !bridges.includes(b));
       let fresh = others.length === 0;
       for (const b of bridges) {
-        await ensureForward(deps.runner, b, fresh);
+        await ensureForward(deps.runner, b, fresh, overlays.includes(b));
         fresh = false;
       }
     });
@@ -54,13 +54,14 @@ export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo)
  */
 export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[], leaving: ReadonlySet<string> = new Set(), only?: readonly string[]): Promise<string[]> {
   const bridges = new Set(lists.flatMap(bridgesOf).filter((b) => !only || only.includes(b)));
+  const overlays = new Set(lists.flatMap(overlayBridgesOf));
   if (bridges.size === 0) return [];
   return lockedForward(deps, async () => {
     const inUse = new Set(await bridgesInUse(deps, leaving));
     const closing = [...bridges].filter((b) => !inUse.has(b));
     for (const [i, b] of closing.entries()) {
       // With no bridge left in use, the last one closed takes the chain along.
-      await removeForward(deps.runner, b, inUse.size === 0 && i === closing.length - 1);
+      await removeForward(deps.runner, b, inUse.size === 0 && i === closing.length - 1, overlays.has(b));
     }
     return closing;
   });
@@ -102,9 +103,9 @@ export async function releaseAfterFailedAttach(deps: Deps, list: NetworkConfigLi
 }
 
 /** Open `bridges` again (a detach closed them, then a DEL failed and its attachment stays). */
-export async function reopenForwarding(deps: Deps, bridges: string[]): Promise<void> {
+export async function reopenForwarding(deps: Deps, bridges: string[], overlays: readonly string[] = []): Promise<void> {
   if (bridges.length === 0) return;
   await lockedForward(deps, async () => {
-    for (const b of bridges) await ensureForward(deps.runner, b);
+    for (const b of bridges) await ensureForward(deps.runner, b, false, overlays.includes(b));
   });
 }

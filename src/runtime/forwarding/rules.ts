@@ -14,21 +14,31 @@ import {restoreApplied, restoreNoflush} from '../../net/restore-queue.js';
  *    bridges into ours are dropped here, before Docker's rules see them.
  * Rules carry the comment `cni-docker bridge <name>`; they are added with the
  * bridge's first attachment and removed with its last.
+ *
+ * An overlay's bridge also accepts traffic from the vxlan devices
+ * (`flannel.<VNI>`): containers on other hosts open connections to ours.
+ * The rule names the devices by their prefix because the VNI lives in etcd,
+ * not in the network config, and forwarding opens alongside the ADD that
+ * reads it; only this host's own subnet is routed into the bridge.
  */
 export const FORWARD_CHAIN = 'CNI-DOCKER-FORWARD';
+
+/** The overlay's vxlan devices, as an iptables interface pattern. */
+export const OVERLAY_DEVICES = 'flannel.+';
 
 export function forwardComment(bridge: string): string {
   return `cni-docker bridge ${bridge}`;
 }
 
 /** The rules for one bridge, each as iptables-save prints it (without "-A CHAIN"). */
-export function forwardRules(bridge: string): string[] {
+export function forwardRules(bridge: string, overlay = false): string[] {
   const c = `-m comment --comment "${forwardComment(bridge)}"`;
   return [
     `-i docker+ -o ${bridge} ${c} -j DROP`,
     `-i br-+ -o ${bridge} ${c} -j DROP`,
     `-i ${bridge} -o ${bridge} ${c} -j ACCEPT`,
     `-o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`,
+    ...(overlay ? [`-i ${OVERLAY_DEVICES} -o ${bridge} ${c} -j ACCEPT`] : []),
     `-i ${bridge} -o docker+ ${c} -j RETURN`,
     `-i ${bridge} -o br-+ ${c} -j RETURN`,
     `-i ${bridge} ! -o ${bridge} ${c} -j ACCEPT`,
@@ -78,15 +88,16 @@ function tryRestore(runner: Runner, lines: string[]): Promise<boolean> {
  * as a whole when the chain exists after all or Docker has no DOCKER-USER
  * chain, and the read-and-plan below does the work.
  */
-export async function ensureForward(runner: Runner, bridge: string, fresh = false): Promise<void> {
+export async function ensureForward(runner: Runner, bridge: string, fresh = false, overlay = false): Promise<void> {
   checkName(bridge);
-  if (fresh && (await tryRestore(runner, [`-N ${FORWARD_CHAIN}`, `-I DOCKER-USER 1 -j ${FORWARD_CHAIN}`, ...forwardRules(bridge).map((r) => `-A ${FORWARD_CHAIN} ${r}`)]))) return;
+  const rules = forwardRules(bridge, overlay);
+  if (fresh && (await tryRestore(runner, [`-N ${FORWARD_CHAIN}`, `-I DOCKER-USER 1 -j ${FORWARD_CHAIN}`, ...rules.map((r) => `-A ${FORWARD_CHAIN} ${r}`)]))) return;
   const st = await readFilter(runner);
   const out: string[] = [];
   if (!st.chains.has(FORWARD_CHAIN)) out.push(`:${FORWARD_CHAIN} - [0:0]`);
   const parent = st.chains.has('DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD';
   if (!st.rules.includes(`-A ${parent} -j ${FORWARD_CHAIN}`)) out.push(`-I ${parent} 1 -j ${FORWARD_CHAIN}`);
-  for (const r of forwardRules(bridge)) {
+  for (const r of rules) {
     if (!st.rules.includes(`-A ${FORWARD_CHAIN} ${r}`)) out.push(`-A ${FORWARD_CHAIN} ${r}`);
   }
   await restore(runner, out);
@@ -100,9 +111,9 @@ export async function ensureForward(runner: Runner, bridge: string, fresh = fals
  * nothing, when a rule is missing, the jump comes from FORWARD or other rules
  * remain in the chain; then, and without `last`, the read-and-plan below.
  */
-export async function removeForward(runner: Runner, bridge: string, last = false): Promise<void> {
+export async function removeForward(runner: Runner, bridge: string, last = false, overlay = false): Promise<void> {
   checkName(bridge);
-  if (last && (await tryRestore(runner, [...forwardRules(bridge).map((r) => `-D ${FORWARD_CHAIN} ${r}`), `-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`]))) return;
+  if (last && (await tryRestore(runner, [...forwardRules(bridge, overlay).map((r) => `-D ${FORWARD_CHAIN} ${r}`), `-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`]))) return;
   const st = await readFilter(runner);
   if (!st.chains.has(FORWARD_CHAIN)) return;
   const mine = st.rules.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `) && r.includes(`--comment "${forwardComment(bridge)}"`));

@@ -6,6 +6,7 @@ import {listCache} from '../state/result-cache.js';
 import {gc, type GcItem} from '../gc.js';
 import {died, destroyed, labelNetworks, started, type WatchAction} from './lifecycle.js';
 import {errorText} from '../../util/error-text.js';
+import type {FollowReport} from '../overlay-sync.js';
 
 /**
  * `watch`: a foreground service that follows Docker's event stream and keeps
@@ -22,6 +23,8 @@ export interface WatchReport {
   action?(a: WatchAction & {event: string; latencyMs?: number}): void;
   gc?(freed: GcItem[]): void;
   info?(message: string): void;
+  /** The follow events of the conf dir's overlay networks (their failures go to `info` unless given here). */
+  overlay?: FollowReport;
 }
 
 export interface WatchOptions {
@@ -68,6 +71,10 @@ export async function watch(deps: Deps, opts: WatchOptions = {}): Promise<void> 
   const backoff = opts.backoffMs ?? {initial: 250, max: 5000};
   if (!deps.docker.events) throw new UserError('this Docker client cannot follow events');
   const lock = await acquireWatchLock(deps.paths.stateDir);
+  // Every overlay network of the conf dir is kept in step beside Docker's events, as `overlay sync --follow` does.
+  const overlays = import('../overlay-sync.js')
+    .then((o) => o.followOverlaysIn(deps, {signal, report: {info: report.info, ...report.overlay}}))
+    .catch((err: unknown) => deps.log.warn(`overlay networks: ${errorText(err)}`));
   const queue = new KeyedQueue();
   const handle = (event: string, id: string, timeNano?: number): Promise<void> =>
     queue.run(id, async () => {
@@ -128,6 +135,7 @@ export async function watch(deps: Deps, opts: WatchOptions = {}): Promise<void> 
   } finally {
     signal?.removeEventListener('abort', stop);
     await queue.idle();
+    await overlays;
     lock.release();
   }
 }

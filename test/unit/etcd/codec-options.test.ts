@@ -53,6 +53,8 @@ describe('etcd/options (endpoints and settings, checked before any connection)',
       ['http://h:2379/v3', /only scheme, host and port/],
       ['http://h:2379?x=1', /only scheme, host and port/],
       ['http://h :2379', /is not a URL/],
+      ['http://a..b:2379', /"a\.\.b" is not a host name or address/],
+      ['http://-a:2379', /is not a host name or address/],
       ['', /is not a URL/],
     ] as [string, RegExp][]) {
       const r = parseEndpoint(text);

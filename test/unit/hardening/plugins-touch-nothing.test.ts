@@ -4,9 +4,10 @@ import {runSkel} from '../../../src/cni/skel.js';
 import {builtinFuncs} from '../../../src/runtime/plugin-main.js';
 import {plugin as bridge} from '../../../src/plugins/bridge.js';
 import {plugin as macvlan} from '../../../src/plugins/macvlan.js';
+import {plugin as overlay} from '../../../src/plugins/overlay.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
 import {ErrorCode} from '../../../src/cni/errors.js';
-import {RUNS, assertOneLineCniError, hostileIfname, hostileName, junkText, oversizedIfname, sandbox, type Sandbox} from './arbitraries.js';
+import {BAD_PIECES, RUNS, assertOneLineCniError, hostile, hostileIfname, hostileName, junkText, oversizedIfname, sandbox, type Sandbox} from './arbitraries.js';
 
 /**
  * "Refused before anything touches the system": every hostile input below runs
@@ -127,4 +128,24 @@ describe('hardening: hostile input reaches no command and no file (property)', f
   it('CNI_ARGS with hostile pairs: code 999 from the ARGS parser before any command', () =>
     prop(fc.oneof(fc.constantFrom('a', 'a=b=c', ';', 'FOO=1', 'IgnoreUnknown=maybe'), fc.string({maxLength: 20}).map((s) => `X${s}=1;=`)), (box, a) =>
       refusedByAdd(box, (x) => bridge.add(box.ctx, x), cmdArgs(conf({ipam: ipam(box)}), a), [ErrorCode.Internal])));
+
+  /** The overlay's values end up in etcd keys, URLs, link names and ip argv; none may reach a command, a file or etcd. */
+  const overlayConf = (extra: Record<string, unknown>): string =>
+    JSON.stringify({cniVersion: '1.0.0', name: 'thdnet', type: 'overlay', etcdEndpoints: ['http://127.0.0.1:1'], bridge: 'thdbr0', ...extra});
+  const urlLike = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/;
+  const overlayHostile = fc.oneof(
+    // '/' separates parts and '..' inside a part is only a name: both are fine where they stand here
+    fc.tuple(fc.string({maxLength: 4}), fc.constantFrom(...BAD_PIECES.filter((p) => p !== '/' && p !== '..')), fc.string({maxLength: 4})).map(([a, b, c]) => ({etcdPrefix: `/thd${a}${b}${c}`})),
+    fc.constantFrom('/a/../b', '/..', '/.', '/a//b', '//').map((etcdPrefix) => ({etcdPrefix})),
+    fc.string({maxLength: 12}).filter((p) => !p.startsWith('/')).map((etcdPrefix) => ({etcdPrefix})),
+    fc.oneof(hostile, fc.string({maxLength: 30})).filter((u) => !urlLike.test(u)).map((u) => ({etcdEndpoints: [u]})),
+    hostile.map((p) => ({etcdEndpoints: [`http://thd${p}:2379`]})),
+    kernelHostile.map((bridge) => ({bridge})),
+    kernelHostile.filter((i) => i !== '').map((iface) => ({iface})),
+    fc.oneof(hostile, fc.string({minLength: 1, maxLength: 15})).filter((ip) => !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)).map((publicIP) => ({publicIP})),
+  );
+
+  it('overlay: hostile etcd prefix, endpoint, bridge, iface or publicIP: one-line CNI error, no command, no file', () =>
+    prop(overlayHostile, (box, extra) =>
+      refusedByAdd(box, (a) => overlay.add(box.ctx, a), cmdArgs(overlayConf(extra)), [ErrorCode.InvalidNetworkConfig, ErrorCode.Internal])));
 });

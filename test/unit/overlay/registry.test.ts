@@ -59,6 +59,24 @@ describe('overlay/registry (over an in-memory etcd)', () => {
     assert.equal(etcd.kv.get(`${P}/subnets/10.240.1.0-24`)!.value, value('192.0.2.9', '02:00:00:00:00:09'), 'the winner\'s key untouched');
   });
 
+  it('says when it lost a race (onLostRace), marks a lease it created, and release() gives such a lease up', async () => {
+    const etcd = new FakeEtcd();
+    etcd.write(`${P}/config`, CONFIG);
+    const lost: string[] = [];
+    const reg = new SubnetRegistry(etcd, {prefix: P, random: () => 0, onLostRace: (s) => lost.push(cidrString(s))});
+    etcd.beforeCreate = (key) => {
+      etcd.beforeCreate = undefined;
+      etcd.write(key, value('192.0.2.9', '02:00:00:00:00:09'));
+    };
+    const l = await reg.acquire({publicIP: '192.0.2.1', vtepMac: '02:00:00:00:00:01'});
+    assert.deepEqual(lost, ['10.240.1.0/24']);
+    assert.equal(l.created, true);
+    assert.equal((await reg.acquire({publicIP: '192.0.2.1', vtepMac: '02:00:00:00:00:01'})).created, undefined, 'found again: not created');
+    await reg.release(l);
+    assert.equal(etcd.kv.has(l.key), false);
+    assert.deepEqual(etcd.revoked, [l.etcdLease]);
+  });
+
   it('revokes the granted lease when the create fails', async () => {
     const {etcd, reg} = setup();
     etcd.beforeCreate = () => {
@@ -136,7 +154,7 @@ describe('overlay/registry (over an in-memory etcd)', () => {
   it('config: missing is one line naming the key; a different one is not overwritten', async () => {
     const etcd = new FakeEtcd();
     const reg = new SubnetRegistry(etcd, {prefix: P});
-    await assert.rejects(reg.getConfig(), /^Error: no overlay network config at \/coreos\.com\/network\/config in etcd \(http:\/\/fake:2379\): write one first$/);
+    await assert.rejects(reg.getConfig(), /^Error: no overlay network config at \/coreos\.com\/network\/config in etcd \(http:\/\/fake:2379\): write one first with cni-docker overlay init$/);
     assert.equal((await reg.putConfig({network: '10.240.0.0/16'})).written, true);
     assert.equal(etcd.kv.get(`${P}/config`)!.value, CONFIG);
     assert.equal((await reg.putConfig({network: '10.240.0.0/16', subnetLen: 24, vni: 1, port: 8472})).written, false);

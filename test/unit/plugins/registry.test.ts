@@ -15,7 +15,7 @@ describe('plugins/registry', () => {
   after(() => rmSync(dir, {recursive: true, force: true}));
 
   it('knows the built-in types', () => {
-    assert.deepEqual(builtinTypes, ['bridge', 'macvlan', 'host-local', 'dhcp']);
+    assert.deepEqual(builtinTypes, ['bridge', 'macvlan', 'host-local', 'dhcp', 'overlay']);
     assert.ok(isBuiltin('host-local') && !isBuiltin('loopback') && !isBuiltin('toString'));
   });
 

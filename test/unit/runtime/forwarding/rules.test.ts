@@ -105,3 +105,28 @@ describe('runtime/forwarding/rules', () => {
     await assert.rejects(ensureForward(runner, 'br0\n-F'), /invalid bridge name/);
   });
 });
+
+describe('runtime/forwarding/rules: overlay bridges', () => {
+  it('also accept traffic from the vxlan devices into the bridge, under the bridge\'s comment', () => {
+    const plain = forwardRules('mesh0');
+    const overlay = forwardRules('mesh0', true);
+    assert.deepEqual(overlay.filter((r) => !plain.includes(r)), ['-i flannel.+ -o mesh0 -m comment --comment "cni-docker bridge mesh0" -j ACCEPT']);
+    // Docker's bridges stay dropped first; the extra accept comes after them.
+    assert.ok(overlay.indexOf('-i flannel.+ -o mesh0 -m comment --comment "cni-docker bridge mesh0" -j ACCEPT') > overlay.indexOf('-i br-+ -o mesh0 -m comment --comment "cni-docker bridge mesh0" -j DROP'));
+  });
+
+  it('opens and closes an overlay bridge with the extra rule in the same single writes', async () => {
+    const open = new FakeRunner([{
+      argv: ['iptables-restore', '--noflush', '-w'],
+      input: ['*filter', `-N ${FORWARD_CHAIN}`, `-I DOCKER-USER 1 -j ${FORWARD_CHAIN}`, ...forwardRules('mesh0', true).map((r) => `-A ${FORWARD_CHAIN} ${r}`), 'COMMIT', ''].join('\n'),
+    }]);
+    await ensureForward(open, 'mesh0', true, true);
+    open.assertDone();
+    const close = new FakeRunner([{
+      argv: ['iptables-restore', '--noflush', '-w'],
+      input: ['*filter', ...forwardRules('mesh0', true).map((r) => `-D ${FORWARD_CHAIN} ${r}`), `-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`, 'COMMIT', ''].join('\n'),
+    }]);
+    await removeForward(close, 'mesh0', true, true);
+    close.assertDone();
+  });
+});
