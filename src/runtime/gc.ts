@@ -92,6 +92,7 @@ function oneLine(s: string): string {
  */
 async function collect(deps: Deps, failures: Failure[]): Promise<Plan> {
   const p = await plan(deps);
+  await deps.hooks.pausePoint('gc:planned');
   const lists: NetworkConfigList[] = [];
   for (const e of p.entries) {
     const who = `${e.containerId.slice(0, 12)} on ${e.networkName}/${e.ifName}`;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import {cli, cliJson, CONFIGS} from '../helpers/cli.js';
 import {assertDockerTestBed, assertReferencePlugins, REFERENCE_PLUGINS, TestContainers, type TestContainer} from '../helpers/docker.js';
 import {quietSync as quiet, shSync as sh} from '../helpers/host.js';
-import {added, saveRules} from '../helpers/rules.js';
+import {added, PORTMAP_SHARED as SHARED, removePortmapSharedChains, saveRules} from '../helpers/rules.js';
 import type {Attachment} from '../../src/runtime/attachment.js';
 import type {DryRunPlan} from '../../src/runtime/attach.js';
 import type {ListedAttachment} from '../../src/runtime/list-attachments.js';
@@ -28,18 +28,6 @@ const RESULTS = '/var/lib/cni/results';
 const CLIENT_NS = 'pub-cli';
 const HOST_IP = '10.89.3.1';
 const CLIENT_IP = '10.89.3.2';
-
-/** The chains the reference portmap sets up once per host and never removes (as in podman.test.ts). */
-const SHARED = [
-  'nat :CNI-HOSTPORT-DNAT',
-  'nat :CNI-HOSTPORT-MASQ',
-  'nat :CNI-HOSTPORT-SETMARK',
-  'nat -A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT',
-  'nat -A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT',
-  'nat -A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ',
-  'nat -A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE',
-  'nat -A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000',
-];
 
 interface Fetch {
   code: number;
@@ -102,7 +90,7 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     quiet('ip', 'netns', 'del', CLIENT_NS);
     if (!bridgeExisted) quiet('ip', 'link', 'del', BRIDGE);
     if (reserved().length === 0) rmSync(STORE, {recursive: true, force: true});
-    removeSharedChainsMadeHere(natBefore);
+    removePortmapSharedChains(natBefore);
   });
 
   it('refuses bad --publish values, several containers and a network without portmap, in one line each, touching nothing', async () => {
@@ -237,18 +225,4 @@ describe('attach --publish through the reference portmap (real engine, real ipta
 /** What a refused attach must leave alone: nat and filter rules, addresses in our store, cache files. */
 function hostState(): string {
   return JSON.stringify({rules: saveRules('iptables-save', ['nat', 'filter']), store: reserved(), cache: existsSync(RESULTS) ? readdirSync(RESULTS).sort() : []});
-}
-
-/** portmap's host-wide chains, when this file made them and they hold nothing else. */
-function removeSharedChainsMadeHere(atStart: string[]): void {
-  const now = saveRules('iptables-save', ['nat']);
-  if (atStart.includes('nat :CNI-HOSTPORT-DNAT') || !now.includes('nat :CNI-HOSTPORT-DNAT')) return;
-  if (now.some((l) => l.startsWith('nat -A CNI-HOSTPORT-DNAT '))) return;
-  quiet('iptables', '-t', 'nat', '-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  quiet('iptables', '-t', 'nat', '-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  quiet('iptables', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
-  for (const c of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
-    quiet('iptables', '-t', 'nat', '-F', c);
-    quiet('iptables', '-t', 'nat', '-X', c);
-  }
 }
