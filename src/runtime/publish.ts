@@ -67,6 +67,12 @@ export function parsePublish(spec: string): PortMapping {
   return m;
 }
 
+/** The --publish value that asks for `m` again (watch re-attaches a persistent attachment with it). */
+export function publishSpec(m: PortMapping): string {
+  const host = m.hostIP === undefined ? '' : m.hostIP.includes(':') ? `[${m.hostIP}]:` : `${m.hostIP}:`;
+  return `${host}${m.hostPort}:${m.containerPort}/${m.protocol}`;
+}
+
 function familyOf(ip: string): 4 | 6 {
   return ip.includes(':') ? 6 : 4;
 }

@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert';
 import {loadConfList} from '../../../src/cni/config.js';
 import {UserError} from '../../../src/errors.js';
 import {buildPluginConfig} from '../../../src/runtime/chain.js';
-import {capabilityArgsFor, collides, containerV4, formatPort, mappingsOf, parsePublish, parsePublishList, sameMappings} from '../../../src/runtime/publish.js';
+import {capabilityArgsFor, collides, containerV4, formatPort, mappingsOf, parsePublish, parsePublishList, publishSpec, sameMappings} from '../../../src/runtime/publish.js';
 
 describe('runtime/publish (--publish)', () => {
   it('parses [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp], tcp by default, IPv6 host addresses in brackets', () => {
@@ -64,6 +64,10 @@ describe('runtime/publish (--publish)', () => {
     assert.equal(collides(m('10.0.0.1'), m('10.0.0.2')), false);
     assert.equal(collides(m(), m(undefined, 81)), false);
     assert.equal(collides(m(), m(undefined, 80, 'udp')), false);
+  });
+
+  it('gives back the --publish value of a mapping (watch re-attaches with it)', () => {
+    for (const spec of ['18080:8080/tcp', '127.0.0.1:53:5353/udp', '[fd00::1]:1:2/tcp']) assert.equal(publishSpec(parsePublish(spec)), spec);
   });
 
   it('formats ports as list prints them', () => {
