@@ -206,6 +206,25 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     assert.equal(d.code, 0, d.stderr);
   });
 
+  for (const step of ['chain:add:portmap', 'attach:cached']) {
+    it(`kill -9 of attach --publish after ${step}, then detach: no DNAT rule or ACCEPT of it stays`, async () => {
+      const ns = 'pub-crash';
+      quiet('ip', 'netns', 'del', ns);
+      sh('ip', 'netns', 'add', ns);
+      try {
+        const killed = await cli(['attach', '--netns', `/var/run/netns/${ns}`, '--conf', CONFLIST, '--publish', '18083:80'], {CNI_DOCKER_CRASH_AFTER: step});
+        assert.match(killed.stderr, new RegExp(`crash-hook: SIGKILL after step \\d+ \\(${step}\\)`));
+        assert.ok(saveRules('iptables-save', ['nat']).some((l) => l.includes('--dport 18083 -j DNAT')), 'portmap had made its DNAT');
+        const d = await cli(['detach', '--netns', `/var/run/netns/${ns}`]);
+        assert.equal(d.code, 0, d.stderr);
+        assert.deepEqual(saveRules('iptables-save', ['nat']).filter((l) => l.includes('18083') || l.includes(`id: \\"${ns}\\"`)), []);
+        assert.deepEqual(ourPortRules().filter((l) => l.includes(ns)), []);
+      } finally {
+        quiet('ip', 'netns', 'del', ns);
+      }
+    });
+  }
+
   it('detach removes every DNAT rule and chain portmap added, and the forwarding of the port', async () => {
     const d = await cli(['detach', web.name]);
     assert.equal(d.code, 0, d.stderr);
