@@ -8,12 +8,13 @@ import {getLink, listLinks} from '../net/ip.js';
 import {addNetworkList, buildPluginConfig, delNetworkList, findExternalPlugins, preloadPlugins} from './chain.js';
 import {listCache, readCache, type CacheEntry} from './state/result-cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding/open-close.js';
-import {deleteMeta, readMeta, writeMeta} from './state/attachment-meta.js';
+import {deleteMeta, writeMeta} from './state/attachment-meta.js';
 import {addBridgeUser} from './state/bridge-users.js';
-import {entryKey, knownEntries} from './state/known-attachments.js';
+import {entryKey} from './state/known-attachments.js';
 import {lockedForward, waitForGc, withContainerLock} from './state/locks.js';
 import {closePublished, openPublished, publishComment, publishRules} from './forwarding/published.js';
-import {capabilityArgsFor, collides, containerV4, declares, formatPort, mappingsOf, parsePublishList, PORT_MAPPINGS, sameMappings, type PortMapping} from './publish.js';
+import {capabilityArgsFor, containerV4, declares, formatPort, mappingsOf, parsePublishList, PORT_MAPPINGS, sameMappings, type PortMapping} from './publish.js';
+import {assertPortsFree} from './ports-in-use.js';
 import {bridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
 import {assertLiveTarget, resolveTargets, type Target} from './target.js';
 import {summarize, type Attachment} from './attachment.js';
@@ -131,30 +132,6 @@ function plan(list: NetworkConfigList, target: Target, ifname: string, ask: Ask)
   };
 }
 
-/**
- * Refuse host ports another known attachment (cached or being made) already
- * publishes: portmap reserves nothing, and the DNAT rule met first would take
- * the traffic. portmap also keys its rules by network and container, so one
- * container publishes on a network through one interface only.
- */
-async function assertPortsFree(deps: Deps, list: NetworkConfigList, target: Target, ifname: string, publish: PortMapping[]): Promise<void> {
-  const own = entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname});
-  for (const e of await knownEntries(deps)) {
-    if (entryKey(e) === own) continue;
-    const theirs = mappingsOf(e.capabilityArgs);
-    if (theirs.length === 0) continue;
-    if (e.containerId === target.containerId && e.networkName === list.name) {
-      throw new UserError(`${target.name} already publishes ports on ${list.name} through ${e.ifName}; portmap keeps one set of ports per network and container`);
-    }
-    for (const m of publish) {
-      const clash = theirs.find((t) => collides(t, m));
-      if (!clash) continue;
-      const who = (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? e.containerId.slice(0, 12);
-      throw new UserError(`host port ${m.hostPort}/${m.protocol} is already published by ${who} on ${e.networkName} (${formatPort(clash)})`);
-    }
-  }
-}
-
 async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, ask: Ask, memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
   if (req.dryRun) return attachLocked(deps, list, source, target, req, ask, memo);
   return withContainerLock(deps, target.containerId, () => attachLocked(deps, list, source, target, req, ask, memo));
@@ -211,7 +188,13 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     await register();
   }
   deps.hooks.crashPoint('attach:pending');
-  await waitForGc(deps);
+  try {
+    await waitForGc(deps);
+  } catch (err) {
+    // Nothing made yet but the record: forget it.
+    await deleteMeta(deps.paths.stateDir, list.name, target.containerId, ifname);
+    throw err;
+  }
   // Forwarding opens alongside the ADD (src/runtime/forwarding/open-close.ts): the markers
   // written above keep a concurrent detach from closing it again.
   const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo)) : undefined;
