@@ -9,11 +9,13 @@ export default class Gc extends BaseCommand {
   static override summary = 'Release addresses, rules, leases and cache entries of containers that no longer exist.';
 
   static override description =
-    "Compares cni-docker's result cache and attachment records, the host-local stores of its networks, its masquerade chains " +
-    '(iptables and nftables), its DHCP leases and its per-container lock files with the containers Docker reports, and ' +
-    'releases everything that belongs to removed containers (or plain network namespaces whose path is gone): DEL through ' +
-    'the cached config, then any leftover. ' +
-    'Attachments of existing containers (running or stopped) and state cni-docker did not create are never touched.';
+    "libcni's GCNetworkList with a Docker front. The valid attachments are cni-docker's attachments of the containers Docker " +
+    'reports (running or stopped) and of plain network namespaces that still exist. gc DELs every other attachment through its ' +
+    'cached config, then sends the CNI GC verb (cni.dev/valid-attachments) to each plugin of every cniVersion 1.1.0 network in ' +
+    'the conf dir or the cache, then releases whatever is still left of removed containers in its host-local stores, masquerade ' +
+    'chains (iptables and nftables), DHCP leases, published-port forwarding rules and per-container lock files. On a 1.1.0 ' +
+    'network everything that is not a valid attachment is freed (as the GC verb means), so such a network should not be shared ' +
+    'with another runtime. A plugin that fails GC is reported in one line (exit 1) and the rest goes on.';
 
   static override examples = [
     {description: 'Show what would be freed', command: '<%= config.bin %> <%= command.id %> --dry-run'},

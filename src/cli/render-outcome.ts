@@ -10,6 +10,7 @@ import type {WatchReport} from '../runtime/watch/service.js';
 import {attachmentTable} from './render.js';
 import type {Lines} from './lines.js';
 import {describePeers, describeSync} from './render-overlay.js';
+import {formatPort} from '../runtime/port-mapping.js';
 
 /**
  * The text output of the commands, from their typed outcomes (which are also
@@ -21,7 +22,7 @@ export function attachLines(o: Outcome<Attachment | DryRunPlan>, json: boolean):
   if (!json) {
     for (const a of o.done) {
       if ('dryRun' in a) {
-        lines.out.push(`Would attach ${a.container} (${a.containerId}) in ${a.netns} as ${a.ifname}:`);
+        lines.out.push(`Would attach ${a.container} (${a.containerId}) in ${a.netns} as ${a.ifname}${a.ports?.length ? `, publishing ${a.ports.map(formatPort).join(', ')}` : ''}:`);
         for (const s of a.steps) lines.out.push(`  - ${s}`);
         lines.out.push(`Config:\n${JSON.stringify(a.config, null, 2)}`);
         continue;
@@ -29,7 +30,8 @@ export function attachLines(o: Outcome<Attachment | DryRunPlan>, json: boolean):
       if (a.note) lines.err.push(`Note: ${a.note}`);
       const verb = a.existing ? 'already attached' : 'attached';
       const gw = a.gateways.length ? ` gateway ${a.gateways.join(',')}` : '';
-      lines.out.push(`${a.container}: ${verb} to ${a.network} as ${a.ifname} ${a.addresses.join(',') || '(no address)'}${gw}${a.mac ? ` mac ${a.mac}` : ''}`);
+      const ports = a.ports?.length ? ` ports ${a.ports.map(formatPort).join(',')}` : '';
+      lines.out.push(`${a.container}: ${verb} to ${a.network} as ${a.ifname} ${a.addresses.join(',') || '(no address)'}${gw}${a.mac ? ` mac ${a.mac}` : ''}${ports}`);
     }
     for (const f of o.failures) lines.err.push(`Error: ${f.message}`);
   }
@@ -79,6 +81,8 @@ export function gcLines(r: GcResult, json: boolean): Lines {
       lines.out.push(`${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)})${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`);
     }
     if (r.freed.length === 0) lines.out.push('nothing to free');
+    const n = `${r.validAttachments} valid attachment${r.validAttachments === 1 ? '' : 's'}`;
+    for (const g of r.gc) lines.out.push(`${r.dryRun ? 'would send' : 'sent'} GC to ${g.plugins.join(', ')} of ${g.network} (${n})`);
   }
   for (const f of r.failures) lines.err.push(`Error: ${f.message}`);
   return lines;

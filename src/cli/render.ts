@@ -1,6 +1,7 @@
 import type {ListedAttachment} from '../runtime/list-attachments.js';
 import type {NetworkInfo} from '../runtime/list-networks.js';
 import {renderTable, tableOptions, type Column} from '../output/table.js';
+import {formatPort} from '../runtime/port-mapping.js';
 
 /**
  * The attachment table of `list`. chalk is loaded only to colour a terminal:
@@ -27,6 +28,8 @@ function attachmentColumns(stateColor?: (r: ListedAttachment) => (s: string) => 
     {header: 'mac', value: (r) => r.mac ?? '-'},
     {header: 'gateway', value: (r) => r.gateways.join(',') || '-'},
     {header: 'state', value: (r) => r.state, color: stateColor},
+    // Last, so the columns scripts cut by position keep their places.
+    {header: 'ports', value: (r) => (r.ports ?? []).map(formatPort).join(',') || '-'},
   ];
 }
 

@@ -5,13 +5,16 @@ import {parseResult} from '../cni/results.js';
 import {validateIfName} from '../cni/validate.js';
 import {UserError} from '../errors.js';
 import {getLink, listLinks} from '../net/ip.js';
-import {addNetworkList, delNetworkList, preloadPlugins} from './chain.js';
-import {cacheFile, listCache, readCache} from './state/result-cache.js';
+import {addNetworkList, buildPluginConfig, delNetworkList, findExternalPlugins, preloadPlugins} from './chain.js';
+import {cacheFile, listCache, readCache, type CacheEntry} from './state/result-cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding/open-close.js';
 import {deleteMeta, writeMeta} from './state/attachment-meta.js';
 import {addBridgeUser} from './state/bridge-users.js';
 import {entryKey} from './state/known-attachments.js';
-import {withContainerLock} from './state/locks.js';
+import {lockedForward, waitForGc, withContainerLock} from './state/locks.js';
+import {closePublished, openPublished, publishComment, publishRules} from './forwarding/published.js';
+import {capabilityArgsFor, containerV4, declares, formatPort, mappingsOf, parsePublishList, PORT_MAPPINGS, sameMappings, type PortMapping} from './publish.js';
+import {assertPortsFree} from './ports-in-use.js';
 import {bridgesOf, overlayBridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
 import {assertLiveTarget, resolveTargets, type Target} from './target.js';
 import {summarize, type Attachment} from './attachment.js';
@@ -20,6 +23,7 @@ import {linkNamesViaPid} from '../net/netns.js';
 import {BULK_CONCURRENCY, mapLimitSettled, settled} from '../util/concurrency.js';
 import {isBuiltin} from '../plugins/registry.js';
 import {errorText} from '../util/error-text.js';
+import {toCniError} from '../cni/errors.js';
 
 export interface AttachRequest extends NetworkChoice {
   /** Container names, Ids or unique prefixes. */
@@ -33,6 +37,8 @@ export interface AttachRequest extends NetworkChoice {
   mac?: string;
   /** Extra CNI_ARGS as K=V. */
   args?: string[];
+  /** --publish values, [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]: the portMappings capability. */
+  publish?: string[];
   persist?: boolean;
   dryRun?: boolean;
   /** Called as each target finishes (a bulk attach's progress line). */
@@ -46,8 +52,20 @@ export interface DryRunPlan {
   netns: string;
   ifname: string;
   cniArgs: [string, string][];
+  /** What the plugins that declare a capability get in runtimeConfig (portMappings, ips). */
+  capabilityArgs?: Record<string, unknown>;
+  ports?: PortMapping[];
   config: unknown;
   steps: string[];
+}
+
+/** What one attach call asks of every target, validated once. */
+interface Ask {
+  cniArgs: [string, string][];
+  publish: PortMapping[];
+  capabilityArgs?: Record<string, unknown>;
+  /** External plugins of the list and the file each runs from. */
+  external: Map<string, string>;
 }
 
 const ARG_KEY = /^[A-Za-z0-9_.-]+$/;
@@ -78,45 +96,70 @@ export async function freeIfname(deps: Deps, netns: string, pid?: number): Promi
 }
 
 /** An attachment that is already there (cache present and its link still in the namespace). */
-async function existingAttachment(deps: Deps, list: NetworkConfigList, target: Target, ifname?: string): Promise<{ifname: string; result: Result} | undefined> {
+async function existingAttachment(deps: Deps, list: NetworkConfigList, target: Target, ifname?: string): Promise<{ifname: string; result: Result; entry: CacheEntry} | undefined> {
   const entries = ifname
     ? [await readCache(deps.paths.cacheDir, list.name, target.containerId, ifname)].filter((e) => e !== undefined)
     : (await listCache(deps.paths.cacheDir, target.containerId)).filter((e) => e.networkName === list.name);
   for (const e of entries) {
     if (!e?.result || e.netns !== target.netns) continue;
-    if (await getLink(deps.runner, e.ifName, target.netns).catch(() => undefined)) return {ifname: e.ifName, result: parseResult(e.result)};
+    if (await getLink(deps.runner, e.ifName, target.netns).catch(() => undefined)) return {ifname: e.ifName, result: parseResult(e.result), entry: e};
   }
   return undefined;
 }
 
-function plan(deps: Deps, list: NetworkConfigList, target: Target, ifname: string, cniArgs: [string, string][]): DryRunPlan {
+function plan(deps: Deps, list: NetworkConfigList, target: Target, ifname: string, ask: Ask): DryRunPlan {
   const steps: string[] = [];
   for (const p of list.plugins) {
     const ipam = p.network.ipam?.type ? ` with ${p.network.ipam.type} IPAM` : '';
-    steps.push(`ADD ${p.network.type}${ipam}: ${target.kind === 'container' ? `container ${target.name}` : `netns ${target.name}`} ${ifname} (CNI_CONTAINERID=${target.containerId} CNI_NETNS=${target.netns})`);
+    const from = ask.external.get(p.network.type);
+    const rc = (JSON.parse(buildPluginConfig(list, p, undefined, ask.capabilityArgs)) as {runtimeConfig?: unknown}).runtimeConfig;
+    steps.push(
+      `ADD ${p.network.type}${from ? ` (${from})` : ''}${ipam}: ${target.kind === 'container' ? `container ${target.name}` : `netns ${target.name}`} ${ifname} (CNI_CONTAINERID=${target.containerId} CNI_NETNS=${target.netns})${rc ? ` runtimeConfig ${JSON.stringify(rc)}` : ''}`,
+    );
   }
   for (const b of bridgesOf(list)) steps.push(`allow forwarding on bridge ${b} (chain CNI-DOCKER-FORWARD)`);
+  if (ask.publish.length > 0) steps.push(`allow forwarding of the published ports ${ask.publish.map(formatPort).join(', ')} to the container's address (chain CNI-DOCKER-FORWARD)`);
   steps.push(`cache the result in ${cacheFile(deps.paths.cacheDir, list.name, target.containerId, ifname)}`);
-  return {dryRun: true, container: target.name, containerId: target.containerId, netns: target.netns, ifname, cniArgs, config: JSON.parse(list.bytes), steps};
+  return {
+    dryRun: true,
+    container: target.name,
+    containerId: target.containerId,
+    netns: target.netns,
+    ifname,
+    cniArgs: ask.cniArgs,
+    capabilityArgs: ask.capabilityArgs,
+    ports: ask.publish.length > 0 ? ask.publish : undefined,
+    config: JSON.parse(list.bytes),
+    steps,
+  };
 }
 
-async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, cniArgs: [string, string][], memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
-  if (req.dryRun) return attachLocked(deps, list, source, target, req, cniArgs, memo);
-  return withContainerLock(deps, target.containerId, () => attachLocked(deps, list, source, target, req, cniArgs, memo));
+async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, ask: Ask, memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
+  if (req.dryRun) return attachLocked(deps, list, source, target, req, ask, memo);
+  return withContainerLock(deps, target.containerId, () => attachLocked(deps, list, source, target, req, ask, memo));
 }
 
-async function attachLocked(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, cniArgs: [string, string][], memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
+async function attachLocked(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, ask: Ask, memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
+  const {cniArgs, publish, capabilityArgs} = ask;
   assertLiveTarget(target);
   const base = {container: target.name, containerId: target.containerId, kind: target.kind, network: list.name, type: typeOf(list), netns: target.netns, note: target.note};
   if (req.ifname) validateIfNameForUser(req.ifname);
   const existing = await existingAttachment(deps, list, target, req.ifname);
   if (existing && !req.dryRun) {
+    const ports = mappingsOf(existing.entry.capabilityArgs);
+    if (publish.length > 0 && !sameMappings(ports, publish)) {
+      const now = ports.length > 0 ? `publishes ${ports.map(formatPort).join(', ')}` : 'publishes no ports';
+      throw new UserError(`${target.name} is already attached to ${list.name} as ${existing.ifname} and ${now}; detach it first to publish other ports`);
+    }
     const s = summarize(existing.result, existing.ifname, target.netns);
     const link = await getLink(deps.runner, existing.ifname, target.netns).catch(() => undefined);
-    return {...base, ifname: existing.ifname, ...s, mac: s.mac ?? link?.address, existing: true};
+    return {...base, ifname: existing.ifname, ...s, mac: s.mac ?? link?.address, ports: ports.length > 0 ? ports : undefined, existing: true};
   }
   const ifname = req.ifname ?? (await freeIfname(deps, target.netns, target.pid));
-  if (req.dryRun) return plan(deps, list, target, ifname, cniArgs);
+  if (req.dryRun) {
+    if (publish.length > 0) await assertPortsFree(deps, list, target, ifname, publish);
+    return plan(deps, list, target, ifname, ask);
+  }
   // The container MAC from the built-in plugins' own results (a 0.1/0.2 rendering has no
   // interfaces), trusted only when no external plugin ran that could have changed it.
   let nativeMac: string | undefined;
@@ -125,16 +168,35 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     const i = (r.interfaces ?? []).find((x) => x.name === ifname && x.sandbox === target.netns);
     if (allBuiltin && i?.mac) nativeMac = i.mac;
   };
-  const rt = {containerId: target.containerId, netns: target.netns, ifname, cniArgs, onNativeResult};
+  const rt = {containerId: target.containerId, netns: target.netns, ifname, cniArgs, capabilityArgs, onNativeResult};
   const meta = {name: target.name, kind: target.kind, source, createdAt: new Date().toISOString()};
   const bridges = bridgesOf(list);
-  // Its bridges' user markers first: a crash between the two keeps a bridge open (gc prunes the marker), never closes one in use.
-  await addBridgeUser(deps.paths.stateDir, bridges, entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname}));
-  await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
-    ...meta,
-    pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs: cniArgs.length ? cniArgs : undefined},
-  });
+  const key = entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname});
+  const register = async (): Promise<void> => {
+    // Its bridges' user markers first: a crash between the two keeps a bridge open (gc prunes the marker), never closes one in use.
+    await addBridgeUser(deps.paths.stateDir, bridges, key);
+    await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
+      ...meta,
+      pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs: cniArgs.length ? cniArgs : undefined, capabilityArgs},
+    });
+  };
+  // Ports are checked and claimed (by the pending record) under one lock, so two attaches cannot both take one.
+  if (publish.length > 0) {
+    await lockedForward(deps, async () => {
+      await assertPortsFree(deps, list, target, ifname, publish);
+      await register();
+    });
+  } else {
+    await register();
+  }
   deps.hooks.crashPoint('attach:pending');
+  try {
+    await waitForGc(deps);
+  } catch (err) {
+    // Nothing made yet but the record: forget it.
+    await deleteMeta(deps.paths.stateDir, list.name, target.containerId, ifname);
+    throw err;
+  }
   // Forwarding opens alongside the ADD (src/runtime/forwarding/open-close.ts): the markers
   // written above keep a concurrent detach from closing it again.
   const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo, overlayBridgesOf(list))) : undefined;
@@ -144,8 +206,12 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     deps.hooks.crashPoint('attach:cached');
     const opened = await forwarding;
     if (opened && 'error' in opened) throw opened.error;
+    if (publish.length > 0) {
+      await openPublished(deps, publishRules({key, bridge: bridges.length === 1 ? bridges[0] : undefined, addresses: containerV4(result, ifname), mappings: publish}));
+    }
   } catch (err) {
     await forwarding;
+    if (publish.length > 0) await closePublished(deps, [publishComment(key)]).catch((e: unknown) => deps.log.warn(`cleanup after failed attach: ${errorText(e)}`));
     // Leave nothing half-made: DEL whatever part of the chain did run.
     const cleaned = await delNetworkList(deps, list, rt).then(
       () => true,
@@ -164,7 +230,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
   const s = summarize(result, ifname, target.netns);
   const mac = s.mac ?? nativeMac ?? (await getLink(deps.runner, ifname, target.netns).catch(() => undefined))?.address;
   await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {...meta, mac, persist: req.persist || undefined});
-  return {...base, ifname, ...s, mac};
+  return {...base, ifname, ...s, mac, ports: publish.length > 0 ? publish : undefined};
 }
 
 function validateIfNameForUser(ifname: string): void {
@@ -182,6 +248,7 @@ function validateIfNameForUser(ifname: string): void {
  */
 export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<Attachment | DryRunPlan>> {
   const cniArgs = buildCniArgs(req);
+  const publish = parsePublishList(req.publish ?? []);
   if (req.ifname) validateIfNameForUser(req.ifname);
   // The Docker lookups (read-only) go out first and overlap reading the
   // config; a config error still wins, as it would have come first.
@@ -191,6 +258,14 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
     // The plugins load while Docker answers (the lookups went out first).
     preloadPlugins(list);
   }
+  if (publish.length > 0 && !declares(list, PORT_MAPPINGS)) {
+    throw new UserError(`--publish needs a plugin with the portMappings capability, and no plugin of network ${list.name} declares it (see configs/cni-docker-portmap.conflist)`);
+  }
+  // An external plugin that is not there would fail the ADD half-way and then the DEL: refuse first.
+  const external = await findExternalPlugins(deps, list).catch((err: unknown) => {
+    throw new UserError(`network ${list.name}: ${toCniError(err).message} (set CNI_PATH)`);
+  });
+  const ask: Ask = {cniArgs, publish, capabilityArgs: capabilityArgsFor(list, {ip: req.ip, publish}), external};
   const resolved = await looked;
   if ('error' in resolved) throw resolved.error;
   const targets = resolved.value;
@@ -202,8 +277,9 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   }
   if (req.ip && targets.length > 1) throw new UserError('--ip can only be used with a single container');
   if (req.mac && targets.length > 1) throw new UserError('--mac can only be used with a single container');
+  if (publish.length > 0 && targets.length > 1) throw new UserError('--publish can only be used with a single container: each host port can be published once');
   const memo: ForwardMemo = new Map();
-  const outcomes = await mapLimitSettled(targets, BULK_CONCURRENCY, (t) => attachOne(deps, list, source, t, req, cniArgs, memo), progressCounter(targets.length, req.progress));
+  const outcomes = await mapLimitSettled(targets, BULK_CONCURRENCY, (t) => attachOne(deps, list, source, t, req, ask, memo), progressCounter(targets.length, req.progress));
   const out: Outcome<Attachment | DryRunPlan> = {done: [], failures: []};
   outcomes.forEach((s, i) => {
     if (s.status === 'fulfilled') out.done.push(s.value);

@@ -1,4 +1,5 @@
 import type {Result} from '../cni/types.js';
+import type {PortMapping} from './port-mapping.js';
 
 /** One attachment: the typed result of attach/list, and the --json payload. */
 export interface Attachment {
@@ -12,6 +13,8 @@ export interface Attachment {
   addresses: string[];
   gateways: string[];
   mac?: string;
+  /** Published ports (the portMappings the plugins were given), when any. */
+  ports?: PortMapping[];
   /** true when attach found it already attached and allocated nothing. */
   existing?: boolean;
   note?: string;

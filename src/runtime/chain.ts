@@ -7,6 +7,7 @@ import {parseResult, resultToJson} from '../cni/results.js';
 import {validateContainerId, validateIfName, validateNetworkName} from '../cni/validate.js';
 import {versionGte} from '../cni/version.js';
 import {isBuiltin, loadBuiltin} from '../plugins/registry.js';
+import {findPlugin} from '../exec/invoke.js';
 import {deleteCache, readCache, writeCache} from './state/result-cache.js';
 
 /**
@@ -31,10 +32,25 @@ type Obj = Record<string, unknown>;
 
 const DEFAULT_CNI_PATH = ['/opt/cni/bin', '/usr/lib/cni'];
 
-function cniPathOf(ctx: PluginContext, rt: RuntimeConf): string[] {
+function cniPathOf(ctx: PluginContext, rt: Pick<RuntimeConf, 'cniPath'>): string[] {
   if (rt.cniPath) return rt.cniPath;
   const env = ctx.env.CNI_PATH;
   return env ? env.split(':').filter(Boolean) : DEFAULT_CNI_PATH;
+}
+
+/**
+ * Where each external (non built-in) plugin of the list runs from: the first
+ * `<dir>/<type>` on CNI_PATH (default /opt/cni/bin:/usr/lib/cni). Throws the
+ * reference's "failed to find plugin" error for one that is not there.
+ */
+export async function findExternalPlugins(ctx: PluginContext, list: NetworkConfigList): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const p of list.plugins) {
+    const type = p.network.type;
+    if (isBuiltin(type) || out.has(type)) continue;
+    out.set(type, await findPlugin(type, cniPathOf(ctx, {}), ctx.cwd));
+  }
+  return out;
 }
 
 /** buildOneConfig: the plugin's object with the list's name/version, prevResult and runtimeConfig; sorted, compact. */
@@ -168,4 +184,42 @@ export async function checkNetworkList(ctx: PluginContext, list: NetworkConfigLi
     const stdin = buildPluginConfig(list, plugin, prev, rt.capabilityArgs);
     await invoke(ctx, 'CHECK', plugin.network.type, cmdArgs(ctx, rt, stdin), list.cniVersion);
   }
+}
+
+/** One entry of `cni.dev/valid-attachments`, field for field as libcni's types.GCAttachment marshals it. */
+export interface GcAttachment {
+  containerID: string;
+  ifname: string;
+}
+
+export interface GcFailure {
+  /** The plugin's description (type and name). */
+  plugin: string;
+  error: CniError;
+}
+
+/**
+ * The GC verb of libcni's GCNetworkList (spec 1.1), for a list of version
+ * >= 1.1.0 without disableGC: each plugin in order gets its own config with
+ * the list's name and cniVersion and `cni.dev/valid-attachments` (and the
+ * historical `cni.dev/attachments`), no prevResult or runtimeConfig, and an
+ * empty CNI_CONTAINERID/CNI_NETNS/CNI_IFNAME. A plugin that fails does not
+ * stop the others: its error is returned. (Deleting the cached attachments
+ * that are not valid, libcni's first half, is the caller's: see ./gc.ts.)
+ * A built-in plugin without GC succeeds, as skel answers for it.
+ */
+export async function gcNetworkList(ctx: PluginContext, list: NetworkConfigList, valid: GcAttachment[], cniPath?: string[]): Promise<GcFailure[]> {
+  if (!versionGte(list.cniVersion, '1.1.0') || list.disableGC) return [];
+  const failures: GcFailure[] = [];
+  for (const p of list.plugins) {
+    const stdin = goMarshal(sortKeysDeep({...p.raw, name: list.name, cniVersion: list.cniVersion, 'cni.dev/valid-attachments': valid, 'cni.dev/attachments': valid}));
+    const args: CmdArgs = {containerId: '', netns: '', ifname: '', args: '', path: cniPathOf(ctx, {cniPath}), stdin};
+    try {
+      const plugin = await ctx.plugins.load(p.network.type);
+      if (plugin.gc) await plugin.gc(ctx, args);
+    } catch (err) {
+      failures.push({plugin: describe(p), error: toCniError(err)});
+    }
+  }
+  return failures;
 }

@@ -6,6 +6,8 @@ import {UserError} from '../errors.js';
 import {delNetworkList, preloadPlugins} from './chain.js';
 import {deleteCache, type CacheEntry} from './state/result-cache.js';
 import {releaseForwarding, reopenForwarding} from './forwarding/open-close.js';
+import {closePublished, publishComment} from './forwarding/published.js';
+import {mappingsOf} from './publish.js';
 import {entryKey, knownEntries} from './state/known-attachments.js';
 import {deleteMeta, readMeta} from './state/attachment-meta.js';
 import {withContainerLock} from './state/locks.js';
@@ -72,9 +74,11 @@ async function idsFor(deps: Deps, ref: string, everything: () => Promise<CacheEn
  * args (the namespace left out once it is gone, so the plugins release by
  * container id), then forget its metadata. The one release path shared by
  * detach, gc and watch. An entry whose config no longer parses cannot be DELed:
- * it is only forgotten, with a warning.
+ * it is only forgotten, with a warning. The forwarding of its published ports
+ * closes first, so a DEL that fails leaves them shut rather than open.
  */
 export async function releaseEntry(deps: Deps, e: CacheEntry): Promise<NetworkConfigList | undefined> {
+  if (mappingsOf(e.capabilityArgs).length > 0) await closePublished(deps, [publishComment(entryKey(e))]);
   let list: NetworkConfigList | undefined;
   try {
     list = cachedList(e.config);

@@ -5,6 +5,7 @@ import {listCache} from './state/result-cache.js';
 import {readMeta} from './state/attachment-meta.js';
 import {cachedList, typeOf} from './network-config.js';
 import {summarize, type Attachment} from './attachment.js';
+import {mappingsOf} from './publish.js';
 
 export type AttachmentState = 'running' | 'stopped' | 'gone' | 'unknown';
 
@@ -77,6 +78,7 @@ export async function listAttachments(deps: Deps, filter: ListFilter = {}): Prom
       addresses: sum.addresses,
       gateways: sum.gateways,
       mac: sum.mac ?? meta?.mac,
+      ports: mappingsOf(e.capabilityArgs).length > 0 ? mappingsOf(e.capabilityArgs) : undefined,
       state,
       persist: meta?.persist || undefined,
     });

@@ -1,4 +1,5 @@
 import {execFileSync} from 'node:child_process';
+import {quietSync} from './host.js';
 
 /**
  * Rule state as `iptables-save`/`ip6tables-save` prints it, for comparing the
@@ -50,4 +51,30 @@ export function normaliseRules(lines: string[], words: [string, string][], ids: 
     return s;
   };
   return lines.map(subst).sort();
+}
+
+/** The nat chains the reference portmap sets up once per host and never removes. */
+export const PORTMAP_SHARED = [
+  'nat :CNI-HOSTPORT-DNAT',
+  'nat :CNI-HOSTPORT-MASQ',
+  'nat :CNI-HOSTPORT-SETMARK',
+  'nat -A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT',
+  'nat -A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT',
+  'nat -A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ',
+  'nat -A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE',
+  'nat -A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000',
+];
+
+/** Remove portmap's host-wide chains when they were not there at the start (`atStart`, saveRules of nat) and hold nothing. */
+export function removePortmapSharedChains(atStart: string[]): void {
+  const now = saveRules('iptables-save', ['nat']);
+  if (atStart.includes('nat :CNI-HOSTPORT-DNAT') || !now.includes('nat :CNI-HOSTPORT-DNAT')) return;
+  if (now.some((l) => l.startsWith('nat -A CNI-HOSTPORT-DNAT '))) return;
+  quietSync('iptables', '-t', 'nat', '-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+  quietSync('iptables', '-t', 'nat', '-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+  quietSync('iptables', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
+  for (const c of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
+    quietSync('iptables', '-t', 'nat', '-F', c);
+    quietSync('iptables', '-t', 'nat', '-X', c);
+  }
 }

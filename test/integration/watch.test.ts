@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {execFileSync} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {makeDeps, type Deps} from '../../src/deps.js';
 import {attach} from '../../src/runtime/attach.js';
 import type {Attachment} from '../../src/runtime/attachment.js';
@@ -11,7 +11,8 @@ import {acquireWatchLock, WatchAlreadyRunningError} from '../../src/runtime/stat
 import type {WatchAction} from '../../src/runtime/watch/lifecycle.js';
 import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js';
 import {DockerProxy} from '../helpers/docker-proxy.js';
-import {quietSync as quiet} from '../helpers/host.js';
+import {quietSync as quiet, shSync} from '../helpers/host.js';
+import {removePortmapSharedChains, saveRules} from '../helpers/rules.js';
 
 /**
  * watch against the real engine, through a unix-socket proxy to dockerd that
@@ -21,6 +22,9 @@ import {quietSync as quiet} from '../helpers/host.js';
  */
 const NET = 'twa1';
 const BR = 'twabr0';
+/** With the reference portmap, for published ports (reserved: 10.89.8.0/24, host port 18095). */
+const PM_NET = 'pubwapm';
+const PM_BR = 'pubwabr0';
 type Seen = WatchAction & {event: string; latencyMs?: number};
 
 function addrOf(sandbox: string, ifname: string): {mac: string; addrs: string[]} {
@@ -34,6 +38,7 @@ describe('watch (integration)', function () {
   let tmp: string;
   let deps: Deps;
   let proxy: DockerProxy;
+  let natAtStart: string[];
   const ac = new AbortController();
   let running: Promise<void> | undefined;
   const seen: Seen[] = [];
@@ -53,8 +58,13 @@ describe('watch (integration)', function () {
   before(async () => {
     await assertDockerTestBed();
     quiet('ip', 'link', 'del', BR);
+    natAtStart = saveRules('iptables-save', ['nat']);
     tmp = mkdtempSync('/tmp/twa-');
     mkdirSync(`${tmp}/conf`);
+    writeFileSync(
+      `${tmp}/conf/${PM_NET}.conflist`,
+      JSON.stringify({cniVersion: '1.0.0', name: PM_NET, plugins: [{type: 'bridge', bridge: PM_BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.89.8.0/24'}}, {type: 'portmap', capabilities: {portMappings: true}}]}),
+    );
     writeFileSync(`${tmp}/conf/${NET}.conf`, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.2.0/24'}}));
     proxy = new DockerProxy(`${tmp}/docker.sock`);
     await proxy.open();
@@ -72,8 +82,11 @@ describe('watch (integration)', function () {
     await proxy?.cut().catch(() => undefined);
     await detach(deps, {containers: [], all: true}).catch(() => undefined);
     await containers.removeAll();
-    quiet('ip', 'link', 'del', BR);
-    await removeForward(deps.runner, BR).catch(() => undefined);
+    for (const b of [BR, PM_BR]) {
+      quiet('ip', 'link', 'del', b);
+      await removeForward(deps.runner, b).catch(() => undefined);
+    }
+    removePortmapSharedChains(natAtStart);
     if (tmp) rmSync(tmp, {recursive: true, force: true});
   });
 
@@ -96,6 +109,26 @@ describe('watch (integration)', function () {
     process.stdout.write(`      re-attach latency after the start event: ${Math.round(r.latencyMs!)} ms\n`);
     const sb = (await containers.inspect(c.id)).NetworkSettings.SandboxKey;
     assert.deepEqual(addrOf(sb, a.ifname), {mac: a.mac, addrs: a.addresses}, 'the interface in the new namespace');
+  });
+
+  it('re-attaches a persistent attachment with its published ports after docker restart', async () => {
+    const c = await containers.run({suffix: 'pm'});
+    const a = (await attach(deps, {containers: [c.id], net: PM_NET, publish: ['18095:80'], persist: true})).done[0] as Attachment;
+    const ip = a.addresses[0].split('/')[0];
+    const dnat = (): string[] => shSync('iptables-save', '-t', 'nat').split('\n').filter((l) => l.includes(`--dport 18095 -j DNAT --to-destination ${ip}:80`));
+    const accept = (): string[] => shSync('iptables', '-S').split('\n').filter((l) => l.includes(`cni-docker port ${PM_NET}-${c.id}-`));
+    assert.equal(dnat().length, 1);
+    assert.equal(accept().length, 1);
+    const from = seen.length;
+    await docker('restart', '-t', '0', c.name);
+    const r = await action(c.id, 'reattached', from);
+    assert.deepEqual(r.addresses, a.addresses);
+    assert.equal(dnat().length, 1, 'portmap got the ports again');
+    assert.equal(accept().length, 1, 'and the forwarding of them');
+    const cache = JSON.parse(readFileSync(`${tmp}/cache/results/${PM_NET}-${c.id}-${a.ifname}`, 'utf8')) as {capabilityArgs?: unknown};
+    assert.deepEqual(cache.capabilityArgs, {portMappings: [{containerPort: 80, hostPort: 18095, protocol: 'tcp'}]});
+    await detach(deps, {containers: [c.id]});
+    assert.deepEqual([dnat(), accept()], [[], []]);
   });
 
   it('attaches a container run with the cni-docker.networks label, and releases it on docker rm -f', async () => {

@@ -45,7 +45,7 @@ export function forwardRules(bridge: string, overlay = false): string[] {
   ];
 }
 
-interface FilterState {
+export interface FilterState {
   chains: Set<string>;
   rules: string[];
 }
@@ -56,7 +56,7 @@ interface FilterState {
  * the nf_tables backend it reads every table, and the nat table grows with
  * every masqueraded attachment.
  */
-async function readFilter(runner: Runner): Promise<FilterState> {
+export async function readFilter(runner: Runner): Promise<FilterState> {
   const {stdout} = await runner.run('iptables', ['-w', '-S']);
   const chains = new Set<string>();
   const rules: string[] = [];

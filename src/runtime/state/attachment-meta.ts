@@ -36,6 +36,8 @@ export interface PendingAttach {
   config: string;
   netns: string;
   cniArgs?: [string, string][];
+  /** What the cache will hold as capabilityArgs: a DEL of a half-made attach needs them too (portmap removes nothing without its portMappings). */
+  capabilityArgs?: Record<string, unknown>;
 }
 
 export function metaDir(stateDir: string): string {
@@ -69,7 +71,7 @@ export async function deleteMeta(stateDir: string, network: string, containerId:
  * Attachments whose ADD started but never finished (attach was killed), as
  * cache-shaped entries; with `ids`, only those containers' (reading only their files).
  */
-export async function pendingEntries(stateDir: string, ids?: ReadonlySet<string>): Promise<{containerId: string; ifName: string; networkName: string; config: string; netns?: string; cniArgs?: [string, string][]}[]> {
+export async function pendingEntries(stateDir: string, ids?: ReadonlySet<string>): Promise<{containerId: string; ifName: string; networkName: string; config: string; netns?: string; cniArgs?: [string, string][]; capabilityArgs?: Record<string, unknown>}[]> {
   const out = [];
   for (const key of await listMetaKeys(stateDir)) {
     if (!nameMayHold(key, ids)) continue;
@@ -81,7 +83,7 @@ export async function pendingEntries(stateDir: string, ids?: ReadonlySet<string>
     }
     const p = meta.pending;
     if (!p || key !== `${p.network}-${p.containerId}-${p.ifname}` || (ids && !ids.has(p.containerId))) continue;
-    out.push({containerId: p.containerId, ifName: p.ifname, networkName: p.network, config: p.config, netns: p.netns, cniArgs: p.cniArgs});
+    out.push({containerId: p.containerId, ifName: p.ifname, networkName: p.network, config: p.config, netns: p.netns, cniArgs: p.cniArgs, capabilityArgs: p.capabilityArgs});
   }
   return out;
 }

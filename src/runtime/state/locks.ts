@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs';
 import {mkdir, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import type {Deps} from '../../deps.js';
@@ -11,8 +12,8 @@ import {metaDir} from './attachment-meta.js';
 /**
  * The runtime's locks, each a flock (src/lock/flock.ts) on a file under the
  * state dir: one per container (attach and detach), one for the forwarding
- * rules (src/runtime/forwarding/open-close.ts) and the single-instance lock
- * of `watch`.
+ * rules (src/runtime/forwarding/open-close.ts), gc's against attach, and the
+ * single-instance lock of `watch`.
  */
 
 /**
@@ -99,6 +100,42 @@ export async function pruneLockFiles(deps: Deps, dryRun = false): Promise<string
 export async function lockedForward<T>(deps: Deps, fn: () => Promise<T>): Promise<T> {
   await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
   return withLock(path.join(deps.paths.stateDir, 'forward.lock'), fn);
+}
+
+function gcLockFile(deps: Deps): string {
+  return path.join(deps.paths.stateDir, 'gc.lock');
+}
+
+/**
+ * gc decides what is valid from a snapshot (Docker's containers, the known
+ * attachments), then frees everything else of its networks: an attach that
+ * allocated between the two would lose its address to the GC verb or to the
+ * sweep. So gc runs holding a lock on `<stateDir>/gc.lock` and removes the
+ * file when it is done, and an attach, once its pending record is written,
+ * waits for that lock, but only when the file exists (a stat, no flock in the
+ * common case). Either gc's snapshot came after that record, and holds it, or
+ * the file was there when the attach looked. gc takes no container lock while
+ * it holds this one, so an attach waiting here with its container's lock held
+ * cannot block it.
+ */
+export async function withGcLock<T>(deps: Deps, fn: () => Promise<T>): Promise<T> {
+  await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
+  const file = gcLockFile(deps);
+  return withLock(file, async () => {
+    try {
+      return await fn();
+    } finally {
+      await rm(file, {force: true});
+    }
+  });
+}
+
+/** Called by attach after writing its pending record: wait for a running gc (see withGcLock). */
+export async function waitForGc(deps: Deps): Promise<void> {
+  const file = gcLockFile(deps);
+  if (!existsSync(file)) return;
+  // Left by a gc that was killed, or made by the lock itself: gone once we hold it.
+  await withLock(file, () => rm(file, {force: true}));
 }
 
 export class WatchAlreadyRunningError extends UserError {

@@ -4,6 +4,7 @@ import {parseResult} from '../../cni/results.js';
 import {DockerApiError} from '../../docker/errors.js';
 import {getLink} from '../../net/ip.js';
 import {attach} from '../attach.js';
+import {mappingsOf, publishSpec} from '../publish.js';
 import {summarize, type Attachment} from '../attachment.js';
 import {listCache, type CacheEntry} from '../state/result-cache.js';
 import {releaseEntry} from '../detach.js';
@@ -136,7 +137,9 @@ export async function started(deps: Deps, id: string): Promise<WatchAction[]> {
       const prev = previousIdentity(e, meta);
       await releaseEntry(deps, e);
       const source = meta?.source?.conf || meta?.source?.net ? meta.source : {net: e.networkName};
-      const r = await attach(deps, {containers: [id], ...source, ifname: e.ifName, ...reattachArgs(prev), persist: true});
+      // The same published ports as before (from the cache: the DEL above closed them).
+      const publish = mappingsOf(e.capabilityArgs).map(publishSpec);
+      const r = await attach(deps, {containers: [id], ...source, ifname: e.ifName, ...reattachArgs(prev), publish, persist: true});
       if (r.failures.length > 0) throw new Error(r.failures.map((f) => f.message).join('; '));
       out.push({...base, action: 'reattached', ...attachedOf(r.done[0] as Attachment)});
     } catch (err) {

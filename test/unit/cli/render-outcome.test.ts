@@ -20,10 +20,18 @@ describe('command output', () => {
     const r: GcResult = {
       dryRun: true,
       freed: [{kind: 'address', network: 'n1', containerId: id, name: 'web', ifname: 'eth1', detail: '10.0.0.2', reason: 'container removed'}],
+      gc: [{network: 'n2', cniVersion: '1.1.0', plugins: ['bridge', 'portmap']}],
+      validAttachments: 1,
       failures: [{target: 'x', message: 'failed to free y'}],
     };
-    assert.deepEqual(gcLines(r, false), {out: ['would free address 10.0.0.2 of web (bbbbbbbbbbbb) on n1/eth1: container removed'], err: ['Error: failed to free y']});
-    assert.deepEqual(gcLines({dryRun: false, freed: [], failures: []}, false), {out: ['nothing to free'], err: []});
+    assert.deepEqual(gcLines(r, false), {
+      out: ['would free address 10.0.0.2 of web (bbbbbbbbbbbb) on n1/eth1: container removed', 'would send GC to bridge, portmap of n2 (1 valid attachment)'],
+      err: ['Error: failed to free y'],
+    });
+    assert.deepEqual(gcLines({dryRun: false, freed: [], gc: [{network: 'n2', cniVersion: '1.1.0', plugins: ['bridge']}], validAttachments: 0, failures: []}, false), {
+      out: ['nothing to free', 'sent GC to bridge of n2 (0 valid attachments)'],
+      err: [],
+    });
     assert.deepEqual(gcLines(r, true), {out: [], err: ['Error: failed to free y']});
   });
 

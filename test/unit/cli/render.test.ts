@@ -19,17 +19,21 @@ const row = (container: string, state: ListedAttachment['state']): ListedAttachm
 describe('attachmentTable', () => {
   const rows = [row('web', 'running'), row('db', 'gone')];
 
-  it('piped: tab-separated rows, no header, no escape codes (chalk is not needed)', async () => {
+  it('piped: tab-separated rows, no header, no escape codes (chalk is not needed); published ports last', async () => {
     const text = await attachmentTable(rows, {isTTY: false}, {});
-    assert.equal(text, `web\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\trunning\ndb\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\tgone\n`);
+    assert.equal(text, `web\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\trunning\t-\ndb\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\tgone\t-\n`);
+    const published = {...row('web', 'running'), ports: [{hostPort: 18080, containerPort: 8080, protocol: 'tcp' as const}, {hostPort: 53, containerPort: 5353, protocol: 'udp' as const, hostIP: 'fd00::1'}]};
+    assert.equal((await attachmentTable([published], {isTTY: false}, {})).trimEnd().split('\t')[9], '18080->8080/tcp,[fd00::1]:53->5353/udp');
   });
 
   it('on a terminal: a bold header and the state coloured (green running, red gone)', async () => {
     const text = await attachmentTable(rows, {isTTY: true}, {});
     const lines = text.split('\n');
     assert.ok(lines[0].startsWith('\x1b[1m') && /container/i.test(lines[0]), lines[0]);
-    assert.ok(lines[1].includes('\x1b[32mrunning\x1b[39m'), lines[1]);
-    assert.ok(lines[2].includes('\x1b[31mgone\x1b[39m'), lines[2]);
+    // The state column is padded before it is coloured (ports follow it).
+    assert.ok(lines[1].includes(`\x1b[32m${'running'.padEnd(7)}\x1b[39m`), lines[1]);
+    assert.ok(lines[2].includes(`\x1b[31m${'gone'.padEnd(7)}\x1b[39m`), lines[2]);
+    assert.match(lines[0], /PORTS/);
   });
 
   it('on a terminal with NO_COLOR: aligned, no escape codes', async () => {
