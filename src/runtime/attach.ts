@@ -5,10 +5,10 @@ import {parseResult} from '../cni/results.js';
 import {validateIfName} from '../cni/validate.js';
 import {UserError} from '../errors.js';
 import {getLink, listLinks} from '../net/ip.js';
-import {addNetworkList, buildPluginConfig, delNetworkList, findExternalPlugins, preloadPlugins} from './chain.js';
+import {addNetworkList, buildPluginConfig, delNetworkList, findExternalPlugins, preloadPlugins, type RuntimeConf} from './chain.js';
 import {cacheFile, listCache, readCache, type CacheEntry} from './state/result-cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding/open-close.js';
-import {deleteMeta, writeMeta} from './state/attachment-meta.js';
+import {deleteMeta, writeMeta, type AttachmentMeta} from './state/attachment-meta.js';
 import {addBridgeUser} from './state/bridge-users.js';
 import {entryKey} from './state/known-attachments.js';
 import {lockedForward, waitForGc, withContainerLock} from './state/locks.js';
@@ -96,7 +96,13 @@ export async function freeIfname(deps: Deps, netns: string, pid?: number): Promi
 }
 
 /** An attachment that is already there (cache present and its link still in the namespace). */
-async function existingAttachment(deps: Deps, list: NetworkConfigList, target: Target, ifname?: string): Promise<{ifname: string; result: Result; entry: CacheEntry} | undefined> {
+interface Existing {
+  ifname: string;
+  result: Result;
+  entry: CacheEntry;
+}
+
+async function existingAttachment(deps: Deps, list: NetworkConfigList, target: Target, ifname?: string): Promise<Existing | undefined> {
   const entries = ifname
     ? [await readCache(deps.paths.cacheDir, list.name, target.containerId, ifname)].filter((e) => e !== undefined)
     : (await listCache(deps.paths.cacheDir, target.containerId)).filter((e) => e.networkName === list.name);
@@ -139,22 +145,65 @@ async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkCho
   return withContainerLock(deps, target.containerId, () => attachLocked(deps, list, source, target, req, ask, memo));
 }
 
+type Base = Pick<Attachment, 'container' | 'containerId' | 'kind' | 'network' | 'type' | 'netns' | 'note'>;
+
+/** The attachment already there, as attach reports it; refused when it publishes other ports than asked. */
+async function reportExisting(deps: Deps, list: NetworkConfigList, target: Target, existing: Existing, base: Base, publish: PortMapping[]): Promise<Attachment> {
+  const ports = mappingsOf(existing.entry.capabilityArgs);
+  if (publish.length > 0 && !sameMappings(ports, publish)) {
+    const now = ports.length > 0 ? `publishes ${ports.map(formatPort).join(', ')}` : 'publishes no ports';
+    throw new UserError(`${target.name} is already attached to ${list.name} as ${existing.ifname} and ${now}; detach it first to publish other ports`);
+  }
+  const s = summarize(existing.result, existing.ifname, target.netns);
+  const link = await getLink(deps.runner, existing.ifname, target.netns).catch(() => undefined);
+  return {...base, ifname: existing.ifname, ...s, mac: s.mac ?? link?.address, ports: ports.length > 0 ? ports : undefined, existing: true};
+}
+
+/**
+ * Record the attachment before its ADD: its bridges' user markers, then the
+ * pending record (a crash between the two keeps a bridge open, which gc prunes,
+ * never closes one in use). Published ports are checked and claimed by that
+ * record under one lock, so two attaches cannot both take one.
+ */
+async function registerPending(deps: Deps, list: NetworkConfigList, target: Target, ifname: string, ask: Ask, meta: Omit<AttachmentMeta, 'pending'>): Promise<void> {
+  const register = async (): Promise<void> => {
+    await addBridgeUser(deps.paths.stateDir, bridgesOf(list), entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname}));
+    const cniArgs = ask.cniArgs.length ? ask.cniArgs : undefined;
+    await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
+      ...meta,
+      pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs, capabilityArgs: ask.capabilityArgs},
+    });
+  };
+  if (ask.publish.length === 0) return register();
+  await lockedForward(deps, async () => {
+    await assertPortsFree(deps, list, target, ifname, ask.publish);
+    await register();
+  });
+}
+
+/** After a failed ADD: DEL whatever part of the chain ran; forget the record only when that worked (else detach/gc finish it). */
+async function rollBackAdd(deps: Deps, list: NetworkConfigList, rt: RuntimeConf, key: string, publish: PortMapping[], memo: ForwardMemo): Promise<void> {
+  const warn = (what: string) => (e: unknown) => deps.log.warn(`${what}: ${errorText(e)}`);
+  if (publish.length > 0) await closePublished(deps, [publishComment(key)]).catch(warn('cleanup after failed attach'));
+  const cleaned = await delNetworkList(deps, list, rt).then(
+    () => true,
+    (e: unknown) => {
+      warn('cleanup after failed attach')(e);
+      return false;
+    },
+  );
+  if (!cleaned) return;
+  await deleteMeta(deps.paths.stateDir, list.name, rt.containerId, rt.ifname);
+  await releaseAfterFailedAttach(deps, list, memo).catch(warn('closing forwarding after failed attach'));
+}
+
 async function attachLocked(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, ask: Ask, memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
   const {cniArgs, publish, capabilityArgs} = ask;
   assertLiveTarget(target);
-  const base = {container: target.name, containerId: target.containerId, kind: target.kind, network: list.name, type: typeOf(list), netns: target.netns, note: target.note};
+  const base: Base = {container: target.name, containerId: target.containerId, kind: target.kind, network: list.name, type: typeOf(list), netns: target.netns, note: target.note};
   if (req.ifname) validateIfNameForUser(req.ifname);
   const existing = await existingAttachment(deps, list, target, req.ifname);
-  if (existing && !req.dryRun) {
-    const ports = mappingsOf(existing.entry.capabilityArgs);
-    if (publish.length > 0 && !sameMappings(ports, publish)) {
-      const now = ports.length > 0 ? `publishes ${ports.map(formatPort).join(', ')}` : 'publishes no ports';
-      throw new UserError(`${target.name} is already attached to ${list.name} as ${existing.ifname} and ${now}; detach it first to publish other ports`);
-    }
-    const s = summarize(existing.result, existing.ifname, target.netns);
-    const link = await getLink(deps.runner, existing.ifname, target.netns).catch(() => undefined);
-    return {...base, ifname: existing.ifname, ...s, mac: s.mac ?? link?.address, ports: ports.length > 0 ? ports : undefined, existing: true};
-  }
+  if (existing && !req.dryRun) return reportExisting(deps, list, target, existing, base, publish);
   const ifname = req.ifname ?? (await freeIfname(deps, target.netns, target.pid));
   if (req.dryRun) {
     if (publish.length > 0) await assertPortsFree(deps, list, target, ifname, publish);
@@ -168,27 +217,11 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     const i = (r.interfaces ?? []).find((x) => x.name === ifname && x.sandbox === target.netns);
     if (allBuiltin && i?.mac) nativeMac = i.mac;
   };
-  const rt = {containerId: target.containerId, netns: target.netns, ifname, cniArgs, capabilityArgs, onNativeResult};
+  const rt: RuntimeConf = {containerId: target.containerId, netns: target.netns, ifname, cniArgs, capabilityArgs, onNativeResult};
   const meta = {name: target.name, kind: target.kind, source, createdAt: new Date().toISOString()};
   const bridges = bridgesOf(list);
   const key = entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname});
-  const register = async (): Promise<void> => {
-    // Its bridges' user markers first: a crash between the two keeps a bridge open (gc prunes the marker), never closes one in use.
-    await addBridgeUser(deps.paths.stateDir, bridges, key);
-    await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
-      ...meta,
-      pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs: cniArgs.length ? cniArgs : undefined, capabilityArgs},
-    });
-  };
-  // Ports are checked and claimed (by the pending record) under one lock, so two attaches cannot both take one.
-  if (publish.length > 0) {
-    await lockedForward(deps, async () => {
-      await assertPortsFree(deps, list, target, ifname, publish);
-      await register();
-    });
-  } else {
-    await register();
-  }
+  await registerPending(deps, list, target, ifname, ask, meta);
   deps.hooks.crashPoint('attach:pending');
   try {
     await waitForGc(deps);
@@ -211,20 +244,7 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     }
   } catch (err) {
     await forwarding;
-    if (publish.length > 0) await closePublished(deps, [publishComment(key)]).catch((e: unknown) => deps.log.warn(`cleanup after failed attach: ${errorText(e)}`));
-    // Leave nothing half-made: DEL whatever part of the chain did run.
-    const cleaned = await delNetworkList(deps, list, rt).then(
-      () => true,
-      (e: unknown) => {
-        deps.log.warn(`cleanup after failed attach: ${errorText(e)}`);
-        return false;
-      },
-    );
-    // Keep the pending record when cleanup failed, so detach/gc can finish it.
-    if (cleaned) {
-      await deleteMeta(deps.paths.stateDir, list.name, target.containerId, ifname);
-      await releaseAfterFailedAttach(deps, list, memo).catch((e: unknown) => deps.log.warn(`closing forwarding after failed attach: ${errorText(e)}`));
-    }
+    await rollBackAdd(deps, list, rt, key, publish, memo);
     throw err;
   }
   const s = summarize(result, ifname, target.netns);

@@ -87,22 +87,24 @@ function gcListsOf(lists: NetworkConfigList[]): NetworkConfigList[] {
   return [...out.values()];
 }
 
-export async function plan(deps: Deps): Promise<Plan> {
-  // Rules first: an attach writes its pending record before its rules, so any
-  // rule read here has its attachment in the known entries read next.
-  const portRules = await publishedComments(deps.runner);
-  const known = new Set((await deps.docker.listContainers(true)).map((c) => c.Id));
-  const entries = await knownEntries(deps);
-  const lists: NetworkConfigList[] = [];
-  for (const c of await scanConfDir(deps.confDir)) if (c.list) lists.push(c.list);
-  const live = new Set<string>();
-  const validPairs = new Set<string>();
-  const valid: GcAttachment[] = [];
-  const gone = new Map<string, {reason: string; name: string}>();
-  const goneEntries: CacheEntry[] = [];
-  const items: GcItem[] = [];
-  const portComments = new Map<GcItem, string>();
-  const byComment = new Map<string, {e: CacheEntry; gone?: {reason: string; name: string}}>();
+type Why = {reason: string; name: string};
+/** Why something a network holds for (id, ifname) is stale, or undefined when it must be kept. */
+type Stale = (id: string, network: string, ifname?: string) => Why | undefined;
+
+/** The known attachments sorted into valid (their container or netns lives) and gone ones. */
+interface Classified {
+  live: Set<string>;
+  validPairs: Set<string>;
+  valid: GcAttachment[];
+  gone: Map<string, Why>;
+  goneEntries: CacheEntry[];
+  items: GcItem[];
+  /** Each attachment by its published-port rule comment, with why when it is gone. */
+  byComment: Map<string, {e: CacheEntry; gone?: Why}>;
+}
+
+async function classify(deps: Deps, entries: CacheEntry[], known: Set<string>, lists: NetworkConfigList[]): Promise<Classified> {
+  const c: Classified = {live: new Set(), validPairs: new Set(), valid: [], gone: new Map(), goneEntries: [], items: [], byComment: new Map()};
   for (const e of entries) {
     try {
       lists.push(cachedList(e.config));
@@ -113,42 +115,46 @@ export async function plan(deps: Deps): Promise<Plan> {
     const kind = meta?.kind ?? (DOCKER_ID.test(e.containerId) ? 'container' : 'netns');
     const isGone = kind === 'container' ? !known.has(e.containerId) : !isLiveNetns(e.netns);
     if (!isGone) {
-      live.add(e.containerId);
+      c.live.add(e.containerId);
       const pair = `${e.containerId}\0${e.ifName}`;
-      if (!validPairs.has(pair)) valid.push({containerID: e.containerId, ifname: e.ifName});
-      validPairs.add(pair);
-      byComment.set(publishComment(entryKey(e)), {e});
+      if (!c.validPairs.has(pair)) c.valid.push({containerID: e.containerId, ifname: e.ifName});
+      c.validPairs.add(pair);
+      c.byComment.set(publishComment(entryKey(e)), {e});
       continue;
     }
     const name = meta?.name ?? e.containerId.slice(0, 12);
     const reason = kind === 'container' ? 'container removed' : `netns ${e.netns ?? ''} gone`;
-    gone.set(e.containerId, {reason, name});
-    goneEntries.push(e);
-    byComment.set(publishComment(entryKey(e)), {e, gone: {reason, name}});
-    items.push({kind: 'attachment', network: e.networkName, containerId: e.containerId, name, ifname: e.ifName, detail: `${e.networkName}/${e.ifName}`, reason});
+    c.gone.set(e.containerId, {reason, name});
+    c.goneEntries.push(e);
+    c.byComment.set(publishComment(entryKey(e)), {e, gone: {reason, name}});
+    c.items.push({kind: 'attachment', network: e.networkName, containerId: e.containerId, name, ifname: e.ifName, detail: `${e.networkName}/${e.ifName}`, reason});
   }
-  for (const id of live) gone.delete(id);
-  const ourNets = new Set(lists.map((l) => l.name));
-  const gcLists = gcListsOf(lists);
-  const gcNets = new Set(gcLists.map((l) => l.name));
-  /**
-   * Why something a network holds for (id, ifname) is stale, or undefined when
-   * it must be kept. On a network the GC verb goes to, only a valid attachment
-   * keeps it (by id and ifname where the state records an ifname, else by id).
-   */
-  const stale = (id: string, network: string, ifname?: string): {reason: string; name: string} | undefined => {
+  for (const id of c.live) c.gone.delete(id);
+  return c;
+}
+
+/**
+ * On a network the GC verb goes to, only a valid attachment keeps what the
+ * network holds (by id and ifname where the state records an ifname, else by
+ * id); elsewhere, anything of a container Docker or a live netns still has.
+ */
+function staleness(c: Classified, known: Set<string>, ourNets: Set<string>, gcNets: Set<string>): Stale {
+  return (id, network, ifname) => {
     if (gcNets.has(network)) {
-      if (ifname === undefined ? live.has(id) : validPairs.has(`${id}\0${ifname}`)) return undefined;
-      return gone.get(id) ?? {reason: 'not a valid attachment', name: id.slice(0, 12)};
+      if (ifname === undefined ? c.live.has(id) : c.validPairs.has(`${id}\0${ifname}`)) return undefined;
+      return c.gone.get(id) ?? {reason: 'not a valid attachment', name: id.slice(0, 12)};
     }
-    if (known.has(id) || live.has(id)) return undefined;
-    const g = gone.get(id);
+    if (known.has(id) || c.live.has(id)) return undefined;
+    const g = c.gone.get(id);
     if (g) return g;
     if (DOCKER_ID.test(id) && ourNets.has(network)) return {reason: 'container unknown to Docker', name: id.slice(0, 12)};
     return undefined;
   };
+}
 
-  const stores = hostLocalStores(lists, deps.paths.networksDir);
+/** Stale host-local reservations, masquerade chains and rules, and dhcp leases. */
+async function networkItems(deps: Deps, stores: Plan['stores'], stale: Stale): Promise<GcItem[]> {
+  const items: GcItem[] = [];
   for (const [dir, s] of stores) {
     if (!existsSync(dir)) continue;
     const store = DiskStore.open(s.network, s.dataDir);
@@ -169,13 +175,20 @@ export async function plan(deps: Deps): Promise<Plan> {
   if (haveTool('nft')) {
     for (const o of await nftMasqOwners(deps.runner)) {
       const why = stale(o.containerId, o.network, o.ifname || undefined);
-      if (why) items.push({kind: 'rule', network: o.network, containerId: o.containerId, name: why.name, ifname: o.ifname, detail: `nftables masquerade (${o.handles.length} rule${o.handles.length === 1 ? '' : 's'})`, reason: why.reason});
+      const rules = `${o.handles.length} rule${o.handles.length === 1 ? '' : 's'}`;
+      if (why) items.push({kind: 'rule', network: o.network, containerId: o.containerId, name: why.name, ifname: o.ifname, detail: `nftables masquerade (${rules})`, reason: why.reason});
     }
   }
   for (const l of await daemonLeases(deps.paths.dhcpSocket)) {
     const why = stale(l.containerId, l.network, l.ifname || undefined);
     if (why) items.push({kind: 'lease', network: l.network, containerId: l.containerId, name: why.name, ifname: l.ifname, detail: l.address, reason: why.reason});
   }
+  return items;
+}
+
+/** Published-port rules whose attachment is gone or unknown, each with the comment that removes it. */
+function portItems(portRules: Map<string, number>, byComment: Classified['byComment'], portComments: Map<GcItem, string>): GcItem[] {
+  const items: GcItem[] = [];
   for (const [comment, n] of portRules) {
     const owner = byComment.get(comment);
     if (owner && !owner.gone) continue;
@@ -196,12 +209,35 @@ export async function plan(deps: Deps): Promise<Plan> {
     portComments.set(item, comment);
     items.push(item);
   }
-  const cached = new Set(entries.map((e) => `${e.networkName}-${e.containerId}-${e.ifName}`));
+  return items;
+}
+
+/** Attachment records (pending or orphaned) with no cache entry, of stale attachments. */
+async function metaItems(deps: Deps, entries: CacheEntry[], known: Set<string>, stale: Stale): Promise<GcItem[]> {
+  const items: GcItem[] = [];
+  const cached = new Set(entries.map(entryKey));
   for (const key of await listMetaKeys(deps.paths.stateDir)) {
     const m = /^(.+)-([0-9a-f]{64})-([^/]+)$/.exec(key);
     if (!m || cached.has(key)) continue;
     const why = stale(m[2], m[1], m[3]) ?? (!known.has(m[2]) ? {reason: 'container removed', name: m[2].slice(0, 12)} : undefined);
     if (why) items.push({kind: 'meta', network: m[1], containerId: m[2], name: why.name, ifname: m[3], detail: key, reason: why.reason});
   }
-  return {items, entries: goneEntries, stores, valid, gcLists, portComments};
+  return items;
+}
+
+export async function plan(deps: Deps): Promise<Plan> {
+  // Rules first: an attach writes its pending record before its rules, so any
+  // rule read here has its attachment in the known entries read next.
+  const portRules = await publishedComments(deps.runner);
+  const known = new Set((await deps.docker.listContainers(true)).map((c) => c.Id));
+  const entries = await knownEntries(deps);
+  const lists: NetworkConfigList[] = [];
+  for (const c of await scanConfDir(deps.confDir)) if (c.list) lists.push(c.list);
+  const c = await classify(deps, entries, known, lists);
+  const gcLists = gcListsOf(lists);
+  const stale = staleness(c, known, new Set(lists.map((l) => l.name)), new Set(gcLists.map((l) => l.name)));
+  const stores = hostLocalStores(lists, deps.paths.networksDir);
+  const portComments = new Map<GcItem, string>();
+  const items = [...c.items, ...(await networkItems(deps, stores, stale)), ...portItems(portRules, c.byComment, portComments), ...(await metaItems(deps, entries, known, stale))];
+  return {items, entries: c.goneEntries, stores, valid: c.valid, gcLists, portComments};
 }
