@@ -6,7 +6,7 @@
  */
 import {cidrString} from '../util/ip.js';
 import type {Runner} from '../exec/runner.js';
-import {ensureVxlan, linkMtu, syncPeers, type Peer, type PeerPlan, type VxlanDevice} from '../net/vxlan.js';
+import {ensureVxlan, linkMtu, syncPeers, type Peer, type PeerPlan, type VxlanDevice} from '../net/link-vxlan.js';
 import {isVxlanPeer, type SubnetLease} from './lease.js';
 import type {AcquireRequest, SubnetRegistry} from './registry.js';
 

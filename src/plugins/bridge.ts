@@ -10,13 +10,16 @@ import {netConfFields} from '../cni/netconf.js';
 import {UndoStack} from '../util/undo.js';
 import {settled, type Settled} from '../util/concurrency.js';
 import {cidrString, familyOf, ipString, isGlobalUnicast, networkOf, nextIP, normalizeIp, parseAddr, parseCidrAsWritten, type Cidr, type Family} from '../util/ip.js';
-import {configureIface} from '../net/configure-iface.js';
-import {createVeth, delBridgeIfUnused, delLink, enableForwarding, ensureAddr, ensureBridge, readAddrsAndDelLink, readPortAndBridge, revertAddr, vethOnExistingBridge, waitPortUp} from '../net/bridge-ops.js';
-import {masqChainName, masqComment, masqOwners, readNatTable, setupIpMasq, teardownIpMasq, type JumpSelector} from '../net/iptables.js';
-import type {LinkAddrs} from '../net/ip.js';
-import {setupSpoofCheck, teardownSpoofCheck} from '../net/spoofchk.js';
+import {configureIface} from './configure-iface.js';
+import {ensureAddr, readLinksAddrs, revertAddr, type LinkAddrs} from '../net/addr.js';
+import {delLink, getLink, readAddrsAndDelLink, setLinkUp} from '../net/link.js';
+import {delBridgeIfUnused, ensureBridge, waitPortUp} from '../net/link-bridge.js';
+import {createVeth, vethOnExistingBridge} from '../net/link-veth.js';
+import {masqChainName, masqComment, masqOwners, setupIpMasq, teardownIpMasq, type JumpSelector} from '../net/iptables-masq.js';
+import {readNatTable} from '../net/iptables.js';
+import {setupSpoofCheck, teardownSpoofCheck} from '../net/nft-spoofchk.js';
 import {resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
-import {procSysctl, writeHostSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
+import {enableForwarding, procSysctl, writeHostSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
 import {checkAttachment, prevResultOf} from './bridge-check.js';
 import {errorText} from '../util/error-text.js';
 
@@ -284,11 +287,11 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
         ctx.hooks?.crashPoint('bridge:configured');
 
         // The port and the bridge's addresses in one read; the port is polled further only if not up yet.
-        const seen = await readPortAndBridge(runner, veth.hostName, c.bridge);
-        const port = await waitPortUp(runner, veth.hostName, opts.sleep, seen.port);
+        const [seenPort, seenBridge] = await readLinksAddrs(runner, [veth.hostName, c.bridge]);
+        const port = await waitPortUp(runner, veth.hostName, opts.sleep, seenPort);
         result.interfaces![1].mac = port.address;
-        brMac = seen.bridge?.address;
-        let brAddrs = seen.bridge;
+        brMac = seenBridge?.address;
+        let brAddrs = seenBridge;
 
         if (c.isGateway) {
           for (const f of [4, 6] as const) {
@@ -312,20 +315,22 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
           }
         }
       } else if (!c.disableContainerInterface) {
-        await runner.run('nsenter', [`--net=${args.netns}`, '--', 'ip', 'link', 'set', 'dev', args.ifname, 'up']).catch((err: unknown) => {
+        await setLinkUp(runner, args.ifname, args.netns).catch((err: unknown) => {
           throw fail(`failed to set "${args.ifname}" up: ${errorText(err)}`);
         });
       }
 
       // The bridge MAC may have changed when the first port joined: re-read unless known since.
       if (!brMac) {
-        const {stdout} = await runner.run('ip', ['-j', 'link', 'show', 'dev', c.bridge]);
-        brMac = (JSON.parse(stdout) as {address?: string}[])[0]?.address;
+        const br2 = await getLink(runner, c.bridge);
+        if (!br2) throw fail(`could not lookup "${c.bridge}": Link not found`);
+        brMac = br2.address;
       }
       result.interfaces![0].mac = brMac;
       if (!result.interfaces![1].mac) {
-        const {stdout: h} = await runner.run('ip', ['-j', 'link', 'show', 'dev', veth.hostName]);
-        result.interfaces![1].mac = (JSON.parse(h) as {address?: string}[])[0]?.address;
+        const port = await getLink(runner, veth.hostName);
+        if (!port) throw fail(`failed to lookup "${veth.hostName}": Link not found`);
+        result.interfaces![1].mac = port.address;
       }
       if (c.dns) result.dns = c.dns;
       return result;

@@ -4,7 +4,7 @@ import type {Result} from '../cni/types.js';
 import {parseResult} from '../cni/results.js';
 import {validateIfName} from '../cni/validate.js';
 import {UserError} from '../errors.js';
-import {getLink, listLinks} from '../net/ip.js';
+import {getLink, listLinks} from '../net/link.js';
 import {addNetworkList, delNetworkList, preloadPlugins} from './chain.js';
 import {listCache, readCache} from './state/result-cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding/open-close.js';

@@ -5,8 +5,6 @@ import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
 import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
 import {decodeConf, parseConf, parseMac, plugin} from '../../../src/plugins/macvlan.js';
-import {createMacvlan, macvlanAddArgv, tempLinkName} from '../../../src/net/macvlan-ops.js';
-import {prefixKey} from '../../../src/net/validate-expected.js';
 import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
 
 // A path on nsfs that always exists, so checkNetnsPath passes without root.
@@ -142,35 +140,6 @@ describe('plugins/macvlan', () => {
     it('rejects unknown CNI_ARGS keys as the reference does', async () => {
       const {ctx} = ctxWith([masterLookup]);
       await rejects(parseConf(ctx, cmd({master: 'tmvm0'}, {args: 'IP=1.2.3.4'})), 'ARGS: unknown args ["IP=1.2.3.4"]');
-    });
-  });
-
-  describe('net ops', () => {
-    it('builds the create argv with the netns as an absolute path before `type`', () => {
-      const argv = macvlanAddArgv('vethTEMP', {master: 'm0', mode: 'private', mtu: 1400, mac: '02:00:00:00:00:09', netns: 'rel/ns', ifname: 'eth0', linkInContainer: false});
-      assert.deepEqual(argv.slice(0, 11), ['link', 'add', 'vethTEMP', 'address', '02:00:00:00:00:09', 'mtu', '1400', 'txqueuelen', '0', 'link', 'm0']);
-      assert.equal(argv[11], 'netns');
-      assert.ok(argv[12].startsWith('/') && argv[12].endsWith('/rel/ns'));
-      assert.deepEqual(argv.slice(13), ['type', 'macvlan', 'mode', 'private']);
-      assert.match(tempLinkName(), /^veth[0-9a-f]{8}$/);
-    });
-
-    it('deletes the temporary link when the rename fails', async () => {
-      const fake = new FakeRunner([
-        {argv: ['ip', 'link', 'add', 'vethTEMP', 'txqueuelen', '0', 'link', 'm0', 'netns', NS, 'type', 'macvlan', 'mode', 'bridge']},
-        {argv: [...IN_NS, 'ip', 'link', 'set', 'dev', 'vethTEMP', 'name', 'eth0'], reply: {exitCode: 2, stderr: 'RTNETLINK answers: File exists\n'}},
-        {argv: [...IN_NS, 'ip', 'link', 'del', 'dev', 'vethTEMP']},
-      ]);
-      const o = {master: 'm0', mode: 'bridge' as const, mtu: 0, netns: NS, ifname: 'eth0', linkInContainer: false, tempName: 'vethTEMP'};
-      await rejects(createMacvlan(fake, o), 'failed to rename macvlan to "eth0": file exists');
-      fake.assertDone();
-    });
-
-    it('normalises route destinations for CHECK comparisons', () => {
-      assert.equal(prefixKey('default', 4), prefixKey('0.0.0.0/0', 4));
-      assert.equal(prefixKey('10.213.0.7/24', 4), prefixKey('10.213.0.0/24', 4));
-      assert.equal(prefixKey('10.213.0.7', 4), prefixKey('10.213.0.7/32', 4));
-      assert.notEqual(prefixKey('10.213.0.0/24', 4), prefixKey('10.213.0.0/25', 4));
     });
   });
 
