@@ -7,7 +7,7 @@ import {planPeers} from '../../../src/net/link-vxlan.js';
 import {masqComment, masqRuleLines, planDirectTeardown} from '../../../src/net/iptables-masq.js';
 import {nftMasqSetupScript} from '../../../src/net/nft-masq.js';
 import {prefixKey} from '../../../src/plugins/validate-expected.js';
-import {calcGateways, parseConf as bridgeConf} from '../../../src/plugins/bridge.js';
+import {calcGateways, parseConf as bridgeConf} from '../../../src/plugins/bridge-conf.js';
 import {overlaps} from '../../../src/runtime/doctor.js';
 import {ipString, isGlobalUnicast, parseAddr, parseCidrAsWritten} from '../../../src/util/ip.js';
 
