@@ -58,23 +58,6 @@ export async function ipBatch(runner: Runner, lines: readonly IpLine[], netns?: 
 }
 
 /**
- * ipBatch preceded, in the same process in the namespace, by best-effort
- * sysctl writes (unknown keys and failed writes ignored, as the reference
- * ignores them for the per-interface sysctls of ADD):
- * `sh -c 'sysctl -q -e -w "$@" >/dev/null 2>&1; exec ip -batch -' sh KEY=VALUE...`.
- * The pairs reach sysctl as arguments, never as shell text. One process in
- * the namespace where there were two; ip's stderr is the only stderr.
- */
-export async function ipBatchAfterSysctls(runner: Runner, lines: readonly IpLine[], sysctls: Record<string, string>, netns?: string): Promise<void> {
-  const pairs = Object.entries(sysctls).map(([k, v]) => `${k}=${v}`);
-  if (pairs.length === 0) return ipBatch(runner, lines, netns);
-  batchInput([pairs]);
-  const input = batchInput(lines);
-  const script = `sysctl -q -e -w "$@" >/dev/null 2>&1; exec ip -batch -`;
-  await inNetns(runner, netns).run('sh', ['-c', script, 'sh', ...pairs], {input});
-}
-
-/**
  * Several commands in one `ip -j -d -batch -`, reads and writes mixed: each
  * command that prints gives one JSON line, in order. The batch stops at the
  * first failing command (its 1-based number is in stderr as `-:N`); with

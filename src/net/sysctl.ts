@@ -23,6 +23,16 @@ export async function writeSysctls(runner: Runner, values: Record<string, string
 }
 
 /**
+ * Write several sysctls in one process, ignoring unknown keys and failed
+ * writes, as the reference ignores them for the per-interface sysctls of ADD.
+ */
+export async function writeSysctlsBestEffort(runner: Runner, values: Record<string, string>, netns?: string): Promise<void> {
+  const pairs = pairsOf(values);
+  if (pairs.length === 0) return;
+  await inNetns(runner, netns).run('sysctl', ['-q', '-e', '-w', ...pairs], {reject: false});
+}
+
+/**
  * Host-namespace sysctls, read and written in-process through /proc/sys (we
  * run in the host network namespace, so no subprocess is needed). Injectable
  * so unit tests never touch the real host.

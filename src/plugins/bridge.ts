@@ -19,7 +19,7 @@ import {masqChainName, masqComment, masqOwners, setupIpMasq, teardownIpMasq, typ
 import {readNatTable} from '../net/iptables.js';
 import {resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
 import {setupSpoofCheck, teardownSpoofCheck} from '../net/nft-spoofchk.js';
-import {enableForwarding, procSysctl, writeHostSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
+import {enableForwarding, procSysctl, writeHostSysctlsBestEffort, writeSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
 
 /**
  * The bridge plugin (reference plugins/main/bridge, Debian 1.1.1 behaviour).
@@ -122,13 +122,17 @@ async function setupVeth(a: Add): Promise<Veth> {
   return a.veth;
 }
 
-/** The container interface's DAD and ARP sysctls, written as the reference does before its addresses, failures ignored. */
-function containerSysctls(a: Add): Record<string, string> {
+/**
+ * The container interface's DAD and ARP sysctls, written as the reference
+ * does before its addresses, failures ignored. Its own process in the
+ * namespace, run while the host side goes on.
+ */
+function setContainerSysctls(a: Add): Promise<void> {
   const ifname = a.args.ifname;
   const dad = a.c.enabledad
     ? {[`net/ipv6/conf/${ifname}/enhanced_dad`]: '1', [`net/ipv6/conf/${ifname}/accept_dad`]: '1'}
     : {[`net/ipv6/conf/${ifname}/accept_dad`]: '0'};
-  return {...dad, [`net/ipv4/conf/${ifname}/arp_notify`]: '1'};
+  return writeSysctlsBestEffort(a.ctx.runner, {...dad, [`net/ipv4/conf/${ifname}/arp_notify`]: '1'}, a.args.netns);
 }
 
 async function setupMacSpoofCheck(a: Add, veth: Veth): Promise<void> {
@@ -174,9 +178,10 @@ async function setupMasquerade(a: Add): Promise<void> {
   await setupIpMasq(runner, target, addrs);
 }
 
-/** The container interface's sysctls, addresses, routes and state (reference ipam.ConfigureIface). */
-async function configureContainer(a: Add): Promise<void> {
-  await configureIface(a.ctx.runner, a.args.netns, a.args.ifname, a.result, {sleep: a.sleep, sysctls: containerSysctls(a)});
+/** The container interface's addresses, routes and state (reference ipam.ConfigureIface), once its sysctls are written. */
+async function configureContainer(a: Add, sysctls: Promise<void>): Promise<void> {
+  await sysctls;
+  await configureIface(a.ctx.runner, a.args.netns, a.args.ifname, a.result, {sleep: a.sleep});
 }
 
 /** The host end of the pair oper-UP, read with the bridge's addresses; polled further only if not up yet. */
@@ -301,12 +306,13 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
       const a: Add = {ctx, args, c, undo, ipam, sys, sleep: opts.sleep, result: {cniVersion: c.cniVersion}, gws: {4: [], 6: []}};
       await setupBridge(a);
       const veth = await setupVeth(a);
+      const sysctls = c.ipamType ? inFlight(setContainerSysctls(a)) : undefined;
       await setupMacSpoofCheck(a, veth);
       if (c.ipamType) {
         await allocateIpam(a, c.ipamType);
         // The masquerade rules depend on the addresses only: written while the container side is configured.
         const masq = inFlight(setupMasquerade(a));
-        await allInOrder([inFlight(configureContainer(a)), masq]);
+        await allInOrder([inFlight(configureContainer(a, sysctls!)), masq]);
         ctx.hooks?.crashPoint('bridge:configured');
         await waitHostVethUp(a);
         await setupGateways(a);

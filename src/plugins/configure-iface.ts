@@ -4,7 +4,7 @@ import type {Result} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {familyOf, parseAddr, parseCidrAsWritten, type Family} from '../util/ip.js';
 import {errnoText} from '../net/errors.js';
-import {failedBatchLine, ipBatchAfterSysctls, type IpLine} from '../net/iproute.js';
+import {failedBatchLine, ipBatch, type IpLine} from '../net/iproute.js';
 import {addrAddLine, waitAddrsSettled} from '../net/addr.js';
 import {linkUpLine} from '../net/link.js';
 import {routeAddLine} from '../net/route.js';
@@ -15,8 +15,7 @@ import {writeSysctls} from '../net/sysctl.js';
  * result's addresses and routes to `ifname` inside `netns`, then set it up.
  * Plugin-agnostic: bridge and macvlan both call it after their own sysctls.
  *
- * The writes are one `ip -batch -` in the namespace, after the plugin's
- * best-effort sysctls in the same process (two batches when an IPv6 gateway
+ * The writes are one `ip -batch -` in the namespace (two when an IPv6 gateway
  * makes us wait for DAD between addresses and routes); each command carries
  * the message the reference gives when the kernel refuses it.
  */
@@ -24,11 +23,6 @@ export interface ConfigureOptions {
   /** How long to wait for IPv6 addresses to leave tentative state. */
   settleTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
-  /**
-   * Best-effort sysctls of the plugin (arp_notify, accept_dad, ...) written in
-   * the same namespace process just before the addresses, failures ignored.
-   */
-  sysctls?: Record<string, string>;
 }
 
 const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);
@@ -50,10 +44,10 @@ function routeSteps(ifname: string, result: Result, gw: Partial<Record<Family, s
 }
 
 /** Run the steps in one batch, turning a failure into the failing step's message. */
-async function runSteps(runner: Runner, netns: string, ifname: string, steps: Step[], sysctls: Record<string, string> = {}): Promise<void> {
+async function runSteps(runner: Runner, netns: string, ifname: string, steps: Step[]): Promise<void> {
   if (steps.length === 0) return;
   try {
-    await ipBatchAfterSysctls(runner, steps.map((s) => s.line), sysctls, netns);
+    await ipBatch(runner, steps.map((s) => s.line), netns);
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
     if (/cannot find device/i.test(err.stderr)) throw fail(`failed to lookup "${ifname}": Link not found`);
@@ -96,10 +90,10 @@ export async function configureIface(runner: Runner, netns: string, ifname: stri
   const up: Step = {line: linkUpLine(ifname), onError: (e) => `failed to set "${ifname}" UP: ${e}`};
   const routes = routeSteps(ifname, result, gw);
   if (gw[6] === undefined) {
-    await runSteps(runner, netns, ifname, [...addrSteps, up, ...routes], opts.sysctls);
+    await runSteps(runner, netns, ifname, [...addrSteps, up, ...routes]);
     return;
   }
-  await runSteps(runner, netns, ifname, [...addrSteps, up], opts.sysctls);
+  await runSteps(runner, netns, ifname, [...addrSteps, up]);
   await waitAddrsSettled(runner, netns, ifname, opts.settleTimeoutMs, opts.sleep);
   await runSteps(runner, netns, ifname, routes);
 }

@@ -14,6 +14,8 @@ import {delLink, getLink, setLinkUp} from '../net/link.js';
 import {createMacvlan, macvlanModeOf, type MacvlanMode} from '../net/link-macvlan.js';
 import {checkNetnsPath, netnsExists} from '../net/netns.js';
 import {defaultRouteInterface} from '../net/route.js';
+import {writeSysctlsBestEffort} from '../net/sysctl.js';
+import {inFlight} from '../util/concurrency.js';
 import {UndoStack} from '../util/undo.js';
 
 /**
@@ -183,8 +185,12 @@ async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
   return UndoStack.run(ctx.log, async (undo) => {
     const result = await createLink(ctx, args, conf, undo);
     if (conf.ipamType) {
+      // The interface's sysctl (ignored when refused, as the reference ignores it) is
+      // written while IPAM allocates: it needs only the link, and the addresses wait for it.
+      const sysctls = inFlight(writeSysctlsBestEffort(ctx.runner, {[`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}, args.netns));
       await allocateIpam(ctx, args, conf.ipamType, result, undo);
-      await configureIface(ctx.runner, args.netns, args.ifname, result, {sysctls: {[`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}});
+      await sysctls;
+      await configureIface(ctx.runner, args.netns, args.ifname, result);
     } else {
       await setContainerUp(ctx, args);
     }

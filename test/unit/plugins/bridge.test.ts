@@ -65,15 +65,14 @@ describe('bridge ADD/DEL command sequence', () => {
         input: 'link show dev tbrbr9\nlink add VETH txqlen 0 type veth peer name eth0 txqlen 0 address 02:00:00:00:00:05 netns /run/netns/x\nlink set dev VETH up\nlink set dev VETH master tbrbr9\nlink set dev VETH type bridge_slave hairpin off\n',
         stdout: `${brShow}\n`,
       },
+      // The container end's sysctls, in their own process while the host side goes on.
+      {argv: ns('sysctl', '-q', '-e', '-w', 'net/ipv6/conf/eth0/accept_dad=0', 'net/ipv4/conf/eth0/arp_notify=1')},
       // The masquerade rules are written while the container side is configured: started first.
       {
         argv: ['iptables-restore', '--noflush', '-w'],
         input: `*nat\n-N ${chain}\n-A ${chain} -d 10.212.0.0/24 -m comment --comment ${q} -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${q} -j MASQUERADE\n-A POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`,
       },
-      {
-        argv: ns('sh', '-c', 'sysctl -q -e -w "$@" >/dev/null 2>&1; exec ip -batch -', 'sh', 'net/ipv6/conf/eth0/accept_dad=0', 'net/ipv4/conf/eth0/arp_notify=1'),
-        input: 'addr add 10.212.0.5/24 broadcast + dev eth0\nlink set dev eth0 up\n',
-      },
+      {argv: ns('ip', '-batch', '-'), input: 'addr add 10.212.0.5/24 broadcast + dev eth0\nlink set dev eth0 up\n'},
       {
         argv: ['ip', '-j', '-d', '-batch', '-'],
         input: 'addr show dev VETH\naddr show dev tbrbr9\n',
