@@ -126,32 +126,32 @@ async function releaseDirect(ctx: PluginContext, args: CmdArgs): Promise<void> {
   await m.release(args);
 }
 
-export const plugin: Plugin = {
-  type: 'dhcp',
+async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
+  if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for dhcp ADD');
+  return allocate(ctx, args);
+}
 
-  async add(ctx, args): Promise<Result> {
-    if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for dhcp ADD');
-    return allocate(ctx, args);
-  },
+/** DEL (the reference's DHCP.Release); without a daemon that can start, the lease is released from the persisted table here. */
+async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const socketPath = socketPathFor(ctx, args);
+  try {
+    await callDaemon(socketPath, 'release', args);
+    return;
+  } catch (err) {
+    if (!(err instanceof DaemonDown)) throw new CniError(ErrorCode.Internal, `error calling DHCP.Release: ${(err as Error).message}`);
+  }
+  try {
+    await spawnDaemon(ctx, socketPath);
+    await callDaemon(socketPath, 'release', args);
+  } catch (err) {
+    ctx.log.warn(`DHCP daemon unavailable (${(err as Error).message}); releasing from the persisted lease`);
+    await releaseDirect(ctx, args);
+  }
+}
 
-  async del(ctx, args): Promise<void> {
-    const socketPath = socketPathFor(ctx, args);
-    try {
-      await callDaemon(socketPath, 'release', args);
-      return;
-    } catch (err) {
-      if (!(err instanceof DaemonDown)) throw new CniError(ErrorCode.Internal, `error calling DHCP.Release: ${(err as Error).message}`);
-    }
-    try {
-      await spawnDaemon(ctx, socketPath);
-      await callDaemon(socketPath, 'release', args);
-    } catch (err) {
-      ctx.log.warn(`DHCP daemon unavailable (${(err as Error).message}); releasing from the persisted lease`);
-      await releaseDirect(ctx, args);
-    }
-  },
+/** CHECK allocates, as the reference's does: a held lease is returned as it is. */
+async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  await allocate(ctx, args);
+}
 
-  async check(ctx, args): Promise<void> {
-    await allocate(ctx, args);
-  },
-};
+export const plugin: Plugin = {type: 'dhcp', add, del, check};
