@@ -1,9 +1,10 @@
 import type {Plugin, PluginContext} from '../exec/plugin.js';
+import type {ValidAttachments} from '../cni/gc-args.js';
 import type {CmdArgs, Result} from '../cni/types.js';
 import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
 import {validateNetworkName} from '../cni/validate.js';
 import {validAttachments} from '../cni/gc-args.js';
-import {delegateAdd, delegateCheck, delegateDel, delegateGc} from './delegate.js';
+import {delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus} from './delegate.js';
 import {calcGateways, parseConf, refuseUnsupported, type BridgeConf} from './bridge-conf.js';
 import {checkAttachment, prevResultOf} from './bridge-check.js';
 import {configureIface} from './configure-iface.js';
@@ -17,7 +18,7 @@ import {delBridgeIfUnused, ensureBridge, waitPortUp} from '../net/link-bridge.js
 import {createVeth, vethOnExistingBridge, type Veth} from '../net/link-veth.js';
 import {masqChainName, masqComment, masqOwners, setupIpMasq, teardownIpMasq, type JumpSelector, type MasqTarget} from '../net/iptables-masq.js';
 import {readNatTable} from '../net/iptables.js';
-import {resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
+import {delNftMasqRules, nftMasqOwners, resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
 import {setupSpoofCheck, teardownSpoofCheck} from '../net/nft-spoofchk.js';
 import {enableForwarding, procSysctl, writeHostSysctlsBestEffort, writeSysctlsBestEffort, type HostSysctl} from '../net/sysctl.js';
 
@@ -37,9 +38,10 @@ export interface IpamOps {
   del(ctx: PluginContext, type: string, args: CmdArgs): Promise<void>;
   check(ctx: PluginContext, type: string, args: CmdArgs): Promise<void>;
   gc?(ctx: PluginContext, type: string, args: CmdArgs): Promise<void>;
+  status?(ctx: PluginContext, type: string, args: CmdArgs): Promise<void>;
 }
 
-const delegateIpam: IpamOps = {add: delegateAdd, del: delegateDel, check: delegateCheck, gc: delegateGc};
+const delegateIpam: IpamOps = {add: delegateAdd, del: delegateDel, check: delegateCheck, gc: delegateGc, status: delegateStatus};
 
 export interface BridgeOptions {
   ipam?: IpamOps;
@@ -294,6 +296,23 @@ function remainingMasq(links: LinkAddrs[] | undefined, ifname: string, prevIps: 
   return extra.length > 0 ? {kind: 'ips', ips: extra} : undefined;
 }
 
+/** The iptables masquerade chains of this network whose container has no valid attachment, each removed (errors collected). */
+async function gcIptablesMasq(ctx: PluginContext, c: BridgeConf, valid: ValidAttachments, errors: string[]): Promise<void> {
+  const stale = new Map<string, string>();
+  for (const f of [4, 6] as const) {
+    for (const o of masqOwners(await readNatTable(ctx.runner, f))) if (o.network === c.name && !valid.containerIds.has(o.containerId)) stale.set(o.chain, o.containerId);
+  }
+  for (const [chain, id] of stale) {
+    await teardownIpMasq(ctx.runner, {chain, comment: masqComment(c.name, id)}, {kind: 'all'}).catch((e: unknown) => errors.push(`${chain}: ${errorText(e)}`));
+  }
+}
+
+/** The nftables masquerade rules of this network's attachments that are not valid, removed in one transaction. */
+async function gcNftMasq(ctx: PluginContext, c: BridgeConf, valid: ValidAttachments): Promise<void> {
+  const stale = (await nftMasqOwners(ctx.runner)).filter((o) => o.network === c.name && !valid.has(o.containerId, o.ifname));
+  await delNftMasqRules(ctx.runner, stale.flatMap((o) => o.handles));
+}
+
 export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
   const ipam = opts.ipam ?? delegateIpam;
   const sys = opts.sysctl ?? procSysctl;
@@ -364,25 +383,43 @@ export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
     await checkAttachment(ctx, args, c, () => ipam.check(ctx, c.ipamType, args));
   }
 
-  /** GC (spec 1.1): forward to IPAM, then drop masquerade chains of this network whose container is not valid. */
+  /**
+   * GC (spec 1.1): forwarded to IPAM, then this network's masquerade rules of
+   * attachments not in cni.dev/valid-attachments removed (with iptables a
+   * chain per container, with nftables rules per attachment). Every part is
+   * tried; their errors come back together.
+   */
   async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
     const c = parseConf(args.stdin, args.args);
     const valid = validAttachments(args.stdin);
     const errors: string[] = [];
-    if (c.ipamType) await ipam.gc?.(ctx, c.ipamType, args).catch((e: unknown) => errors.push(`IPAM GC: ${errorText(e)}`));
+    const attempt = (what: string, p: Promise<unknown> | undefined): Promise<unknown> | undefined => p?.catch((e: unknown) => errors.push(`${what}: ${errorText(e)}`));
+    if (c.ipamType) await attempt('IPAM GC', ipam.gc?.(ctx, c.ipamType, args));
     if (c.ipamType && c.ipMasq) {
-      const stale = new Map<string, string>();
-      for (const f of [4, 6] as const) {
-        for (const o of masqOwners(await readNatTable(ctx.runner, f))) if (o.network === c.name && !valid.containerIds.has(o.containerId)) stale.set(o.chain, o.containerId);
-      }
-      for (const [chain, id] of stale) {
-        await teardownIpMasq(ctx.runner, {chain, comment: masqComment(c.name, id)}, {kind: 'all'}).catch((e: unknown) => errors.push(`${chain}: ${errorText(e)}`));
-      }
+      if (teardownBackend(c.ipMasqBackend) === 'nftables') await attempt('nftables masquerade', gcNftMasq(ctx, c, valid));
+      else await attempt('masquerade', gcIptablesMasq(ctx, c, valid, errors));
     }
     if (errors.length > 0) throw fail(errors.join('; '));
   }
 
-  return {type: 'bridge', add, del, check, gc};
+  /**
+   * STATUS (spec 1.1): whether ADD can work here. What ADD refuses of the
+   * config, and a link of the bridge's name that is not a bridge, are error
+   * 50 (cannot ADD); then IPAM's STATUS, whose error is ours.
+   */
+  async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
+    const c = parseConf(args.stdin, args.args);
+    try {
+      refuseUnsupported(c);
+    } catch (err) {
+      throw new CniError(ErrorCode.PluginNotAvailable, toCniError(err).message);
+    }
+    const link = await getLink(ctx.runner, c.bridge);
+    if (link && link.linkinfo?.info_kind !== 'bridge') throw new CniError(ErrorCode.PluginNotAvailable, `"${c.bridge}" already exists but is not a bridge`);
+    if (c.ipamType) await ipam.status?.(ctx, c.ipamType, args);
+  }
+
+  return {type: 'bridge', add, del, check, gc, status};
 }
 
 export const plugin: Plugin = makeBridgePlugin();

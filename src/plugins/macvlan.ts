@@ -1,12 +1,12 @@
 import type {Plugin, PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, CniInterface, DNS, IPConfig, Result, Route} from '../cni/types.js';
 import {parseResult} from '../cni/results.js';
-import {CniError, ErrorCode} from '../cni/errors.js';
+import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
 import {parseCniArgs} from '../cni/args.js';
 import {decodeGoJson, goBool, goInt, goString, goStruct, omitEmpty, type GoValue} from '../cni/go-json.js';
 import {netConfFields} from '../cni/netconf.js';
 import {linkNameProblem} from '../cni/validate.js';
-import {delegateAdd, delegateCheck, delegateDel} from './delegate.js';
+import {delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus} from './delegate.js';
 import {configureIface} from './configure-iface.js';
 import {validateExpectedIps, validateExpectedRoutes} from './validate-expected.js';
 import {errnoText} from '../net/errors.js';
@@ -235,4 +235,28 @@ async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
   await validateExpectedRoutes(ctx.runner, args.netns, prev.routes ?? []);
 }
 
-export const plugin: Plugin = {type: 'macvlan', add, del, check};
+/** GC (spec 1.1): macvlan keeps no host state of its own, so GC is its IPAM's. */
+async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = decodeConf(args.stdin);
+  if (conf.ipamType) await delegateGc(ctx, conf.ipamType, args);
+}
+
+/**
+ * STATUS (spec 1.1): the master ADD would use is there (the default route's
+ * interface when none is set) and the config is one ADD takes, else error 50;
+ * then IPAM's STATUS, whose error is ours. A master inside the container's
+ * namespace (linkInContainer) cannot be looked up without one, and is not.
+ */
+async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = decodeConf(args.stdin);
+  if (!conf.linkInContainer) {
+    try {
+      await parseConf(ctx, {...args, netns: ''});
+    } catch (err) {
+      throw new CniError(ErrorCode.PluginNotAvailable, toCniError(err).message);
+    }
+  }
+  if (conf.ipamType) await delegateStatus(ctx, conf.ipamType, args);
+}
+
+export const plugin: Plugin = {type: 'macvlan', add, del, check, gc, status};

@@ -64,6 +64,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       case 'release':
         await manager.release(toCmdArgs(req.args));
         return {};
+      case 'gc':
+        return {released: await manager.gc(toCmdArgs(req.args))};
       default:
         throw new Error(`unknown request ${JSON.stringify((req as {op?: unknown}).op)}`);
     }

@@ -1,12 +1,13 @@
 import {readFileSync} from 'node:fs';
+import {join} from 'node:path';
 import {CniError, ErrorCode, toCniError} from '../../cni/errors.js';
 import type {Plugin, PluginContext} from '../../exec/plugin.js';
 import type {CmdArgs, DNS, IPConfig, Result} from '../../cni/types.js';
-import {IPAllocator} from './allocator.js';
+import {hasFreeAddress, IPAllocator} from './allocator.js';
 import {parseConf, type HostLocalConf} from './config.js';
-import {ipString, type Addr} from '../../util/ip.js';
-import {rangeSetContains, type RangeSet} from './range.js';
-import {DiskStore, goFsError, listReservations, releaseReservation} from './store.js';
+import {ipString, parseIP, type Addr} from '../../util/ip.js';
+import {rangeSetContains, rangeSetString, type RangeSet} from './range.js';
+import {DiskStore, goFsError, listReservations, readReservations, releaseReservation, storeWriteProblem} from './store.js';
 import {validAttachments} from '../../cni/gc-args.js';
 import {UndoStack} from '../../util/undo.js';
 
@@ -58,10 +59,14 @@ function loadConf(args: CmdArgs): HostLocalConf {
   }
 }
 
-function openStore(ctx: PluginContext, conf: HostLocalConf): DiskStore {
+function checkName(conf: HostLocalConf): void {
   if (!NAME_RE.test(conf.name)) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, conf.name ? 'invalid characters found in network name' : 'missing network name', conf.name);
   }
+}
+
+function openStore(ctx: PluginContext, conf: HostLocalConf): DiskStore {
+  checkName(conf);
   try {
     return DiskStore.open(conf.name, conf.dataDir || ctx.paths.networksDir);
   } catch (err) {
@@ -139,4 +144,24 @@ async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
   for (const r of released) ctx.log.debug(`host-local gc: released ${r.ip} of ${r.id}/${r.ifname ?? ''}`);
 }
 
-export const plugin: Plugin = {type: 'host-local', add, del, check, gc};
+/**
+ * STATUS (spec 1.1): whether ADD could allocate: the store directory can be
+ * written (or made), and every range set still has a free address. Error 50
+ * otherwise, an exhausted set in ADD's words. Reads only, without the lock:
+ * the answer is a snapshot either way.
+ */
+async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = loadConf(args);
+  checkName(conf);
+  const dir = join(conf.dataDir || ctx.paths.networksDir, conf.name);
+  const problem = storeWriteProblem(dir);
+  if (problem) throw new CniError(ErrorCode.PluginNotAvailable, `host-local store cannot be written: ${problem}`);
+  const reserved = readReservations(dir).map((r) => parseIP(r.ip)).filter((ip): ip is Addr => ip !== undefined);
+  for (const [idx, set] of conf.ranges.entries()) {
+    if (!hasFreeAddress(set, reserved)) {
+      throw new CniError(ErrorCode.PluginNotAvailable, `failed to allocate for range ${idx}: no IP addresses available in range set: ${rangeSetString(set)}`);
+    }
+  }
+}
+
+export const plugin: Plugin = {type: 'host-local', add, del, check, gc, status};

@@ -4,6 +4,7 @@ import {masqChainName} from '../../../src/net/iptables-masq.js';
 import type {HostSysctl} from '../../../src/net/sysctl.js';
 import type {PluginContext} from '../../../src/exec/plugin.js';
 import {CommandError, type Runner} from '../../../src/exec/runner.js';
+import {CniError} from '../../../src/cni/errors.js';
 
 interface Expected {
   argv: string[];
@@ -139,5 +140,65 @@ describe('bridge ADD/DEL command sequence', () => {
     ]);
     await makeBridgePlugin({ipam}).del(ctxOf(r), args);
     r.done();
+  });
+});
+
+describe('bridge GC and STATUS (spec 1.1)', () => {
+  const conf = (extra: object = {}): string => JSON.stringify({cniVersion: '1.1.0', name: 'tbrunit', type: 'bridge', bridge: 'tbrbr9', ipam: {type: 'fake'}, ...extra});
+  const args = (stdin: string) => ({containerId: '', netns: '', ifname: '', args: '', path: [], stdin});
+  const ctxOf = (r: Runner): PluginContext => ({runner: r, log: {debug: () => undefined, warn: () => undefined}, env: {}, paths: {}}) as unknown as PluginContext;
+  const forwarded: string[] = [];
+  const ipam = {
+    add: async () => assert.fail('no ADD'),
+    del: async () => assert.fail('no DEL'),
+    check: async () => assert.fail('no CHECK'),
+    gc: async () => void forwarded.push('gc'),
+    status: async () => void forwarded.push('status'),
+  };
+  const show = ['ip', '-j', '-d', 'link', 'show', 'dev', 'tbrbr9'];
+  const link = (kind: string): string => JSON.stringify([{ifindex: 7, ifname: 'tbrbr9', flags: ['UP'], mtu: 1500, linkinfo: {info_kind: kind}}]);
+  beforeEach(() => (forwarded.length = 0));
+
+  it('STATUS succeeds when the bridge name is free or a bridge, and asks IPAM', async () => {
+    const r = fakeRunner([{argv: show, exitCode: 1, stderr: 'Device "tbrbr9" does not exist.'}, {argv: show, stdout: link('bridge')}]);
+    await makeBridgePlugin({ipam}).status!(ctxOf(r), args(conf()));
+    await makeBridgePlugin({ipam}).status!(ctxOf(r), args(conf()));
+    r.done();
+    assert.deepEqual(forwarded, ['status', 'status']);
+  });
+
+  it('STATUS is error 50 when a link of that name is not a bridge, or ADD would refuse the config, before asking IPAM', async () => {
+    const r = fakeRunner([{argv: show, stdout: link('veth')}]);
+    await assert.rejects(makeBridgePlugin({ipam}).status!(ctxOf(r), args(conf())), {code: 50, message: '"tbrbr9" already exists but is not a bridge'});
+    await assert.rejects(makeBridgePlugin({ipam}).status!(ctxOf(r), args(conf({vlan: 7}))), {code: 50, message: /vlan\/vlanTrunk need bridge VLAN filtering/});
+    r.done();
+    assert.deepEqual(forwarded, []);
+  });
+
+  it('STATUS passes on IPAM\'s error as it is', async () => {
+    const r = fakeRunner([{argv: show, stdout: link('bridge')}]);
+    const failing = {...ipam, status: async () => Promise.reject(new CniError(51, 'lease daemon gone'))};
+    await assert.rejects(makeBridgePlugin({ipam: failing}).status!(ctxOf(r), args(conf())), {code: 51, message: 'lease daemon gone'});
+    r.done();
+  });
+
+  it('GC forwards to IPAM, then removes the masquerade chains of this network\'s containers that are not valid', async () => {
+    const keep = masqChainName('tbrunit', 'tbrctr1');
+    const gone = masqChainName('tbrunit', 'tbrctr2');
+    const other = masqChainName('tbrother', 'tbrctr2');
+    const c = (net: string, id: string): string => `"name: \\"${net}\\" id: \\"${id}\\""`;
+    const jump = (ip: string, net: string, id: string, chain: string): string => `-A POSTROUTING -s ${ip}/32 -m comment --comment ${c(net, id)} -j ${chain}`;
+    const nat = ['*nat', `:${keep} - [0:0]`, `:${gone} - [0:0]`, `:${other} - [0:0]`, jump('10.212.0.5', 'tbrunit', 'tbrctr1', keep), jump('10.212.0.6', 'tbrunit', 'tbrctr2', gone), jump('10.99.0.6', 'tbrother', 'tbrctr2', other), 'COMMIT', ''].join('\n');
+    const r = fakeRunner([
+      {argv: ['iptables-save', '-t', 'nat'], stdout: nat},
+      {argv: ['ip6tables-save', '-t', 'nat'], stdout: '*nat\nCOMMIT\n'},
+      {argv: ['iptables-save', '-t', 'nat'], stdout: nat},
+      {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D ${jump('10.212.0.6', 'tbrunit', 'tbrctr2', gone).slice(3)}\n-F ${gone}\n-X ${gone}\nCOMMIT\n`},
+      {argv: ['ip6tables-save', '-t', 'nat'], stdout: '*nat\nCOMMIT\n'},
+    ]);
+    const stdin = conf({ipMasq: true, 'cni.dev/valid-attachments': [{containerID: 'tbrctr1', ifname: 'eth0'}]});
+    await makeBridgePlugin({ipam}).gc!(ctxOf(r), args(stdin));
+    r.done();
+    assert.deepEqual(forwarded, ['gc']);
   });
 });

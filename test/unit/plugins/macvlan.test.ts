@@ -3,6 +3,7 @@ import type {PluginContext} from '../../../src/exec/plugin.js';
 import {defaultPaths} from '../../../src/exec/plugin.js';
 import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
+import {CniError} from '../../../src/cni/errors.js';
 import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
 import {decodeConf, parseConf, parseMac, plugin} from '../../../src/plugins/macvlan.js';
 import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
@@ -189,6 +190,48 @@ describe('plugins/macvlan', () => {
       await plugin.del(ctx, cmd({master: 'tmvm0'}, {netns: ''}));
       fake.assertDone();
       assert.equal(fake.calls.length, 0);
+    });
+  });
+
+  describe('GC and STATUS (spec 1.1)', () => {
+    const v11 = (conf: Record<string, unknown>): CmdArgs => cmd({cniVersion: '1.1.0', ...conf}, {containerId: '', netns: '', ifname: ''});
+
+    it('STATUS succeeds when the master is there, and is error 50 in ADD\'s words when it is not', async () => {
+      const {ctx, fake} = ctxWith([
+        masterLookup,
+        {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'tmvgone'], reply: {exitCode: 1, stderr: 'Device "tmvgone" does not exist.\n'}},
+        {argv: ['ip', '-j', '-4', 'route', 'show', 'table', 'main'], reply: {stdout: '[]'}},
+        {argv: ['ip', '-j', '-6', 'route', 'show', 'table', 'main'], reply: {stdout: '[]'}},
+      ]);
+      await plugin.status!(ctx, v11({master: 'tmvm0'}));
+      await assert.rejects(plugin.status!(ctx, v11({master: 'tmvgone'})), {code: 50, message: 'failed to lookup master "tmvgone": Link not found'});
+      await assert.rejects(plugin.status!(ctx, v11({})), {code: 50, message: 'no default route interface found'});
+      fake.assertDone();
+    });
+
+    it('STATUS cannot see a master inside the container and does not look; a config ADD refuses is 50', async () => {
+      const {ctx, fake} = ctxWith([masterLookup]);
+      await plugin.status!(ctx, v11({master: 'tmvm0', linkInContainer: true}));
+      await assert.rejects(plugin.status!(ctx, v11({master: 'tmvm0', mode: 'foo'})), {code: 50, message: 'unknown macvlan mode: "foo"'});
+      fake.assertDone();
+    });
+
+    it('GC and STATUS go to IPAM, whose error is ours', async () => {
+      const {ctx, fake} = ctxWith([masterLookup]);
+      const calls: string[] = [];
+      const fakeIpam = {
+        type: 'tmvipam',
+        add: async () => assert.fail('no ADD'),
+        del: async () => assert.fail('no DEL'),
+        check: async () => assert.fail('no CHECK'),
+        gc: async (_c: PluginContext, a: CmdArgs) => void calls.push(`gc ${a.stdin.includes('valid-attachments')}`),
+        status: async () => Promise.reject(new CniError(50, 'store full')),
+      };
+      ctx.plugins = {load: async (type) => (type === 'tmvipam' ? fakeIpam : assert.fail(`loaded ${type}`))};
+      await plugin.gc!(ctx, v11({master: 'tmvgone', ipam: {type: 'tmvipam'}, 'cni.dev/valid-attachments': []}));
+      await assert.rejects(plugin.status!(ctx, v11({master: 'tmvm0', ipam: {type: 'tmvipam'}})), {code: 50, message: 'store full'});
+      assert.deepEqual(calls, ['gc true']);
+      fake.assertDone();
     });
   });
 });
