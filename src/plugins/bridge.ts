@@ -50,15 +50,19 @@ export interface BridgeOptions {
   sysctl?: HostSysctl;
 }
 
+/** What the bridge's commands are given besides the plugin context (tests replace them). */
+interface Parts {
+  ipam: IpamOps;
+  sys: HostSysctl;
+  sleep?: (ms: number) => Promise<void>;
+}
+
 /** One ADD in progress: its inputs, its rollback stack, and what the steps so far have made. */
-interface Add {
+interface Add extends Parts {
   ctx: PluginContext;
   args: CmdArgs;
   c: BridgeConf;
   undo: UndoStack;
-  ipam: IpamOps;
-  sys: HostSysctl;
-  sleep?: (ms: number) => Promise<void>;
   bridge?: {link: LinkInfo; created: boolean};
   veth?: Veth;
   result: Result;
@@ -313,113 +317,118 @@ async function gcNftMasq(ctx: PluginContext, c: BridgeConf, valid: ValidAttachme
   await delNftMasqRules(ctx.runner, stale.flatMap((o) => o.handles));
 }
 
-export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
-  const ipam = opts.ipam ?? delegateIpam;
-  const sys = opts.sysctl ?? procSysctl;
+async function add(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<Result> {
+  const c = parseConf(args.stdin, args.args);
+  refuseUnsupported(c);
+  if (c.ipamType === 'host-local') await preflightHostLocal(args);
+  return UndoStack.run(ctx.log, async (undo) => {
+    const a: Add = {ctx, args, c, undo, ...p, result: {cniVersion: c.cniVersion}, gws: {4: [], 6: []}};
+    await setupBridge(a);
+    const veth = await setupVeth(a);
+    const sysctls = c.ipamType ? inFlight(setContainerSysctls(a)) : undefined;
+    await setupMacSpoofCheck(a, veth);
+    if (c.ipamType) {
+      await allocateIpam(a, c.ipamType);
+      // The masquerade rules depend on the addresses only: written while the container side is configured.
+      const masq = inFlight(setupMasquerade(a));
+      await allInOrder([inFlight(configureContainer(a, sysctls!)), masq]);
+      ctx.hooks?.crashPoint('bridge:configured');
+      await waitHostVethUp(a);
+      await setupGateways(a);
+    } else if (!c.disableContainerInterface) {
+      await setContainerUp(a);
+    }
+    await refetchBridge(a);
+    return a.result;
+  });
+}
 
-  async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
-    const c = parseConf(args.stdin, args.args);
+async function releaseIpam(p: Parts, ctx: PluginContext, c: BridgeConf, args: CmdArgs): Promise<void> {
+  if (c.ipamType) await p.ipam.del(ctx, c.ipamType, args);
+}
+
+/**
+ * DEL. The usual one names its addresses in the cached result (prevResult,
+ * or for configs before 0.4.0 the runtime's cache): their masquerade
+ * teardown and the IPAM release run alongside the link delete (each waits
+ * out a kernel RCU grace period or a lock; concurrent waits overlap). The
+ * reference releases the IPAM first; nothing in the link delete depends on
+ * it, and a failed release fails the DEL either way. Addresses the
+ * namespace shows beyond the known ones are torn down after.
+ */
+async function del(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const c = parseConf(args.stdin, args.args);
+  const {runner} = ctx;
+  const masq = Boolean(c.ipamType) && c.ipMasq;
+  const prevIps = prevResultIps(c, args);
+  const target = masqTarget(c, args.containerId);
+  let remaining: JumpSelector | undefined = prevIps.length > 0 ? {kind: 'ips', ips: prevIps} : {kind: 'all'};
+  if (args.netns) {
+    // The link delete, the longest, goes first; it reads the namespace's addresses in the same process.
+    const deleting = inFlight(readAddrsAndDelLink(runner, args.netns, args.ifname));
+    const early = masq && prevIps.length > 0 ? inFlight(teardownIpMasq(runner, target, {kind: 'ips', ips: prevIps})) : undefined;
+    const released = inFlight(releaseIpam(p, ctx, c, args));
+    const [, links] = await allInOrder([released, deleting, early ?? Promise.resolve()]);
+    remaining = remainingMasq(links, args.ifname, prevIps, early !== undefined);
+  } else {
+    await releaseIpam(p, ctx, c, args);
+  }
+  if (c.macspoofchk) await teardownSpoofCheck(runner, args.containerId, args.ifname).catch((err: unknown) => ctx.log.warn(errorText(err)));
+  if (masq && teardownBackend(c.ipMasqBackend) === 'nftables') await teardownNftMasq(runner, {network: c.name, ifname: args.ifname, containerId: args.containerId});
+  if (masq && remaining) await teardownIpMasq(runner, target, remaining);
+}
+
+async function check(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const c = parseConf(args.stdin, args.args);
+  await checkAttachment(ctx, args, c, () => p.ipam.check(ctx, c.ipamType, args));
+}
+
+/**
+ * GC (spec 1.1): forwarded to IPAM, then this network's masquerade rules of
+ * attachments not in cni.dev/valid-attachments removed (with iptables a
+ * chain per container, with nftables rules per attachment). Every part is
+ * tried; their errors come back together.
+ */
+async function gc(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const c = parseConf(args.stdin, args.args);
+  const valid = validAttachments(args.stdin);
+  const errors: string[] = [];
+  const attempt = (what: string, q: Promise<unknown> | undefined): Promise<unknown> | undefined => q?.catch((e: unknown) => errors.push(`${what}: ${errorText(e)}`));
+  if (c.ipamType) await attempt('IPAM GC', p.ipam.gc?.(ctx, c.ipamType, args));
+  if (c.ipamType && c.ipMasq) {
+    if (teardownBackend(c.ipMasqBackend) === 'nftables') await attempt('nftables masquerade', gcNftMasq(ctx, c, valid));
+    else await attempt('masquerade', gcIptablesMasq(ctx, c, valid, errors));
+  }
+  if (errors.length > 0) throw fail(errors.join('; '));
+}
+
+/**
+ * STATUS (spec 1.1): whether ADD can work here. What ADD refuses of the
+ * config, and a link of the bridge's name that is not a bridge, are error
+ * 50 (cannot ADD); then IPAM's STATUS, whose error is ours.
+ */
+async function status(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const c = parseConf(args.stdin, args.args);
+  try {
     refuseUnsupported(c);
-    if (c.ipamType === 'host-local') await preflightHostLocal(args);
-    return UndoStack.run(ctx.log, async (undo) => {
-      const a: Add = {ctx, args, c, undo, ipam, sys, sleep: opts.sleep, result: {cniVersion: c.cniVersion}, gws: {4: [], 6: []}};
-      await setupBridge(a);
-      const veth = await setupVeth(a);
-      const sysctls = c.ipamType ? inFlight(setContainerSysctls(a)) : undefined;
-      await setupMacSpoofCheck(a, veth);
-      if (c.ipamType) {
-        await allocateIpam(a, c.ipamType);
-        // The masquerade rules depend on the addresses only: written while the container side is configured.
-        const masq = inFlight(setupMasquerade(a));
-        await allInOrder([inFlight(configureContainer(a, sysctls!)), masq]);
-        ctx.hooks?.crashPoint('bridge:configured');
-        await waitHostVethUp(a);
-        await setupGateways(a);
-      } else if (!c.disableContainerInterface) {
-        await setContainerUp(a);
-      }
-      await refetchBridge(a);
-      return a.result;
-    });
+  } catch (err) {
+    throw new CniError(ErrorCode.PluginNotAvailable, toCniError(err).message);
   }
+  const link = await getLink(ctx.runner, c.bridge);
+  if (link && link.linkinfo?.info_kind !== 'bridge') throw new CniError(ErrorCode.PluginNotAvailable, `"${c.bridge}" already exists but is not a bridge`);
+  if (c.ipamType) await p.ipam.status?.(ctx, c.ipamType, args);
+}
 
-  async function releaseIpam(ctx: PluginContext, c: BridgeConf, args: CmdArgs): Promise<void> {
-    if (c.ipamType) await ipam.del(ctx, c.ipamType, args);
-  }
-
-  /**
-   * DEL. The usual one names its addresses in the cached result (prevResult,
-   * or for configs before 0.4.0 the runtime's cache): their masquerade
-   * teardown and the IPAM release run alongside the link delete (each waits
-   * out a kernel RCU grace period or a lock; concurrent waits overlap). The
-   * reference releases the IPAM first; nothing in the link delete depends on
-   * it, and a failed release fails the DEL either way. Addresses the
-   * namespace shows beyond the known ones are torn down after.
-   */
-  async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
-    const c = parseConf(args.stdin, args.args);
-    const {runner} = ctx;
-    const masq = Boolean(c.ipamType) && c.ipMasq;
-    const prevIps = prevResultIps(c, args);
-    const target = masqTarget(c, args.containerId);
-    let remaining: JumpSelector | undefined = prevIps.length > 0 ? {kind: 'ips', ips: prevIps} : {kind: 'all'};
-    if (args.netns) {
-      // The link delete, the longest, goes first; it reads the namespace's addresses in the same process.
-      const deleting = inFlight(readAddrsAndDelLink(runner, args.netns, args.ifname));
-      const early = masq && prevIps.length > 0 ? inFlight(teardownIpMasq(runner, target, {kind: 'ips', ips: prevIps})) : undefined;
-      const released = inFlight(releaseIpam(ctx, c, args));
-      const [, links] = await allInOrder([released, deleting, early ?? Promise.resolve()]);
-      remaining = remainingMasq(links, args.ifname, prevIps, early !== undefined);
-    } else {
-      await releaseIpam(ctx, c, args);
-    }
-    if (c.macspoofchk) await teardownSpoofCheck(runner, args.containerId, args.ifname).catch((err: unknown) => ctx.log.warn(errorText(err)));
-    if (masq && teardownBackend(c.ipMasqBackend) === 'nftables') await teardownNftMasq(runner, {network: c.name, ifname: args.ifname, containerId: args.containerId});
-    if (masq && remaining) await teardownIpMasq(runner, target, remaining);
-  }
-
-  async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
-    const c = parseConf(args.stdin, args.args);
-    await checkAttachment(ctx, args, c, () => ipam.check(ctx, c.ipamType, args));
-  }
-
-  /**
-   * GC (spec 1.1): forwarded to IPAM, then this network's masquerade rules of
-   * attachments not in cni.dev/valid-attachments removed (with iptables a
-   * chain per container, with nftables rules per attachment). Every part is
-   * tried; their errors come back together.
-   */
-  async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
-    const c = parseConf(args.stdin, args.args);
-    const valid = validAttachments(args.stdin);
-    const errors: string[] = [];
-    const attempt = (what: string, p: Promise<unknown> | undefined): Promise<unknown> | undefined => p?.catch((e: unknown) => errors.push(`${what}: ${errorText(e)}`));
-    if (c.ipamType) await attempt('IPAM GC', ipam.gc?.(ctx, c.ipamType, args));
-    if (c.ipamType && c.ipMasq) {
-      if (teardownBackend(c.ipMasqBackend) === 'nftables') await attempt('nftables masquerade', gcNftMasq(ctx, c, valid));
-      else await attempt('masquerade', gcIptablesMasq(ctx, c, valid, errors));
-    }
-    if (errors.length > 0) throw fail(errors.join('; '));
-  }
-
-  /**
-   * STATUS (spec 1.1): whether ADD can work here. What ADD refuses of the
-   * config, and a link of the bridge's name that is not a bridge, are error
-   * 50 (cannot ADD); then IPAM's STATUS, whose error is ours.
-   */
-  async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
-    const c = parseConf(args.stdin, args.args);
-    try {
-      refuseUnsupported(c);
-    } catch (err) {
-      throw new CniError(ErrorCode.PluginNotAvailable, toCniError(err).message);
-    }
-    const link = await getLink(ctx.runner, c.bridge);
-    if (link && link.linkinfo?.info_kind !== 'bridge') throw new CniError(ErrorCode.PluginNotAvailable, `"${c.bridge}" already exists but is not a bridge`);
-    if (c.ipamType) await ipam.status?.(ctx, c.ipamType, args);
-  }
-
-  return {type: 'bridge', add, del, check, gc, status};
+export function makeBridgePlugin(opts: BridgeOptions = {}): Plugin {
+  const p: Parts = {ipam: opts.ipam ?? delegateIpam, sys: opts.sysctl ?? procSysctl, sleep: opts.sleep};
+  return {
+    type: 'bridge',
+    add: (ctx, args) => add(p, ctx, args),
+    del: (ctx, args) => del(p, ctx, args),
+    check: (ctx, args) => check(p, ctx, args),
+    gc: (ctx, args) => gc(p, ctx, args),
+    status: (ctx, args) => status(p, ctx, args),
+  };
 }
 
 export const plugin: Plugin = makeBridgePlugin();
