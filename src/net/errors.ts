@@ -2,8 +2,8 @@ import {CommandError} from '../exec/runner.js';
 import {errorText} from '../util/error-text.js';
 
 /**
- * The one place that decides whether a failure means "it is already gone".
- * DEL paths treat such failures as success.
+ * The one place that decides whether a failure means "it is already gone"
+ * (DEL paths treat such failures as success) or "it is already there".
  */
 const NOT_FOUND_PATTERNS = [
   /cannot find device/i,
@@ -18,14 +18,20 @@ const NOT_FOUND_PATTERNS = [
   /RTNETLINK answers: No such/i,
 ];
 
+const textOf = (err: unknown): string => (err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : errorText(err));
+
 export function isNotFound(err: unknown): boolean {
-  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : errorText(err);
+  const text = textOf(err);
   return NOT_FOUND_PATTERNS.some((re) => re.test(text));
 }
 
 export function isExists(err: unknown): boolean {
-  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : errorText(err);
-  return /file exists|already exists|already assigned/i.test(text);
+  return /file exists|already exists|already assigned/i.test(textOf(err));
+}
+
+/** Did nsenter fail because the namespace path does not exist? */
+export function isNetnsMissing(err: unknown): boolean {
+  return err instanceof CommandError && /nsenter: cannot open .*No such file or directory/i.test(err.stderr);
 }
 
 /** The kernel's own words from a failed `ip`/`iptables` call, e.g. "file exists". */

@@ -1,5 +1,11 @@
 import {readFileSync, statfsSync, statSync} from 'node:fs';
+import {statfs} from 'node:fs/promises';
+import {CniError, ErrorCode} from '../cni/errors.js';
 
+/**
+ * Network namespaces by path (reference pkg/ns): whether one is live, the
+ * reference's open check, and the names of its links read without a process.
+ */
 const NSFS_MAGIC = 0x6e736673;
 const PROC_SUPER_MAGIC = 0x9fa0;
 
@@ -14,6 +20,34 @@ export function isLiveNetns(path: string | undefined): boolean {
   try {
     const type = Number(statfsSync(path).type);
     return type === NSFS_MAGIC || type === PROC_SUPER_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The reference's ns.GetNS check: the path must exist and live on nsfs or
+ * procfs. Errors read like the reference's (`failed to Statfs "<p>": ...`).
+ */
+export async function checkNetnsPath(path: string): Promise<void> {
+  let st;
+  try {
+    st = await statfs(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const text = code === 'ENOENT' ? 'no such file or directory' : (err as Error).message;
+    throw new CniError(ErrorCode.Internal, `failed to Statfs "${path}": ${text}`);
+  }
+  if (st.type !== NSFS_MAGIC && st.type !== PROC_SUPER_MAGIC) {
+    throw new CniError(ErrorCode.Internal, `unknown FS magic on "${path}": ${st.type.toString(16)}`);
+  }
+}
+
+/** True when the netns path exists (DEL treats a missing one as "already gone"). */
+export async function netnsExists(path: string): Promise<boolean> {
+  try {
+    await statfs(path);
+    return true;
   } catch {
     return false;
   }

@@ -89,7 +89,11 @@ export async function setupNftMasq(runner: Runner, inst: MasqInstance, addresses
 
 /** Delete this attachment's masq_checks rules; the table and chains stay (as with the reference). */
 export async function teardownNftMasq(runner: Runner, inst: MasqInstance): Promise<void> {
-  const handles = await findRules(runner, hashForInstance(inst.network, inst.ifname, inst.containerId));
+  await delNftMasqRules(runner, await findRules(runner, hashForInstance(inst.network, inst.ifname, inst.containerId)));
+}
+
+/** Delete masq_checks rules by handle, in one transaction. */
+export async function delNftMasqRules(runner: Runner, handles: number[]): Promise<void> {
   if (handles.length === 0) return;
   await nftApply(runner, handles.map((h) => `delete rule ${TABLE} ${CHAIN} handle ${h}`));
 }

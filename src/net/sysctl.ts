@@ -1,21 +1,35 @@
 import {readFileSync, writeFileSync} from 'node:fs';
 import type {Runner} from '../exec/runner.js';
-import {inNetns} from './ip.js';
+import {inNetns} from './iproute.js';
 
 /**
  * sysctls by their /proc/sys path relative form with slashes, e.g.
- * "net/ipv4/conf/eth0/arp_notify" (slashes keep interface names with dots intact).
+ * "net/ipv4/conf/eth0/arp_notify" (slashes keep interface names with dots
+ * intact). In another namespace they are written by `sysctl` run there; in
+ * ours (the host's) in-process through /proc/sys.
  */
 export async function readSysctl(runner: Runner, key: string, netns?: string): Promise<string> {
   const {stdout} = await inNetns(runner, netns).run('sysctl', ['-n', key]);
   return stdout.trim();
 }
 
+const pairsOf = (values: Record<string, string>): string[] => Object.entries(values).map(([k, v]) => `${k}=${v}`);
+
 /** Write several sysctls in one process. Throws if any write fails. */
 export async function writeSysctls(runner: Runner, values: Record<string, string>, netns?: string): Promise<void> {
-  const pairs = Object.entries(values).map(([k, v]) => `${k}=${v}`);
+  const pairs = pairsOf(values);
   if (pairs.length === 0) return;
   await inNetns(runner, netns).run('sysctl', ['-q', '-w', ...pairs]);
+}
+
+/**
+ * Write several sysctls in one process, ignoring unknown keys and failed
+ * writes, as the reference ignores them for the per-interface sysctls of ADD.
+ */
+export async function writeSysctlsBestEffort(runner: Runner, values: Record<string, string>, netns?: string): Promise<void> {
+  const pairs = pairsOf(values);
+  if (pairs.length === 0) return;
+  await inNetns(runner, netns).run('sysctl', ['-q', '-e', '-w', ...pairs], {reject: false});
 }
 
 /**
@@ -58,5 +72,13 @@ export function writeHostSysctlsBestEffort(values: Record<string, string>, sys: 
     } catch {
       // the reference ignores errors for these
     }
+  }
+}
+
+/** Write ip_forward / ipv6 all.forwarding = 1 (host, in-process) only where they are not 1 yet. */
+export function enableForwarding(families: (4 | 6)[], sys: HostSysctl = procSysctl): void {
+  const key = (f: 4 | 6): string => (f === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding');
+  for (const f of families) {
+    if (sys.read(key(f)) !== '1') sys.write(key(f), '1');
   }
 }

@@ -6,7 +6,7 @@
  */
 import {cidrString} from '../util/ip.js';
 import type {Runner} from '../exec/runner.js';
-import {delVxlan, ensureVxlan, linkMtu, syncPeers, type Peer, type PeerPlan, type VxlanDevice} from '../net/vxlan.js';
+import {delVxlan, ensureVxlan, linkMtu, syncPeers, type Peer, type PeerPlan, type VxlanDevice} from '../net/link-vxlan.js';
 import type {NetworkConfig} from './config.js';
 import type {Hooks} from '../util/hooks.js';
 import {isVxlanPeer, type SubnetLease} from './lease.js';

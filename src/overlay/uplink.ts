@@ -6,7 +6,8 @@
  * default route and its address. Reads only.
  */
 import type {Runner} from '../exec/runner.js';
-import {listAddrs, listRoutes, type LinkAddrs} from '../net/ip.js';
+import {listAddrs, type LinkAddrs} from '../net/addr.js';
+import {listRoutes} from '../net/route.js';
 import {parsePublicIP} from './lease.js';
 
 export interface Uplink {

@@ -2,8 +2,10 @@ import type {PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, CniInterface, IPConfig, Result, Route} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
 import {familyOf, networkString, normalizeIp, parseCidrAsWritten} from '../util/ip.js';
-import {listAddrs, listLinks, listRoutes, type LinkInfo} from '../net/ip.js';
-import {isNetnsMissing} from '../net/bridge-ops.js';
+import {listAddrs} from '../net/addr.js';
+import {listLinks, type LinkInfo} from '../net/link.js';
+import {listRoutes} from '../net/route.js';
+import {isNetnsMissing} from '../net/errors.js';
 
 /** The bridge's CHECK (reference cmdCheck, 1.1.1) and its prevResult parsing. */
 const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);

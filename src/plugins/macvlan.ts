@@ -1,25 +1,21 @@
 import type {Plugin, PluginContext} from '../exec/plugin.js';
 import type {CmdArgs, CniInterface, DNS, IPConfig, Result, Route} from '../cni/types.js';
 import {parseResult} from '../cni/results.js';
-import {CniError, ErrorCode} from '../cni/errors.js';
+import {CniError, ErrorCode, toCniError} from '../cni/errors.js';
 import {parseCniArgs} from '../cni/args.js';
 import {decodeGoJson, goBool, goInt, goString, goStruct, omitEmpty, type GoValue} from '../cni/go-json.js';
 import {netConfFields} from '../cni/netconf.js';
 import {linkNameProblem} from '../cni/validate.js';
-import {delegateAdd, delegateCheck, delegateDel} from './delegate.js';
-import {configureIface} from '../net/configure-iface.js';
-import {
-  checkNetnsPath,
-  createMacvlan,
-  defaultRouteInterface,
-  delLinkInNetns,
-  findLink,
-  macvlanModeOf,
-  netnsExists,
-  setLinkUp,
-  type MacvlanMode,
-} from '../net/macvlan-ops.js';
-import {validateExpectedIps, validateExpectedRoutes} from '../net/validate-expected.js';
+import {delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus} from './delegate.js';
+import {configureIface} from './configure-iface.js';
+import {validateExpectedIps, validateExpectedRoutes} from './validate-expected.js';
+import {errnoText} from '../net/errors.js';
+import {delLink, getLink, setLinkUp} from '../net/link.js';
+import {createMacvlan, macvlanModeOf, type MacvlanMode} from '../net/link-macvlan.js';
+import {checkNetnsPath, netnsExists} from '../net/netns.js';
+import {defaultRouteInterface} from '../net/route.js';
+import {writeSysctlsBestEffort} from '../net/sysctl.js';
+import {inFlight} from '../util/concurrency.js';
 import {UndoStack} from '../util/undo.js';
 
 /**
@@ -107,7 +103,7 @@ export async function parseConf(ctx: PluginContext, args: CmdArgs): Promise<Reso
   const where = conf.linkInContainer ? args.netns : undefined;
   if (conf.master && linkNameProblem(conf.master)) throw fail(`failed to lookup master ${JSON.stringify(conf.master)}: Link not found`);
   const master = conf.master || (await defaultRouteInterface(ctx.runner, where));
-  const link = await findLink(ctx.runner, master, where);
+  const link = await getLink(ctx.runner, master, where);
   if (!link) throw await masterMissing(ctx, master, conf.linkInContainer, args.netns);
   if (conf.mtu < 0 || conf.mtu > link.mtu) {
     throw fail(`invalid MTU ${conf.mtu}, must be [0, master MTU(${link.mtu})]`);
@@ -125,7 +121,7 @@ export async function parseConf(ctx: PluginContext, args: CmdArgs): Promise<Reso
 async function masterMissing(ctx: PluginContext, master: string, inContainer: boolean, netns: string): Promise<CniError> {
   const base = `failed to lookup master "${master}": Link not found`;
   if (!netns || !(await netnsExists(netns))) return fail(base);
-  const other = await findLink(ctx.runner, master, inContainer ? undefined : netns).catch(() => undefined);
+  const other = await getLink(ctx.runner, master, inContainer ? undefined : netns).catch(() => undefined);
   if (!other) return fail(base);
   return inContainer
     ? fail(`${base} in the container namespace; it is in the host namespace (unset linkInContainer)`)
@@ -140,33 +136,63 @@ async function openNetns(netns: string): Promise<void> {
   }
 }
 
+/** Create the macvlan in the container; its undo deletes it. */
+async function createLink(ctx: PluginContext, args: CmdArgs, conf: ResolvedMacvlanConf, undo: UndoStack): Promise<Result> {
+  const link = await createMacvlan(ctx.runner, {
+    master: conf.master,
+    mode: conf.mode,
+    mtu: conf.mtu,
+    mac: conf.mac,
+    netns: args.netns,
+    ifname: args.ifname,
+    linkInContainer: conf.linkInContainer,
+  });
+  undo.push(`delete ${args.ifname}`, () => delContainerLink(ctx, args));
+  return {cniVersion: conf.cniVersion, interfaces: [{name: link.name, mac: link.mac, sandbox: args.netns}]};
+}
+
+/** Addresses from IPAM (its undo releases them), for the container interface (index 0). */
+async function allocateIpam(ctx: PluginContext, args: CmdArgs, ipamType: string, result: Result, undo: UndoStack): Promise<void> {
+  const ipam = await delegateAdd(ctx, ipamType, args);
+  undo.push('release IPAM', () => delegateDel(ctx, ipamType, args));
+  if (!ipam.ips || ipam.ips.length === 0) throw fail('IPAM plugin returned missing IP config');
+  result.ips = ipam.ips.map((ipc): IPConfig => ({...ipc, interface: 0}));
+  if (ipam.routes && ipam.routes.length > 0) result.routes = ipam.routes.map((r): Route => ({...r}));
+}
+
+/** The L2-only interface: just up. */
+async function setContainerUp(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  try {
+    await setLinkUp(ctx.runner, args.ifname, args.netns);
+  } catch (err) {
+    throw fail(`failed to set "${args.ifname}" UP: ${errnoText(err)}`);
+  }
+}
+
+/** The container interface, deleted; a missing namespace or link is success (DEL is idempotent). */
+async function delContainerLink(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  if (!(await netnsExists(args.netns))) return;
+  try {
+    await delLink(ctx.runner, args.ifname, args.netns);
+  } catch (err) {
+    throw fail(`failed to delete "${args.ifname}": ${errnoText(err)}`);
+  }
+}
+
 async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
   const conf = await parseConf(ctx, args);
   await openNetns(args.netns);
   return UndoStack.run(ctx.log, async (undo) => {
-    const link = await createMacvlan(ctx.runner, {
-      master: conf.master,
-      mode: conf.mode,
-      mtu: conf.mtu,
-      mac: conf.mac,
-      netns: args.netns,
-      ifname: args.ifname,
-      linkInContainer: conf.linkInContainer,
-    });
-    undo.push(`delete ${args.ifname}`, () => delLinkInNetns(ctx.runner, args.ifname, args.netns));
-    const result: Result = {
-      cniVersion: conf.cniVersion,
-      interfaces: [{name: link.name, mac: link.mac, sandbox: args.netns}],
-    };
+    const result = await createLink(ctx, args, conf, undo);
     if (conf.ipamType) {
-      const ipam = await delegateAdd(ctx, conf.ipamType, args);
-      undo.push('release IPAM', () => delegateDel(ctx, conf.ipamType, args));
-      if (!ipam.ips || ipam.ips.length === 0) throw fail('IPAM plugin returned missing IP config');
-      result.ips = ipam.ips.map((ipc): IPConfig => ({...ipc, interface: 0}));
-      if (ipam.routes && ipam.routes.length > 0) result.routes = ipam.routes.map((r): Route => ({...r}));
-      await configureIface(ctx.runner, args.netns, args.ifname, result, {sysctls: {[`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}});
+      // The interface's sysctl (ignored when refused, as the reference ignores it) is
+      // written while IPAM allocates: it needs only the link, and the addresses wait for it.
+      const sysctls = inFlight(writeSysctlsBestEffort(ctx.runner, {[`net/ipv4/conf/${args.ifname}/arp_notify`]: '1'}, args.netns));
+      await allocateIpam(ctx, args, conf.ipamType, result, undo);
+      await sysctls;
+      await configureIface(ctx.runner, args.netns, args.ifname, result);
     } else {
-      await setLinkUp(ctx.runner, args.ifname, args.netns);
+      await setContainerUp(ctx, args);
     }
     result.dns = conf.dns ?? {};
     return result;
@@ -181,7 +207,7 @@ async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
   const conf = decodeConf(args.stdin);
   if (conf.ipamType) await delegateDel(ctx, conf.ipamType, args);
   if (!args.netns) return;
-  await delLinkInNetns(ctx.runner, args.ifname, args.netns);
+  await delContainerLink(ctx, args);
 }
 
 async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
@@ -197,7 +223,7 @@ async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
     throw fail(`Sandbox in prevResult ${cont.sandbox ?? ''} doesn't match configured netns: ${args.netns}`);
   }
   const name = cont.name ?? '';
-  const link = await findLink(ctx.runner, name, args.netns);
+  const link = await getLink(ctx.runner, name, args.netns);
   if (!link) throw fail(`Container Interface name in prevResult: ${name} not found`);
   const mode = macvlanModeOf(link);
   if (mode === undefined) throw fail(`Error: Container interface ${name} not of type macvlan`);
@@ -209,4 +235,28 @@ async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
   await validateExpectedRoutes(ctx.runner, args.netns, prev.routes ?? []);
 }
 
-export const plugin: Plugin = {type: 'macvlan', add, del, check};
+/** GC (spec 1.1): macvlan keeps no host state of its own, so GC is its IPAM's. */
+async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = decodeConf(args.stdin);
+  if (conf.ipamType) await delegateGc(ctx, conf.ipamType, args);
+}
+
+/**
+ * STATUS (spec 1.1): the master ADD would use is there (the default route's
+ * interface when none is set) and the config is one ADD takes, else error 50;
+ * then IPAM's STATUS, whose error is ours. A master inside the container's
+ * namespace (linkInContainer) cannot be looked up without one, and is not.
+ */
+async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = decodeConf(args.stdin);
+  if (!conf.linkInContainer) {
+    try {
+      await parseConf(ctx, {...args, netns: ''});
+    } catch (err) {
+      throw new CniError(ErrorCode.PluginNotAvailable, toCniError(err).message);
+    }
+  }
+  if (conf.ipamType) await delegateStatus(ctx, conf.ipamType, args);
+}
+
+export const plugin: Plugin = {type: 'macvlan', add, del, check, gc, status};

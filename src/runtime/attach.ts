@@ -4,7 +4,7 @@ import type {Result} from '../cni/types.js';
 import {parseResult} from '../cni/results.js';
 import {validateIfName} from '../cni/validate.js';
 import {UserError} from '../errors.js';
-import {getLink, listLinks} from '../net/ip.js';
+import {getLink, listLinks} from '../net/link.js';
 import {addNetworkList, buildPluginConfig, delNetworkList, findExternalPlugins, preloadPlugins, type RuntimeConf} from './chain.js';
 import {cacheFile, listCache, readCache, type CacheEntry} from './state/result-cache.js';
 import {openForwarding, releaseAfterFailedAttach, type ForwardMemo} from './forwarding/open-close.js';

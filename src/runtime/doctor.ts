@@ -1,9 +1,9 @@
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {familyOf, maskOf, parseCidrAsWritten, type Cidr} from '../util/ip.js';
-import {listRoutes} from '../net/ip.js';
+import {listRoutes} from '../net/route.js';
 import {readSysctl} from '../net/sysctl.js';
-import {FORWARD_CHAIN} from './forwarding/rules.js';
+import {FORWARD_CHAIN} from '../net/iptables-forward.js';
 import {planGc} from './gc.js';
 import {scanConfDir} from './conf-dir.js';
 import {bridgesOf} from './network-config.js';

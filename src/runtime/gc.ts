@@ -3,7 +3,7 @@ import path from 'node:path';
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {DiskStore, releaseReservation} from '../ipam/host-local/store.js';
-import {masqComment, teardownIpMasq} from '../net/iptables.js';
+import {masqComment, teardownIpMasq} from '../net/iptables-masq.js';
 import {teardownNftMasq} from '../net/nft-masq.js';
 import {lockedForward, pruneLockFiles, withGcLock} from './state/locks.js';
 import {pruneBridgeUsers} from './state/bridge-users.js';

@@ -14,7 +14,7 @@
  */
 import type {Deps} from '../deps.js';
 import {cidrString} from '../util/ip.js';
-import {syncPeers, type Peer, type PeerPlan} from '../net/vxlan.js';
+import {syncPeers, type Peer, type PeerPlan} from '../net/link-vxlan.js';
 import {connectOverlay, withOverlay} from '../overlay/connect.js';
 import {withHostLock} from '../overlay/host-lock.js';
 import type {SubnetRegistry} from '../overlay/registry.js';

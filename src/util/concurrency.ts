@@ -9,6 +9,26 @@ export function settled<T>(p: Promise<T>): Promise<Settled<T>> {
 }
 
 /**
+ * `p`, marked as handled so that it may be awaited later: when the caller
+ * fails before getting there, its rejection is not an unhandled one.
+ */
+export function inFlight<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/**
+ * Await every promise, then throw the first rejection in the order given
+ * (which need not be the order they were started in).
+ */
+export async function allInOrder<T extends readonly unknown[]>(ps: {readonly [K in keyof T]: Promise<T[K]>}): Promise<T> {
+  const outcomes = await Promise.allSettled(ps);
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/**
  * How many targets one bulk attach or detach works on at once. Each spends
  * most of its time waiting for short subprocesses (ip, iptables-restore,
  * nsenter, flock); 16 in flight keeps two cores busy, fewer leaves them idle.

@@ -47,8 +47,14 @@ export class DhcpBed {
   dir = '';
   private dnsmasq?: ChildProcess;
 
-  /** `prefix` e.g. "tdh" (names tdh-srv, tdh-c1, tdhv0, tdhv1, tdhm0); `net` the first three octets of its /24. */
-  constructor(private readonly prefix: string, private readonly net: string, private readonly domain = `${prefix}.test`) {
+  /**
+   * `prefix` e.g. "tdh" (names tdh-srv, tdh-c1, tdhv0, tdhv1, tdhm0); `net` the first three octets of its /24.
+   * `ping`: dnsmasq pings an address before offering it (its default); a
+   * second client that starts within seconds of the first's lease then gets
+   * no offer from it before our client gives up, so a bed serving two
+   * clients at once turns it off.
+   */
+  constructor(private readonly prefix: string, private readonly net: string, private readonly domain = `${prefix}.test`, private readonly ping = true) {
     this.srv = `${prefix}-srv`;
     this.c1 = `${prefix}-c1`;
     this.master = `${prefix}v1`;
@@ -67,7 +73,7 @@ export class DhcpBed {
     this.newClientLink();
     this.dnsmasq = spawn('ip', ['netns', 'exec', this.srv, 'dnsmasq', '--no-daemon', '--port=0', '--user=root', '-C', '/dev/null',
       `--interface=${p}v0`, '--bind-interfaces', `--dhcp-range=${this.net}.50,${this.net}.150,255.255.255.0,2m`,
-      `--dhcp-leasefile=${join(this.dir, 'leases')}`, `--dhcp-option=6,${this.serverIp}`, `--dhcp-option=15,${this.domain}`, '--dhcp-authoritative', '--log-dhcp'],
+      `--dhcp-leasefile=${join(this.dir, 'leases')}`, `--dhcp-option=6,${this.serverIp}`, `--dhcp-option=15,${this.domain}`, '--dhcp-authoritative', ...(this.ping ? [] : ['--no-ping']), '--log-dhcp'],
     {stdio: ['ignore', 'ignore', 'pipe']});
     let log = '';
     this.dnsmasq.stderr!.on('data', (d: Buffer) => (log += d.toString()));

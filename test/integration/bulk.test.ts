@@ -4,16 +4,16 @@ import path from 'node:path';
 import {cli, cliJson} from '../helpers/cli.js';
 import {assertDockerTestBed, TestContainers, type TestContainer} from '../helpers/docker.js';
 import {quietSync as quiet, shSync as sh} from '../helpers/host.js';
-import {masqChainName} from '../../src/net/iptables.js';
+import {masqChainName} from '../../src/net/iptables-masq.js';
 import {makeDeps} from '../../src/deps.js';
-import {removeForward} from '../../src/runtime/forwarding/rules.js';
+import {removeForward} from '../../src/net/iptables-forward.js';
 import type {Attachment} from '../../src/runtime/attachment.js';
 import type {Outcome} from '../../src/runtime/outcome.js';
 
 /**
  * Many containers in one call, while another process works on the same
  * network: the paths where one process shares iptables-restore runs between
- * containers (src/net/restore-queue.ts) and takes the host-local lock once
+ * containers (src/net/iptables.ts) and takes the host-local lock once
  * for many (src/lock/flock.ts). Every container must end up with
  * its own address and masquerade chain, and one detach call must leave
  * nothing behind.

@@ -5,8 +5,8 @@ import {attach} from '../../src/runtime/attach.js';
 import type {Attachment} from '../../src/runtime/attachment.js';
 import {detach} from '../../src/runtime/detach.js';
 import {gc} from '../../src/runtime/gc.js';
-import {masqChainName} from '../../src/net/iptables.js';
-import {removeForward} from '../../src/runtime/forwarding/rules.js';
+import {masqChainName} from '../../src/net/iptables-masq.js';
+import {removeForward} from '../../src/net/iptables-forward.js';
 import {assertDockerTestBed, docker, TestContainers} from '../helpers/docker.js';
 import {quietSync as quiet, shSync as sh} from '../helpers/host.js';
 

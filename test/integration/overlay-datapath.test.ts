@@ -3,7 +3,7 @@ import {spawn, spawnSync} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import {createEtcdClient} from '../../src/etcd/client.js';
 import type {EtcdClient} from '../../src/etcd/types.js';
-import {programmedPeers, readProgrammed, type Peer} from '../../src/net/vxlan.js';
+import {programmedPeers, readProgrammed, type Peer} from '../../src/net/link-vxlan.js';
 import {SubnetRegistry} from '../../src/overlay/registry.js';
 import {assertRoot} from '../helpers/docker.js';
 import {EtcdCluster} from '../helpers/etcd-cluster.js';

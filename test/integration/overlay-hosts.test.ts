@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert';
 import {existsSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {spawnSync} from 'node:child_process';
-import {programmedPeers, readProgrammed} from '../../src/net/vxlan.js';
+import {programmedPeers, readProgrammed} from '../../src/net/link-vxlan.js';
 import {assertDockerReachable} from '../helpers/docker.js';
 import {OverlayBed, addressIn, masqueradeCounters, natSave, ping} from '../helpers/overlay-bed.js';
 import {REAL_HOST_IP, type OverlayHost} from '../helpers/sim-hosts.js';

@@ -5,7 +5,7 @@ import {makeDeps, type Deps} from '../../src/deps.js';
 import {attach} from '../../src/runtime/attach.js';
 import type {Attachment} from '../../src/runtime/attachment.js';
 import {detach} from '../../src/runtime/detach.js';
-import {removeForward} from '../../src/runtime/forwarding/rules.js';
+import {removeForward} from '../../src/net/iptables-forward.js';
 import {watch} from '../../src/runtime/watch/service.js';
 import {acquireWatchLock, WatchAlreadyRunningError} from '../../src/runtime/state/locks.js';
 import type {WatchAction} from '../../src/runtime/watch/lifecycle.js';

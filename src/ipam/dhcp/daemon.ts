@@ -13,7 +13,7 @@ import {readLine, type DaemonReply, type DaemonRequest} from './protocol.js';
 import {LeaseStore, leaseFilePath} from './store.js';
 import {WorkerTransport} from './worker-transport.js';
 import {execaRunner} from '../../exec/runner.js';
-import {ipBatch} from '../../net/ip.js';
+import {setLinkDown} from '../../net/link.js';
 import {isLiveNetns} from '../../net/netns.js';
 import {listenOn, prepareSocket} from '../../util/unix-socket.js';
 
@@ -29,7 +29,7 @@ export interface DaemonOptions {
 /** `ip link set dev IF down` in the lease's namespace; nothing when the namespace is gone. */
 export async function setLinkDownInNetns(netns: string, ifname: string): Promise<void> {
   if (!isLiveNetns(netns)) return;
-  await ipBatch(execaRunner(), [['link', 'set', 'dev', ifname, 'down']], netns);
+  await setLinkDown(execaRunner(), ifname, netns);
 }
 
 export interface RunningDaemon {
@@ -64,6 +64,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       case 'release':
         await manager.release(toCmdArgs(req.args));
         return {};
+      case 'gc':
+        return {released: await manager.gc(toCmdArgs(req.args))};
       default:
         throw new Error(`unknown request ${JSON.stringify((req as {op?: unknown}).op)}`);
     }

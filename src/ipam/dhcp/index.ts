@@ -109,8 +109,8 @@ async function allocate(ctx: PluginContext, args: CmdArgs): Promise<Result> {
   }
 }
 
-/** DEL without a daemon: release from the persisted table, in this process. */
-async function releaseDirect(ctx: PluginContext, args: CmdArgs): Promise<void> {
+/** The persisted lease table in this process, without maintenance: what DEL and GC fall back on without a daemon. */
+async function passiveManager(ctx: PluginContext): Promise<import('./manager.js').LeaseManager> {
   const [{LeaseManager}, {LeaseStore, leaseFilePath}, {WorkerTransport}] = await Promise.all([
     import('./manager.js'),
     import('./store.js'),
@@ -123,35 +123,78 @@ async function releaseDirect(ctx: PluginContext, args: CmdArgs): Promise<void> {
     passive: true,
   });
   await m.start();
-  await m.release(args);
+  return m;
 }
 
-export const plugin: Plugin = {
-  type: 'dhcp',
+/** DEL without a daemon: release from the persisted table, in this process. */
+async function releaseDirect(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  await (await passiveManager(ctx)).release(args);
+}
 
-  async add(ctx, args): Promise<Result> {
-    if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for dhcp ADD');
-    return allocate(ctx, args);
-  },
+async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
+  if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for dhcp ADD');
+  return allocate(ctx, args);
+}
 
-  async del(ctx, args): Promise<void> {
-    const socketPath = socketPathFor(ctx, args);
-    try {
-      await callDaemon(socketPath, 'release', args);
-      return;
-    } catch (err) {
-      if (!(err instanceof DaemonDown)) throw new CniError(ErrorCode.Internal, `error calling DHCP.Release: ${(err as Error).message}`);
-    }
-    try {
-      await spawnDaemon(ctx, socketPath);
-      await callDaemon(socketPath, 'release', args);
-    } catch (err) {
-      ctx.log.warn(`DHCP daemon unavailable (${(err as Error).message}); releasing from the persisted lease`);
-      await releaseDirect(ctx, args);
-    }
-  },
+/** DEL (the reference's DHCP.Release); without a daemon that can start, the lease is released from the persisted table here. */
+async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const socketPath = socketPathFor(ctx, args);
+  try {
+    await callDaemon(socketPath, 'release', args);
+    return;
+  } catch (err) {
+    if (!(err instanceof DaemonDown)) throw new CniError(ErrorCode.Internal, `error calling DHCP.Release: ${(err as Error).message}`);
+  }
+  try {
+    await spawnDaemon(ctx, socketPath);
+    await callDaemon(socketPath, 'release', args);
+  } catch (err) {
+    ctx.log.warn(`DHCP daemon unavailable (${(err as Error).message}); releasing from the persisted lease`);
+    await releaseDirect(ctx, args);
+  }
+}
 
-  async check(ctx, args): Promise<void> {
-    await allocate(ctx, args);
-  },
-};
+/** CHECK allocates, as the reference's does: a held lease is returned as it is. */
+async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  await allocate(ctx, args);
+}
+
+/**
+ * GC (spec 1.1): the leases of this network whose attachment is not in
+ * cni.dev/valid-attachments are released (DHCPRELEASE where the interface
+ * still exists) and leave the table. Through the daemon that maintains them;
+ * with none running, straight from the persisted table (no daemon is started
+ * for it: nothing renews a lease without one).
+ */
+async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const socketPath = socketPathFor(ctx, args);
+  try {
+    await callDaemon(socketPath, 'gc', args);
+    return;
+  } catch (err) {
+    if (!(err instanceof DaemonDown)) throw new CniError(ErrorCode.Internal, `error calling DHCP GC: ${(err as Error).message}`);
+  }
+  await (await passiveManager(ctx)).gc(args);
+}
+
+/**
+ * STATUS (spec 1.1): the daemon answers on its socket. When it does not,
+ * ADD would have to start one and nothing renews the leases held: error 51
+ * when the persisted table holds leases of this network (their containers
+ * may lose their addresses), else 50.
+ */
+async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = parseConf(args);
+  const socketPath = conf.daemonSocketPath ?? ctx.paths.dhcpSocket;
+  try {
+    await callDaemon(socketPath, 'leases');
+    return;
+  } catch (err) {
+    const {LeaseStore, leaseFilePath} = await import('./store.js');
+    const table = await new LeaseStore(leaseFilePath(ctx.paths.stateDir)).load().catch(() => undefined);
+    const held = Object.values(table?.leases ?? {}).some((l) => l.network === conf.name);
+    throw new CniError(held ? ErrorCode.LimitedConnectivity : ErrorCode.PluginNotAvailable, `DHCP daemon not reachable on ${socketPath}: ${(err as Error).message}`);
+  }
+}
+
+export const plugin: Plugin = {type: 'dhcp', add, del, check, gc, status};

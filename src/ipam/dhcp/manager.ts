@@ -11,6 +11,7 @@ import {clientKey, parseConf, type DhcpConf} from './conf.js';
 import {deadlines, leaseResult, leaseTimers, nextWake, leasePhase, optionsToRecord, recordToOptions, type Lease} from './lease.js';
 import {Opt, optIp} from './packet.js';
 import type {LeaseFile, LeaseStore} from './store.js';
+import {validAttachments} from '../../cni/gc-args.js';
 
 export type OpenTransport = (netns: string, ifname: string) => Promise<Transport>;
 
@@ -122,7 +123,24 @@ export class LeaseManager {
 
   async release(args: CmdArgs): Promise<void> {
     const conf = parseConf(args);
-    const key = clientKey(args.containerId, conf.name, args.ifname);
+    await this.releaseKey(clientKey(args.containerId, conf.name, args.ifname), conf);
+  }
+
+  /**
+   * GC (spec 1.1): release every lease of the config's network whose
+   * (containerID, ifname) is not in cni.dev/valid-attachments; returns the
+   * keys released.
+   */
+  async gc(args: CmdArgs): Promise<string[]> {
+    const conf = parseConf(args);
+    const valid = validAttachments(args.stdin);
+    const stale = this.leases().filter((l) => l.network === conf.name && !valid.has(l.containerId, l.ifname)).map((l) => l.key);
+    for (const key of stale) await this.releaseKey(key, conf);
+    return stale;
+  }
+
+  /** DHCPRELEASE for the lease under `key` (a failure to send it is only logged), then drop it; nothing held is success. */
+  private releaseKey(key: string, conf: DhcpConf): Promise<void> {
     return this.serial(key, async () => {
       const lease = this.data.leases[key];
       if (!lease) return;

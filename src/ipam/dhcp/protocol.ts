@@ -3,13 +3,14 @@
  * one JSON object on one line each way.
  *   {"op":"allocate","args":CmdArgs} → {"ok":true,"result":Result}   (ADD, and CHECK as the reference)
  *   {"op":"release","args":CmdArgs}  → {"ok":true,"result":{}}       (DEL; unknown client is success)
+ *   {"op":"gc","args":CmdArgs}       → {"ok":true,"result":{released: string[]}}  (GC; the lease keys released)
  *   {"op":"leases"}                  → {"ok":true,"result":{pid, leases: Lease[]}}
  * A failure is {"ok":false,"error":"…"}.
  */
 import type net from 'node:net';
 import type {CmdArgs} from '../../cni/types.js';
 
-export type DaemonOp = 'allocate' | 'release' | 'leases';
+export type DaemonOp = 'allocate' | 'release' | 'gc' | 'leases';
 
 export interface DaemonRequest {
   op: DaemonOp;

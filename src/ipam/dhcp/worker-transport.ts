@@ -7,7 +7,9 @@
 import readline from 'node:readline';
 import type {ResultPromise} from 'execa';
 import {CommandError, execaRunner, loadExeca, type Runner} from '../../exec/runner.js';
-import {getLink, inNetns} from '../../net/ip.js';
+import {inNetns} from '../../net/iproute.js';
+import {getLink, setLinkUp} from '../../net/link.js';
+import {delRoute, ensureRoute} from '../../net/route.js';
 import {packagePath} from '../../util/package-root.js';
 import type {Transport} from './client.js';
 
@@ -32,7 +34,7 @@ async function prepareLink(runner: Runner, netns: string, ifname: string): Promi
   try {
     const link = await getLink(runner, ifname, netns);
     if (!link) throw new Error('Link not found');
-    if (!link.flags.includes('UP')) await inNetns(runner, netns).run('ip', ['link', 'set', 'dev', ifname, 'up']);
+    if (!link.flags.includes('UP')) await setLinkUp(runner, ifname, netns);
     return link.address ?? '';
   } catch (err) {
     throw new Error(`error looking up "${ifname}": ${detail(err)}`);
@@ -132,12 +134,14 @@ export class WorkerTransport implements Transport {
   /** dgram has no SO_BINDTODEVICE: broadcasts leave through this route. Removed only if added here. */
   async broadcastRoute(on: boolean): Promise<void> {
     if (on && !this.routeAdded) {
-      const r = await this.ns.run('ip', ['route', 'add', BROADCAST, 'dev', this.ifname], {reject: false});
-      if (r.exitCode === 0) this.routeAdded = true;
-      else if (!/exists/i.test(r.stderr)) throw new Error(`adding broadcast route on ${this.ifname}: ${r.stderr.trim()}`);
+      try {
+        if (await ensureRoute(this.ns, BROADCAST, this.ifname)) this.routeAdded = true;
+      } catch (err) {
+        throw new Error(`adding broadcast route on ${this.ifname}: ${detail(err)}`);
+      }
     } else if (!on && this.routeAdded) {
       this.routeAdded = false;
-      await this.ns.run('ip', ['route', 'del', BROADCAST, 'dev', this.ifname], {reject: false});
+      await delRoute(this.ns, BROADCAST, this.ifname).catch(() => undefined);
     }
   }
 

@@ -1,6 +1,6 @@
 import type {IPConfig} from '../../cni/types.js';
 import {cidrString, ipEqual, ipString, nextIP, type Addr} from '../../util/ip.js';
-import {rangeFor, rangeSetContains, rangeSetString, type Range, type RangeSet} from './range.js';
+import {rangeContains, rangeFor, rangeSetContains, rangeSetString, type Range, type RangeSet} from './range.js';
 import type {DiskStore} from './store.js';
 
 /**
@@ -99,4 +99,19 @@ export class IPAllocator {
   release(id: string, ifname: string): Promise<void> {
     return this.store.withLock(() => this.store.releaseByID(id, ifname));
   }
+}
+
+/**
+ * Whether the iterator would still find an address of the set not in
+ * `reserved`: the set's addresses (each range's gateway left out, as the
+ * iterator skips it) outnumber the reserved ones that fall among them.
+ */
+export function hasFreeAddress(set: RangeSet, reserved: readonly Addr[]): boolean {
+  let size = 0n;
+  for (const r of set) size += r.rangeEnd.getValue() - r.rangeStart.getValue() + 1n - (rangeContains(r, r.gateway) ? 1n : 0n);
+  const taken = new Set(reserved.filter((ip) => {
+    const r = rangeFor(set, ip);
+    return r !== undefined && !ipEqual(ip, r.gateway);
+  }).map(ipString));
+  return BigInt(taken.size) < size;
 }

@@ -1,13 +1,15 @@
 import {readFileSync} from 'node:fs';
+import {join} from 'node:path';
 import {CniError, ErrorCode, toCniError} from '../../cni/errors.js';
 import type {Plugin, PluginContext} from '../../exec/plugin.js';
 import type {CmdArgs, DNS, IPConfig, Result} from '../../cni/types.js';
-import {IPAllocator} from './allocator.js';
+import {hasFreeAddress, IPAllocator} from './allocator.js';
 import {parseConf, type HostLocalConf} from './config.js';
-import {ipString, type Addr} from '../../util/ip.js';
-import {rangeSetContains} from './range.js';
-import {DiskStore, goFsError, listReservations, releaseReservation} from './store.js';
+import {ipString, parseIP, type Addr} from '../../util/ip.js';
+import {rangeSetContains, rangeSetString, type RangeSet} from './range.js';
+import {DiskStore, goFsError, listReservations, readReservations, releaseReservation, storeWriteProblem} from './store.js';
 import {validAttachments} from '../../cni/gc-args.js';
+import {UndoStack} from '../../util/undo.js';
 
 /**
  * host-local IPAM (the reference's plugins/ipam/host-local main.go): shares
@@ -48,7 +50,8 @@ export function parseResolvConf(path: string): DNS {
   return dns;
 }
 
-function load(args: CmdArgs): HostLocalConf {
+/** The config as the plugin's errors need it: every parse failure a CNI error. */
+function loadConf(args: CmdArgs): HostLocalConf {
   try {
     return parseConf(args.stdin, args.args);
   } catch (err) {
@@ -56,10 +59,14 @@ function load(args: CmdArgs): HostLocalConf {
   }
 }
 
-function openStore(ctx: PluginContext, conf: HostLocalConf): DiskStore {
+function checkName(conf: HostLocalConf): void {
   if (!NAME_RE.test(conf.name)) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, conf.name ? 'invalid characters found in network name' : 'missing network name', conf.name);
   }
+}
+
+function openStore(ctx: PluginContext, conf: HostLocalConf): DiskStore {
+  checkName(conf);
   try {
     return DiskStore.open(conf.name, conf.dataDir || ctx.paths.networksDir);
   } catch (err) {
@@ -67,43 +74,38 @@ function openStore(ctx: PluginContext, conf: HostLocalConf): DiskStore {
   }
 }
 
-async function releaseAll(allocs: IPAllocator[], args: CmdArgs): Promise<void> {
-  for (const a of allocs) await a.release(args.containerId, args.ifname).catch(() => undefined);
+/** The requested IP (CNI_ARGS IP, args.cni.ips, runtimeConfig.ips) that falls in `set`, taken off the list. */
+function takeRequested(requested: Map<string, Addr>, set: RangeSet): Addr | undefined {
+  for (const [key, ip] of requested) {
+    if (rangeSetContains(set, ip)) {
+      requested.delete(key);
+      return ip;
+    }
+  }
+  return undefined;
 }
 
+/** ADD: one address per range set (its undo releases it), then every requested IP must have been placed. */
 async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
-  const conf = load(args);
+  const conf = loadConf(args);
   const result: Result = {cniVersion: conf.cniVersion || '0.1.0'};
   if (conf.resolvConf) result.dns = parseResolvConf(conf.resolvConf);
   const store = openStore(ctx, conf);
-
-  const requested = new Map<string, Addr>();
-  for (const ip of conf.requestedIPs) requested.set(ipString(ip), ip);
-
-  const allocs: IPAllocator[] = [];
-  const ips: IPConfig[] = [];
-  for (const [idx, set] of conf.ranges.entries()) {
-    const allocator = new IPAllocator(set, store, idx);
-    let want: Addr | undefined;
-    for (const [key, ip] of requested) {
-      if (rangeSetContains(set, ip)) {
-        want = ip;
-        requested.delete(key);
-        break;
+  const requested = new Map<string, Addr>(conf.requestedIPs.map((ip) => [ipString(ip), ip]));
+  const ips = await UndoStack.run(ctx.log, async (undo) => {
+    const got: IPConfig[] = [];
+    for (const [idx, set] of conf.ranges.entries()) {
+      const allocator = new IPAllocator(set, store, idx);
+      try {
+        got.push(await allocator.get(args.containerId, args.ifname, takeRequested(requested, set)));
+      } catch (err) {
+        throw new CniError(ErrorCode.Internal, `failed to allocate for range ${idx}: ${toCniError(err).message}`);
       }
+      undo.push(`release the address of range ${idx}`, () => allocator.release(args.containerId, args.ifname));
     }
-    try {
-      ips.push(await allocator.get(args.containerId, args.ifname, want));
-    } catch (err) {
-      await releaseAll(allocs, args);
-      throw new CniError(ErrorCode.Internal, `failed to allocate for range ${idx}: ${toCniError(err).message}`);
-    }
-    allocs.push(allocator);
-  }
-  if (requested.size > 0) {
-    await releaseAll(allocs, args);
-    throw new CniError(ErrorCode.Internal, `failed to allocate all requested IPs: ${[...requested.keys()].join(' ')}`);
-  }
+    if (requested.size > 0) throw new CniError(ErrorCode.Internal, `failed to allocate all requested IPs: ${[...requested.keys()].join(' ')}`);
+    return got;
+  });
   result.ips = ips;
   if (conf.routes.length > 0) result.routes = conf.routes;
   ctx.log.debug(`host-local: ${args.containerId}/${args.ifname} got ${ips.map((i) => i.address).join(', ')}`);
@@ -111,7 +113,7 @@ async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
 }
 
 async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
-  const conf = load(args);
+  const conf = loadConf(args);
   const store = openStore(ctx, conf);
   const errors: string[] = [];
   for (const [idx, set] of conf.ranges.entries()) {
@@ -125,7 +127,7 @@ async function del(ctx: PluginContext, args: CmdArgs): Promise<void> {
 }
 
 async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
-  const conf = load(args);
+  const conf = loadConf(args);
   const store = openStore(ctx, conf);
   const found = await store.withLock(() => store.findByID(args.containerId, args.ifname));
   if (!found) throw new CniError(ErrorCode.Internal, `host-local: Failed to find address added by container ${args.containerId}`);
@@ -133,7 +135,7 @@ async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
 
 /** GC (spec 1.1): release every reservation whose (id, ifname) is not in cni.dev/valid-attachments. */
 async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
-  const conf = load(args);
+  const conf = loadConf(args);
   const valid = validAttachments(args.stdin);
   const store = openStore(ctx, conf);
   const released = await store.withLock(() =>
@@ -142,4 +144,24 @@ async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
   for (const r of released) ctx.log.debug(`host-local gc: released ${r.ip} of ${r.id}/${r.ifname ?? ''}`);
 }
 
-export const plugin: Plugin = {type: 'host-local', add, del, check, gc};
+/**
+ * STATUS (spec 1.1): whether ADD could allocate: the store directory can be
+ * written (or made), and every range set still has a free address. Error 50
+ * otherwise, an exhausted set in ADD's words. Reads only, without the lock:
+ * the answer is a snapshot either way.
+ */
+async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
+  const conf = loadConf(args);
+  checkName(conf);
+  const dir = join(conf.dataDir || ctx.paths.networksDir, conf.name);
+  const problem = storeWriteProblem(dir);
+  if (problem) throw new CniError(ErrorCode.PluginNotAvailable, `host-local store cannot be written: ${problem}`);
+  const reserved = readReservations(dir).map((r) => parseIP(r.ip)).filter((ip): ip is Addr => ip !== undefined);
+  for (const [idx, set] of conf.ranges.entries()) {
+    if (!hasFreeAddress(set, reserved)) {
+      throw new CniError(ErrorCode.PluginNotAvailable, `failed to allocate for range ${idx}: no IP addresses available in range set: ${rangeSetString(set)}`);
+    }
+  }
+}
+
+export const plugin: Plugin = {type: 'host-local', add, del, check, gc, status};

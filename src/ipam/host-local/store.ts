@@ -1,5 +1,5 @@
-import {closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync, type Dirent} from 'node:fs';
-import {join, relative, isAbsolute, basename} from 'node:path';
+import {accessSync, closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync, type Dirent} from 'node:fs';
+import {join, relative, isAbsolute, basename, dirname} from 'node:path';
 import {lockFile, openLockFile, withLock, type FileLock, type FlockOptions} from '../../lock/flock.js';
 import {ipString, parseIP, type Addr} from '../../util/ip.js';
 
@@ -229,16 +229,21 @@ export interface Reservation {
 
 /** Every reservation file of the store (lock and last_reserved_ip.* excluded); call under the lock. */
 export function listReservations(store: DiskStore): Reservation[] {
+  return readReservations(store.dir);
+}
+
+/** The reservation files in a store directory; none when it does not exist (yet). */
+export function readReservations(dir: string): Reservation[] {
   const out: Reservation[] = [];
   let names: string[];
   try {
-    names = readdirSync(store.dir).sort();
+    names = readdirSync(dir).sort();
   } catch {
     return out;
   }
   for (const name of names) {
     if (name === 'lock' || name.startsWith(LAST_IP_PREFIX) || !parseIP(name)) continue;
-    const p = join(store.dir, name);
+    const p = join(dir, name);
     let content: string;
     try {
       content = readFileSync(p, 'utf8');
@@ -262,4 +267,28 @@ export function releaseReservation(r: Reservation): boolean {
   const [id, ifname] = content.trim().split(LINE_BREAK);
   if (id.trim() !== r.id || (ifname?.trim() || undefined) !== r.ifname) return false;
   return unlinkQuiet(r.path);
+}
+
+/**
+ * Why ADD could not write a store directory (which it creates when missing),
+ * worded as Go's *PathError, or undefined when it could: the directory, or
+ * the nearest existing one above it, must be a directory we may write in.
+ */
+export function storeWriteProblem(dir: string): string | undefined {
+  let at = dir;
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) return `stat ${at}: not a directory`;
+      break;
+    } catch (err) {
+      if (errCode(err) !== 'ENOENT' || dirname(at) === at) return goFsError(err, 'stat', at).message;
+      at = dirname(at);
+    }
+  }
+  try {
+    accessSync(at, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    return goFsError(err, 'access', at).message;
+  }
+  return undefined;
 }

@@ -1,13 +1,13 @@
 import type {Deps} from '../../deps.js';
 import type {NetworkConfigList} from '../../cni/config.js';
 import {entryKey, knownEntries} from '../state/known-attachments.js';
-import {ensureForward, removeForward} from './rules.js';
+import {ensureForward, removeForward} from '../../net/iptables-forward.js';
 import {bridgesOf, cachedList, overlayBridgesOf} from '../network-config.js';
 import {lockedForward} from '../state/locks.js';
 import {bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-users.js';
 
 /**
- * When the forwarding rules of a bridge (./rules.ts) open and close, under
+ * When the forwarding rules of a bridge (net/iptables-forward.ts) open and close, under
  * one lock. The rule: a bridge is open while any known
  * attachment uses it, cached or pending (an attach writes its pending record,
  * and its bridges' user markers, before its ADD). An attach opens its bridges after writing that record,

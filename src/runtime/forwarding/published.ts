@@ -1,10 +1,10 @@
 import {createHash} from 'node:crypto';
 import type {Deps} from '../../deps.js';
 import type {Runner} from '../../exec/runner.js';
-import {restoreNoflush} from '../../net/restore-queue.js';
 import {lockedForward} from '../state/locks.js';
 import type {PortMapping} from '../publish.js';
-import {FORWARD_CHAIN, readFilter, type FilterState} from './rules.js';
+import {FORWARD_CHAIN} from '../../net/iptables-forward.js';
+import {readFilterTable, restoreNoflush, type RuleTable} from '../../net/iptables.js';
 
 /**
  * Published ports through Docker's FORWARD policy. portmap rewrites a
@@ -69,7 +69,7 @@ function restore(runner: Runner, lines: string[]): Promise<unknown> {
   return restoreNoflush(runner, 'iptables-restore', ['*filter', ...lines, 'COMMIT', ''].join('\n'));
 }
 
-function chainRules(st: FilterState): string[] {
+function chainRules(st: RuleTable): string[] {
   return st.rules.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `));
 }
 
@@ -77,7 +77,7 @@ function chainRules(st: FilterState): string[] {
 export async function openPublished(deps: Deps, rules: string[]): Promise<void> {
   if (rules.length === 0) return;
   await lockedForward(deps, async () => {
-    const st = await readFilter(deps.runner);
+    const st = await readFilterTable(deps.runner);
     const out: string[] = [];
     if (!st.chains.has(FORWARD_CHAIN)) out.push(`:${FORWARD_CHAIN} - [0:0]`);
     const parent = st.chains.has('DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD';
@@ -96,7 +96,7 @@ export async function closePublished(deps: Deps, comments: string[]): Promise<nu
   if (comments.length === 0) return 0;
   const wanted = comments.map((c) => ` --comment "${c}" `);
   return lockedForward(deps, async () => {
-    const st = await readFilter(deps.runner);
+    const st = await readFilterTable(deps.runner);
     if (!st.chains.has(FORWARD_CHAIN)) return 0;
     const all = chainRules(st);
     const mine = all.filter((r) => wanted.some((c) => r.includes(c)));
@@ -113,7 +113,7 @@ export async function closePublished(deps: Deps, comments: string[]): Promise<nu
 
 /** The comments of every published-port rule in the chain, with how many rules each has (for gc). */
 export async function publishedComments(runner: Runner): Promise<Map<string, number>> {
-  const st = await readFilter(runner);
+  const st = await readFilterTable(runner);
   const out = new Map<string, number>();
   for (const r of chainRules(st)) {
     const m = /--comment "(cni-docker port [^"]+)"/.exec(r);

@@ -2,7 +2,7 @@ import type {Deps} from '../../deps.js';
 import type {NetworkConfigList} from '../../cni/config.js';
 import {parseResult} from '../../cni/results.js';
 import {DockerApiError} from '../../docker/errors.js';
-import {getLink} from '../../net/ip.js';
+import {getLink} from '../../net/link.js';
 import {attach} from '../attach.js';
 import {mappingsOf, publishSpec} from '../publish.js';
 import {summarize, type Attachment} from '../attachment.js';

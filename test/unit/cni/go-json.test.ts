@@ -13,7 +13,7 @@ import {
   omitEmpty,
   type GoType,
 } from '../../../src/cni/go-json.js';
-import {parseConf as bridgeConf} from '../../../src/plugins/bridge.js';
+import {parseConf as bridgeConf} from '../../../src/plugins/bridge-conf.js';
 import {decodeConf as macvlanConf} from '../../../src/plugins/macvlan.js';
 import {parseConf as hostLocalConf} from '../../../src/ipam/host-local/config.js';
 import {parseConf as dhcpConf} from '../../../src/ipam/dhcp/conf.js';

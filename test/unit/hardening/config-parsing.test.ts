@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {loadConf, loadConfList} from '../../../src/cni/config.js';
-import {parseConf as bridgeConf} from '../../../src/plugins/bridge.js';
+import {parseConf as bridgeConf} from '../../../src/plugins/bridge-conf.js';
 import {decodeConf as macvlanConf} from '../../../src/plugins/macvlan.js';
 import {parseConf as hostLocalConf} from '../../../src/ipam/host-local/config.js';
 import {ErrorCode, toCniError} from '../../../src/cni/errors.js';

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {CniError} from '../../../src/cni/errors.js';
-import type {LinkAddrs} from '../../../src/net/ip.js';
+import type {LinkAddrs} from '../../../src/net/addr.js';
 import {parseOverlayConf} from '../../../src/overlay/net-conf.js';
 import {chooseUplink} from '../../../src/overlay/uplink.js';
 

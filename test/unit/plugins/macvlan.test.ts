@@ -3,10 +3,9 @@ import type {PluginContext} from '../../../src/exec/plugin.js';
 import {defaultPaths} from '../../../src/exec/plugin.js';
 import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
+import {CniError} from '../../../src/cni/errors.js';
 import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
 import {decodeConf, parseConf, parseMac, plugin} from '../../../src/plugins/macvlan.js';
-import {createMacvlan, macvlanAddArgv, tempLinkName} from '../../../src/net/macvlan-ops.js';
-import {prefixKey} from '../../../src/net/validate-expected.js';
 import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
 
 // A path on nsfs that always exists, so checkNetnsPath passes without root.
@@ -145,35 +144,6 @@ describe('plugins/macvlan', () => {
     });
   });
 
-  describe('net ops', () => {
-    it('builds the create argv with the netns as an absolute path before `type`', () => {
-      const argv = macvlanAddArgv('vethTEMP', {master: 'm0', mode: 'private', mtu: 1400, mac: '02:00:00:00:00:09', netns: 'rel/ns', ifname: 'eth0', linkInContainer: false});
-      assert.deepEqual(argv.slice(0, 11), ['link', 'add', 'vethTEMP', 'address', '02:00:00:00:00:09', 'mtu', '1400', 'txqueuelen', '0', 'link', 'm0']);
-      assert.equal(argv[11], 'netns');
-      assert.ok(argv[12].startsWith('/') && argv[12].endsWith('/rel/ns'));
-      assert.deepEqual(argv.slice(13), ['type', 'macvlan', 'mode', 'private']);
-      assert.match(tempLinkName(), /^veth[0-9a-f]{8}$/);
-    });
-
-    it('deletes the temporary link when the rename fails', async () => {
-      const fake = new FakeRunner([
-        {argv: ['ip', 'link', 'add', 'vethTEMP', 'txqueuelen', '0', 'link', 'm0', 'netns', NS, 'type', 'macvlan', 'mode', 'bridge']},
-        {argv: [...IN_NS, 'ip', 'link', 'set', 'dev', 'vethTEMP', 'name', 'eth0'], reply: {exitCode: 2, stderr: 'RTNETLINK answers: File exists\n'}},
-        {argv: [...IN_NS, 'ip', 'link', 'del', 'dev', 'vethTEMP']},
-      ]);
-      const o = {master: 'm0', mode: 'bridge' as const, mtu: 0, netns: NS, ifname: 'eth0', linkInContainer: false, tempName: 'vethTEMP'};
-      await rejects(createMacvlan(fake, o), 'failed to rename macvlan to "eth0": file exists');
-      fake.assertDone();
-    });
-
-    it('normalises route destinations for CHECK comparisons', () => {
-      assert.equal(prefixKey('default', 4), prefixKey('0.0.0.0/0', 4));
-      assert.equal(prefixKey('10.213.0.7/24', 4), prefixKey('10.213.0.0/24', 4));
-      assert.equal(prefixKey('10.213.0.7', 4), prefixKey('10.213.0.7/32', 4));
-      assert.notEqual(prefixKey('10.213.0.0/24', 4), prefixKey('10.213.0.0/25', 4));
-    });
-  });
-
   describe('ADD/DEL (L2, scripted)', () => {
     const created = JSON.stringify([{ifindex: 2, ifname: 'net1', flags: [], mtu: 1500, address: '02:aa:bb:cc:dd:ee'}]);
 
@@ -220,6 +190,48 @@ describe('plugins/macvlan', () => {
       await plugin.del(ctx, cmd({master: 'tmvm0'}, {netns: ''}));
       fake.assertDone();
       assert.equal(fake.calls.length, 0);
+    });
+  });
+
+  describe('GC and STATUS (spec 1.1)', () => {
+    const v11 = (conf: Record<string, unknown>): CmdArgs => cmd({cniVersion: '1.1.0', ...conf}, {containerId: '', netns: '', ifname: ''});
+
+    it('STATUS succeeds when the master is there, and is error 50 in ADD\'s words when it is not', async () => {
+      const {ctx, fake} = ctxWith([
+        masterLookup,
+        {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'tmvgone'], reply: {exitCode: 1, stderr: 'Device "tmvgone" does not exist.\n'}},
+        {argv: ['ip', '-j', '-4', 'route', 'show', 'table', 'main'], reply: {stdout: '[]'}},
+        {argv: ['ip', '-j', '-6', 'route', 'show', 'table', 'main'], reply: {stdout: '[]'}},
+      ]);
+      await plugin.status!(ctx, v11({master: 'tmvm0'}));
+      await assert.rejects(plugin.status!(ctx, v11({master: 'tmvgone'})), {code: 50, message: 'failed to lookup master "tmvgone": Link not found'});
+      await assert.rejects(plugin.status!(ctx, v11({})), {code: 50, message: 'no default route interface found'});
+      fake.assertDone();
+    });
+
+    it('STATUS cannot see a master inside the container and does not look; a config ADD refuses is 50', async () => {
+      const {ctx, fake} = ctxWith([masterLookup]);
+      await plugin.status!(ctx, v11({master: 'tmvm0', linkInContainer: true}));
+      await assert.rejects(plugin.status!(ctx, v11({master: 'tmvm0', mode: 'foo'})), {code: 50, message: 'unknown macvlan mode: "foo"'});
+      fake.assertDone();
+    });
+
+    it('GC and STATUS go to IPAM, whose error is ours', async () => {
+      const {ctx, fake} = ctxWith([masterLookup]);
+      const calls: string[] = [];
+      const fakeIpam = {
+        type: 'tmvipam',
+        add: async () => assert.fail('no ADD'),
+        del: async () => assert.fail('no DEL'),
+        check: async () => assert.fail('no CHECK'),
+        gc: async (_c: PluginContext, a: CmdArgs) => void calls.push(`gc ${a.stdin.includes('valid-attachments')}`),
+        status: async () => Promise.reject(new CniError(50, 'store full')),
+      };
+      ctx.plugins = {load: async (type) => (type === 'tmvipam' ? fakeIpam : assert.fail(`loaded ${type}`))};
+      await plugin.gc!(ctx, v11({master: 'tmvgone', ipam: {type: 'tmvipam'}, 'cni.dev/valid-attachments': []}));
+      await assert.rejects(plugin.status!(ctx, v11({master: 'tmvm0', ipam: {type: 'tmvipam'}})), {code: 50, message: 'store full'});
+      assert.deepEqual(calls, ['gc true']);
+      fake.assertDone();
     });
   });
 });

@@ -3,11 +3,11 @@ import {parseResult, renderResult} from '../../../src/cni/results.js';
 import {parseConf as hostLocalConf} from '../../../src/ipam/host-local/config.js';
 import {parseLeaseAttrs} from '../../../src/overlay/lease.js';
 import {parseNetworkConfig} from '../../../src/overlay/config.js';
-import {planPeers} from '../../../src/net/vxlan.js';
-import {masqComment, masqRuleLines, planDirectTeardown} from '../../../src/net/iptables.js';
+import {planPeers} from '../../../src/net/link-vxlan.js';
+import {masqComment, masqRuleLines, planDirectTeardown} from '../../../src/net/iptables-masq.js';
 import {nftMasqSetupScript} from '../../../src/net/nft-masq.js';
-import {prefixKey} from '../../../src/net/validate-expected.js';
-import {calcGateways, parseConf as bridgeConf} from '../../../src/plugins/bridge.js';
+import {prefixKey} from '../../../src/plugins/validate-expected.js';
+import {calcGateways, parseConf as bridgeConf} from '../../../src/plugins/bridge-conf.js';
 import {overlaps} from '../../../src/runtime/doctor.js';
 import {ipString, isGlobalUnicast, parseAddr, parseCidrAsWritten} from '../../../src/util/ip.js';
 

@@ -75,4 +75,10 @@ describe('util/ip', () => {
     assert.equal(normalizeIp('::FFFF:10.0.0.1'), '::ffff:a00:1');
     assert.equal(normalizeIp('not-an-ip'), 'not-an-ip');
   });
+  it('prints IPv6 like Go (bridge gateways and results)', () => {
+    for (const [i, o] of [['fd00:212:0:0:0:0:0:1', 'fd00:212::1'], ['fd00:0:1:0:0:1:0:0', 'fd00:0:1::1:0:0'], ['fd00:1:0:1:1:1:1:1', 'fd00:1:0:1:1:1:1:1'], ['::', '::']]) {
+      assert.equal(ipString(parseAddr(i)!), o);
+    }
+    assert.equal(parseCidrAsWritten('10.1.2.3/33'), undefined);
+  });
 });

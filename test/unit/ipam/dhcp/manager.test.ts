@@ -76,4 +76,28 @@ describe('dhcp LeaseManager maintenance', () => {
     assert.deepEqual(downs, []);
     assert.equal(m.leases().length, 1);
   });
+
+  it('GC releases the leases of its network whose attachment is not valid, and keeps the rest', async () => {
+    const file = path.join(dir, 'dhcp', 'leases.json');
+    const of = (containerId: string, network: string): Lease => ({...lease, key: `${containerId}/${network}/eth1`, containerId, network});
+    const held = [of('ctr1', 'tdhcpnet'), of('ctr2', 'tdhcpnet'), of('ctr2', 'tdhcpother')];
+    writeFileSync(file, JSON.stringify({version: 1, leases: Object.fromEntries(held.map((l) => [l.key, l])), remembered: {}}));
+    const warnings: string[] = [];
+    const m = new LeaseManager({
+      store: new LeaseStore(file),
+      // The namespaces are gone: DHCPRELEASE cannot be sent, the lease goes all the same.
+      openTransport: async (netns) => Promise.reject(new Error(`error looking up "eth1": nsenter: cannot open ${netns}: No such file or directory`)),
+      log: {debug: () => undefined, warn: (msg: string) => void warnings.push(msg)},
+      clock: {now: () => lease.obtainedAt + 1000, sleep: async () => undefined},
+      passive: true,
+    });
+    await m.start();
+    const stdin = JSON.stringify({cniVersion: '1.1.0', name: 'tdhcpnet', ipam: {type: 'dhcp'}, 'cni.dev/valid-attachments': [{containerID: 'ctr1', ifname: 'eth1'}]});
+    assert.deepEqual(await m.gc({containerId: '', netns: '', ifname: '', args: '', path: [], stdin}), ['ctr2/tdhcpnet/eth1']);
+    assert.deepEqual(m.leases().map((l) => l.key).sort(), ['ctr1/tdhcpnet/eth1', 'ctr2/tdhcpother/eth1']);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {leases: Record<string, unknown>; remembered: Record<string, string>};
+    assert.deepEqual(Object.keys(saved.leases).sort(), ['ctr1/tdhcpnet/eth1', 'ctr2/tdhcpother/eth1']);
+    assert.equal(saved.remembered['ctr2/tdhcpnet/eth1'], lease.address, 'a later attach of that container asks for the same address');
+    assert.match(warnings.join('\n'), /ctr2\/tdhcpnet\/eth1: failed to send DHCPRELEASE/);
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {makeDeps, type Deps} from '../../../../src/deps.js';
-import {FORWARD_CHAIN} from '../../../../src/runtime/forwarding/rules.js';
+import {FORWARD_CHAIN} from '../../../../src/net/iptables-forward.js';
 import {closePublished, openPublished, publishComment, publishedComments, publishRules} from '../../../../src/runtime/forwarding/published.js';
 import {FakeRunner} from '../../../helpers/fake-runner.js';
 

@@ -1,7 +1,8 @@
 import type {Runner} from '../exec/runner.js';
 import type {IPConfig, Route} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
-import {listAddrs, listRoutes, type RouteInfo} from './ip.js';
+import {listAddrs} from '../net/addr.js';
+import {listRoutes, type RouteInfo} from '../net/route.js';
 import {familyOf, ipEqual, maskOf, networkOf, parseAddr, parseCidrAsWritten, type Family} from '../util/ip.js';
 
 /**

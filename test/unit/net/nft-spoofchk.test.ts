@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {FakeRunner} from '../../helpers/fake-runner.js';
-import {setupSpoofCheck, spoofNames, spoofSetupScript, teardownSpoofCheck} from '../../../src/net/spoofchk.js';
+import {setupSpoofCheck, spoofNames, spoofSetupScript, teardownSpoofCheck} from '../../../src/net/nft-spoofchk.js';
 
 const spec = {hostIface: 'veth1a2b3c4d', mac: '0A:58:0A:DE:00:02', containerId: 'tspc1', ifname: 'eth0'};
 
@@ -34,7 +34,7 @@ const LISTING = JSON.stringify({
   ],
 });
 
-describe('net/spoofchk', () => {
+describe('net/nft-spoofchk', () => {
   it('names chains and the comment from <containerID>-<ifname>', () => {
     assert.deepEqual(spoofNames('dummy-0', 'eth0'), {
       ifaceChain: 'cni-br-iface-dummy-0-eth0',

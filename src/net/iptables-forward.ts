@@ -1,5 +1,5 @@
-import type {Runner} from '../../exec/runner.js';
-import {restoreApplied, restoreNoflush} from '../../net/restore-queue.js';
+import type {Runner} from '../exec/runner.js';
+import {readFilterTable, restoreApplied, restoreNoflush} from './iptables.js';
 
 /**
  * Docker sets the FORWARD policy to DROP and turns on bridge netfilter, so
@@ -12,8 +12,8 @@ import {restoreApplied, restoreNoflush} from '../../net/restore-queue.js';
  *    (docker0, br-*), which stay isolated from ours in both directions: Docker
  *    itself accepts anything leaving docker0, so new connections from its
  *    bridges into ours are dropped here, before Docker's rules see them.
- * Rules carry the comment `cni-docker bridge <name>`; they are added with the
- * bridge's first attachment and removed with its last.
+ * Rules carry the comment `cni-docker bridge <name>`; the runtime decides when
+ * a bridge's rules open and close (src/runtime/forwarding/open-close.ts).
  *
  * An overlay's bridge also accepts traffic from the vxlan devices
  * (`flannel.<VNI>`): containers on other hosts open connections to ours.
@@ -45,28 +45,6 @@ export function forwardRules(bridge: string, overlay = false): string[] {
   ];
 }
 
-export interface FilterState {
-  chains: Set<string>;
-  rules: string[];
-}
-
-/**
- * The filter table as `iptables -S` lists it (`-P` built-in chains, `-N` the
- * others, `-A` rules as iptables-save prints them). Not iptables-save: with
- * the nf_tables backend it reads every table, and the nat table grows with
- * every masqueraded attachment.
- */
-export async function readFilter(runner: Runner): Promise<FilterState> {
-  const {stdout} = await runner.run('iptables', ['-w', '-S']);
-  const chains = new Set<string>();
-  const rules: string[] = [];
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('-P ') || line.startsWith('-N ')) chains.add(line.split(' ')[1]);
-    else if (line.startsWith('-A ')) rules.push(line);
-  }
-  return {chains, rules};
-}
-
 function checkName(bridge: string): void {
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw new Error(`invalid bridge name ${JSON.stringify(bridge)}`);
 }
@@ -92,7 +70,7 @@ export async function ensureForward(runner: Runner, bridge: string, fresh = fals
   checkName(bridge);
   const rules = forwardRules(bridge, overlay);
   if (fresh && (await tryRestore(runner, [`-N ${FORWARD_CHAIN}`, `-I DOCKER-USER 1 -j ${FORWARD_CHAIN}`, ...rules.map((r) => `-A ${FORWARD_CHAIN} ${r}`)]))) return;
-  const st = await readFilter(runner);
+  const st = await readFilterTable(runner);
   const out: string[] = [];
   if (!st.chains.has(FORWARD_CHAIN)) out.push(`:${FORWARD_CHAIN} - [0:0]`);
   const parent = st.chains.has('DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD';
@@ -114,7 +92,7 @@ export async function ensureForward(runner: Runner, bridge: string, fresh = fals
 export async function removeForward(runner: Runner, bridge: string, last = false, overlay = false): Promise<void> {
   checkName(bridge);
   if (last && (await tryRestore(runner, [...forwardRules(bridge, overlay).map((r) => `-D ${FORWARD_CHAIN} ${r}`), `-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`]))) return;
-  const st = await readFilter(runner);
+  const st = await readFilterTable(runner);
   if (!st.chains.has(FORWARD_CHAIN)) return;
   const mine = st.rules.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `) && r.includes(`--comment "${forwardComment(bridge)}"`));
   const out = mine.map((r) => `-D ${r.slice(3)}`);
@@ -130,7 +108,7 @@ export async function removeForward(runner: Runner, bridge: string, last = false
 
 /** Bridges that currently have forwarding rules of ours. */
 export async function forwardedBridges(runner: Runner): Promise<string[]> {
-  const st = await readFilter(runner);
+  const st = await readFilterTable(runner);
   const names = new Set<string>();
   for (const r of st.rules) {
     const m = /--comment "cni-docker bridge ([^"]+)"/.exec(r);

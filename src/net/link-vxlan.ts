@@ -12,8 +12,13 @@
 import type {Runner} from '../exec/runner.js';
 import {cidrString, ipString, isV4, networkOf, parseCidr, parseIP} from '../util/ip.js';
 import {isNotFound} from './errors.js';
-import {ipBatch, ipJsonBatch, type LinkAddrs, type LinkInfo} from './ip.js';
+import {ipBatch, ipJsonBatch, type IpLine} from './iproute.js';
+import {delLink, getLink, parseLinks, type LinkInfo} from './link.js';
+import {parseLinkAddrs, type LinkAddrs} from './addr.js';
 import {parseUnicastMac} from './mac.js';
+import {fdbBatch, fdbDelLine, fdbReplaceLine, listFdb, type FdbEntry} from './fdb.js';
+import {neighDelLine, neighReplaceLine, neighShowLine, parsePermanentNeigh, type NeighEntry} from './neigh.js';
+import {parseRoutes, routeDelLine, routeReplaceOnlinkLine, routeShowDevLine} from './route.js';
 
 export interface VxlanSpec {
   vni: number;
@@ -49,8 +54,8 @@ export interface Peer {
 /** What is programmed on the device, as read back. */
 export interface Programmed {
   routes: {subnet: string; gateway: string}[];
-  neighbours: {ip: string; mac: string}[];
-  fdb: {mac: string; dst: string}[];
+  neighbours: NeighEntry[];
+  fdb: FdbEntry[];
 }
 
 export function vxlanName(vni: number): string {
@@ -107,7 +112,7 @@ export async function ensureVxlan(runner: Runner, spec: VxlanSpec): Promise<Vxla
   // `ip -d addr show` gives the link's details and its addresses in one
   // answer (in a batch, an `addr show` after a `link show` prints no addresses).
   const read = await ipJsonBatch(runner, [['addr', 'show', 'dev', name]], undefined, false);
-  const link = read.outputs[0]?.[0] as (LinkInfo & LinkAddrs) | undefined;
+  const link = parseLinkAddrs(read.outputs[0] ?? [])[0] as (LinkInfo & LinkAddrs) | undefined;
   const addrs = (link?.addr_info ?? []).filter((a) => a.family === 'inet');
   if (!link && read.run.exitCode !== 0 && !isNotFound(new Error(read.run.stderr))) throw new Error(`reading ${name}: ${read.run.stderr.trim()}`);
   const lines: string[][] = [];
@@ -126,7 +131,7 @@ export async function ensureVxlan(runner: Runner, spec: VxlanSpec): Promise<Vxla
   if (created || !link?.flags.includes('UP')) lines.push(['link', 'set', name, 'up']);
   if (lines.length === 0) return {name, mac: macOf(link, name), created};
   const out = await ipJsonBatch(runner, [...lines, ['link', 'show', 'dev', name]]);
-  return {name, mac: macOf(out.outputs[out.outputs.length - 1]?.[0] as LinkInfo | undefined, name), created};
+  return {name, mac: macOf(parseLinks(out.outputs[out.outputs.length - 1] ?? [])[0], name), created};
 }
 
 function macOf(link: LinkInfo | undefined, name: string): string {
@@ -137,8 +142,7 @@ function macOf(link: LinkInfo | undefined, name: string): string {
 
 /** The MTU of a link (the uplink's, from which flannel's default vxlan MTU is 50 less). */
 export async function linkMtu(runner: Runner, name: string): Promise<number> {
-  const r = await ipJsonBatch(runner, [['link', 'show', 'dev', name]]);
-  const mtu = (r.outputs[0]?.[0] as LinkInfo | undefined)?.mtu;
+  const mtu = (await getLink(runner, name))?.mtu;
   if (typeof mtu !== 'number') throw new Error(`no MTU read for ${name}`);
   return mtu;
 }
@@ -146,38 +150,24 @@ export async function linkMtu(runner: Runner, name: string): Promise<number> {
 /** The VTEP MAC of `flannel.<VNI>`, or undefined when the device does not exist. */
 export async function readVtepMac(runner: Runner, vni: number): Promise<string | undefined> {
   const name = vxlanName(vni);
-  const r = await ipJsonBatch(runner, [['link', 'show', 'dev', name]], undefined, false);
-  const link = r.outputs[0]?.[0] as LinkInfo | undefined;
-  if (!link) {
-    if (isNotFound(new Error(r.run.stderr))) return undefined;
-    throw new Error(`reading ${name}: ${r.run.stderr.trim()}`);
-  }
-  return macOf(link, name);
+  const link = await getLink(runner, name);
+  return link && macOf(link, name);
 }
 
 /** Remove `flannel.<VNI>` (and with it every route, neighbour and FDB entry on it); absent is fine. */
 export async function delVxlan(runner: Runner, vni: number): Promise<void> {
-  try {
-    await ipBatch(runner, [['link', 'del', vxlanName(vni)]]);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  await delLink(runner, vxlanName(vni));
 }
 
 /** Routes, permanent neighbours and FDB entries on the device: two processes, run together. */
 export async function readProgrammed(runner: Runner, vni: number): Promise<Programmed> {
   const name = vxlanName(vni);
-  const [ipOut, fdbOut] = await Promise.all([
-    ipJsonBatch(runner, [['route', 'show', 'dev', name], ['neigh', 'show', 'dev', name]]),
-    runner.run('bridge', ['-j', 'fdb', 'show', 'dev', name]),
-  ]);
-  const routes = (ipOut.outputs[0] ?? []) as {dst?: string; gateway?: string}[];
-  const neigh = (ipOut.outputs[1] ?? []) as {dst?: string; lladdr?: string; state?: string[]}[];
-  const fdb = (fdbOut.stdout.trim() ? JSON.parse(fdbOut.stdout) : []) as {mac?: string; dst?: string; flags?: string[]}[];
+  const [ipOut, fdb] = await Promise.all([ipJsonBatch(runner, [routeShowDevLine(name), neighShowLine(name)]), listFdb(runner, name)]);
+  const routes = parseRoutes(ipOut.outputs[0] ?? []);
   return {
-    routes: routes.filter((r) => r.dst && r.gateway).map((r) => ({subnet: r.dst!, gateway: r.gateway!})),
-    neighbours: neigh.filter((n) => n.dst && !n.dst.includes(':') && n.lladdr && n.state?.includes('PERMANENT')).map((n) => ({ip: n.dst!, mac: n.lladdr!})),
-    fdb: fdb.filter((f) => f.mac && f.dst && f.flags?.includes('self')).map((f) => ({mac: f.mac!, dst: f.dst!})),
+    routes: routes.filter((r) => r.gateway).map((r) => ({subnet: r.dst, gateway: r.gateway!})),
+    neighbours: parsePermanentNeigh(ipOut.outputs[1] ?? []),
+    fdb,
   };
 }
 
@@ -193,8 +183,8 @@ export function programmedPeers(p: Programmed): Peer[] {
 }
 
 export interface PeerPlan {
-  ip: string[][];
-  bridge: string[][];
+  ip: IpLine[];
+  bridge: IpLine[];
 }
 
 /**
@@ -208,18 +198,18 @@ export function planPeers(name: string, programmed: Programmed, desired: readonl
   const wantSubnets = new Set(want.map((p) => p.subnet));
   const wantVteps = new Set(want.map((p) => p.vtep));
   const wantMacs = new Map(want.map((p) => [p.vtepMac, p.publicIP]));
-  for (const r of programmed.routes) if (!wantSubnets.has(r.subnet)) plan.ip.push(['route', 'del', r.subnet, 'dev', name]);
-  for (const n of programmed.neighbours) if (!wantVteps.has(n.ip)) plan.ip.push(['neigh', 'del', n.ip, 'dev', name]);
-  for (const f of programmed.fdb) if (!wantMacs.has(f.mac)) plan.bridge.push(['fdb', 'del', f.mac, 'dev', name, 'self']);
+  for (const r of programmed.routes) if (!wantSubnets.has(r.subnet)) plan.ip.push(routeDelLine(r.subnet, name));
+  for (const n of programmed.neighbours) if (!wantVteps.has(n.ip)) plan.ip.push(neighDelLine(n.ip, name));
+  for (const f of programmed.fdb) if (!wantMacs.has(f.mac)) plan.bridge.push(fdbDelLine(f.mac, name));
   for (const p of want) {
     if (!programmed.fdb.some((f) => f.mac === p.vtepMac && f.dst === p.publicIP)) {
-      plan.bridge.push(['fdb', 'replace', p.vtepMac, 'dev', name, 'dst', p.publicIP, 'self', 'permanent']);
+      plan.bridge.push(fdbReplaceLine(p.vtepMac, name, p.publicIP));
     }
     if (!programmed.neighbours.some((n) => n.ip === p.vtep && n.mac === p.vtepMac)) {
-      plan.ip.push(['neigh', 'replace', p.vtep, 'lladdr', p.vtepMac, 'dev', name, 'nud', 'permanent']);
+      plan.ip.push(neighReplaceLine(p.vtep, p.vtepMac, name));
     }
     if (!programmed.routes.some((r) => r.subnet === p.subnet && r.gateway === p.vtep)) {
-      plan.ip.push(['route', 'replace', p.subnet, 'via', p.vtep, 'dev', name, 'onlink']);
+      plan.ip.push(routeReplaceOnlinkLine(p.subnet, p.vtep, name));
     }
   }
   return plan;
@@ -252,13 +242,5 @@ export async function removePeer(runner: Runner, vni: number, peer: Peer): Promi
 }
 
 async function applyPlan(runner: Runner, plan: PeerPlan): Promise<void> {
-  await Promise.all([ipBatch(runner, plan.ip), bridgeBatch(runner, plan.bridge)]);
-}
-
-/** `bridge -batch -`, one process for many FDB writes; tokens come from validated values only. */
-async function bridgeBatch(runner: Runner, lines: string[][]): Promise<void> {
-  if (lines.length === 0) return;
-  for (const tok of lines.flat()) if (!tok || /[\s"'\\#]/.test(tok)) throw new Error(`refusing unsafe token in bridge batch: ${JSON.stringify(tok)}`);
-  if (lines.length === 1) await runner.run('bridge', lines[0]);
-  else await runner.run('bridge', ['-batch', '-'], {input: lines.map((l) => l.join(' ')).join('\n') + '\n'});
+  await Promise.all([ipBatch(runner, plan.ip), fdbBatch(runner, plan.bridge)]);
 }

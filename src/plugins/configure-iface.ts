@@ -2,41 +2,33 @@ import type {Runner} from '../exec/runner.js';
 import {CommandError} from '../exec/runner.js';
 import type {Result} from '../cni/types.js';
 import {CniError, ErrorCode} from '../cni/errors.js';
-import {familyOf, parseAddr, parseCidrAsWritten, type Cidr, type Family} from '../util/ip.js';
-import {errnoText} from './errors.js';
-import {ipBatchAfterSysctls, listAddrs} from './ip.js';
-import {writeSysctls} from './sysctl.js';
+import {familyOf, parseAddr, parseCidrAsWritten, type Family} from '../util/ip.js';
+import {errnoText} from '../net/errors.js';
+import {failedBatchLine, ipBatch, type IpLine} from '../net/iproute.js';
+import {addrAddLine, waitAddrsSettled} from '../net/addr.js';
+import {linkUpLine} from '../net/link.js';
+import {routeAddLine} from '../net/route.js';
+import {writeSysctls} from '../net/sysctl.js';
 
 /**
  * The reference's shared ipam.ConfigureIface (1.1.1 semantics): apply a
- * result's addresses and routes to `ifname` inside `netns`. Plugin-agnostic:
- * bridge and macvlan both call it after their own sysctls.
+ * result's addresses and routes to `ifname` inside `netns`, then set it up.
+ * Plugin-agnostic: bridge and macvlan both call it after their own sysctls.
  *
- * Writes are one `ip -batch -` in the namespace, after the plugin's
- * best-effort sysctls in the same process (two batches when an IPv6 gateway
- * makes us wait for DAD between addresses and routes).
+ * The writes are one `ip -batch -` in the namespace (two when an IPv6 gateway
+ * makes us wait for DAD between addresses and routes); each command carries
+ * the message the reference gives when the kernel refuses it.
  */
 export interface ConfigureOptions {
   /** How long to wait for IPv6 addresses to leave tentative state. */
   settleTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
-  /**
-   * Best-effort sysctls of the plugin (arp_notify, accept_dad, ...) written in
-   * the same namespace process just before the addresses, failures ignored.
-   */
-  sysctls?: Record<string, string>;
 }
 
 const fail = (msg: string): CniError => new CniError(ErrorCode.Internal, msg);
-const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** netlink.AddrAdd fills in the IPv4 broadcast for prefixes shorter than /31. */
-export function brdPlus(c: Cidr): string[] {
-  return familyOf(c.ip) === 4 && c.prefix < 31 ? ['broadcast', '+'] : [];
-}
 
 interface Step {
-  line: string[];
+  line: IpLine;
   /** Error text for this step, given the kernel's words. */
   onError: (errno: string) => string;
 }
@@ -46,40 +38,23 @@ function routeSteps(ifname: string, result: Result, gw: Partial<Record<Family, s
     const dst = parseCidrAsWritten(r.dst);
     if (!dst) throw fail(`invalid route destination ${r.dst}`);
     const via = r.gw ?? gw[familyOf(dst.ip)];
-    const line = ['route', 'prepend', r.dst];
-    if (via) line.push('via', via);
-    line.push('dev', ifname);
-    if (r.priority !== undefined) line.push('metric', String(r.priority));
-    if (r.table !== undefined) line.push('table', String(r.table));
-    if (r.scope !== undefined) line.push('scope', String(r.scope));
+    const line = routeAddLine({dst: r.dst, via, dev: ifname, metric: r.priority, table: r.table, scope: r.scope});
     return {line, onError: (e) => `failed to add route '${r.dst} via ${via ?? '<nil>'} dev ${ifname}': ${e}`};
   });
 }
 
 /** Run the steps in one batch, turning a failure into the failing step's message. */
-async function runSteps(runner: Runner, netns: string, ifname: string, steps: Step[], sysctls: Record<string, string> = {}): Promise<void> {
+async function runSteps(runner: Runner, netns: string, ifname: string, steps: Step[]): Promise<void> {
   if (steps.length === 0) return;
   try {
-    await ipBatchAfterSysctls(runner, steps.map((s) => s.line), sysctls, netns);
+    await ipBatch(runner, steps.map((s) => s.line), netns);
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
     if (/cannot find device/i.test(err.stderr)) throw fail(`failed to lookup "${ifname}": Link not found`);
-    const m = /Command failed -:(\d+)/.exec(err.stderr);
-    const idx = m ? Number(m[1]) - 1 : steps.length === 1 ? 0 : -1;
+    const n = failedBatchLine(err.stderr);
+    const idx = n !== undefined ? n - 1 : steps.length === 1 ? 0 : -1;
     const errno = errnoText(err);
     throw fail(idx >= 0 && idx < steps.length ? steps[idx].onError(errno) : `failed to configure "${ifname}": ${errno}`);
-  }
-}
-
-/** Wait until no address on the link is tentative (the reference ignores a timeout). */
-async function settleAddresses(runner: Runner, netns: string, ifname: string, opts: ConfigureOptions): Promise<void> {
-  const sleep = opts.sleep ?? realSleep;
-  const deadline = Date.now() + (opts.settleTimeoutMs ?? 10_000);
-  for (;;) {
-    const links = await listAddrs(runner, netns, ifname).catch(() => []);
-    const busy = links.some((l) => l.addr_info.some((a) => a.tentative || a.dadfailed));
-    if (!busy || Date.now() > deadline) return;
-    await sleep(50);
   }
 }
 
@@ -99,7 +74,7 @@ export async function configureIface(runner: Runner, netns: string, ifname: stri
     const c = parseCidrAsWritten(ipc.address);
     if (!c) throw fail(`invalid IP address ${ipc.address}`);
     if (familyOf(c.ip) === 6) hasV6 = true;
-    addrSteps.push({line: ['addr', 'add', ipc.address, ...brdPlus(c), 'dev', ifname], onError: (e) => `failed to add IP addr ${shown} to "${ifname}": ${e}`});
+    addrSteps.push({line: addrAddLine(ipc.address, ifname), onError: (e) => `failed to add IP addr ${shown} to "${ifname}": ${e}`});
     const g = ipc.gateway ? parseAddr(ipc.gateway) : undefined;
     if (g && gw[familyOf(g)] === undefined) gw[familyOf(g)] = ipc.gateway;
   }
@@ -112,13 +87,13 @@ export async function configureIface(runner: Runner, netns: string, ifname: stri
     }
   }
 
-  const up: Step = {line: ['link', 'set', 'dev', ifname, 'up'], onError: (e) => `failed to set "${ifname}" UP: ${e}`};
+  const up: Step = {line: linkUpLine(ifname), onError: (e) => `failed to set "${ifname}" UP: ${e}`};
   const routes = routeSteps(ifname, result, gw);
   if (gw[6] === undefined) {
-    await runSteps(runner, netns, ifname, [...addrSteps, up, ...routes], opts.sysctls);
+    await runSteps(runner, netns, ifname, [...addrSteps, up, ...routes]);
     return;
   }
-  await runSteps(runner, netns, ifname, [...addrSteps, up], opts.sysctls);
-  await settleAddresses(runner, netns, ifname, opts);
+  await runSteps(runner, netns, ifname, [...addrSteps, up]);
+  await waitAddrsSettled(runner, netns, ifname, opts.settleTimeoutMs, opts.sleep);
   await runSteps(runner, netns, ifname, routes);
 }

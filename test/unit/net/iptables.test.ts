@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
 import {CommandError} from '../../../src/exec/runner.js';
-import {failedRestoreLine, restoreNoflush} from '../../../src/net/restore-queue.js';
+import {failedRestoreLine, restoreNoflush} from '../../../src/net/iptables.js';
 
 /**
  * iptables-restore's contract, simulated: blocks `*nat ... COMMIT` applied in
@@ -40,7 +40,7 @@ class FakeRestore implements Runner {
 
 const block = (...rules: string[]): string => ['*nat', ...rules, 'COMMIT', ''].join('\n');
 
-describe('net/restore-queue (iptables-restore group commit)', () => {
+describe('net/iptables (iptables-restore group commit)', () => {
   it('sends a lone input at once, as it is', async () => {
     const r = new FakeRestore();
     const res = await restoreNoflush(r, 'iptables-restore', block('-A a'));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import {ensureForward, removeForward, forwardRules, FORWARD_CHAIN} from '../../../../src/runtime/forwarding/rules.js';
-import {FakeRunner} from '../../../helpers/fake-runner.js';
+import {ensureForward, removeForward, forwardRules, FORWARD_CHAIN} from '../../../src/net/iptables-forward.js';
+import {FakeRunner} from '../../helpers/fake-runner.js';
 
 /** The filter table as `iptables -w -S` lists it on a Docker host. */
 const DOCKER_SAVE = ['-P INPUT ACCEPT', '-P FORWARD DROP', '-N DOCKER-USER', '-A FORWARD -j DOCKER-USER', '-A DOCKER-USER -j RETURN'].join('\n');
 const READ = ['iptables', '-w', '-S'];
 
-describe('runtime/forwarding/rules', () => {
+describe('net/iptables-forward', () => {
   it('creates the chain, the jump from DOCKER-USER and the bridge rules in one restore', async () => {
     const expected = [
       '*filter',
@@ -106,7 +106,7 @@ describe('runtime/forwarding/rules', () => {
   });
 });
 
-describe('runtime/forwarding/rules: overlay bridges', () => {
+describe('net/iptables-forward: overlay bridges', () => {
   it('also accept traffic from the vxlan devices into the bridge, under the bridge\'s comment', () => {
     const plain = forwardRules('mesh0');
     const overlay = forwardRules('mesh0', true);

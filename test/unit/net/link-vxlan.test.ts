@@ -1,8 +1,9 @@
 import {strict as assert} from 'node:assert';
-import {ensureVxlan, planPeers, programmedPeers, readVtepMac, syncPeers, type Programmed} from '../../../src/net/vxlan.js';
+import {ensureVxlan, planPeers, programmedPeers, readVtepMac, syncPeers, type Programmed} from '../../../src/net/link-vxlan.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 
 const READ = ['ip', '-j', '-d', '-batch', '-'];
+const SHOW = ['ip', '-j', '-d', 'link', 'show', 'dev', 'flannel.1'];
 const link = (o: {port?: number; local?: string; mtu?: number; up?: boolean; addrs?: string[]; learning?: boolean} = {}) => JSON.stringify([{
   ifindex: 7, ifname: 'flannel.1', flags: o.up === false ? ['BROADCAST'] : ['BROADCAST', 'UP'], mtu: o.mtu ?? 1450, address: '4a:d9:42:87:e6:52',
   linkinfo: {info_kind: 'vxlan', info_data: {id: 1, local: o.local ?? '192.0.2.1', link: 'eth0', port: o.port ?? 8472, learning: o.learning ?? false}},
@@ -10,7 +11,7 @@ const link = (o: {port?: number; local?: string; mtu?: number; up?: boolean; add
 }]) + '\n';
 const SPEC = {vni: 1, port: 8472, localIP: '192.0.2.1', uplink: 'eth0', mtu: 1450};
 
-describe('net/vxlan (the overlay datapath, exact commands)', () => {
+describe('net/link-vxlan (the overlay datapath, exact commands)', () => {
   it('creates flannel.<VNI> as flannel does, in one batch that also reads back the MAC', async () => {
     const r = new FakeRunner([
       {argv: READ, input: 'addr show dev flannel.1\n', reply: {exitCode: 1, stderr: 'Device "flannel.1" does not exist.\n'}},
@@ -58,8 +59,8 @@ describe('net/vxlan (the overlay datapath, exact commands)', () => {
 
   it('reads the VTEP MAC, or undefined without the device', async () => {
     const r = new FakeRunner([
-      {argv: READ, input: 'link show dev flannel.1\n', reply: {stdout: link()}},
-      {argv: READ, input: 'link show dev flannel.1\n', reply: {exitCode: 1, stderr: 'Device "flannel.1" does not exist.\n'}},
+      {argv: SHOW, reply: {stdout: link()}},
+      {argv: SHOW, reply: {exitCode: 1, stderr: 'Device "flannel.1" does not exist.\n'}},
     ]);
     assert.equal(await readVtepMac(r, 1), '4a:d9:42:87:e6:52');
     assert.equal(await readVtepMac(r, 1), undefined);
