@@ -1,6 +1,5 @@
 import {strict as assert} from 'node:assert';
 import {progressLine} from '../../../src/cli/progress.js';
-import {progressCounter, type Progress} from '../../../src/runtime/outcome.js';
 
 describe('bulk progress line', () => {
   const sink = (isTTY: boolean) => {
@@ -24,19 +23,5 @@ describe('bulk progress line', () => {
     p.update({done: 1, failed: 0, total: 1});
     p.end();
     assert.deepEqual(s.out, []);
-  });
-
-  it('counts finished and failed targets for each settled one', () => {
-    const seen: Progress[] = [];
-    const step = progressCounter(3, (p) => seen.push(p))!;
-    step({status: 'fulfilled', value: 1});
-    step({status: 'rejected', reason: new Error('x')});
-    step({status: 'fulfilled', value: 2});
-    assert.deepEqual(seen, [
-      {done: 1, failed: 0, total: 3},
-      {done: 2, failed: 1, total: 3},
-      {done: 3, failed: 1, total: 3},
-    ]);
-    assert.equal(progressCounter(3, undefined), undefined);
   });
 });

@@ -1,8 +1,10 @@
 import {strict as assert} from 'node:assert';
 import {checkLines, gcLines, watchReport} from '../../../src/cli/render-outcome.js';
-import {networkTable} from '../../../src/cli/render.js';
 import type {GcResult} from '../../../src/runtime/gc.js';
-import type {NetworkInfo} from '../../../src/runtime/list-networks.js';
+
+const sync = {network: 'mesh', publicIP: '192.0.2.1', uplink: 'eth0', subnet: '10.240.3.0/24', device: 'flannel.1', vtepMac: '02:00:00:00:00:03', mtu: 1450,
+  expiresAt: '2030-01-01T00:00:00.000Z', peers: [{subnet: '10.240.4.0/24', publicIP: '192.0.2.2', vtepMac: '02:00:00:00:00:04'}], changes: {added: ['10.240.4.0/24'], removed: []}};
+const SYNCED = 'mesh: 10.240.3.0/24 on 192.0.2.1 (flannel.1 02:00:00:00:00:03 via eth0, lease until 2030-01-01T00:00:00.000Z), 1 peer(s) (+10.240.4.0/24)';
 
 describe('command output', () => {
   const id = 'b'.repeat(64);
@@ -46,11 +48,13 @@ describe('command output', () => {
     assert.deepEqual(err, ['T following']);
   });
 
-  it('networks: piped rows, the error in place of the file', async () => {
-    const nets: NetworkInfo[] = [
-      {file: '/c/a.conf', name: 'a', type: 'bridge', cniVersion: '1.0.0', subnets: ['10.1.0.0/24'], ipam: 'host-local', used: 1, free: 252},
-      {file: '/c/b.conf', name: '', type: '', cniVersion: '', subnets: [], error: 'bad'},
-    ];
-    assert.equal(await networkTable(nets, {isTTY: false}, {}), 'a\tbridge/host-local\t1.0.0\t10.1.0.0/24\t1\t252\t/c/a.conf\n-\t-\t-\t-\t-\t-\t/c/b.conf: bad\n');
+  it('watch: an overlay network\'s syncs go to stderr, stamped, as its other log lines', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const report = watchReport({out: (l) => out.push(l), err: (l) => err.push(l)}, true, () => 'T');
+    report.overlay?.synced?.(sync);
+    report.overlay?.peers?.({network: 'mesh', peers: [], changes: {added: ['10.240.5.0/24'], removed: []}});
+    assert.deepEqual(out, []);
+    assert.deepEqual(err, [`T overlay ${SYNCED}`, 'T overlay mesh: 0 peer(s) (+10.240.5.0/24)']);
   });
 });

@@ -1,6 +1,5 @@
 import {strict as assert} from 'node:assert';
 import {describePeers, describeSync, followReport, overlayInitLines, overlayStatusText, overlaySyncLines} from '../../../src/cli/render-overlay.js';
-import {watchReport} from '../../../src/cli/render-outcome.js';
 import type {OverlayStatus} from '../../../src/runtime/overlay-status.js';
 
 const r = {network: 'mesh', publicIP: '192.0.2.1', uplink: 'eth0', subnet: '10.240.3.0/24', device: 'flannel.1', vtepMac: '02:00:00:00:00:03', mtu: 1450,
@@ -34,16 +33,6 @@ describe('overlay command output', () => {
     json.synced?.(r);
     assert.deepEqual(out, [`T synced ${SYNCED}`, 'T peers mesh: 0 peer(s) (-10.240.4.0/24)', JSON.stringify({event: 'synced', ...r})]);
     assert.deepEqual(err, ['T etcd watch: gone (reconnecting)']);
-  });
-
-  it('watch: an overlay network\'s syncs go to stderr, stamped, as its other log lines', () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const report = watchReport({out: (l) => out.push(l), err: (l) => err.push(l)}, true, () => 'T');
-    report.overlay?.synced?.(r);
-    report.overlay?.peers?.({network: 'mesh', peers: [], changes: {added: ['10.240.5.0/24'], removed: []}});
-    assert.deepEqual(out, []);
-    assert.deepEqual(err, [`T overlay ${SYNCED}`, 'T overlay mesh: 0 peer(s) (+10.240.5.0/24)']);
   });
 
   it('status: a heading and the lease table (this host\'s marked), the note and bad keys for stderr', () => {

@@ -1,6 +1,7 @@
 import {strict as assert} from 'node:assert';
-import {attachmentTable} from '../../../src/cli/render.js';
+import {attachmentTable, networkTable} from '../../../src/cli/render.js';
 import type {ListedAttachment} from '../../../src/runtime/list-attachments.js';
+import type {NetworkInfo} from '../../../src/runtime/list-networks.js';
 
 const row = (container: string, state: ListedAttachment['state']): ListedAttachment => ({
   container,
@@ -40,5 +41,15 @@ describe('attachmentTable', () => {
     const text = await attachmentTable(rows, {isTTY: true}, {NO_COLOR: '1'});
     assert.ok(!text.includes('\x1b['), text);
     assert.match(text.split('\n')[0], /CONTAINER\s+ID\s+NETWORK/i);
+  });
+});
+
+describe('networkTable', () => {
+  it('networks: piped rows, the error in place of the file', async () => {
+    const nets: NetworkInfo[] = [
+      {file: '/c/a.conf', name: 'a', type: 'bridge', cniVersion: '1.0.0', subnets: ['10.1.0.0/24'], ipam: 'host-local', used: 1, free: 252},
+      {file: '/c/b.conf', name: '', type: '', cniVersion: '', subnets: [], error: 'bad'},
+    ];
+    assert.equal(await networkTable(nets, {isTTY: false}, {}), 'a\tbridge/host-local\t1.0.0\t10.1.0.0/24\t1\t252\t/c/a.conf\n-\t-\t-\t-\t-\t-\t/c/b.conf: bad\n');
   });
 });

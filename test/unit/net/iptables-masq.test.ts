@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import {masqChainName, masqComment, planFreshSetup, planSetup, planTeardown, setupIpMasq} from '../../../src/net/iptables-masq.js';
+import {masqChainName, masqComment, masqOwners, planFreshSetup, planSetup, planTeardown, setupIpMasq} from '../../../src/net/iptables-masq.js';
 import {parseNatSave} from '../../../src/net/iptables.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
+import {hexId} from '../../helpers/fake-docker.js';
 
 describe('net/iptables-masq: masquerade chain naming and rules', () => {
   it('derives the chain name like the reference', () => {
@@ -60,5 +61,15 @@ describe('net/iptables-masq: masquerade chain naming and rules', () => {
     ]);
     await setupIpMasq(r, t, ['10.212.0.7/24']);
     r.assertDone();
+  });
+});
+
+describe('net/iptables-masq masqOwners', () => {
+  it('reads (network, id) from reference-format chains and skips chains whose name does not match the hash', () => {
+    const id = hexId('ab');
+    const chain = masqChainName('tgc1', id);
+    const c = `--comment "name: \\"tgc1\\" id: \\"${id}\\""`;
+    const t = parseNatSave([`:${chain} - [0:0]`, `:CNI-000000000000000000000000 - [0:0]`, `-A POSTROUTING -s 10.215.0.2/32 -m comment ${c} -j ${chain}`, `-A ${chain} -d 10.215.0.0/24 -m comment ${c} -j ACCEPT`, `-A POSTROUTING -s 10.215.0.3/32 -m comment --comment "name: \\"tgc1\\" id: \\"x\\"" -j CNI-000000000000000000000000`].join('\n'));
+    assert.deepEqual(masqOwners(t), [{network: 'tgc1', containerId: id, chain}]);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {delLink, getLink, readAddrsAndDelLink, setLinkUp} from '../../../src/net/link.js';
+import {delLink, getLink, randomLinkName, readAddrsAndDelLink, setLinkUp} from '../../../src/net/link.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 
 const NS = ['nsenter', '--net=/run/netns/x', '--'];
@@ -41,5 +41,9 @@ describe('net/link', () => {
     assert.deepEqual((await readAddrsAndDelLink(r, '/run/netns/x', 'eth0'))?.map((l) => l.ifname), ['lo']);
     assert.equal(await readAddrsAndDelLink(r, '/run/netns/x', 'eth0'), undefined);
     r.assertDone();
+  });
+
+  it('names a temporary link as the reference does (veth and 8 hex digits)', () => {
+    assert.match(randomLinkName(), /^veth[0-9a-f]{8}$/);
   });
 });

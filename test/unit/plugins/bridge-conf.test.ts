@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {calcGateways, parseConf} from '../../../src/plugins/bridge-conf.js';
 import {ipString} from '../../../src/util/ip.js';
 import type {IPConfig} from '../../../src/cni/types.js';
+import {RUNS, anyJson, junkText, pluginParse} from '../../helpers/arbitraries.js';
 
 describe('bridge parseConf', () => {
   const base = {cniVersion: '1.0.0', name: 'tbrunit', type: 'bridge'};
@@ -48,5 +50,14 @@ describe('bridge calcGateways', () => {
     const routes = [{dst: '0.0.0.0/0', gw: '10.212.0.254'}];
     calcGateways([{address: '10.212.0.5/24'}], routes, c);
     assert.equal(routes.length, 1);
+  });
+});
+
+describe('hardening: config parsing (property)', function () {
+  this.timeout(20000);
+  it('bridge parseConf: any text or wrong-typed field gives a one-line error', () => {
+    const keys = fc.constantFrom('name', 'bridge', 'mtu', 'vlan', 'vlanTrunk', 'ipMasq', 'isGateway', 'ipam', 'args', 'runtimeConfig', 'hairpinMode', 'MTU', 'Bridge');
+    fc.assert(fc.property(junkText, (t) => pluginParse(() => parseConf(t, ''))), {numRuns: RUNS});
+    fc.assert(fc.property(fc.dictionary(keys, anyJson, {maxKeys: 4}), (o) => pluginParse(() => parseConf(JSON.stringify(o), ''))), {numRuns: RUNS});
   });
 });

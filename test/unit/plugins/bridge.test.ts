@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {makeBridgePlugin} from '../../../src/plugins/bridge.js';
 import {masqChainName} from '../../../src/net/iptables-masq.js';
 import type {HostSysctl} from '../../../src/net/sysctl.js';
 import type {PluginContext} from '../../../src/exec/plugin.js';
 import {CommandError, type Runner} from '../../../src/exec/runner.js';
-import {CniError} from '../../../src/cni/errors.js';
+import {CniError, ErrorCode} from '../../../src/cni/errors.js';
+import {plugin as bridge} from '../../../src/plugins/bridge.js';
+import {assertOneLineCniError, bridgeConf, cmdArgs, hostLocalIpam, kernelHostile, prop, refusedByAdd} from '../../helpers/arbitraries.js';
 
 interface Expected {
   argv: string[];
@@ -201,4 +204,48 @@ describe('bridge GC and STATUS (spec 1.1)', () => {
     r.done();
     assert.deepEqual(forwarded, ['gc']);
   });
+});
+
+/**
+ * "Refused before anything touches the system": every hostile input below runs
+ * the real plugin with a runner that fails on any command and empty temp state
+ * dirs; the run must end in a one-line CNI error with no command run and no
+ * file created.
+ */
+describe('hardening: hostile input reaches no command and no file (property)', function () {
+  this.timeout(20000);
+
+  it('bridge name: code 999 as the reference ("could not add"), before any command', () =>
+    prop(fc.oneof(kernelHostile, fc.constant('')), (box, br) =>
+      refusedByAdd(box, (a) => bridge.add(box.ctx, a), cmdArgs(bridgeConf({bridge: br, ipam: hostLocalIpam(box)})), [ErrorCode.Internal])));
+
+  it('bridge MAC from CNI_ARGS / args / runtimeConfig: code 999 before any command', () =>
+    // Through CNI_ARGS a ';' or '=' is pair syntax, not part of the value (covered by the CNI_ARGS property below).
+    prop(fc.tuple(fc.string({maxLength: 20}).filter((m) => m !== '' && !/^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i.test(m)), fc.nat(2)).filter(([m, where]) => where !== 0 || !/[;=]/.test(m)), (box, [mac, where]) => {
+      const c = where === 0 ? bridgeConf({ipam: hostLocalIpam(box)}) : where === 1 ? bridgeConf({ipam: hostLocalIpam(box), args: {cni: {mac}}}) : bridgeConf({ipam: hostLocalIpam(box), runtimeConfig: {mac}});
+      return refusedByAdd(box, (a) => bridge.add(box.ctx, a), cmdArgs(c, where === 0 ? `IgnoreUnknown=1;MAC=${mac}` : ''), [ErrorCode.Internal]);
+    }));
+
+  it('host-local errors (bad subnet, CNI_ARGS IP, ipam name) stop bridge ADD before the bridge is made', () =>
+    prop(fc.oneof(fc.string({maxLength: 20}).map((s) => ({subnet: s})), fc.string({maxLength: 20}).map((ip) => ({ip}))), (box, v) => {
+      const extra = 'subnet' in v ? {subnet: v.subnet} : {};
+      const args = 'ip' in v ? `IgnoreUnknown=1;IP=${v.ip}` : '';
+      const stdin = bridgeConf({ipam: hostLocalIpam(box, extra)});
+      return bridge.add(box.ctx, cmdArgs(stdin, args)).then(
+        () => assert.fail('accepted'), // the runner fails on any command, so acceptance cannot happen silently
+        (err: unknown) => {
+          assertOneLineCniError(err, [ErrorCode.Internal, ErrorCode.InvalidNetworkConfig]);
+          if (box.runner.calls.length > 0) {
+            // valid input: it got as far as the first read of the bridge, and no further
+            assert.equal(box.runner.calls.length, 1);
+            assert.deepEqual(box.runner.calls[0].argv.slice(0, 3), ['ip', '-j', '-d']);
+          }
+          assert.deepEqual(box.leftovers(), []);
+        },
+      );
+    }));
+
+  it('CNI_ARGS with hostile pairs: code 999 from the ARGS parser before any command', () =>
+    prop(fc.oneof(fc.constantFrom('a', 'a=b=c', ';', 'FOO=1', 'IgnoreUnknown=maybe'), fc.string({maxLength: 20}).map((s) => `X${s}=1;=`)), (box, a) =>
+      refusedByAdd(box, (x) => bridge.add(box.ctx, x), cmdArgs(bridgeConf({ipam: hostLocalIpam(box)}), a), [ErrorCode.Internal])));
 });

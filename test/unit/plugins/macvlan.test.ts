@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type {PluginContext} from '../../../src/exec/plugin.js';
 import {defaultPaths} from '../../../src/exec/plugin.js';
 import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
-import {CniError} from '../../../src/cni/errors.js';
+import {CniError, ErrorCode} from '../../../src/cni/errors.js';
+import {RUNS, anyJson, cmdArgs, junkText, kernelHostile, pluginParse, prop, refusedByAdd} from '../../helpers/arbitraries.js';
 import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
 import {decodeConf, parseConf, parseMac, plugin} from '../../../src/plugins/macvlan.js';
 import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
@@ -234,4 +236,27 @@ describe('plugins/macvlan', () => {
       fake.assertDone();
     });
   });
+});
+
+describe('hardening: config parsing (property)', function () {
+  this.timeout(20000);
+  it('macvlan decodeConf: any text or wrong-typed field gives a one-line error', () => {
+    const keys = fc.constantFrom('name', 'master', 'mode', 'mtu', 'mac', 'ipam', 'runtimeConfig', 'linkInContainer', 'Master');
+    fc.assert(fc.property(junkText, (t) => pluginParse(() => decodeConf(t))), {numRuns: RUNS});
+    fc.assert(fc.property(fc.dictionary(keys, anyJson, {maxKeys: 4}), (o) => pluginParse(() => decodeConf(JSON.stringify(o)))), {numRuns: RUNS});
+  });
+});
+
+/**
+ * "Refused before anything touches the system": every hostile input below runs
+ * the real plugin with a runner that fails on any command and empty temp state
+ * dirs; the run must end in a one-line CNI error with no command run and no
+ * file created.
+ */
+describe('hardening: hostile input reaches no command and no file (property)', function () {
+  this.timeout(20000);
+
+  it('macvlan master name: code 999 "Link not found" before any command', () =>
+    prop(kernelHostile, (box, master) =>
+      refusedByAdd(box, (a) => plugin.add(box.ctx, a), cmdArgs(JSON.stringify({cniVersion: '1.0.0', name: 'thdnet', type: 'macvlan', master})), [ErrorCode.Internal])));
 });

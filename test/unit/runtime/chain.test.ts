@@ -1,12 +1,14 @@
 import {strict as assert} from 'node:assert';
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
-import type {PluginContext} from '../../../src/exec/plugin.js';
+import type {Plugin, PluginContext} from '../../../src/exec/plugin.js';
 import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {RunOptions} from '../../../src/exec/runner.js';
 import {loadConfList} from '../../../src/cni/config.js';
-import {addNetworkList, buildPluginConfig, checkNetworkList, delNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';
+import {addNetworkList, buildPluginConfig, checkNetworkList, delNetworkList, gcNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';
 import {readCache} from '../../../src/runtime/state/result-cache.js';
 import {CniError} from '../../../src/cni/errors.js';
+import type {CmdArgs} from '../../../src/cni/types.js';
+import {FakeRunner} from '../../helpers/fake-runner.js';
 
 interface Call {type: string; cmd: string; stdin: Record<string, unknown>}
 
@@ -123,5 +125,50 @@ describe('chain: onNativeResult', () => {
     const r = await addNetworkList(ctx, list, rt);
     assert.deepEqual(seen, [['host-local', '10.216.7.2/24']]);
     assert.equal(r.ips?.[0]?.address, '10.216.7.2/24');
+  });
+});
+
+describe('chain: gcNetworkList (libcni GCNetworkList)', () => {
+  let tmp: string;
+  beforeEach(() => (tmp = mkdtempSync('/tmp/tcore-gc-')));
+  afterEach(() => rmSync(tmp, {recursive: true, force: true}));
+  const valid = [{containerID: 'keep', ifname: 'eth0'}];
+  const ctxWith = (plugins: Record<string, Partial<Plugin>>, calls: {type: string; args: CmdArgs}[]): PluginContext => ({
+    runner: new FakeRunner([]),
+    log: {debug: () => undefined, warn: () => undefined},
+    paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''},
+    env: {CNI_PATH: '/tpub/bin'},
+    plugins: {
+      load: async (type) => ({
+        type,
+        add: async () => ({cniVersion: '1.1.0'}),
+        del: async () => undefined,
+        check: async () => undefined,
+        ...(plugins[type]?.gc ? {gc: async (_c: PluginContext, args: CmdArgs) => (calls.push({type, args}), plugins[type].gc!(_c, args))} : {}),
+      }),
+    },
+  });
+
+  it('sends each plugin its config with the valid attachments and empty container args; a failing plugin does not stop the next', async () => {
+    const calls: {type: string; args: CmdArgs}[] = [];
+    const list = loadConfList(JSON.stringify({cniVersion: '1.1.0', name: 'tgcv', plugins: [{type: 'failing', z: 1}, {type: 'nogc'}, {type: 'last', capabilities: {portMappings: true}, a: {y: 1, x: 2}}]}));
+    const ctx = ctxWith({failing: {gc: async () => Promise.reject(new CniError(999, 'boom'))}, last: {gc: async () => undefined}}, calls);
+    const failures = await gcNetworkList(ctx, list, valid);
+    assert.deepEqual(failures.map((f) => `${f.plugin}: ${f.error.message}`), ['plugin type="failing": boom']);
+    assert.deepEqual(calls.map((c) => c.type), ['failing', 'last'], 'a plugin without GC is skipped, as skel answers for it');
+    const last = calls[1].args;
+    assert.deepEqual({...last, stdin: undefined}, {containerId: '', netns: '', ifname: '', args: '', path: ['/tpub/bin'], stdin: undefined});
+    assert.equal(
+      last.stdin,
+      '{"a":{"x":2,"y":1},"capabilities":{"portMappings":true},"cni.dev/attachments":[{"containerID":"keep","ifname":"eth0"}],"cni.dev/valid-attachments":[{"containerID":"keep","ifname":"eth0"}],"cniVersion":"1.1.0","name":"tgcv","type":"last"}',
+    );
+  });
+
+  it('is not sent below cniVersion 1.1.0, nor with disableGC', async () => {
+    const calls: {type: string; args: CmdArgs}[] = [];
+    const ctx = ctxWith({p: {gc: async () => undefined}}, calls);
+    assert.deepEqual(await gcNetworkList(ctx, loadConfList(JSON.stringify({cniVersion: '1.0.0', name: 'tgcv', plugins: [{type: 'p'}]})), valid), []);
+    assert.deepEqual(await gcNetworkList(ctx, loadConfList(JSON.stringify({cniVersion: '1.1.0', name: 'tgcv', disableGC: true, plugins: [{type: 'p'}]})), valid), []);
+    assert.deepEqual(calls, []);
   });
 });

@@ -1,18 +1,9 @@
 import {strict as assert} from 'node:assert';
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
-import {validAttachments} from '../../../src/cni/gc-args.js';
-import {plugin as hostLocal} from '../../../src/ipam/host-local/index.js';
-import {parseNatSave} from '../../../src/net/iptables.js';
-import {masqChainName, masqOwners} from '../../../src/net/iptables-masq.js';
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {masqChainName} from '../../../src/net/iptables-masq.js';
 import {makeDeps} from '../../../src/deps.js';
 import {writeCache} from '../../../src/runtime/state/result-cache.js';
 import {gc, planGc} from '../../../src/runtime/gc.js';
-import {gcNetworkList} from '../../../src/runtime/chain.js';
-import {loadConfList} from '../../../src/cni/config.js';
-import {CniError} from '../../../src/cni/errors.js';
-import type {CmdArgs} from '../../../src/cni/types.js';
-import type {Plugin, PluginContext} from '../../../src/exec/plugin.js';
-import {pluginLoader} from '../../../src/plugins/registry.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 import {FakeDocker, hexId} from '../../helpers/fake-docker.js';
 
@@ -24,43 +15,6 @@ describe('gc', () => {
     tmp = mkdtempSync('/tmp/tgc-unit-');
   });
   afterEach(() => rmSync(tmp, {recursive: true, force: true}));
-
-  describe('masqOwners', () => {
-    it('reads (network, id) from reference-format chains and skips chains whose name does not match the hash', () => {
-      const id = hexId('ab');
-      const chain = masqChainName('tgc1', id);
-      const c = `--comment "name: \\"tgc1\\" id: \\"${id}\\""`;
-      const t = parseNatSave([`:${chain} - [0:0]`, `:CNI-000000000000000000000000 - [0:0]`, `-A POSTROUTING -s 10.215.0.2/32 -m comment ${c} -j ${chain}`, `-A ${chain} -d 10.215.0.0/24 -m comment ${c} -j ACCEPT`, `-A POSTROUTING -s 10.215.0.3/32 -m comment --comment "name: \\"tgc1\\" id: \\"x\\"" -j CNI-000000000000000000000000`].join('\n'));
-      assert.deepEqual(masqOwners(t), [{network: 'tgc1', containerId: id, chain}]);
-    });
-  });
-
-  describe('validAttachments', () => {
-    it('matches (id, ifname) pairs, legacy records by id, and keeps nothing for an absent list', () => {
-      const v = validAttachments(JSON.stringify({'cni.dev/valid-attachments': [{containerID: 'a', ifname: 'eth0'}]}));
-      assert.equal(v.has('a', 'eth0'), true);
-      assert.equal(v.has('a', 'eth1'), false);
-      assert.equal(v.has('a'), true);
-      assert.equal(v.has('b', 'eth0'), false);
-      assert.equal(validAttachments('{}').has('a', 'eth0'), false);
-      assert.equal(validAttachments(JSON.stringify({'cni.dev/attachments': [{containerID: 'a', ifname: 'eth0'}]})).has('a', 'eth0'), true);
-    });
-  });
-
-  describe('host-local GC verb', () => {
-    it('releases every reservation not in cni.dev/valid-attachments and keeps lock and last_reserved_ip', async () => {
-      const dir = `${tmp}/tgcnet`;
-      mkdirSync(dir);
-      writeFileSync(`${dir}/10.215.0.2`, 'keep\r\neth0');
-      writeFileSync(`${dir}/10.215.0.3`, 'keep\r\neth1');
-      writeFileSync(`${dir}/10.215.0.4`, 'drop\r\neth0');
-      writeFileSync(`${dir}/10.215.0.5`, 'keep');
-      writeFileSync(`${dir}/last_reserved_ip.0`, '10.215.0.4');
-      const stdin = JSON.stringify({cniVersion: '1.1.0', name: 'tgcnet', type: 'bridge', ipam: {type: 'host-local', subnet: '10.215.0.0/24', dataDir: tmp}, 'cni.dev/valid-attachments': [{containerID: 'keep', ifname: 'eth0'}]});
-      await hostLocal.gc!({runner: new FakeRunner([]), log: silent, paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''}, env: {}, plugins: pluginLoader}, {containerId: '', netns: '', ifname: '', args: '', path: [], stdin});
-      assert.deepEqual(readdirSync(dir).sort(), ['10.215.0.2', '10.215.0.5', 'last_reserved_ip.0', 'lock']);
-    });
-  });
 
   describe('planGc', () => {
     it('plans the attachment, address and chain of a removed container, nothing of a live one or of foreign ids', async () => {
@@ -91,46 +45,6 @@ describe('gc', () => {
   });
 
   describe('GC verb (libcni GCNetworkList)', () => {
-    const valid = [{containerID: 'keep', ifname: 'eth0'}];
-    const ctxWith = (plugins: Record<string, Partial<Plugin>>, calls: {type: string; args: CmdArgs}[]): PluginContext => ({
-      runner: new FakeRunner([]),
-      log: silent,
-      paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''},
-      env: {CNI_PATH: '/tpub/bin'},
-      plugins: {
-        load: async (type) => ({
-          type,
-          add: async () => ({cniVersion: '1.1.0'}),
-          del: async () => undefined,
-          check: async () => undefined,
-          ...(plugins[type]?.gc ? {gc: async (_c: PluginContext, args: CmdArgs) => (calls.push({type, args}), plugins[type].gc!(_c, args))} : {}),
-        }),
-      },
-    });
-
-    it('sends each plugin its config with the valid attachments and empty container args; a failing plugin does not stop the next', async () => {
-      const calls: {type: string; args: CmdArgs}[] = [];
-      const list = loadConfList(JSON.stringify({cniVersion: '1.1.0', name: 'tgcv', plugins: [{type: 'failing', z: 1}, {type: 'nogc'}, {type: 'last', capabilities: {portMappings: true}, a: {y: 1, x: 2}}]}));
-      const ctx = ctxWith({failing: {gc: async () => Promise.reject(new CniError(999, 'boom'))}, last: {gc: async () => undefined}}, calls);
-      const failures = await gcNetworkList(ctx, list, valid);
-      assert.deepEqual(failures.map((f) => `${f.plugin}: ${f.error.message}`), ['plugin type="failing": boom']);
-      assert.deepEqual(calls.map((c) => c.type), ['failing', 'last'], 'a plugin without GC is skipped, as skel answers for it');
-      const last = calls[1].args;
-      assert.deepEqual({...last, stdin: undefined}, {containerId: '', netns: '', ifname: '', args: '', path: ['/tpub/bin'], stdin: undefined});
-      assert.equal(
-        last.stdin,
-        '{"a":{"x":2,"y":1},"capabilities":{"portMappings":true},"cni.dev/attachments":[{"containerID":"keep","ifname":"eth0"}],"cni.dev/valid-attachments":[{"containerID":"keep","ifname":"eth0"}],"cniVersion":"1.1.0","name":"tgcv","type":"last"}',
-      );
-    });
-
-    it('is not sent below cniVersion 1.1.0, nor with disableGC', async () => {
-      const calls: {type: string; args: CmdArgs}[] = [];
-      const ctx = ctxWith({p: {gc: async () => undefined}}, calls);
-      assert.deepEqual(await gcNetworkList(ctx, loadConfList(JSON.stringify({cniVersion: '1.0.0', name: 'tgcv', plugins: [{type: 'p'}]})), valid), []);
-      assert.deepEqual(await gcNetworkList(ctx, loadConfList(JSON.stringify({cniVersion: '1.1.0', name: 'tgcv', disableGC: true, plugins: [{type: 'p'}]})), valid), []);
-      assert.deepEqual(calls, []);
-    });
-
     it('plans, on a 1.1.0 network, everything that is not a valid attachment (by id and ifname), and names the networks GC goes to', async () => {
       const live = hexId('beef');
       const conf = {cniVersion: '1.1.0', name: 'tgc11', type: 'bridge', bridge: 'tgcbr11', ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.0.0/24'}};

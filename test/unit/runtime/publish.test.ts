@@ -70,10 +70,7 @@ describe('runtime/publish (--publish)', () => {
     for (const spec of ['18080:8080/tcp', '127.0.0.1:53:5353/udp', '[fd00::1]:1:2/tcp']) assert.equal(publishSpec(parsePublish(spec)), spec);
   });
 
-  it('formats ports as list prints them', () => {
-    assert.equal(formatPort({hostPort: 18080, containerPort: 8080, protocol: 'tcp'}), '18080->8080/tcp');
-    assert.equal(formatPort({hostPort: 53, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1'}), '127.0.0.1:53->53/udp');
-    assert.equal(formatPort({hostPort: 1, containerPort: 2, protocol: 'tcp', hostIP: 'fd00::1'}), '[fd00::1]:1->2/tcp');
+  it('compares sets of mappings in any order', () => {
     assert.equal(sameMappings([parsePublish('1:2'), parsePublish('3:4/udp')], [parsePublish('3:4/udp'), parsePublish('1:2')]), true);
     assert.equal(sameMappings([parsePublish('1:2')], [parsePublish('1:3')]), false);
   });

@@ -6,6 +6,9 @@ import {pluginLoader} from '../../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../../src/cni/types.js';
 import {plugin} from '../../../../src/ipam/host-local/index.js';
 import {DiskStore} from '../../../../src/ipam/host-local/store.js';
+import {RangeIter, hasFreeAddress} from '../../../../src/ipam/host-local/allocator.js';
+import {canonicalizeRangeSet, type RawRange} from '../../../../src/ipam/host-local/range.js';
+import {ipString, parseCidr, parseIP} from '../../../../src/util/ip.js';
 
 const NET = 'thlunit';
 
@@ -128,5 +131,55 @@ describe('host-local allocation against a temp dataDir', () => {
     await assert.rejects(plugin.add(ctx(), args('c2', stdin({subnet: '10.211.0.0/24', resolvConf: join(dataDir, 'nope')}))), {
       message: `open ${join(dataDir, 'nope')}: no such file or directory`,
     });
+  });
+});
+
+const ip = (s: string) => {
+  const a = parseIP(s);
+  if (!a) throw new Error(`bad ip ${s}`);
+  return a;
+};
+const raw = (subnet: string, extra: {rangeStart?: string; rangeEnd?: string; gateway?: string} = {}): RawRange => ({
+  subnet: parseCidr(subnet),
+  rangeStart: extra.rangeStart ? ip(extra.rangeStart) : undefined,
+  rangeEnd: extra.rangeEnd ? ip(extra.rangeEnd) : undefined,
+  gateway: extra.gateway ? ip(extra.gateway) : undefined,
+});
+
+describe('RangeIter (reference RangeIter tests on a /29)', () => {
+  const set = canonicalizeRangeSet([raw('10.211.0.0/29')]);
+  const walk = (last?: string) => {
+    const it = new RangeIter(set, last ? ip(last) : undefined);
+    const out: string[] = [];
+    for (let a = it.next(); a; a = it.next()) out.push(ipString(a.ip));
+    return out;
+  };
+  it('loops from the beginning, skipping the gateway', () => assert.deepEqual(walk(), ['10.211.0.2', '10.211.0.3', '10.211.0.4', '10.211.0.5', '10.211.0.6']));
+  it('loops from the end', () => assert.deepEqual(walk('10.211.0.6'), ['10.211.0.2', '10.211.0.3', '10.211.0.4', '10.211.0.5', '10.211.0.6']));
+  it('loops from the middle, ending at the last reserved IP', () => assert.deepEqual(walk('10.211.0.3'), ['10.211.0.4', '10.211.0.5', '10.211.0.6', '10.211.0.2', '10.211.0.3']));
+  it('ignores a last reserved IP outside the set', () => assert.deepEqual(walk('10.211.9.9')[0], '10.211.0.2'));
+  it('walks several ranges with wrap-around and each range gateway', () => {
+    const multi = canonicalizeRangeSet([raw('10.211.0.0/30'), raw('10.211.1.0/30', {gateway: '10.211.1.2'})]);
+    const it = new RangeIter(multi, ip('10.211.0.2'));
+    const out: string[] = [];
+    for (let a = it.next(); a; a = it.next()) out.push(ipString(a.ip));
+    assert.deepEqual(out, ['10.211.1.1', '10.211.0.2']);
+  });
+  it('walks IPv6 across the rangeEnd', () => {
+    const v6 = canonicalizeRangeSet([raw('fd00:211::/120', {rangeStart: 'fd00:211::fe'})]);
+    const it = new RangeIter(v6);
+    const out: string[] = [];
+    for (let a = it.next(); a; a = it.next()) out.push(ipString(a.ip));
+    assert.deepEqual(out, ['fd00:211::fe', 'fd00:211::ff']);
+  });
+});
+
+describe('hasFreeAddress', () => {
+  it('a range set has a free address while fewer than its addresses (less the gateway) are reserved', () => {
+    const set = canonicalizeRangeSet([{subnet: parseCidr('10.1.2.0/29'), rangeStart: parseIP('10.1.2.1'), rangeEnd: parseIP('10.1.2.3')}]);
+    const ips = (...l: string[]) => l.map((x) => parseIP(x)!);
+    assert.equal(hasFreeAddress(set, ips('10.1.2.2')), true);
+    assert.equal(hasFreeAddress(set, ips('10.1.2.2', '10.1.2.3')), false, 'the gateway 10.1.2.1 is never handed out');
+    assert.equal(hasFreeAddress(set, ips('10.1.2.2', '10.1.2.2', '10.1.2.5', '10.9.9.9')), true, 'duplicates and addresses outside the set do not count');
   });
 });

@@ -1,7 +1,9 @@
 import {strict as assert} from 'node:assert';
+import fc from 'fast-check';
 import {parseConf} from '../../../../src/ipam/host-local/config.js';
 import {ipString} from '../../../../src/util/ip.js';
 import {rangeSetString} from '../../../../src/ipam/host-local/range.js';
+import {RUNS, anyJson, junkText, pluginParse} from '../../../helpers/arbitraries.js';
 
 const conf = (ipam: unknown, top: Record<string, unknown> = {}) => JSON.stringify({cniVersion: '1.0.0', name: 'thlconf', ...top, ipam});
 const sets = (stdin: string, args = '') => parseConf(stdin, args).ranges.map(rangeSetString);
@@ -58,5 +60,19 @@ describe('host-local config', () => {
   it('allows one v4 plus one v6 set at 0.2.0 and a missing version with one set', () => {
     assert.equal(parseConf(conf({ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: 'fd00:211::/64'}]]}, {cniVersion: '0.2.0'}), '').ranges.length, 2);
     assert.equal(parseConf(JSON.stringify({name: 'thlconf', ipam: {subnet: '10.211.0.0/24'}}), '').cniVersion, '');
+  });
+});
+
+describe('hardening: config parsing (property)', function () {
+  this.timeout(20000);
+  it('host-local parseConf: any text, wrong-typed field or CNI_ARGS gives a one-line error', () => {
+    const keys = fc.constantFrom('subnet', 'rangeStart', 'rangeEnd', 'gateway', 'ranges', 'routes', 'dataDir', 'resolvConf', 'DataDir');
+    fc.assert(fc.property(junkText, fc.string({maxLength: 30}), (t, a) => pluginParse(() => parseConf(t, a))), {numRuns: RUNS});
+    fc.assert(
+      fc.property(fc.dictionary(keys, anyJson, {maxKeys: 4}), fc.string({maxLength: 30}), (ipam, a) =>
+        pluginParse(() => parseConf(JSON.stringify({name: 'thdnet', cniVersion: '1.0.0', ipam: {type: 'host-local', ...ipam}}), a)),
+      ),
+      {numRuns: RUNS},
+    );
   });
 });

@@ -1,14 +1,12 @@
 import {strict as assert} from 'node:assert';
-import {existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {PluginContext} from '../../../../src/exec/plugin.js';
 import {pluginLoader} from '../../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../../src/cni/types.js';
 import {plugin} from '../../../../src/ipam/host-local/index.js';
-import {hasFreeAddress} from '../../../../src/ipam/host-local/allocator.js';
-import {canonicalizeRangeSet} from '../../../../src/ipam/host-local/range.js';
-import {parseCidr, parseIP} from '../../../../src/util/ip.js';
+import {FakeRunner} from '../../../helpers/fake-runner.js';
 
 const NET = 'thlgcst';
 
@@ -28,14 +26,6 @@ describe('host-local GC and STATUS (spec 1.1) against a temp dataDir', () => {
 
   beforeEach(() => (dataDir = mkdtempSync(join(tmpdir(), 'thl-gcst-'))));
   afterEach(() => rmSync(dataDir, {recursive: true, force: true}));
-
-  it('a range set has a free address while fewer than its addresses (less the gateway) are reserved', () => {
-    const set = canonicalizeRangeSet([{subnet: parseCidr('10.1.2.0/29'), rangeStart: parseIP('10.1.2.1'), rangeEnd: parseIP('10.1.2.3')}]);
-    const ips = (...l: string[]) => l.map((x) => parseIP(x)!);
-    assert.equal(hasFreeAddress(set, ips('10.1.2.2')), true);
-    assert.equal(hasFreeAddress(set, ips('10.1.2.2', '10.1.2.3')), false, 'the gateway 10.1.2.1 is never handed out');
-    assert.equal(hasFreeAddress(set, ips('10.1.2.2', '10.1.2.2', '10.1.2.5', '10.9.9.9')), true, 'duplicates and addresses outside the set do not count');
-  });
 
   it('GC releases the reservations of attachments not in the valid list and keeps the others', async () => {
     const s = conf({subnet: '10.216.9.0/24'});
@@ -66,5 +56,24 @@ describe('host-local GC and STATUS (spec 1.1) against a temp dataDir', () => {
 
   it('STATUS refuses an invalid config as ADD does', async () => {
     await assert.rejects(plugin.status!(ctx(), args(conf({subnet: '10.216.7.0/33'}))), {code: 999});
+  });
+});
+
+describe('host-local GC verb', () => {
+  let tmp: string;
+  beforeEach(() => (tmp = mkdtempSync(join(tmpdir(), 'thl-gcverb-'))));
+  afterEach(() => rmSync(tmp, {recursive: true, force: true}));
+
+  it('releases every reservation not in cni.dev/valid-attachments and keeps lock and last_reserved_ip', async () => {
+    const dir = `${tmp}/tgcnet`;
+    mkdirSync(dir);
+    writeFileSync(`${dir}/10.215.0.2`, 'keep\r\neth0');
+    writeFileSync(`${dir}/10.215.0.3`, 'keep\r\neth1');
+    writeFileSync(`${dir}/10.215.0.4`, 'drop\r\neth0');
+    writeFileSync(`${dir}/10.215.0.5`, 'keep');
+    writeFileSync(`${dir}/last_reserved_ip.0`, '10.215.0.4');
+    const stdin = JSON.stringify({cniVersion: '1.1.0', name: 'tgcnet', type: 'bridge', ipam: {type: 'host-local', subnet: '10.215.0.0/24', dataDir: tmp}, 'cni.dev/valid-attachments': [{containerID: 'keep', ifname: 'eth0'}]});
+    await plugin.gc!({runner: new FakeRunner([]), log: {debug: () => undefined, warn: () => undefined}, paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''}, env: {}, plugins: pluginLoader}, {containerId: '', netns: '', ifname: '', args: '', path: [], stdin});
+    assert.deepEqual(readdirSync(dir).sort(), ['10.215.0.2', '10.215.0.5', 'last_reserved_ip.0', 'lock']);
   });
 });

@@ -2,10 +2,19 @@ import fc from 'fast-check';
 import {mkdtempSync, readdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {CniError} from '../../../src/cni/errors.js';
-import type {PluginContext} from '../../../src/exec/plugin.js';
-import {pluginLoader} from '../../../src/plugins/registry.js';
-import {FakeRunner} from '../../helpers/fake-runner.js';
+import assert from 'node:assert/strict';
+import {CniError, ErrorCode, toCniError} from '../../src/cni/errors.js';
+import type {CmdArgs} from '../../src/cni/types.js';
+import type {PluginContext} from '../../src/exec/plugin.js';
+import {pluginLoader} from '../../src/plugins/registry.js';
+import {FakeRunner} from './fake-runner.js';
+
+/**
+ * Hostile and random input for the hardening properties (SECURITY.md): every
+ * such input is refused with a one-line CNI error, and a plugin given one
+ * runs no command and writes no file. Each module's unit test file holds the
+ * properties of that module, in a describe block named "hardening: ...".
+ */
 
 /** Generated cases per property (the issue asks for at least 1,000 per target). */
 export const RUNS = 1000;
@@ -92,4 +101,78 @@ export function sandbox(): Sandbox {
     leftovers: () => readdirSync(root, {recursive: true}).map(String),
     cleanup: () => rmSync(root, {recursive: true, force: true}),
   };
+}
+
+/** Run `body` on a fresh sandbox for each generated value, RUNS times. */
+export function prop<T>(arb: fc.Arbitrary<T>, body: (box: Sandbox, v: T) => Promise<void>): Promise<void> {
+  return fc.assert(
+    fc.asyncProperty(arb, async (v) => {
+      const box = sandbox();
+      try {
+        await body(box, v);
+      } finally {
+        box.cleanup();
+      }
+    }),
+    {numRuns: RUNS},
+  );
+}
+
+/** The container namespace the hardening properties name (never created: nothing may reach it). */
+export const NETNS = '/var/run/netns/thd-prop-none';
+
+/** A bridge config of the network the properties use. */
+export function bridgeConf(extra: Record<string, unknown>): string {
+  return JSON.stringify({cniVersion: '1.0.0', name: 'thdnet', type: 'bridge', bridge: 'thdbr0', ...extra});
+}
+
+/** A host-local IPAM section storing under the sandbox. */
+export function hostLocalIpam(box: Sandbox, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {type: 'host-local', subnet: '10.217.0.0/24', dataDir: `${box.root}/data`, ...extra};
+}
+
+export function cmdArgs(stdin: string, args = ''): CmdArgs {
+  return {containerId: 'thdctr', netns: NETNS, ifname: 'eth1', args, path: ['/usr/lib/cni'], stdin};
+}
+
+/** ADD must be refused with a one-line CNI error of one of `codes`, no command run and no file created. */
+export async function refusedByAdd(box: Sandbox, add: (a: CmdArgs) => Promise<unknown>, args: CmdArgs, codes: number[]): Promise<void> {
+  await add(args).then(
+    () => assert.fail('accepted'),
+    (err: unknown) => assertOneLineCniError(err, codes),
+  );
+  assert.deepEqual(box.runner.calls, [], 'a command ran');
+  assert.deepEqual(box.leftovers(), [], 'a file was created');
+}
+
+/** Link names the kernel refuses (non-ASCII spaces are valid link names, as for the reference). */
+export const kernelHostile = fc.oneof(hostileIfname.filter((n) => !/^e[^\u00a0\u2028\u3000]*[\u00a0\u2028\u3000][^\u00a0\u2028\u3000]*$/.test(n)), oversizedIfname);
+
+/** A parse must succeed or throw a one-line CNI error of one of `codes`. */
+export function parsesOrRefuses(fn: () => unknown, codes: number[]): void {
+  try {
+    fn();
+  } catch (err) {
+    assertOneLineCniError(err, codes);
+  }
+}
+
+/** A parse must throw a one-line CNI error of one of `codes`. */
+export function refusedWith(fn: () => unknown, codes: number[]): void {
+  try {
+    fn();
+  } catch (err) {
+    assertOneLineCniError(err, codes);
+    return;
+  }
+  throw new Error('accepted');
+}
+
+/** A plugin's own parseConf throws plain or CNI errors; the skel prints them as toCniError does. */
+export function pluginParse(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    assertOneLineCniError(toCniError(err), [ErrorCode.Internal, ErrorCode.InvalidNetworkConfig]);
+  }
 }

@@ -1,11 +1,11 @@
 import {strict as assert} from 'node:assert';
-import {oneLine, userFacingError} from '../../../src/cli/base-command.js';
+import {oneLine, userFacingError} from '../../../src/cli/user-error.js';
 import {CniError, ErrorCode} from '../../../src/cni/errors.js';
 import {NoSuchContainerError} from '../../../src/docker/errors.js';
 import {UsageError} from '../../../src/errors.js';
 import {CommandError} from '../../../src/exec/runner.js';
 
-describe('cli/base-command userFacingError', () => {
+describe('cli/user-error userFacingError', () => {
   it('maps a UserError to its message and exit 1', () => {
     assert.deepEqual(userFacingError(new NoSuchContainerError('web')), {
       message: 'no such container: web',
