@@ -64,6 +64,8 @@ export class DhcpBed {
   async setup(): Promise<void> {
     const p = this.prefix;
     this.dir = mkdtempSync(`/tmp/${p}-`);
+    // An interrupted earlier run (killed before its after hook) leaves these behind.
+    this.removeLinks();
     sh('ip', ['netns', 'add', this.srv]);
     sh('ip', ['netns', 'add', this.c1]);
     sh('ip', ['link', 'add', this.master, 'type', 'veth', 'peer', 'name', `${p}v0`, 'netns', this.srv]);
@@ -100,9 +102,13 @@ export class DhcpBed {
 
   teardown(): void {
     this.dnsmasq?.kill('SIGTERM');
+    this.removeLinks();
+    if (this.dir) rmSync(this.dir, {recursive: true, force: true});
+  }
+
+  private removeLinks(): void {
     quiet('ip', ['netns', 'del', this.c1]);
     quiet('ip', ['netns', 'del', this.srv]);
     quiet('ip', ['link', 'del', this.master]);
-    if (this.dir) rmSync(this.dir, {recursive: true, force: true});
   }
 }
