@@ -72,6 +72,8 @@ async function checkEntry(deps: Deps, e: CacheEntry, name: string, nat: ReturnTy
     }
   }
   if (versionGte(list.cniVersion || '0.1.0', '0.4.0')) {
+    // Without the cached capabilityArgs, unlike libcni: the reference portmap before v1.3.0 (Debian 12 ships
+    // 1.1.1) checks the IPv6 DNAT chain of an IPv4-only container and so fails every CHECK given portMappings.
     await checkNetworkList(deps, list, {containerId: e.containerId, netns, ifname: e.ifName, cniArgs: e.cniArgs}).catch((err: unknown) => {
       const msg = errorText(err);
       if (!problems.includes(msg)) problems.push(`plugin CHECK: ${msg}`);

@@ -173,6 +173,12 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     assert.deepEqual(cache.capabilityArgs, {portMappings: [{containerPort: 8080, hostPort: 18080, protocol: 'tcp'}]}, 'the cache keeps capabilityArgs, as libcni does');
   });
 
+  it('check passes on a published attachment (portmap is not handed the mappings its 1.1.1 CHECK cannot verify)', async () => {
+    const ok = await cli(['check', web.name]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /ok$/m);
+  });
+
   it('attaching again with the same ports returns the attachment; other ports, or a port another container holds, are refused', async () => {
     const again = await cliJson<Outcome<Attachment>>(['attach', web.name, '--conf', CONFLIST, '--publish', '18080:8080']);
     assert.equal(again.done[0].existing, true);
