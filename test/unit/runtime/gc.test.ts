@@ -3,7 +3,7 @@ import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs
 import {masqChainName} from '../../../src/net/iptables-masq.js';
 import {makeDeps} from '../../../src/deps.js';
 import {writeCache} from '../../../src/runtime/state/result-cache.js';
-import {gc, planGc} from '../../../src/runtime/gc.js';
+import {gc} from '../../../src/runtime/gc.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 import {FakeDocker, hexId} from '../../helpers/fake-docker.js';
 
@@ -15,34 +15,6 @@ describe('gc', () => {
     tmp = mkdtempSync('/tmp/tgc-unit-');
   });
   afterEach(() => rmSync(tmp, {recursive: true, force: true}));
-
-  describe('planGc', () => {
-    it('plans the attachment, address and chain of a removed container, nothing of a live one or of foreign ids', async () => {
-      const gone = hexId('dead');
-      const live = hexId('beef');
-      const conf = {cniVersion: '1.0.0', name: 'tgc1', type: 'bridge', bridge: 'tgcbr0', ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.0.0/24'}};
-      mkdirSync(`${tmp}/conf`);
-      writeFileSync(`${tmp}/conf/tgc1.conf`, JSON.stringify(conf));
-      const bytes = JSON.stringify({cniVersion: '1.0.0', name: 'tgc1', plugins: [conf]});
-      for (const id of [gone, live]) await writeCache(`${tmp}/cache`, {containerId: id, ifName: 'eth0', networkName: 'tgc1', config: bytes, netns: `/nonexistent/${id.slice(0, 4)}`});
-      mkdirSync(`${tmp}/networks/tgc1`, {recursive: true});
-      writeFileSync(`${tmp}/networks/tgc1/10.215.0.2`, `${gone}\r\neth0`);
-      writeFileSync(`${tmp}/networks/tgc1/10.215.0.3`, `${live}\r\neth0`);
-      writeFileSync(`${tmp}/networks/tgc1/10.215.0.4`, 'someone-else\r\neth0');
-      const chain = masqChainName('tgc1', gone);
-      const save = `*nat\n:${chain} - [0:0]\n-A POSTROUTING -s 10.215.0.2/32 -m comment --comment "name: \\"tgc1\\" id: \\"${gone}\\"" -j ${chain}\nCOMMIT\n`;
-      const runner = new FakeRunner([
-        {argv: ['iptables', '-w', '-S'], reply: {stdout: '-P FORWARD DROP\n'}},
-        {argv: ['iptables-save', '-t', 'nat'], reply: {stdout: save}},
-        {argv: ['ip6tables-save', '-t', 'nat'], reply: {stdout: ''}},
-      ]);
-      const deps = makeDeps({runner, log: silent, confDir: `${tmp}/conf`, docker: new FakeDocker([{id: live, name: 'tgc-live', running: false}]), paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/none.sock`}});
-      const items = await planGc(deps);
-      runner.assertDone();
-      assert.deepEqual(items.map((i) => `${i.kind} ${i.detail} ${i.containerId === gone ? 'gone' : i.containerId}`), ['attachment tgc1/eth0 gone', 'address 10.215.0.2 gone', `chain ${chain} gone`]);
-      assert.ok(existsSync(`${tmp}/networks/tgc1/10.215.0.2`), 'planning changes nothing');
-    });
-  });
 
   describe('GC verb (libcni GCNetworkList)', () => {
     it('plans, on a 1.1.0 network, everything that is not a valid attachment (by id and ifname), and names the networks GC goes to', async () => {
