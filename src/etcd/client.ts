@@ -48,12 +48,12 @@ class GatewayClient implements EtcdClient {
     return {revision: headerRevision(a)};
   }
 
-  createIfAbsent(key: string, value: string, opts: PutOptions = {}): Promise<CreateResult> {
+  async createIfAbsent(key: string, value: string, opts: PutOptions = {}): Promise<CreateResult> {
     checkKey(key);
     return this.txnPut(key, value, opts, {key: b64(key), target: 'VERSION', result: 'EQUAL', version: '0'});
   }
 
-  replaceIf(key: string, value: string, modRevision: number, opts: PutOptions = {}): Promise<CreateResult> {
+  async replaceIf(key: string, value: string, modRevision: number, opts: PutOptions = {}): Promise<CreateResult> {
     checkKey(key);
     checkRevision(modRevision);
     return this.txnPut(key, value, opts, {key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(modRevision)});

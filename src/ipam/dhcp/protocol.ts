@@ -37,10 +37,12 @@ export function readLine(conn: net.Socket): Promise<string> {
     };
     const onData = (chunk: Buffer): void => {
       const nl = chunk.indexOf(0x0a);
-      chunks.push(nl < 0 ? chunk : chunk.subarray(0, nl));
-      size += chunk.length;
-      if (nl >= 0) done(undefined, Buffer.concat(chunks).toString('utf8'));
-      else if (size > MAX_LINE) done(new Error(`message longer than ${MAX_LINE} bytes`));
+      const part = nl < 0 ? chunk : chunk.subarray(0, nl);
+      chunks.push(part);
+      // The limit is on the line, however its bytes were cut into chunks.
+      size += part.length;
+      if (size > MAX_LINE) done(new Error(`message longer than ${MAX_LINE} bytes`));
+      else if (nl >= 0) done(undefined, Buffer.concat(chunks).toString('utf8'));
     };
     const onEnd = (): void => done(new Error('connection closed before a whole message'));
     const onError = (err: Error): void => done(err);

@@ -1,32 +1,18 @@
 import {strict as assert} from 'node:assert';
 import {createEtcdClient} from '../../../src/etcd/client.js';
 import {EtcdError, EtcdUnreachableError} from '../../../src/etcd/errors.js';
-import type {FetchFn} from '../../../src/etcd/transport.js';
+import {json, scripted, type Behaviour} from '../../helpers/scripted-fetch.js';
 
 /**
  * The transport's failover, deadline and auth rules against a scripted
- * fetch: each endpoint's behaviour is a function of the request.
+ * fetch: each endpoint's behaviour is a function of the request. (What the
+ * client asks and how it reads the answers: client.test.ts.)
  */
-type Behaviour = (path: string, body: Record<string, unknown>, headers: Record<string, string>, signal: AbortSignal) => Promise<Response> | Response;
-
-const json = (status: number, v: unknown) => new Response(JSON.stringify(v), {status, headers: {'content-type': 'application/json'}});
 const refused = (): never => {
   throw Object.assign(new TypeError('fetch failed'), {cause: Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'})});
 };
 const hang: Behaviour = (_p, _b, _h, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
 const ok = (v: unknown = {header: {revision: '5'}}): Behaviour => () => json(200, v);
-
-function scripted(by: Record<string, Behaviour>): {fetch: FetchFn; log: string[]} {
-  const log: string[] = [];
-  const fetch: FetchFn = async (url, init) => {
-    const u = new URL(url);
-    log.push(`${u.host}${u.pathname}`);
-    const b = by[u.host];
-    if (!b) throw new Error(`no behaviour for ${u.host}`);
-    return b(u.pathname, JSON.parse(String(init.body)), init.headers as Record<string, string>, init.signal!);
-  };
-  return {fetch, log};
-}
 
 const EPS = ['http://a:1', 'http://b:1', 'http://c:1'];
 
@@ -99,38 +85,6 @@ describe('etcd client transport (scripted fetch)', () => {
     const s = scripted({'a:1': () => json(400, {error: 'etcdserver: authentication failed, invalid user ID or password', code: 3})});
     await assert.rejects(createEtcdClient({endpoints: ['http://a:1'], username: 'app', password: 'x'}, {fetch: s.fetch}).get('/k'),
       /^EtcdError: etcd at http:\/\/a:1: authentication as app failed: etcdserver: authentication failed, invalid user ID or password$/);
-  });
-
-  it('reads the transaction\'s outcome: created, or the key as it stands', async () => {
-    const s = scripted({
-      'a:1': (_p, body) => {
-        assert.deepEqual((body.compare as unknown[])[0], {key: 'L2s=', target: 'VERSION', result: 'EQUAL', version: '0'});
-        assert.deepEqual((body.success as unknown[])[0], {request_put: {key: 'L2s=', value: 'dg==', lease: '42'}});
-        return json(200, {header: {revision: '8'}, responses: [{response_range: {kvs: [{key: 'L2s=', value: 'b2xk', mod_revision: '3', version: '1', lease: '7'}]}}]});
-      },
-    });
-    const r = await createEtcdClient({endpoints: ['http://a:1']}, {fetch: s.fetch}).createIfAbsent('/k', 'v', {lease: '42'});
-    assert.deepEqual(r, {created: false, revision: 8, existing: {key: '/k', value: 'old', createRevision: 0, modRevision: 3, version: 1, lease: '7'}});
-  });
-
-  it('an expired lease keeps alive as 0 seconds; revoking an unknown lease is not an error', async () => {
-    const s = scripted({
-      'a:1': (path) => (path === '/v3/lease/keepalive' ? json(200, {result: {header: {revision: '2'}, ID: '9'}})
-        : json(404, {error: 'etcdserver: requested lease not found', code: 5})),
-    });
-    const c = createEtcdClient({endpoints: ['http://a:1']}, {fetch: s.fetch});
-    assert.equal(await c.leaseKeepAlive('9'), 0);
-    await c.leaseRevoke('9');
-  });
-
-  it('refuses bad keys and lease IDs before sending anything', async () => {
-    const s = scripted({});
-    const c = createEtcdClient({endpoints: ['http://a:1']}, {fetch: s.fetch});
-    await assert.rejects(c.get(''), /must not be empty/);
-    await assert.rejects(c.put('/a\0b', 'v'), /NUL/);
-    await assert.rejects(c.leaseKeepAlive('12a'), /bad etcd lease ID/);
-    await assert.rejects(c.leaseGrant(0), /TTL must be/);
-    assert.deepEqual(s.log, []);
   });
 
   it('a non-JSON 200 answer is not taken for etcd', async () => {
