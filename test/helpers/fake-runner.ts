@@ -52,14 +52,15 @@ let live: FakeRunner[] = [];
 /**
  * Runners made outside any test (in a describe body or a before hook) serve
  * several tests: each test answers for the unexpected calls made during it,
- * and the unused expectations are checked once, after the last test.
+ * and the unused expectations are checked once, after the last test (so a
+ * run narrowed with --grep can leave such a runner's script unused).
  */
 const lasting: FakeRunner[] = [];
 
 export class FakeRunner implements Runner {
   /** Every call, expected or not, as made (before `normalize`). */
   readonly calls: {argv: string[]; input?: string}[] = [];
-  /** What went wrong, one line per unexpected call. */
+  /** What went wrong, one entry per unexpected call. */
   readonly unexpected: string[] = [];
   /** Where the test made this runner, to name it in a report. */
   readonly madeAt: string;
@@ -113,8 +114,11 @@ export class FakeRunner implements Runner {
     if (this.queue.length > 0) throw new Error(`expected commands not run: ${this.unused.join('; ')}`);
   }
 
-  /** Unexpected calls not reported yet, then the unused expectations when `withUnused` and not allowed. */
-  problems(withUnused = true): string[] {
+  /**
+   * The unexpected calls not taken by an earlier report (each is named once),
+   * then the unused expectations when `withUnused` and not allowed.
+   */
+  takeProblems(withUnused = true): string[] {
     const out = this.unexpected.slice(this.reported);
     this.reported = this.unexpected.length;
     if (withUnused && this.options.allowUnused === undefined && this.queue.length > 0) out.push(`expected commands not run: ${this.unused.join('; ')}`);
@@ -162,7 +166,7 @@ export class FakeRunner implements Runner {
 /** The first stack frame outside this file: where the test made the runner. */
 function callerOf(stack: string): string {
   const frames = stack.split('\n').slice(1).map((l) => l.trim());
-  const outside = frames.find((l) => !l.includes('/fake-runner.'));
+  const outside = frames.find((l) => !/\/fake-runner\.[jt]s:/.test(l));
   return (outside ?? frames[0] ?? '').replace(/^at /, '');
 }
 
@@ -172,16 +176,17 @@ export function setInTest(running: boolean): void {
 }
 
 /** Takes the runners made during the current test. */
-export function takeFakeRunners(): FakeRunner[] {
+function takeFakeRunners(): FakeRunner[] {
   const taken = live;
   live = [];
   return taken;
 }
 
-function report(runners: FakeRunner[], withUnused: boolean): string | undefined {
+/** A report naming each runner's problems (see takeProblems), or undefined when there is none. */
+export function reportFakeRunners(runners: FakeRunner[], withUnused = true): string | undefined {
   const lines: string[] = [];
   for (const r of runners) {
-    const problems = r.problems(withUnused);
+    const problems = r.takeProblems(withUnused);
     if (problems.length > 0) lines.push(`FakeRunner made at ${r.madeAt}:`, ...problems.map((p) => `  - ${p.replace(/\n/g, '\n    ')}`));
   }
   return lines.length > 0 ? lines.join('\n') : undefined;
@@ -193,11 +198,11 @@ function report(runners: FakeRunner[], withUnused: boolean): string | undefined 
  * Returns a report naming each problem, or undefined when there is none.
  */
 export function checkFakeRunners(): string | undefined {
-  const parts = [report(takeFakeRunners(), true), report(lasting, false)].filter((p) => p !== undefined);
+  const parts = [reportFakeRunners(takeFakeRunners()), reportFakeRunners(lasting, false)].filter((p) => p !== undefined);
   return parts.length > 0 ? parts.join('\n') : undefined;
 }
 
 /** The root hook's check after the last test: the unused expectations of runners made outside any test. */
 export function checkLastingFakeRunners(): string | undefined {
-  return report(lasting.splice(0), true);
+  return reportFakeRunners(lasting.splice(0));
 }
