@@ -79,7 +79,12 @@ export function assertOneLineCniError(err: unknown, codes: number[]): CniError {
   return err;
 }
 
-/** A plugin context whose runner fails on any command and whose state dirs are empty temp dirs. */
+/**
+ * A plugin context whose runner fails on any command and whose state dirs are
+ * empty temp dirs. By default a command is also reported as unexpected at the
+ * end of the test; a property that lets valid input reach a first command
+ * passes FakeRunner.refusing and checks `runner.calls` itself.
+ */
 export interface Sandbox {
   ctx: PluginContext;
   runner: FakeRunner;
@@ -89,9 +94,9 @@ export interface Sandbox {
   cleanup(): void;
 }
 
-export function sandbox(): Sandbox {
+export function sandbox(makeRunner: () => FakeRunner = FakeRunner.none): Sandbox {
   const root = mkdtempSync(path.join(tmpdir(), 'thd-prop-'));
-  const runner = new FakeRunner([]);
+  const runner = makeRunner();
   const paths = {networksDir: path.join(root, 'networks'), cacheDir: path.join(root, 'cache'), stateDir: path.join(root, 'state'), dhcpSocket: path.join(root, 'dhcp.sock')};
   const ctx: PluginContext = {runner, log: {debug: () => undefined, warn: () => undefined}, paths, env: {}, plugins: pluginLoader};
   return {
@@ -103,11 +108,11 @@ export function sandbox(): Sandbox {
   };
 }
 
-/** Run `body` on a fresh sandbox for each generated value, RUNS times. */
-export function prop<T>(arb: fc.Arbitrary<T>, body: (box: Sandbox, v: T) => Promise<void>): Promise<void> {
+/** Run `body` on a fresh sandbox (with a runner from `makeRunner`) for each generated value, RUNS times. */
+export function prop<T>(arb: fc.Arbitrary<T>, body: (box: Sandbox, v: T) => Promise<void>, makeRunner?: () => FakeRunner): Promise<void> {
   return fc.assert(
     fc.asyncProperty(arb, async (v) => {
-      const box = sandbox();
+      const box = sandbox(makeRunner);
       try {
         await body(box, v);
       } finally {

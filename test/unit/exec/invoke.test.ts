@@ -2,30 +2,26 @@ import {strict as assert} from 'node:assert';
 import {mkdtempSync, rmSync, writeFileSync, mkdirSync} from 'node:fs';
 import type {PluginContext} from '../../../src/exec/plugin.js';
 import {defaultPaths} from '../../../src/exec/plugin.js';
-import type {RunOptions, RunResult} from '../../../src/exec/runner.js';
+import type {RunOptions} from '../../../src/exec/runner.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
 import {execFailure, execPlugin, execPluginAdd, execPluginCommand, findPlugin} from '../../../src/exec/invoke.js';
 import {pluginLoader} from '../../../src/plugins/registry.js';
 import {CniError} from '../../../src/cni/errors.js';
+import {FakeRunner, type Reply} from '../../helpers/fake-runner.js';
 
 interface Call {file: string; options: RunOptions}
-
-function ctxWith(reply: Partial<RunResult>, calls: Call[]): PluginContext {
-  return {
-    runner: {run: async (file, _args, options = {}) => {
-      calls.push({file, options});
-      return {stdout: '', stderr: '', exitCode: 0, ...reply};
-    }},
-    log: {debug: () => undefined, warn: () => undefined},
-    paths: defaultPaths,
-    env: {PATH: '/usr/bin', CNI_COMMAND: 'ADD', KEEP: '1'},
-    plugins: pluginLoader,
-  };
-}
 
 describe('exec/invoke: executing a plugin from CNI_PATH', () => {
   let dir: string;
   let args: CmdArgs;
+  /** A context whose runner expects one run of the `fake` plugin, answers `reply` and notes the call in `calls`. */
+  const ctxWith = (reply: Reply, calls: Call[]): PluginContext => ({
+    runner: new FakeRunner([{argv: [`${dir}/b/fake`], reply: ({argv, options}) => (calls.push({file: argv[0], options}), reply)}]),
+    log: {debug: () => undefined, warn: () => undefined},
+    paths: defaultPaths,
+    env: {PATH: '/usr/bin', CNI_COMMAND: 'ADD', KEEP: '1'},
+    plugins: pluginLoader,
+  });
   before(() => {
     dir = mkdtempSync('/tmp/tcore-exec-');
     mkdirSync(`${dir}/a`);

@@ -1,9 +1,10 @@
 import {strict as assert} from 'node:assert';
 import type {CmdArgs, Result} from '../../../src/cni/types.js';
+import {FakeRunner} from '../../helpers/fake-runner.js';
 import {defaultPaths, withContext, type Plugin, type PluginContext} from '../../../src/exec/plugin.js';
 
 const ctx: PluginContext = {
-  runner: {run: () => Promise.reject(new Error('no commands expected'))},
+  runner: FakeRunner.none(),
   log: {debug: () => undefined, warn: () => undefined},
   paths: defaultPaths,
   env: {},

@@ -4,9 +4,10 @@ import {makeBridgePlugin} from '../../../src/plugins/bridge.js';
 import {masqChainName} from '../../../src/net/iptables-masq.js';
 import type {HostSysctl} from '../../../src/net/sysctl.js';
 import type {PluginContext} from '../../../src/exec/plugin.js';
-import {CommandError, type Runner} from '../../../src/exec/runner.js';
+import type {Runner} from '../../../src/exec/runner.js';
 import {CniError, ErrorCode} from '../../../src/cni/errors.js';
 import {plugin as bridge} from '../../../src/plugins/bridge.js';
+import {FakeRunner} from '../../helpers/fake-runner.js';
 import {assertOneLineCniError, bridgeConf, cmdArgs, hostLocalIpam, kernelHostile, prop, refusedByAdd} from '../../helpers/arbitraries.js';
 
 interface Expected {
@@ -19,31 +20,25 @@ interface Expected {
 }
 
 /**
- * A runner that expects exactly these calls, in order, and fails on anything
- * else. `VETH` in an expectation stands for the random host veth name, which
- * must look like the reference's and stay the same throughout.
+ * A FakeRunner expecting exactly these calls, in order. `VETH` in an
+ * expectation stands for the random host veth name, which must look like the
+ * reference's and stay the same throughout.
  */
-function fakeRunner(expected: Expected[]): Runner & {done(): void} {
-  let i = 0;
+function fakeRunner(expected: Expected[]): FakeRunner {
   let veth: string | undefined;
-  const fill = (t: string): string => (veth ? t.replace(/VETH/g, veth) : t);
-  return {
-    async run(file, args, opts = {}) {
-      const argv = [file, ...args];
-      const input = opts.input === undefined ? undefined : String(opts.input);
-      veth ??= /\b(veth[0-9a-f]{8})\b/.exec([...argv, input ?? ''].join(' '))?.[1];
-      const e = expected[i++];
-      assert.ok(e, `unexpected command: ${argv.join(' ')}`);
-      assert.deepEqual(argv, e.argv.map(fill));
-      if (e.input !== undefined) assert.equal(input, fill(e.input));
-      if (e.exitCode) {
-        if (opts.reject === false) return {stdout: e.stdout ?? '', stderr: e.stderr ?? '', exitCode: e.exitCode};
-        throw new CommandError(argv, e.exitCode, e.stdout ?? '', e.stderr ?? '');
-      }
-      return {stdout: fill(e.stdout ?? ''), stderr: '', exitCode: 0};
-    },
-    done: () => assert.equal(i, expected.length, 'not every expected command ran'),
+  const normalize = (t: string): string => {
+    veth ??= /\b(veth[0-9a-f]{8})\b/.exec(t)?.[1];
+    return veth ? t.replaceAll(veth, 'VETH') : t;
   };
+  const fill = (t: string): string => (veth ? t.replace(/VETH/g, veth) : t);
+  return new FakeRunner(
+    expected.map((e) => ({
+      argv: e.argv,
+      input: e.input,
+      reply: () => (e.exitCode ? {stdout: e.stdout ?? '', stderr: e.stderr ?? '', exitCode: e.exitCode} : {stdout: fill(e.stdout ?? '')}),
+    })),
+    {normalize},
+  );
 }
 
 describe('bridge ADD/DEL command sequence', () => {
@@ -86,7 +81,7 @@ describe('bridge ADD/DEL command sequence', () => {
     const log = {debug: () => undefined, warn: () => undefined};
     const ctx = {runner: r, log, env: {}, paths: {}} as unknown as PluginContext;
     const res = await makeBridgePlugin({ipam, sysctl: sys}).add(ctx, args);
-    r.done();
+    r.assertDone();
     assert.deepEqual(res.interfaces?.map((i) => i.mac), ['02:aa:00:00:00:01', '02:bb:00:00:00:09', '02:00:00:00:00:05']);
     assert.equal(writes.length, 2);
     assert.match(writes.join(' '), /^net\/ipv6\/conf\/tbrbr9\/accept_ra=0 net\/ipv6\/conf\/veth[0-9a-f]{8}\/accept_ra=0$/);
@@ -102,7 +97,7 @@ describe('bridge ADD/DEL command sequence', () => {
       {argv: ['iptables-restore', '--noflush', '-w'], input: teardown},
     ]);
     await makeBridgePlugin({ipam}).del(ctxOf(r), args);
-    r.done();
+    r.assertDone();
   });
 
   it('with a prevResult, tears the masquerade down alongside the link delete; addresses only the namespace shows come after', async () => {
@@ -118,7 +113,7 @@ describe('bridge ADD/DEL command sequence', () => {
       {argv: ['iptables-restore', '--noflush', '-w'], input: teardown},
     ]);
     await makeBridgePlugin({ipam}).del(ctxOf(r), delArgs);
-    r.done();
+    r.assertDone();
     // An address added by hand besides: its jump (and then the chain) goes after.
     const extra = '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet","local":"10.212.0.5","prefixlen":24,"scope":"global"},{"family":"inet","local":"10.212.0.77","prefixlen":24,"scope":"global"}]}]';
     r = fakeRunner([
@@ -129,7 +124,7 @@ describe('bridge ADD/DEL command sequence', () => {
       {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.77/32 -m comment --comment ${q} -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`},
     ]);
     await makeBridgePlugin({ipam}).del(ctxOf(r), delArgs);
-    r.done();
+    r.assertDone();
   });
 
   it('falls back to read-and-plan when the direct teardown fails (the chain still used by another ifname)', async () => {
@@ -142,7 +137,7 @@ describe('bridge ADD/DEL command sequence', () => {
       {argv: ['iptables-restore', '--noflush', '-w'], input: `*nat\n-D POSTROUTING -s 10.212.0.5/32 -m comment --comment ${q} -j ${chain}\nCOMMIT\n`},
     ]);
     await makeBridgePlugin({ipam}).del(ctxOf(r), args);
-    r.done();
+    r.assertDone();
   });
 });
 
@@ -166,7 +161,7 @@ describe('bridge GC and STATUS (spec 1.1)', () => {
     const r = fakeRunner([{argv: show, exitCode: 1, stderr: 'Device "tbrbr9" does not exist.'}, {argv: show, stdout: link('bridge')}]);
     await makeBridgePlugin({ipam}).status!(ctxOf(r), args(conf()));
     await makeBridgePlugin({ipam}).status!(ctxOf(r), args(conf()));
-    r.done();
+    r.assertDone();
     assert.deepEqual(forwarded, ['status', 'status']);
   });
 
@@ -174,7 +169,7 @@ describe('bridge GC and STATUS (spec 1.1)', () => {
     const r = fakeRunner([{argv: show, stdout: link('veth')}]);
     await assert.rejects(makeBridgePlugin({ipam}).status!(ctxOf(r), args(conf())), {code: 50, message: '"tbrbr9" already exists but is not a bridge'});
     await assert.rejects(makeBridgePlugin({ipam}).status!(ctxOf(r), args(conf({vlan: 7}))), {code: 50, message: /vlan\/vlanTrunk need bridge VLAN filtering/});
-    r.done();
+    r.assertDone();
     assert.deepEqual(forwarded, []);
   });
 
@@ -182,7 +177,7 @@ describe('bridge GC and STATUS (spec 1.1)', () => {
     const r = fakeRunner([{argv: show, stdout: link('bridge')}]);
     const failing = {...ipam, status: async () => Promise.reject(new CniError(51, 'lease daemon gone'))};
     await assert.rejects(makeBridgePlugin({ipam: failing}).status!(ctxOf(r), args(conf())), {code: 51, message: 'lease daemon gone'});
-    r.done();
+    r.assertDone();
   });
 
   it('GC forwards to IPAM, then removes the masquerade chains of this network\'s containers that are not valid', async () => {
@@ -201,7 +196,7 @@ describe('bridge GC and STATUS (spec 1.1)', () => {
     ]);
     const stdin = conf({ipMasq: true, 'cni.dev/valid-attachments': [{containerID: 'tbrctr1', ifname: 'eth0'}]});
     await makeBridgePlugin({ipam}).gc!(ctxOf(r), args(stdin));
-    r.done();
+    r.assertDone();
     assert.deepEqual(forwarded, ['gc']);
   });
 });
@@ -232,7 +227,7 @@ describe('hardening: hostile input reaches no command and no file (property)', f
       const args = 'ip' in v ? `IgnoreUnknown=1;IP=${v.ip}` : '';
       const stdin = bridgeConf({ipam: hostLocalIpam(box, extra)});
       return bridge.add(box.ctx, cmdArgs(stdin, args)).then(
-        () => assert.fail('accepted'), // the runner fails on any command, so acceptance cannot happen silently
+        () => assert.fail('accepted'), // the runner refuses every command, so acceptance cannot happen silently
         (err: unknown) => {
           assertOneLineCniError(err, [ErrorCode.Internal, ErrorCode.InvalidNetworkConfig]);
           if (box.runner.calls.length > 0) {
@@ -243,7 +238,7 @@ describe('hardening: hostile input reaches no command and no file (property)', f
           assert.deepEqual(box.leftovers(), []);
         },
       );
-    }));
+    }, FakeRunner.refusing));
 
   it('CNI_ARGS with hostile pairs: code 999 from the ARGS parser before any command', () =>
     prop(fc.oneof(fc.constantFrom('a', 'a=b=c', ';', 'FOO=1', 'IgnoreUnknown=maybe'), fc.string({maxLength: 20}).map((s) => `X${s}=1;=`)), (box, a) =>

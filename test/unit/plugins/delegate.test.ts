@@ -3,6 +3,7 @@ import type {Plugin, PluginContext} from '../../../src/exec/plugin.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
 import {defaultPaths} from '../../../src/exec/plugin.js';
 import {delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus} from '../../../src/plugins/delegate.js';
+import {FakeRunner} from '../../helpers/fake-runner.js';
 
 describe('plugins/delegate', () => {
   const args: CmdArgs = {containerId: 'c1', netns: '/var/run/netns/tdel', ifname: 'eth0', args: '', path: ['/x'], stdin: '{"cniVersion":"1.0.0","name":"n", "ipam":{"type":"ipam"}}'};
@@ -17,7 +18,7 @@ describe('plugins/delegate', () => {
     check: async (c, a) => void seen.push(['CHECK', 'ipam', c, a]),
   };
   const ctx: PluginContext = {
-    runner: {run: () => Promise.reject(new Error('no commands expected'))},
+    runner: FakeRunner.none(),
     log: {debug: () => undefined, warn: () => undefined},
     paths: defaultPaths,
     env: {},

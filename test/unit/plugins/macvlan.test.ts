@@ -6,7 +6,6 @@ import {pluginLoader} from '../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
 import {CniError, ErrorCode} from '../../../src/cni/errors.js';
 import {RUNS, anyJson, cmdArgs, junkText, kernelHostile, pluginParse, prop, refusedByAdd} from '../../helpers/arbitraries.js';
-import type {RunOptions, RunResult, Runner} from '../../../src/exec/runner.js';
 import {decodeConf, parseConf, parseMac, plugin} from '../../../src/plugins/macvlan.js';
 import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
 
@@ -15,19 +14,12 @@ const NS = '/proc/self/ns/net';
 const IN_NS = ['nsenter', `--net=${NS}`, '--'];
 const MASTER_JSON = JSON.stringify([{ifindex: 5, ifname: 'tmvm0', flags: ['UP'], mtu: 1500}]);
 
-/** Replaces the random temporary name with `vethTEMP` so argv can be scripted. */
-class TempNameRunner implements Runner {
-  constructor(readonly inner: FakeRunner) {}
-  run(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult> {
-    return this.inner.run(file, args.map((a) => a.replace(/^veth[0-9a-f]{8}$/, 'vethTEMP')), options);
-  }
-}
-
 function ctxWith(expect: Expectation[]): {ctx: PluginContext; fake: FakeRunner; warnings: string[]} {
-  const fake = new FakeRunner(expect);
+  // The random temporary link name becomes `vethTEMP` so argv can be scripted.
+  const fake = new FakeRunner(expect, {normalize: (a) => a.replace(/^veth[0-9a-f]{8}$/, 'vethTEMP')});
   const warnings: string[] = [];
   const ctx: PluginContext = {
-    runner: new TempNameRunner(fake),
+    runner: fake,
     log: {debug: () => undefined, warn: (m) => warnings.push(m)},
     paths: defaultPaths,
     env: {},

@@ -2,9 +2,9 @@ import {strict as assert} from 'node:assert';
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import type {PluginContext} from '../../../src/exec/plugin.js';
 import {defaultPaths} from '../../../src/exec/plugin.js';
-import type {RunOptions} from '../../../src/exec/runner.js';
 import type {CniError} from '../../../src/cni/errors.js';
 import {builtinTypes, isBuiltin, pluginLoader} from '../../../src/plugins/registry.js';
+import {FakeRunner} from '../../helpers/fake-runner.js';
 
 describe('plugins/registry', () => {
   let dir: string;
@@ -24,12 +24,7 @@ describe('plugins/registry', () => {
     assert.equal(await pluginLoader.load('host-local'), (await import('../../../src/ipam/host-local/index.js')).plugin);
     const runs: [string, unknown][] = [];
     const ctx: PluginContext = {
-      runner: {
-        run: async (file: string, _args: readonly string[], o: RunOptions = {}) => {
-          runs.push([file, o.env?.CNI_COMMAND]);
-          return {stdout: '', stderr: '', exitCode: 0};
-        },
-      },
+      runner: new FakeRunner([{argv: [`${dir}/fake`], reply: (c) => (runs.push([c.argv[0], c.options.env?.CNI_COMMAND]), {})}]),
       log: {debug: () => undefined, warn: () => undefined},
       paths: defaultPaths,
       env: {},

@@ -2,7 +2,6 @@ import {strict as assert} from 'node:assert';
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import type {Plugin, PluginContext} from '../../../src/exec/plugin.js';
 import {pluginLoader} from '../../../src/plugins/registry.js';
-import type {RunOptions} from '../../../src/exec/runner.js';
 import {loadConfList} from '../../../src/cni/config.js';
 import {addNetworkList, buildPluginConfig, checkNetworkList, delNetworkList, gcNetworkList, type RuntimeConf} from '../../../src/runtime/chain.js';
 import {readCache} from '../../../src/runtime/state/result-cache.js';
@@ -31,16 +30,18 @@ describe('chain (libcni role) with exec-plugin fakes', () => {
     for (const t of ['first', 'second']) writeFileSync(`${dir}/${t}`, '');
     calls = [];
     ctx = {
-      runner: {run: async (file: string, _a: readonly string[], o: RunOptions = {}) => {
-        const type = file.slice(dir.length + 1);
-        const cmd = String(o.env?.CNI_COMMAND);
-        calls.push({type, cmd, stdin: JSON.parse(String(o.input)) as Record<string, unknown>});
+      // The two exec plugins, run in whatever order and number the chain needs.
+      runner: new FakeRunner(({argv, input, options}) => {
+        const type = argv[0].slice(dir.length + 1);
+        if (argv.length !== 1 || !argv[0].startsWith(`${dir}/`) || !(type in outputs)) return undefined;
+        const cmd = String(options.env?.CNI_COMMAND);
+        calls.push({type, cmd, stdin: JSON.parse(String(input)) as Record<string, unknown>});
         if (cmd === 'ADD' && type === 'second') {
           // echo prevResult as its own result, like portmap does
-          return {stdout: JSON.stringify((JSON.parse(String(o.input)) as {prevResult: unknown}).prevResult), stderr: '', exitCode: 0};
+          return {stdout: JSON.stringify((JSON.parse(String(input)) as {prevResult: unknown}).prevResult)};
         }
-        return {stdout: cmd === 'ADD' ? outputs[type] : '', stderr: '', exitCode: 0};
-      }},
+        return {stdout: cmd === 'ADD' ? outputs[type] : ''};
+      }),
       log: {debug: () => undefined, warn: () => undefined},
       paths: {networksDir: dir, cacheDir: `${dir}/cache`, stateDir: dir, dhcpSocket: ''},
       env: {},
@@ -86,7 +87,7 @@ describe('chain (libcni role) with exec-plugin fakes', () => {
 
   it('a failing plugin stops ADD with the reference wrapping, keeps the code and writes no cache', async () => {
     outputs.first = '';
-    ctx.runner = {run: async () => ({stdout: '{"code":11,"msg":"later"}', stderr: '', exitCode: 1})};
+    ctx.runner = new FakeRunner([{argv: [`${dir}/first`], reply: {stdout: '{"code":11,"msg":"later"}', exitCode: 1}}]);
     await assert.rejects(addNetworkList(ctx, list(), rt), (e: CniError) => e.code === 11 && e.message === 'plugin type="first" failed (add): later');
     assert.equal(existsSync(`${dir}/cache/results/tcorechain-c1-eth0`), false);
   });
@@ -106,7 +107,7 @@ describe('chain: onNativeResult', () => {
   beforeEach(() => {
     dir = mkdtempSync('/tmp/tcore-native-');
     ctx = {
-      runner: {run: async () => assert.fail('no subprocess expected')},
+      runner: FakeRunner.none(),
       log: {debug: () => undefined, warn: () => undefined},
       paths: {networksDir: dir, cacheDir: `${dir}/cache`, stateDir: dir, dhcpSocket: ''},
       env: {},

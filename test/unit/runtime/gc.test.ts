@@ -4,10 +4,18 @@ import {masqChainName} from '../../../src/net/iptables-masq.js';
 import {makeDeps} from '../../../src/deps.js';
 import {writeCache} from '../../../src/runtime/state/result-cache.js';
 import {gc} from '../../../src/runtime/gc.js';
-import {FakeRunner} from '../../helpers/fake-runner.js';
+import {haveTool} from '../../../src/net/nft-masq.js';
+import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
 import {FakeDocker, hexId} from '../../helpers/fake-docker.js';
 
 const silent = {debug: () => undefined, warn: () => undefined};
+/**
+ * gc reads the nftables masquerade chain only where `nft` is installed (it
+ * looks on disk, not through the runner): here the chain is absent.
+ */
+const nftRead: Expectation[] = haveTool('nft')
+  ? [{argv: ['nft', '-j', 'list', 'chain', 'inet', 'cni_plugins_masquerade', 'masq_checks'], reply: {exitCode: 1, stderr: 'Error: No such file or directory\n'}}]
+  : [];
 
 describe('gc', () => {
   let tmp: string;
@@ -36,6 +44,7 @@ describe('gc', () => {
         {argv: ['iptables', '-w', '-S'], reply: {stdout: '-P FORWARD DROP\n'}},
         {argv: ['iptables-save', '-t', 'nat'], reply: {stdout: save}},
         {argv: ['ip6tables-save', '-t', 'nat'], reply: {stdout: ''}},
+        ...nftRead,
       ]);
       const deps = makeDeps({runner, log: silent, confDir: `${tmp}/conf`, docker: new FakeDocker([{id: live, name: 'tgc-live', running: true}]), paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/none.sock`}});
       const r = await gc(deps, {dryRun: true});

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {runSkel} from '../../../src/cni/skel.js';
 import {builtinFuncs} from '../../../src/runtime/plugin-main.js';
 import {ErrorCode} from '../../../src/cni/errors.js';
+import {FakeRunner} from '../../helpers/fake-runner.js';
 import {NETNS, bridgeConf, cmdArgs, hostLocalIpam, hostileIfname, hostileName, junkText, oversizedIfname, prop, sandbox, type Sandbox} from '../../helpers/arbitraries.js';
 
 function env(cmd: string, over: Record<string, string> = {}): Record<string, string> {
@@ -65,5 +66,5 @@ describe('hardening: hostile input reaches no command and no file (property)', f
       const idOk = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v.id);
       const ifOk = v.ifname !== '' && Buffer.byteLength(v.ifname) <= 15 && !/[/:\s\u0085\u00a0\p{Z}]/u.test(v.ifname) && v.ifname !== '.' && v.ifname !== '..';
       if (!idOk || !ifOk) assert.deepEqual(box.runner.calls, []);
-    }));
+    }, FakeRunner.refusing));
 });

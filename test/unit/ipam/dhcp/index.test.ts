@@ -6,11 +6,12 @@ import type {PluginContext} from '../../../../src/exec/plugin.js';
 import type {CmdArgs} from '../../../../src/cni/types.js';
 import {plugin} from '../../../../src/ipam/dhcp/index.js';
 import {pluginLoader} from '../../../../src/plugins/registry.js';
+import {FakeRunner} from '../../../helpers/fake-runner.js';
 
 describe('dhcp STATUS (spec 1.1) without a daemon', () => {
   let dir: string;
   const ctx = (): PluginContext => ({
-    runner: {run: () => Promise.reject(new Error('no commands expected'))},
+    runner: FakeRunner.none(),
     log: {debug: () => undefined, warn: () => undefined},
     paths: {networksDir: dir, cacheDir: dir, stateDir: dir, dhcpSocket: path.join(dir, 'dhcp.sock')},
     env: {},

@@ -9,6 +9,7 @@ import {DiskStore} from '../../../../src/ipam/host-local/store.js';
 import {RangeIter, hasFreeAddress} from '../../../../src/ipam/host-local/allocator.js';
 import {canonicalizeRangeSet, type RawRange} from '../../../../src/ipam/host-local/range.js';
 import {ipString, parseCidr, parseIP} from '../../../../src/util/ip.js';
+import {FakeRunner} from '../../../helpers/fake-runner.js';
 
 const NET = 'thlunit';
 
@@ -16,7 +17,7 @@ describe('host-local allocation against a temp dataDir', () => {
   let dataDir: string;
   let dir: string;
   const ctx = (): PluginContext => ({
-    runner: {run: () => Promise.reject(new Error('no commands expected'))},
+    runner: FakeRunner.none(),
     log: {debug: () => undefined, warn: () => undefined},
     paths: {networksDir: join(dataDir, 'default'), cacheDir: dataDir, stateDir: dataDir, dhcpSocket: ''},
     env: {},

@@ -13,7 +13,7 @@ const NET = 'thlgcst';
 describe('host-local GC and STATUS (spec 1.1) against a temp dataDir', () => {
   let dataDir: string;
   const ctx = (): PluginContext => ({
-    runner: {run: () => Promise.reject(new Error('no commands expected'))},
+    runner: FakeRunner.none(),
     log: {debug: () => undefined, warn: () => undefined},
     paths: {networksDir: join(dataDir, 'default'), cacheDir: dataDir, stateDir: dataDir, dhcpSocket: ''},
     env: {},

@@ -1,15 +1,24 @@
 import {strict as assert} from 'node:assert';
 import {mkdtempSync, rmSync} from 'node:fs';
 import type {DockerEvent, EventStream} from '../../../../src/docker/client.js';
-import type {Runner} from '../../../../src/exec/runner.js';
 import {makeDeps} from '../../../../src/deps.js';
 import {KeyedQueue, watch, EVENT_FILTERS} from '../../../../src/runtime/watch/service.js';
 import {acquireWatchLock} from '../../../../src/runtime/state/locks.js';
 import {FakeDocker} from '../../../helpers/fake-docker.js';
+import {FakeRunner} from '../../../helpers/fake-runner.js';
 
 const silent = {debug: () => undefined, warn: () => undefined};
-/** Answers every command with empty output (gc's iptables reads). */
-const emptyRunner: Runner = {run: async () => ({stdout: '', stderr: '', exitCode: 0})};
+/**
+ * Answers the reads gc makes on each (re)connect, however many there are:
+ * empty tables and no nftables masquerade chain. Any other command is unexpected.
+ */
+const emptyRunner = (): FakeRunner =>
+  new FakeRunner(({argv}) => {
+    const line = argv.join(' ');
+    if (['iptables -w -S', 'iptables-save -t nat', 'ip6tables-save -t nat'].includes(line)) return {};
+    if (line === 'nft -j list chain inet cni_plugins_masquerade masq_checks') return {exitCode: 1, stderr: 'Error: No such file or directory\n'};
+    return undefined;
+  });
 
 /** FakeDocker plus a scripted event stream: each connect takes the next outcome. */
 class EventsDocker extends FakeDocker {
@@ -49,7 +58,7 @@ describe('watch', () => {
 
   it('reconnects with backoff after failures and after the stream ends, and stops on abort', async () => {
     const docker = new EventsDocker(['fail', 'fail', 'ok', 'ok']);
-    const deps = makeDeps({runner: emptyRunner, log: silent, docker, confDir: `${tmp}/conf`, paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/c`, stateDir: `${tmp}/s`, dhcpSocket: `${tmp}/d.sock`}});
+    const deps = makeDeps({runner: emptyRunner(), log: silent, docker, confDir: `${tmp}/conf`, paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/c`, stateDir: `${tmp}/s`, dhcpSocket: `${tmp}/d.sock`}});
     const ac = new AbortController();
     const infos: string[] = [];
     const run = watch(deps, {signal: ac.signal, backoffMs: {initial: 5, max: 10}, report: {info: (m) => infos.push(m)}});
