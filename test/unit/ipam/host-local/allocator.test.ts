@@ -7,9 +7,10 @@ import type {CmdArgs} from '../../../../src/cni/types.js';
 import {plugin} from '../../../../src/ipam/host-local/index.js';
 import {DiskStore} from '../../../../src/ipam/host-local/store.js';
 import {RangeIter, hasFreeAddress} from '../../../../src/ipam/host-local/allocator.js';
-import {canonicalizeRangeSet, type RawRange} from '../../../../src/ipam/host-local/range.js';
+import {canonicalizeRangeSet} from '../../../../src/ipam/host-local/range.js';
 import {ipString, parseCidr, parseIP} from '../../../../src/util/ip.js';
 import {FakeRunner} from '../../../helpers/fake-runner.js';
+import {ip, raw} from '../../../helpers/ranges.js';
 
 const NET = 'thlunit';
 
@@ -135,17 +136,6 @@ describe('host-local allocation against a temp dataDir', () => {
   });
 });
 
-const ip = (s: string) => {
-  const a = parseIP(s);
-  if (!a) throw new Error(`bad ip ${s}`);
-  return a;
-};
-const raw = (subnet: string, extra: {rangeStart?: string; rangeEnd?: string; gateway?: string} = {}): RawRange => ({
-  subnet: parseCidr(subnet),
-  rangeStart: extra.rangeStart ? ip(extra.rangeStart) : undefined,
-  rangeEnd: extra.rangeEnd ? ip(extra.rangeEnd) : undefined,
-  gateway: extra.gateway ? ip(extra.gateway) : undefined,
-});
 
 describe('RangeIter (reference RangeIter tests on a /29)', () => {
   const set = canonicalizeRangeSet([raw('10.211.0.0/29')]);

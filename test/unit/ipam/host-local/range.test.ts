@@ -9,18 +9,8 @@ import {
   rangeSetString,
   type RawRange,
 } from '../../../../src/ipam/host-local/range.js';
+import {ip, raw} from '../../../helpers/ranges.js';
 
-const ip = (s: string) => {
-  const a = parseIP(s);
-  if (!a) throw new Error(`bad ip ${s}`);
-  return a;
-};
-const raw = (subnet: string, extra: {rangeStart?: string; rangeEnd?: string; gateway?: string} = {}): RawRange => ({
-  subnet: parseCidr(subnet),
-  rangeStart: extra.rangeStart ? ip(extra.rangeStart) : undefined,
-  rangeEnd: extra.rangeEnd ? ip(extra.rangeEnd) : undefined,
-  gateway: extra.gateway ? ip(extra.gateway) : undefined,
-});
 
 describe('host-local range math (ip-num)', () => {
   it('parses IPs as Go does: mapped IPv6 becomes IPv4, zones and leading zeros are refused', () => {
