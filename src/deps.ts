@@ -5,12 +5,13 @@ import {execaRunner} from './exec/runner.js';
 import type {Logger} from './util/logger.js';
 import {pluginLoader} from './plugins/registry.js';
 import {createDockerApi, type DockerApi} from './docker/client.js';
+import {createEtcdClient} from './etcd/client.js';
 import {hooksFromEnv, type Hooks} from './util/hooks.js';
 import {UserError} from './errors.js';
 
 /**
  * The factory: one place that builds the runner, paths, logger, the plugin
- * loader and (lazily) the Docker client. Code under src/ receives these; it does not reach for
+ * loader, the etcd client factory and (lazily) the Docker client. Code under src/ receives these; it does not reach for
  * process.env or construct clients itself, so tests can hand it fakes.
  */
 export interface Deps extends PluginContext {
@@ -102,5 +103,6 @@ export function makeDeps(overrides: DepsOptions = {}): Deps {
     cwd,
     hooks: overrides.hooks ?? hooksFromEnv(env),
     plugins: overrides.plugins ?? pluginLoader,
+    etcdClient: overrides.etcdClient ?? createEtcdClient,
   };
 }

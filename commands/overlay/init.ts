@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../../src/cli/base-command.js';
+import {makeDeps} from '../../src/deps.js';
 import type {OverlayInitResult} from '../../src/runtime/overlay-init.js';
 
 export default class OverlayInit extends BaseCommand {
@@ -36,7 +37,8 @@ export default class OverlayInit extends BaseCommand {
     const {UsageError} = await import('../../src/errors.js');
     const password = process.env.CNI_DOCKER_ETCD_PASSWORD;
     if (flags['etcd-user'] !== undefined && password === undefined) throw new UsageError('--etcd-user needs the password in $CNI_DOCKER_ETCD_PASSWORD');
-    const r = await overlayInit({
+    // Only etcd is written: no local state, so the state root (and a bad $CNI_DOCKER_STATE_ROOT) plays no part.
+    const r = await overlayInit(makeDeps({stateRoot: '/'}), {
       endpoints: flags.etcd,
       prefix: flags.prefix,
       network: flags.network,

@@ -3,6 +3,8 @@
  * written against it and tests can hand it another implementation. Keys and
  * values are UTF-8 text; lease IDs are decimal text (they use all 64 bits).
  */
+import type {EtcdOptions} from './options.js';
+
 export interface KeyValue {
   key: string;
   value: string;
@@ -81,3 +83,10 @@ export interface EtcdClient {
   /** Stop every watch and release connections. */
   close(): Promise<void>;
 }
+
+/**
+ * Makes a client for one set of options (./client.ts createEtcdClient in
+ * production): what the runtime and the overlay plugin are handed, so tests
+ * can hand them an in-memory store.
+ */
+export type EtcdClientFactory = (options: EtcdOptions) => EtcdClient;

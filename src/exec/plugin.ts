@@ -3,10 +3,11 @@ import type {CmdArgs, Result} from '../cni/types.js';
 import type {CniFuncs} from '../cni/skel.js';
 import type {Logger} from '../util/logger.js';
 import type {Hooks} from '../util/hooks.js';
+import type {EtcdClientFactory} from '../etcd/types.js';
 
 /**
  * What a plugin is and what it runs with. A plugin (main or IPAM) gets its
- * subprocess runner, logger, state paths and a way to run other plugins from
+ * subprocess runner, logger, state paths, etcd client factory and a way to run other plugins from
  * its caller: it never reaches for them itself, so tests can hand it fakes and
  * delegation needs no knowledge of where the delegate comes from.
  */
@@ -43,6 +44,8 @@ export interface PluginContext {
   hooks?: Hooks;
   /** The plugins this one may delegate to (its IPAM), by type: the reference's pkg/invoke. */
   plugins: PluginLoader;
+  /** Makes the etcd client of an overlay network (the overlay plugin's subnet leases). */
+  etcdClient: EtcdClientFactory;
 }
 
 /**

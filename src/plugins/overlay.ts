@@ -101,7 +101,7 @@ async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
   // device: the rollback below may remove them, so no other sync on this
   // host may start using them first. Otherwise it goes right after the sync.
   const lock = await lockHost(ctx.paths.stateDir);
-  const conn = connectOverlay(c, ctx.log);
+  const conn = connectOverlay(c, ctx);
   let held = true;
   const unlock = (): void => {
     if (held) lock.release();
@@ -158,9 +158,9 @@ async function check(ctx: PluginContext, args: CmdArgs): Promise<void> {
 }
 
 /** STATUS (CNI 1.1): ADD needs etcd; unreachable is "cannot ADD" (50). */
-async function status(_ctx: PluginContext, args: CmdArgs): Promise<void> {
+async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
   const c = parseOverlayConf(args.stdin);
-  await withOverlay(c, async ({registry}) => {
+  await withOverlay(c, ctx, async ({registry}) => {
     await registry.getConfig();
   }).catch((err: unknown) => {
     throw new CniError(ErrorCode.PluginNotAvailable, errorText(err));

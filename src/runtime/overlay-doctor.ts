@@ -23,7 +23,7 @@ export async function overlayChecks(deps: Deps): Promise<OverlayCheck[]> {
     if (!f.network) return {check: 'overlay', status: 'fail', message: `${f.file}: ${f.error}`, fix: `fix or remove ${f.file}`};
     const {list, conf} = f.network;
     try {
-      return await withOverlay(conf, async ({registry}) => {
+      return await withOverlay(conf, deps, async ({registry}) => {
         const cfg = await registry.getConfig();
         const {leases} = await registry.listLeases();
         return {check: 'overlay', status: 'ok', message: `network ${list.name}: etcd answers at ${conf.etcd.endpoints.join(', ')}; overlay ${cidrString(cfg.network)} (vxlan VNI ${cfg.backend.vni}), ${leases.length} lease(s)`};

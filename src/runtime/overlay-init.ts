@@ -5,7 +5,7 @@
  */
 import {UserError} from '../errors.js';
 import {resolveOptions, type EtcdTls} from '../etcd/options.js';
-import {createEtcdClient} from '../etcd/client.js';
+import type {EtcdClientFactory} from '../etcd/types.js';
 import {cidrString, ipString} from '../util/ip.js';
 import {checkNetworkConfig, formatNetworkConfig, type NetworkConfigInput} from '../overlay/config.js';
 import {configKey, DEFAULT_PREFIX, parsePrefix} from '../overlay/keys.js';
@@ -29,7 +29,8 @@ export interface OverlayInitResult {
   overlay: {network: string; subnetLen: number; subnetMin: string; subnetMax: string; vni: number; port: number};
 }
 
-export async function overlayInit(req: OverlayInitRequest): Promise<OverlayInitResult> {
+/** `deps.etcdClient` makes the client (Deps has it); it is called only once the request checks out. */
+export async function overlayInit(deps: {etcdClient: EtcdClientFactory}, req: OverlayInitRequest): Promise<OverlayInitResult> {
   // Everything is checked before a connection is made.
   const check = <T>(what: string, fn: () => T): T => {
     try {
@@ -44,7 +45,7 @@ export async function overlayInit(req: OverlayInitRequest): Promise<OverlayInitR
   const input: NetworkConfigInput = {network: req.network, subnetLen: req.subnetLen, subnetMin: req.subnetMin, subnetMax: req.subnetMax, vni: req.vni, port: req.port};
   const stored = check('overlay network', () => formatNetworkConfig(input));
   const cfg = checkNetworkConfig(input);
-  const etcd = createEtcdClient(options);
+  const etcd = deps.etcdClient(options);
   try {
     const r = await new SubnetRegistry(etcd, {prefix}).putConfig(input).catch((err: unknown) => {
       if (err instanceof UserError) throw err;

@@ -39,7 +39,7 @@ export async function overlayStatus(deps: Deps, net: OverlayNetwork): Promise<Ov
     (u) => ({publicIP: u.publicIP}),
     (err: unknown) => ({note: `this host's public IP is unknown: ${errorText(err)}`}),
   );
-  return withOverlay(net.conf, async ({registry}) => {
+  return withOverlay(net.conf, deps, async ({registry}) => {
     const cfg = await registry.getConfig();
     const {leases, invalid} = await registry.listLeases({expiry: true});
     const publicIP = 'publicIP' in up ? up.publicIP : undefined;

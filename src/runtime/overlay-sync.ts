@@ -77,7 +77,7 @@ async function syncLocked(deps: Deps, net: OverlayNetwork, registry: SubnetRegis
 /** One full sync of this host. */
 export async function overlaySync(deps: Deps, net: OverlayNetwork): Promise<OverlaySyncReport> {
   const up = await findUplink(deps.runner, net.conf);
-  return withOverlay(net.conf, async ({registry}) => syncReport(net, up, await syncLocked(deps, net, registry, up)), deps.log);
+  return withOverlay(net.conf, deps, async ({registry}) => syncReport(net, up, await syncLocked(deps, net, registry, up)));
 }
 
 /** The peers again from a fresh listing (after a change or a lost watch history). */
@@ -200,7 +200,7 @@ function followPhase(deps: Deps, net: OverlayNetwork, registry: SubnetRegistry, 
 export async function followOverlay(deps: Deps, net: OverlayNetwork, opts: FollowOptions = {}): Promise<void> {
   const {signal, report = {}} = opts;
   const backoff = opts.backoffMs ?? {initial: 250, max: 5000};
-  const conn = connectOverlay(net.conf, deps.log);
+  const conn = connectOverlay(net.conf, deps);
   let pause = backoff.initial;
   try {
     while (!signal?.aborted) {

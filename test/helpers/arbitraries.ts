@@ -8,6 +8,7 @@ import type {CmdArgs} from '../../src/cni/types.js';
 import type {PluginContext} from '../../src/exec/plugin.js';
 import {pluginLoader} from '../../src/plugins/registry.js';
 import {FakeRunner} from './fake-runner.js';
+import {noEtcd} from './fake-etcd.js';
 
 /**
  * Hostile and random input for the hardening properties (SECURITY.md): every
@@ -98,7 +99,7 @@ export function sandbox(makeRunner: () => FakeRunner = FakeRunner.none): Sandbox
   const root = mkdtempSync(path.join(tmpdir(), 'thd-prop-'));
   const runner = makeRunner();
   const paths = {networksDir: path.join(root, 'networks'), cacheDir: path.join(root, 'cache'), stateDir: path.join(root, 'state'), dhcpSocket: path.join(root, 'dhcp.sock')};
-  const ctx: PluginContext = {runner, log: {debug: () => undefined, warn: () => undefined}, paths, env: {}, plugins: pluginLoader};
+  const ctx: PluginContext = {runner, log: {debug: () => undefined, warn: () => undefined}, paths, env: {}, plugins: pluginLoader, etcdClient: noEtcd};
   return {
     ctx,
     runner,

@@ -2,9 +2,19 @@
  * An in-memory EtcdClient for unit tests of the logic above it (the subnet
  * registry): revisions, versions, leases and the compare-and-put semantics of
  * the real store; no network, no watch. `beforeCreate` lets a test play
- * another host that writes first.
+ * another host that writes first. `factory` hands this store out as the
+ * client of every network (Deps.etcdClient, PluginContext.etcdClient) and
+ * records the options each client was made with; `noEtcd` is the factory for
+ * code that must not reach etcd at all.
  */
-import type {CreateResult, EtcdClient, KeyValue, Lease, PutOptions, Watch} from '../../src/etcd/types.js';
+import {AssertionError} from 'node:assert';
+import type {EtcdOptions} from '../../src/etcd/options.js';
+import type {CreateResult, EtcdClient, EtcdClientFactory, KeyValue, Lease, PutOptions, Watch} from '../../src/etcd/types.js';
+
+/** For contexts whose code never reaches etcd: a client asked for fails the test. */
+export const noEtcd: EtcdClientFactory = (o) => {
+  throw new AssertionError({message: `no etcd client expected (asked for one of ${o.endpoints.join(', ')})`});
+};
 
 export class FakeEtcd implements EtcdClient {
   readonly endpoints = ['http://fake:2379'];
@@ -14,7 +24,17 @@ export class FakeEtcd implements EtcdClient {
   granted = 0;
   revoked: string[] = [];
   beforeCreate?: (key: string) => void;
+  /** The options of every client `factory` made, in order. */
+  readonly made: EtcdOptions[] = [];
+  /** How often close() was called. */
+  closed = 0;
   private nextLease = 1000;
+
+  /** A client factory that hands out this store. */
+  readonly factory: EtcdClientFactory = (o) => {
+    this.made.push(o);
+    return this;
+  };
 
   async get(key: string): Promise<KeyValue | undefined> {
     return this.kv.get(key);
@@ -91,5 +111,7 @@ export class FakeEtcd implements EtcdClient {
     throw new Error('FakeEtcd has no watch');
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.closed++;
+  }
 }

@@ -10,6 +10,7 @@ import {pluginLoader} from '../../src/plugins/registry.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
 import {commentForInstance} from '../../src/net/nft-masq.js';
 import {REF, refExec} from '../helpers/reference.js';
+import {noEtcd} from '../helpers/fake-etcd.js';
 
 /**
  * macspoofchk and ipMasqBackend "nftables" on real namespaces. IPAM is the
@@ -36,7 +37,7 @@ const refIpam: IpamOps = {
 };
 
 const ours = makeBridgePlugin({ipam: refIpam});
-const ctx: PluginContext = {runner: execaRunner(), log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}, plugins: pluginLoader};
+const ctx: PluginContext = {runner: execaRunner(), log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}, plugins: pluginLoader, etcdClient: noEtcd};
 const dataDir = mkdtempSync(join(tmpdir(), 'tsp-ipam-'));
 
 function conf(name: string, bridge: string, subnet: string, extra: Record<string, unknown>): string {

@@ -7,6 +7,7 @@ import {defaultPaths, type PluginContext} from '../../src/exec/plugin.js';
 import {pluginLoader} from '../../src/plugins/registry.js';
 import type {CmdArgs, Result} from '../../src/cni/types.js';
 import {REF, refExec} from '../helpers/reference.js';
+import {noEtcd} from '../helpers/fake-etcd.js';
 
 /**
  * Our bridge against the reference /usr/lib/cni/bridge on real namespaces.
@@ -40,7 +41,7 @@ const refIpam: IpamOps = {
 };
 
 const ours = makeBridgePlugin({ipam: refIpam});
-const ctx: PluginContext = {runner, log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}, plugins: pluginLoader};
+const ctx: PluginContext = {runner, log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}, plugins: pluginLoader, etcdClient: noEtcd};
 
 interface Net {
   name: string;

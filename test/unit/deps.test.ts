@@ -4,6 +4,8 @@ import {join} from 'node:path';
 import {defaultPaths} from '../../src/exec/plugin.js';
 import {makeDeps, resolveStateRoot, statePaths} from '../../src/deps.js';
 import {UserError} from '../../src/errors.js';
+import {createEtcdClient} from '../../src/etcd/client.js';
+import {FakeEtcd} from '../helpers/fake-etcd.js';
 import {bridgeUsersDir} from '../../src/runtime/state/bridge-users.js';
 import {metaDir} from '../../src/runtime/state/attachment-meta.js';
 import {resultsDir} from '../../src/runtime/state/result-cache.js';
@@ -60,5 +62,15 @@ describe('state root (deps)', () => {
       assert.throws(() => makeDeps({env: {}, stateRoot: bad, cwd: '/'}), (e: unknown) => e instanceof UserError && /state root/.test(e.message), bad);
     }
     assert.throws(() => makeDeps({env: {CNI_DOCKER_STATE_ROOT: join(dir, 'missing')}, cwd: '/'}), /is not a directory/);
+  });
+});
+
+describe('etcd client factory (deps)', () => {
+  it('defaults to the gateway client, and takes an injected factory instead', () => {
+    assert.equal(makeDeps({env: {}, cwd: '/'}).etcdClient, createEtcdClient);
+    const etcd = new FakeEtcd();
+    const deps = makeDeps({env: {}, cwd: '/', etcdClient: etcd.factory});
+    assert.equal(deps.etcdClient({endpoints: ['http://e:2379']}), etcd);
+    assert.deepEqual(etcd.made, [{endpoints: ['http://e:2379']}]);
   });
 });

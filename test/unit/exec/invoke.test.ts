@@ -8,6 +8,7 @@ import {execFailure, execPlugin, execPluginAdd, execPluginCommand, findPlugin} f
 import {pluginLoader} from '../../../src/plugins/registry.js';
 import {CniError} from '../../../src/cni/errors.js';
 import {FakeRunner, type Reply} from '../../helpers/fake-runner.js';
+import {noEtcd} from '../../helpers/fake-etcd.js';
 
 interface Call {file: string; options: RunOptions}
 
@@ -20,6 +21,7 @@ describe('exec/invoke: executing a plugin from CNI_PATH', () => {
     log: {debug: () => undefined, warn: () => undefined},
     paths: defaultPaths,
     env: {PATH: '/usr/bin', CNI_COMMAND: 'ADD', KEEP: '1'},
+    etcdClient: noEtcd,
     plugins: pluginLoader,
   });
   before(() => {

@@ -2,12 +2,14 @@ import {strict as assert} from 'node:assert';
 import type {CmdArgs, Result} from '../../../src/cni/types.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 import {defaultPaths, withContext, type Plugin, type PluginContext} from '../../../src/exec/plugin.js';
+import {noEtcd} from '../../helpers/fake-etcd.js';
 
 const ctx: PluginContext = {
   runner: FakeRunner.none(),
   log: {debug: () => undefined, warn: () => undefined},
   paths: defaultPaths,
   env: {},
+  etcdClient: noEtcd,
   plugins: {load: () => Promise.reject(new Error('no delegation expected'))},
 };
 const args: CmdArgs = {containerId: 'c1', netns: '/proc/self/ns/net', ifname: 'eth0', args: '', path: [], stdin: '{}'};

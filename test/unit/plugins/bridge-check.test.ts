@@ -5,6 +5,7 @@ import type {PluginContext} from '../../../src/exec/plugin.js';
 import {pluginLoader} from '../../../src/plugins/registry.js';
 import {checkAttachment, prevResultOf, type CheckedConf} from '../../../src/plugins/bridge-check.js';
 import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
+import {noEtcd} from '../../helpers/fake-etcd.js';
 
 const NS = '/run/netns/tbc';
 const ns = (...argv: string[]): string[] => ['nsenter', `--net=${NS}`, '--', ...argv];
@@ -42,7 +43,7 @@ function reads(over: {cont?: unknown; host?: unknown; addrs?: unknown; routes4?:
 describe('plugins/bridge-check (bridge CHECK)', () => {
   const conf = (over: Partial<CheckedConf> = {}): CheckedConf => ({cniVersion: '1.0.0', bridge: 'tbr0', promiscMode: false, prevResult, ...over});
   const args: CmdArgs = {containerId: 'c1', netns: NS, ifname: 'eth0', args: '', path: [], stdin: ''};
-  const ctxWith = (runner: FakeRunner): PluginContext => ({runner, log: {debug: () => undefined, warn: () => undefined}, paths: {networksDir: '/nonexistent', cacheDir: '/nonexistent', stateDir: '/nonexistent', dhcpSocket: ''}, env: {}, plugins: pluginLoader});
+  const ctxWith = (runner: FakeRunner): PluginContext => ({runner, log: {debug: () => undefined, warn: () => undefined}, paths: {networksDir: '/nonexistent', cacheDir: '/nonexistent', stateDir: '/nonexistent', dhcpSocket: ''}, env: {}, plugins: pluginLoader, etcdClient: noEtcd});
   let ipamChecked: number;
   const ipam = async () => {
     ipamChecked++;

@@ -4,6 +4,7 @@ import type {CmdArgs} from '../../../src/cni/types.js';
 import {defaultPaths} from '../../../src/exec/plugin.js';
 import {delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus} from '../../../src/plugins/delegate.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
+import {noEtcd} from '../../helpers/fake-etcd.js';
 
 describe('plugins/delegate', () => {
   const args: CmdArgs = {containerId: 'c1', netns: '/var/run/netns/tdel', ifname: 'eth0', args: '', path: ['/x'], stdin: '{"cniVersion":"1.0.0","name":"n", "ipam":{"type":"ipam"}}'};
@@ -22,6 +23,7 @@ describe('plugins/delegate', () => {
     log: {debug: () => undefined, warn: () => undefined},
     paths: defaultPaths,
     env: {},
+    etcdClient: noEtcd,
     plugins: {
       load: async (type) => {
         seen.push(['load', type, ctx, args]);

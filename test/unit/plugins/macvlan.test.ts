@@ -8,6 +8,7 @@ import {CniError, ErrorCode} from '../../../src/cni/errors.js';
 import {RUNS, anyJson, cmdArgs, junkText, kernelHostile, pluginParse, prop, refusedByAdd} from '../../helpers/arbitraries.js';
 import {decodeConf, parseConf, parseMac, plugin} from '../../../src/plugins/macvlan.js';
 import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
+import {noEtcd} from '../../helpers/fake-etcd.js';
 
 // A path on nsfs that always exists, so checkNetnsPath passes without root.
 const NS = '/proc/self/ns/net';
@@ -23,6 +24,7 @@ function ctxWith(expect: Expectation[]): {ctx: PluginContext; fake: FakeRunner; 
     log: {debug: () => undefined, warn: (m) => warnings.push(m)},
     paths: defaultPaths,
     env: {},
+    etcdClient: noEtcd,
     plugins: pluginLoader,
   };
   return {ctx, fake, warnings};

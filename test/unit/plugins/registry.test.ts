@@ -5,6 +5,7 @@ import {defaultPaths} from '../../../src/exec/plugin.js';
 import type {CniError} from '../../../src/cni/errors.js';
 import {builtinTypes, isBuiltin, pluginLoader} from '../../../src/plugins/registry.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
+import {noEtcd} from '../../helpers/fake-etcd.js';
 
 describe('plugins/registry', () => {
   let dir: string;
@@ -28,6 +29,7 @@ describe('plugins/registry', () => {
       log: {debug: () => undefined, warn: () => undefined},
       paths: defaultPaths,
       env: {},
+      etcdClient: noEtcd,
       plugins: pluginLoader,
     };
     const fake = await pluginLoader.load('fake');

@@ -8,6 +8,7 @@ import {readCache} from '../../../src/runtime/state/result-cache.js';
 import {CniError} from '../../../src/cni/errors.js';
 import type {CmdArgs} from '../../../src/cni/types.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
+import {noEtcd} from '../../helpers/fake-etcd.js';
 
 interface Call {type: string; cmd: string; stdin: Record<string, unknown>}
 
@@ -45,6 +46,7 @@ describe('chain (libcni role) with exec-plugin fakes', () => {
       log: {debug: () => undefined, warn: () => undefined},
       paths: {networksDir: dir, cacheDir: `${dir}/cache`, stateDir: dir, dhcpSocket: ''},
       env: {},
+      etcdClient: noEtcd,
       plugins: pluginLoader,
     };
     rt = {containerId: 'c1', netns: '/var/run/netns/tcore-x', ifname: 'eth0', capabilityArgs: {portMappings: [{hostPort: 8080}]}, cniPath: [dir]};
@@ -111,6 +113,7 @@ describe('chain: onNativeResult', () => {
       log: {debug: () => undefined, warn: () => undefined},
       paths: {networksDir: dir, cacheDir: `${dir}/cache`, stateDir: dir, dhcpSocket: ''},
       env: {},
+      etcdClient: noEtcd,
       plugins: pluginLoader,
     };
   });
@@ -139,6 +142,7 @@ describe('chain: gcNetworkList (libcni GCNetworkList)', () => {
     log: {debug: () => undefined, warn: () => undefined},
     paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''},
     env: {CNI_PATH: '/tpub/bin'},
+    etcdClient: noEtcd,
     plugins: {
       load: async (type) => ({
         type,

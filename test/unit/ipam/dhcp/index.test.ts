@@ -7,6 +7,7 @@ import type {CmdArgs} from '../../../../src/cni/types.js';
 import {plugin} from '../../../../src/ipam/dhcp/index.js';
 import {pluginLoader} from '../../../../src/plugins/registry.js';
 import {FakeRunner} from '../../../helpers/fake-runner.js';
+import {noEtcd} from '../../../helpers/fake-etcd.js';
 
 describe('dhcp STATUS (spec 1.1) without a daemon', () => {
   let dir: string;
@@ -15,6 +16,7 @@ describe('dhcp STATUS (spec 1.1) without a daemon', () => {
     log: {debug: () => undefined, warn: () => undefined},
     paths: {networksDir: dir, cacheDir: dir, stateDir: dir, dhcpSocket: path.join(dir, 'dhcp.sock')},
     env: {},
+    etcdClient: noEtcd,
     plugins: pluginLoader,
   });
   const args = (network: string): CmdArgs => ({containerId: '', netns: '', ifname: '', args: '', path: [], stdin: JSON.stringify({cniVersion: '1.1.0', name: network, type: 'macvlan', ipam: {type: 'dhcp'}})});

@@ -11,6 +11,7 @@ import {canonicalizeRangeSet} from '../../../../src/ipam/host-local/range.js';
 import {ipString, parseCidr, parseIP} from '../../../../src/util/ip.js';
 import {FakeRunner} from '../../../helpers/fake-runner.js';
 import {ip, raw} from '../../../helpers/ranges.js';
+import {noEtcd} from '../../../helpers/fake-etcd.js';
 
 const NET = 'thlunit';
 
@@ -22,6 +23,7 @@ describe('host-local allocation against a temp dataDir', () => {
     log: {debug: () => undefined, warn: () => undefined},
     paths: {networksDir: join(dataDir, 'default'), cacheDir: dataDir, stateDir: dataDir, dhcpSocket: ''},
     env: {},
+    etcdClient: noEtcd,
     plugins: pluginLoader,
   });
   const stdin = (ipam: Record<string, unknown>, top: Record<string, unknown> = {}) =>

@@ -7,6 +7,7 @@ import {pluginLoader} from '../../../../src/plugins/registry.js';
 import type {CmdArgs} from '../../../../src/cni/types.js';
 import {plugin} from '../../../../src/ipam/host-local/index.js';
 import {FakeRunner} from '../../../helpers/fake-runner.js';
+import {noEtcd} from '../../../helpers/fake-etcd.js';
 
 const NET = 'thlgcst';
 
@@ -17,6 +18,7 @@ describe('host-local GC and STATUS (spec 1.1) against a temp dataDir', () => {
     log: {debug: () => undefined, warn: () => undefined},
     paths: {networksDir: join(dataDir, 'default'), cacheDir: dataDir, stateDir: dataDir, dhcpSocket: ''},
     env: {},
+    etcdClient: noEtcd,
     plugins: pluginLoader,
   });
   const conf = (ipam: Record<string, unknown>, top: Record<string, unknown> = {}): string =>
@@ -73,7 +75,7 @@ describe('host-local GC verb', () => {
     writeFileSync(`${dir}/10.215.0.5`, 'keep');
     writeFileSync(`${dir}/last_reserved_ip.0`, '10.215.0.4');
     const stdin = JSON.stringify({cniVersion: '1.1.0', name: 'tgcnet', type: 'bridge', ipam: {type: 'host-local', subnet: '10.215.0.0/24', dataDir: tmp}, 'cni.dev/valid-attachments': [{containerID: 'keep', ifname: 'eth0'}]});
-    await plugin.gc!({runner: new FakeRunner([]), log: {debug: () => undefined, warn: () => undefined}, paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''}, env: {}, plugins: pluginLoader}, {containerId: '', netns: '', ifname: '', args: '', path: [], stdin});
+    await plugin.gc!({runner: new FakeRunner([]), log: {debug: () => undefined, warn: () => undefined}, paths: {networksDir: tmp, cacheDir: tmp, stateDir: tmp, dhcpSocket: ''}, env: {}, plugins: pluginLoader, etcdClient: noEtcd}, {containerId: '', netns: '', ifname: '', args: '', path: [], stdin});
     assert.deepEqual(readdirSync(dir).sort(), ['10.215.0.2', '10.215.0.5', 'last_reserved_ip.0', 'lock']);
   });
 });
