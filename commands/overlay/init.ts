@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../../src/cli/base-command.js';
 import {makeDeps} from '../../src/deps.js';
-import type {OverlayInitResult} from '../../src/runtime/overlay-init.js';
+import type {OverlayInitResult} from '../../src/runtime/overlay/init.js';
 
 export default class OverlayInit extends BaseCommand {
   static override summary = "Write an overlay network's config into etcd (flannel's layout), once";
@@ -33,7 +33,7 @@ export default class OverlayInit extends BaseCommand {
 
   async run(): Promise<OverlayInitResult> {
     const {flags} = await this.parse(OverlayInit);
-    const {overlayInit} = await import('../../src/runtime/overlay-init.js');
+    const {overlayInit} = await import('../../src/runtime/overlay/init.js');
     const {UsageError} = await import('../../src/errors.js');
     const password = process.env.CNI_DOCKER_ETCD_PASSWORD;
     if (flags['etcd-user'] !== undefined && password === undefined) throw new UsageError('--etcd-user needs the password in $CNI_DOCKER_ETCD_PASSWORD');

@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../src/cli/base-command.js';
 import {networkFlags, stateFlags} from '../../src/cli/flags.js';
 import {makeDeps} from '../../src/deps.js';
-import type {OverlayStatus} from '../../src/runtime/overlay-status.js';
+import type {OverlayStatus} from '../../src/runtime/overlay/status.js';
 
 export default class OverlayStatusCommand extends BaseCommand {
   static override summary = "Show an overlay network's subnet leases: subnet, public IP, VTEP MAC, expiry, this host marked";
@@ -19,8 +19,8 @@ export default class OverlayStatusCommand extends BaseCommand {
 
   async run(): Promise<OverlayStatus> {
     const {flags} = await this.parse(OverlayStatusCommand);
-    const {resolveOverlay} = await import('../../src/runtime/overlay-network.js');
-    const {overlayStatus} = await import('../../src/runtime/overlay-status.js');
+    const {resolveOverlay} = await import('../../src/runtime/overlay/network.js');
+    const {overlayStatus} = await import('../../src/runtime/overlay/status.js');
     const deps = makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']});
     const s = await overlayStatus(deps, await resolveOverlay({conf: flags.conf, net: flags.net}, deps.confDir, deps.cwd));
     if (!this.jsonEnabled()) {

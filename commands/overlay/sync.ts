@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags';
 import {BaseCommand} from '../../src/cli/base-command.js';
 import {networkFlags, stateFlags} from '../../src/cli/flags.js';
 import {makeDeps} from '../../src/deps.js';
-import type {OverlaySyncReport} from '../../src/runtime/overlay-sync.js';
+import type {OverlaySyncReport} from '../../src/runtime/overlay/sync.js';
 
 export default class OverlaySyncCommand extends BaseCommand {
   static override summary = "Take or renew this host's lease and program the vxlan device and its peers (--follow: keep doing it)";
@@ -23,8 +23,8 @@ export default class OverlaySyncCommand extends BaseCommand {
 
   async run(): Promise<OverlaySyncReport | void> {
     const {flags} = await this.parse(OverlaySyncCommand);
-    const {resolveOverlay} = await import('../../src/runtime/overlay-network.js');
-    const o = await import('../../src/runtime/overlay-sync.js');
+    const {resolveOverlay} = await import('../../src/runtime/overlay/network.js');
+    const o = await import('../../src/runtime/overlay/sync.js');
     const deps = makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']});
     const net = await resolveOverlay({conf: flags.conf, net: flags.net}, deps.confDir, deps.cwd);
     const json = this.jsonEnabled();

@@ -1,6 +1,6 @@
-import type {OverlayInitResult} from '../runtime/overlay-init.js';
-import type {OverlayStatus} from '../runtime/overlay-status.js';
-import type {FollowReport, OverlaySyncReport, PeerChanges, PeerSyncReport} from '../runtime/overlay-sync.js';
+import type {OverlayInitResult} from '../runtime/overlay/init.js';
+import type {OverlayStatus} from '../runtime/overlay/status.js';
+import type {FollowReport, OverlaySyncReport, PeerChanges, PeerSyncReport} from '../runtime/overlay/sync.js';
 import {renderTable, tableOptions} from '../output/table.js';
 import type {Lines} from './lines.js';
 

@@ -175,7 +175,7 @@ export async function doctor(deps: Deps, opts: DoctorOptions = {}): Promise<Doct
   const conf = await confChecks(deps);
   checks.push(...conf.checks);
   checks.push(...(await subnetChecks(deps, conf.lists)));
-  const {overlayChecks} = await import('./overlay-doctor.js');
+  const {overlayChecks} = await import('./overlay/doctor.js');
   checks.push(...(await overlayChecks(deps)));
   checks.push(await staleCheck(deps));
   return {ok: !checks.some((c) => c.status === 'fail'), checks};

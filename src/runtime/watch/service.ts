@@ -6,7 +6,7 @@ import {listCache} from '../state/result-cache.js';
 import {gc, type GcItem} from '../gc.js';
 import {died, destroyed, labelNetworks, started, type WatchAction} from './lifecycle.js';
 import {errorText} from '../../util/error-text.js';
-import type {FollowReport} from '../overlay-sync.js';
+import type {FollowReport} from '../overlay/sync.js';
 
 /**
  * `watch`: a foreground service that follows Docker's event stream and keeps
@@ -72,7 +72,7 @@ export async function watch(deps: Deps, opts: WatchOptions = {}): Promise<void> 
   if (!deps.docker.events) throw new UserError('this Docker client cannot follow events');
   const lock = await acquireWatchLock(deps.paths.stateDir);
   // Every overlay network of the conf dir is kept in step beside Docker's events, as `overlay sync --follow` does.
-  const overlays = import('../overlay-sync.js')
+  const overlays = import('../overlay/sync.js')
     .then((o) => o.followOverlaysIn(deps, {signal, report: {info: report.info, ...report.overlay}}))
     .catch((err: unknown) => deps.log.warn(`overlay networks: ${errorText(err)}`));
   const queue = new KeyedQueue();

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {describePeers, describeSync, followReport, overlayInitLines, overlayStatusText, overlaySyncLines} from '../../../src/cli/render-overlay.js';
-import type {OverlayStatus} from '../../../src/runtime/overlay-status.js';
+import type {OverlayStatus} from '../../../src/runtime/overlay/status.js';
 
 const r = {network: 'mesh', publicIP: '192.0.2.1', uplink: 'eth0', subnet: '10.240.3.0/24', device: 'flannel.1', vtepMac: '02:00:00:00:00:03', mtu: 1450,
   expiresAt: '2030-01-01T00:00:00.000Z', peers: [{subnet: '10.240.4.0/24', publicIP: '192.0.2.2', vtepMac: '02:00:00:00:00:04'}], changes: {added: ['10.240.4.0/24'], removed: []}};

@@ -4,14 +4,14 @@
  * config is read exactly as the plugin receives it (name and cniVersion from
  * the list), so a command and an ADD agree on every setting.
  */
-import type {NetworkConfigList} from '../cni/config.js';
-import {CniError} from '../cni/errors.js';
-import {UsageError, UserError} from '../errors.js';
-import {parseOverlayConf, type OverlayNetConf} from '../overlay/net-conf.js';
-import {buildPluginConfig} from './chain.js';
-import {scanConfDir} from './conf-dir.js';
-import {resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
-import {errorText} from '../util/error-text.js';
+import type {NetworkConfigList} from '../../cni/config.js';
+import {CniError} from '../../cni/errors.js';
+import {UsageError, UserError} from '../../errors.js';
+import {parseOverlayConf, type OverlayNetConf} from '../../overlay/net-conf.js';
+import {buildPluginConfig} from '../chain.js';
+import {scanConfDir} from '../conf-dir.js';
+import {resolveNetwork, typeOf, type NetworkChoice} from '../network-config.js';
+import {errorText} from '../../util/error-text.js';
 
 export interface OverlayNetwork {
   list: NetworkConfigList;

@@ -1,11 +1,11 @@
 import {strict as assert} from 'node:assert';
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
-import {makeDeps} from '../../../src/deps.js';
-import {overlayChecks} from '../../../src/runtime/overlay-doctor.js';
-import {FakeRunner} from '../../helpers/fake-runner.js';
-import {FakeDocker} from '../../helpers/fake-docker.js';
-import {FakeEtcd, noEtcd} from '../../helpers/fake-etcd.js';
-import type {EtcdClientFactory} from '../../../src/etcd/types.js';
+import {makeDeps} from '../../../../src/deps.js';
+import {overlayChecks} from '../../../../src/runtime/overlay/doctor.js';
+import {FakeRunner} from '../../../helpers/fake-runner.js';
+import {FakeDocker} from '../../../helpers/fake-docker.js';
+import {FakeEtcd, noEtcd} from '../../../helpers/fake-etcd.js';
+import type {EtcdClientFactory} from '../../../../src/etcd/types.js';
 
 const silent = {debug: () => undefined, warn: () => undefined};
 
@@ -15,7 +15,7 @@ const silent = {debug: () => undefined, warn: () => undefined};
  * (reported without connecting). With an in-memory etcd: the line of a
  * network whose etcd answers, and of one whose etcd holds no config.
  */
-describe('runtime/overlay-doctor', () => {
+describe('runtime/overlay/doctor', () => {
   let tmp: string;
   beforeEach(() => {
     tmp = mkdtempSync('/tmp/tovd-unit-');

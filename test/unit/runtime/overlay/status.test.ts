@@ -1,11 +1,11 @@
 import {strict as assert} from 'node:assert';
-import {loadConfList} from '../../../src/cni/config.js';
-import {makeDeps} from '../../../src/deps.js';
-import {overlayOf, type OverlayNetwork} from '../../../src/runtime/overlay-network.js';
-import {overlayStatus, type LeaseRow} from '../../../src/runtime/overlay-status.js';
-import {FakeDocker} from '../../helpers/fake-docker.js';
-import {FakeEtcd} from '../../helpers/fake-etcd.js';
-import {FakeRunner, type Expectation} from '../../helpers/fake-runner.js';
+import {loadConfList} from '../../../../src/cni/config.js';
+import {makeDeps} from '../../../../src/deps.js';
+import {overlayOf, type OverlayNetwork} from '../../../../src/runtime/overlay/network.js';
+import {overlayStatus, type LeaseRow} from '../../../../src/runtime/overlay/status.js';
+import {FakeDocker} from '../../../helpers/fake-docker.js';
+import {FakeEtcd} from '../../../helpers/fake-etcd.js';
+import {FakeRunner, type Expectation} from '../../../helpers/fake-runner.js';
 
 const P = '/unit/network';
 const CONFIG = '{"Network":"10.240.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":7,"Port":4789}}';
@@ -28,7 +28,7 @@ const ADDRS: Expectation = {
 };
 const routes = (r: unknown[]): Expectation => ({argv: ['ip', '-j', '-4', 'route', 'show', 'table', 'main'], reply: {stdout: JSON.stringify(r)}});
 
-describe('runtime/overlay-status (over an in-memory etcd)', () => {
+describe('runtime/overlay/status (over an in-memory etcd)', () => {
   let etcd: FakeEtcd;
   beforeEach(() => {
     etcd = new FakeEtcd();

@@ -3,11 +3,11 @@
  * dir, saying whether its etcd answers (and with which network config and
  * how many leases), or why not.
  */
-import type {Deps} from '../deps.js';
-import {cidrString} from '../util/ip.js';
-import {withOverlay} from '../overlay/connect.js';
-import {overlayNetworksIn} from './overlay-network.js';
-import {errorText} from '../util/error-text.js';
+import type {Deps} from '../../deps.js';
+import {cidrString} from '../../util/ip.js';
+import {withOverlay} from '../../overlay/connect.js';
+import {overlayNetworksIn} from './network.js';
+import {errorText} from '../../util/error-text.js';
 
 /** One doctor line (./doctor.ts DoctorCheck), declared here so the two modules do not import each other. */
 export interface OverlayCheck {

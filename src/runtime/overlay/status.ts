@@ -3,12 +3,12 @@
  * when each runs out, and which one is this host's (by its public IP, as the
  * registry itself finds it).
  */
-import type {Deps} from '../deps.js';
-import {cidrString, ipString} from '../util/ip.js';
-import {withOverlay} from '../overlay/connect.js';
-import {findUplink} from '../overlay/uplink.js';
-import type {OverlayNetwork} from './overlay-network.js';
-import {errorText} from '../util/error-text.js';
+import type {Deps} from '../../deps.js';
+import {cidrString, ipString} from '../../util/ip.js';
+import {withOverlay} from '../../overlay/connect.js';
+import {findUplink} from '../../overlay/uplink.js';
+import type {OverlayNetwork} from './network.js';
+import {errorText} from '../../util/error-text.js';
 
 export interface LeaseRow {
   subnet: string;

@@ -1,14 +1,14 @@
 import {strict as assert} from 'node:assert';
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
-import {loadConfList} from '../../../src/cni/config.js';
-import {CniError} from '../../../src/cni/errors.js';
-import {UsageError, UserError} from '../../../src/errors.js';
-import {overlayNetworksIn, overlayOf, resolveOverlay} from '../../../src/runtime/overlay-network.js';
+import {loadConfList} from '../../../../src/cni/config.js';
+import {CniError} from '../../../../src/cni/errors.js';
+import {UsageError, UserError} from '../../../../src/errors.js';
+import {overlayNetworksIn, overlayOf, resolveOverlay} from '../../../../src/runtime/overlay/network.js';
 
 const overlay = {type: 'overlay', etcdEndpoints: ['http://10.0.0.1:2379'], etcdPrefix: '/tov/net'};
 const list = (name: string, plugins: object[], cniVersion = '1.0.0') => ({cniVersion, name, plugins});
 
-describe('runtime/overlay-network', () => {
+describe('runtime/overlay/network', () => {
   let tmp: string;
   beforeEach(() => {
     tmp = mkdtempSync('/tmp/tovn-unit-');

@@ -3,14 +3,14 @@
  * layout (`<prefix>/config`). Created only if absent; the same network again
  * is fine, a different one is refused and left as it is.
  */
-import {UserError} from '../errors.js';
-import {resolveOptions, type EtcdTls} from '../etcd/options.js';
-import type {EtcdClientFactory} from '../etcd/types.js';
-import {cidrString, ipString} from '../util/ip.js';
-import {checkNetworkConfig, formatNetworkConfig, type NetworkConfigInput} from '../overlay/config.js';
-import {configKey, DEFAULT_PREFIX, parsePrefix} from '../overlay/keys.js';
-import {SubnetRegistry} from '../overlay/registry.js';
-import {errorText} from '../util/error-text.js';
+import {UserError} from '../../errors.js';
+import {resolveOptions, type EtcdTls} from '../../etcd/options.js';
+import type {EtcdClientFactory} from '../../etcd/types.js';
+import {cidrString, ipString} from '../../util/ip.js';
+import {checkNetworkConfig, formatNetworkConfig, type NetworkConfigInput} from '../../overlay/config.js';
+import {configKey, DEFAULT_PREFIX, parsePrefix} from '../../overlay/keys.js';
+import {SubnetRegistry} from '../../overlay/registry.js';
+import {errorText} from '../../util/error-text.js';
 
 export interface OverlayInitRequest extends NetworkConfigInput {
   endpoints: string[];

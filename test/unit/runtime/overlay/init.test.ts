@@ -1,9 +1,9 @@
 import {strict as assert} from 'node:assert';
-import {UserError} from '../../../src/errors.js';
-import {overlayInit} from '../../../src/runtime/overlay-init.js';
-import {FakeEtcd, noEtcd} from '../../helpers/fake-etcd.js';
+import {UserError} from '../../../../src/errors.js';
+import {overlayInit} from '../../../../src/runtime/overlay/init.js';
+import {FakeEtcd, noEtcd} from '../../../helpers/fake-etcd.js';
 
-describe('runtime/overlay-init', () => {
+describe('runtime/overlay/init', () => {
   const good = {endpoints: ['http://192.0.2.1:2379'], network: '10.240.0.0/16'};
 
   /**

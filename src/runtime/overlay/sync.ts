@@ -12,17 +12,17 @@
  * when this host's own lease goes (expired, deleted) the full sync runs
  * again and takes one. Failures are reported and retried with backoff.
  */
-import type {Deps} from '../deps.js';
-import {cidrString} from '../util/ip.js';
-import {syncPeers, type Peer, type PeerPlan} from '../net/link-vxlan.js';
-import {connectOverlay, withOverlay} from '../overlay/connect.js';
-import {withHostLock} from '../overlay/host-lock.js';
-import type {SubnetRegistry} from '../overlay/registry.js';
-import {peersFromLeases, syncHost, type HostSync} from '../overlay/sync.js';
-import {findUplink, type Uplink} from '../overlay/uplink.js';
-import type {SubnetLease} from '../overlay/lease.js';
-import {overlayNetworksIn, type OverlayNetwork} from './overlay-network.js';
-import {errorText} from '../util/error-text.js';
+import type {Deps} from '../../deps.js';
+import {cidrString} from '../../util/ip.js';
+import {syncPeers, type Peer, type PeerPlan} from '../../net/link-vxlan.js';
+import {connectOverlay, withOverlay} from '../../overlay/connect.js';
+import {withHostLock} from '../../overlay/host-lock.js';
+import type {SubnetRegistry} from '../../overlay/registry.js';
+import {peersFromLeases, syncHost, type HostSync} from '../../overlay/sync.js';
+import {findUplink, type Uplink} from '../../overlay/uplink.js';
+import type {SubnetLease} from '../../overlay/lease.js';
+import {overlayNetworksIn, type OverlayNetwork} from './network.js';
+import {errorText} from '../../util/error-text.js';
 
 export interface PeerChanges {
   added: string[];

@@ -1,7 +1,7 @@
 import {strict as assert} from 'node:assert';
-import {planChanges, renewDelayMs} from '../../../src/runtime/overlay-sync.js';
+import {planChanges, renewDelayMs} from '../../../../src/runtime/overlay/sync.js';
 
-describe('runtime/overlay-sync (pure parts)', () => {
+describe('runtime/overlay/sync (pure parts)', () => {
   it('renews an hour before expiry, or halfway for a lease of two hours or less; never for a reservation', () => {
     const now = 1_000_000;
     assert.equal(renewDelayMs(new Date(now + 24 * 3600_000), now), 23 * 3600_000);
