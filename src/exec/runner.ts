@@ -14,6 +14,14 @@ export interface RunOptions {
   extendEnv?: boolean;
   /** Kill the child after this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * What of the child's output the caller has no use for: 'stdout' (a write
+   * whose errors come on stderr) or 'all' (a best-effort call whose outcome
+   * is only its exit code). It goes to /dev/null and its RunResult fields are
+   * ''. Reading and buffering a stream is most of what one subprocess
+   * allocates here, and a bulk call runs hundreds of them.
+   */
+  discard?: 'stdout' | 'all';
 }
 
 export interface RunResult {
@@ -62,9 +70,9 @@ export function loadExeca(): Promise<Execa> {
  * The real runner, backed by execa: no shell; stdin is `input`, or nothing
  * (never an open pipe a child could wait on); the environment is this
  * process's merged with `env` unless extendEnv is false; stdout and stderr
- * come back whole, final newline included. A file that cannot be started
- * (ENOENT, EACCES, ...) is exit 127, as a shell reports it, with execa's
- * message on stderr; a child killed (timeout, signal) is exit 1 with execa's
+ * come back whole, final newline included ('' when discarded). A file that
+ * cannot be started (ENOENT, EACCES, ...) is exit 127, as a shell reports it,
+ * with execa's message on stderr; a child killed (timeout, signal) is exit 1 with execa's
  * message when it wrote nothing on stderr.
  */
 export function execaRunner(): Runner {
@@ -73,6 +81,8 @@ export function execaRunner(): Runner {
       const execa = await loadExeca();
       const r = await execa(file, [...args], {
         ...(options.input === undefined ? {stdin: 'ignore' as const} : {input: options.input}),
+        stdout: options.discard ? ('ignore' as const) : ('pipe' as const),
+        stderr: options.discard === 'all' ? ('ignore' as const) : ('pipe' as const),
         reject: false,
         env: options.env,
         extendEnv: options.extendEnv ?? true,
@@ -82,7 +92,7 @@ export function execaRunner(): Runner {
         // by design; execa's exit hook per child would only add work to every spawn.
         cleanup: false,
       });
-      const result: RunResult = {stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? 1};
+      const result: RunResult = {stdout: r.stdout ?? '', stderr: r.stderr ?? '', exitCode: r.exitCode ?? 1};
       if (r.exitCode === undefined) {
         const started = r.signal !== undefined || r.timedOut || r.isCanceled || r.isMaxBuffer;
         if (!started) result.exitCode = 127;
