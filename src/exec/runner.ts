@@ -1,3 +1,5 @@
+import type {Readable} from 'node:stream';
+
 /**
  * One injected runner for every subprocess: argv in, stdout/stderr/exit code out.
  * Nothing is ever passed through a shell. execa is imported lazily so that
@@ -14,6 +16,14 @@ export interface RunOptions {
   extendEnv?: boolean;
   /** Kill the child after this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * What of the child's output the caller has no use for: 'stdout' (a write
+   * whose errors come on stderr) or 'all' (a best-effort call whose outcome
+   * is only its exit code). It goes to /dev/null and its RunResult fields are
+   * ''. Reading and buffering a stream is most of what one subprocess
+   * allocates here, and a bulk call runs hundreds of them.
+   */
+  discard?: 'stdout' | 'all';
 }
 
 export interface RunResult {
@@ -62,29 +72,38 @@ export function loadExeca(): Promise<Execa> {
  * The real runner, backed by execa: no shell; stdin is `input`, or nothing
  * (never an open pipe a child could wait on); the environment is this
  * process's merged with `env` unless extendEnv is false; stdout and stderr
- * come back whole, final newline included. A file that cannot be started
- * (ENOENT, EACCES, ...) is exit 127, as a shell reports it, with execa's
- * message on stderr; a child killed (timeout, signal) is exit 1 with execa's
- * message when it wrote nothing on stderr.
+ * come back whole, final newline included ('' when discarded). A file that
+ * cannot be started (ENOENT, EACCES, ...) is exit 127, as a shell reports it,
+ * with execa's message on stderr; a child killed (timeout, signal) is exit 1
+ * with execa's message when it wrote nothing on stderr.
  */
 export function execaRunner(): Runner {
   return {
     async run(file, args, options = {}) {
       const execa = await loadExeca();
-      const r = await execa(file, [...args], {
+      const child = execa(file, [...args], {
         ...(options.input === undefined ? {stdin: 'ignore' as const} : {input: options.input}),
+        stdout: options.discard ? ('ignore' as const) : ('pipe' as const),
+        stderr: options.discard === 'all' ? ('ignore' as const) : ('pipe' as const),
+        // The output is read below, by a listener per stream: execa's own buffering reads
+        // through an async iterator holding two 2048-slot queues per stream for the child's
+        // lifetime, which a bulk call's hundreds of children pile up on the heap (execa
+        // still waits for both streams to end before it settles).
+        buffer: false,
         reject: false,
         env: options.env,
         extendEnv: options.extendEnv ?? true,
         timeout: options.timeoutMs,
-        stripFinalNewline: false,
         // Our children are short-lived (ip, iptables-restore, nsenter) and never outlive the command
         // by design; execa's exit hook per child would only add work to every spawn.
         cleanup: false,
       });
-      const result: RunResult = {stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? 1};
+      const stdout = collect(child.stdout);
+      const stderr = collect(child.stderr);
+      const r = await child;
+      const result: RunResult = {stdout: stdout(), stderr: stderr(), exitCode: r.exitCode ?? 1};
       if (r.exitCode === undefined) {
-        const started = r.signal !== undefined || r.timedOut || r.isCanceled || r.isMaxBuffer;
+        const started = r.signal !== undefined || r.timedOut || r.isCanceled;
         if (!started) result.exitCode = 127;
         if (!started || !result.stderr) result.stderr = r.shortMessage ?? `${file}: failed`;
       }
@@ -94,6 +113,17 @@ export function execaRunner(): Runner {
       return result;
     },
   };
+}
+
+/**
+ * Everything a child of execa with `buffer: false` writes on one of its pipes,
+ * as text once execa has settled ('' for none). Called right after starting
+ * the child, before its first write is read.
+ */
+export function collect(stream: Readable | null | undefined): () => string {
+  const chunks: Buffer[] = [];
+  stream?.on('data', (c: Buffer) => chunks.push(c));
+  return () => Buffer.concat(chunks).toString('utf8');
 }
 
 /** A runner whose every command runs inside the network namespace at `netnsPath`. */

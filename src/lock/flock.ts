@@ -1,5 +1,5 @@
 import {closeSync, constants, fstatSync, openSync, statSync} from 'node:fs';
-import {loadExeca} from '../exec/runner.js';
+import {collect, loadExeca} from '../exec/runner.js';
 
 /**
  * An exclusive BSD flock(2) on a file, the same lock the reference host-local
@@ -40,10 +40,13 @@ async function runFlock(fd: number, opts: FlockOptions): Promise<void> {
   const bin = opts.flockBin ?? 'flock';
   const execa = await loadExeca();
   // execa's types name only fds 3-9 here; any open fd is handed to the child as it is.
-  const r = await execa(bin, argv, {stdio: ['ignore', 'ignore', 'pipe', fd as 3], reject: false});
+  // stderr is read as the runner reads its children's (src/exec/runner.ts).
+  const child = execa(bin, argv, {stdio: ['ignore', 'ignore', 'pipe', fd as 3], buffer: false, reject: false});
+  const stderr = collect(child.stderr);
+  const r = await child;
   if (r.exitCode === 0) return;
   if (r.exitCode === 1 && opts.timeoutSeconds !== undefined) throw new Error(`timed out waiting for lock after ${opts.timeoutSeconds}s`);
-  const why = r.exitCode === undefined ? r.shortMessage : r.stderr.trim() || (r.signal ? `signal ${r.signal}` : `exit status ${r.exitCode}`);
+  const why = r.exitCode === undefined ? r.shortMessage : stderr().trim() || (r.signal ? `signal ${r.signal}` : `exit status ${r.exitCode}`);
   throw new Error(`failed to lock: ${bin} ${argv.join(' ')}: ${why}`);
 }
 

@@ -107,7 +107,8 @@ class RestoreQueue {
   }
 
   private exec(input: string): Promise<RunResult> {
-    return this.runner.run(this.file, ARGS, {input, reject: false});
+    // A restore prints nothing on success; its errors come on stderr.
+    return this.runner.run(this.file, ARGS, {input, reject: false, discard: 'stdout'});
   }
 
   private async pump(): Promise<void> {

@@ -19,7 +19,7 @@ const pairsOf = (values: Record<string, string>): string[] => Object.entries(val
 export async function writeSysctls(runner: Runner, values: Record<string, string>, netns?: string): Promise<void> {
   const pairs = pairsOf(values);
   if (pairs.length === 0) return;
-  await inNetns(runner, netns).run('sysctl', ['-q', '-w', ...pairs]);
+  await inNetns(runner, netns).run('sysctl', ['-q', '-w', ...pairs], {discard: 'stdout'});
 }
 
 /**
@@ -29,7 +29,7 @@ export async function writeSysctls(runner: Runner, values: Record<string, string
 export async function writeSysctlsBestEffort(runner: Runner, values: Record<string, string>, netns?: string): Promise<void> {
   const pairs = pairsOf(values);
   if (pairs.length === 0) return;
-  await inNetns(runner, netns).run('sysctl', ['-q', '-e', '-w', ...pairs], {reject: false});
+  await inNetns(runner, netns).run('sysctl', ['-q', '-e', '-w', ...pairs], {reject: false, discard: 'all'});
 }
 
 /**
