@@ -5,8 +5,8 @@ import {formatPort} from '../runtime/port-mapping.js';
 
 /**
  * The attachment table of `list`. chalk is loaded only to colour a terminal:
- * its import (supports-color, tty) costs ~10 ms of start-up that piped output
- * never uses.
+ * its import (supports-color, tty) adds to the start-up (`npm run bench` times
+ * it) of a command whose piped output never uses it.
  */
 export async function attachmentTable(rows: ListedAttachment[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): Promise<string> {
   const opts = tableOptions(stream, env);

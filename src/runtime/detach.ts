@@ -112,6 +112,35 @@ function listsOf(entries: CacheEntry[]): NetworkConfigList[] {
   return out;
 }
 
+/** Load the plugins these attachments use. */
+function preloadFor(entries: CacheEntry[]): void {
+  for (const c of new Set(entries.map((e) => e.config))) {
+    try {
+      preloadPlugins(cachedList(c));
+    } catch {
+      // releaseEntry reports a config that does not load
+    }
+  }
+}
+
+/** The detached and the failures, in request order, and the entries that stay attached. */
+function sortOutcomes(
+  wanted: {entry: CacheEntry; name: string}[],
+  outcomes: PromiseSettledResult<{detached: Detached}>[],
+): {out: Outcome<Detached>; kept: CacheEntry[]} {
+  const out: Outcome<Detached> = {done: [], failures: []};
+  const kept: CacheEntry[] = [];
+  outcomes.forEach((s, i) => {
+    const {entry, name} = wanted[i];
+    if (s.status === 'fulfilled') out.done.push(s.value.detached);
+    else {
+      kept.push(entry);
+      out.failures.push({target: name, message: `failed to detach ${name} from ${entry.networkName}: ${errorText(s.reason)}`});
+    }
+  });
+  return {out, kept};
+}
+
 export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<Detached>> {
   const netns = req.netns ?? [];
   if (netns.length > 0 && req.containers.length) throw new UserError('give containers or --netns, not both');
@@ -151,14 +180,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
     const entries = all ? await all : await knownEntries(deps, new Set(found.map((f) => f.id)));
     for (const {id, name} of found) await pick(entries, id, name);
   }
-  // Load the plugins these attachments use.
-  for (const c of new Set(wanted.map(({entry}) => entry.config))) {
-    try {
-      preloadPlugins(cachedList(c));
-    } catch {
-      // releaseEntry reports a config that does not load
-    }
-  }
+  preloadFor(wanted.map(({entry}) => entry));
   // Interfaces of one container on one network share a masquerade chain: their
   // DELs run one after another; independent attachments run concurrently.
   const groups = new Map<string, number[]>();
@@ -183,16 +205,7 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
       step?.(outcomes[i]);
     }
   }));
-  const out: Outcome<Detached> = {done: [], failures: []};
-  const kept: CacheEntry[] = [];
-  outcomes.forEach((s, i) => {
-    const {entry, name} = wanted[i];
-    if (s.status === 'fulfilled') out.done.push(s.value.detached);
-    else {
-      kept.push(entry);
-      out.failures.push({target: name, message: `failed to detach ${name} from ${entry.networkName}: ${errorText(s.reason)}`});
-    }
-  });
+  const {out, kept} = sortOutcomes(wanted, outcomes);
   const closed = await closing;
   if ('error' in closed) throw closed.error;
   await reopenForwarding(deps, [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)), listsOf(kept).flatMap(overlayBridgesOf));

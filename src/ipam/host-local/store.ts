@@ -39,9 +39,10 @@ function errCode(err: unknown): string | undefined {
 
 /**
  * Same content and mode as the reference's ioutil.WriteFile(path, data, 0644),
- * without O_TRUNC: opening a non-empty file with O_TRUNC costs ~1.3 ms here
- * (ext4 schedules a flush of a file truncated to zero), overwriting in place
- * and then cutting to length ~0.02 ms. A ~15-byte write is one syscall either way.
+ * without O_TRUNC: opening a non-empty file with O_TRUNC is slow (ext4 schedules
+ * a flush of a file truncated to zero), overwriting in place and then cutting to
+ * length is not; `npm run bench` times the attach and detach this is part of.
+ * A ~15-byte write is one syscall either way.
  */
 function overwriteSmallFile(path: string, data: string): void {
   const buf = Buffer.from(data);
