@@ -33,7 +33,11 @@ function lazyModule(name, kind) {
 const lazyDependencies = {
   name: 'lazy-dependencies',
   setup(b) {
-    const filter = new RegExp(`^(${Object.keys(LAZY).map((n) => n.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    const filter = new RegExp(
+      `^(${Object.keys(LAZY)
+        .map((n) => n.replace(/[/.-]/g, '\\$&'))
+        .join('|')})$`,
+    );
     b.onResolve({filter}, (args) => ({path: args.path, namespace: 'lazy'}));
     b.onLoad({filter: /.*/, namespace: 'lazy'}, (args) => ({contents: lazyModule(args.path, LAZY[args.path]), loader: 'js'}));
   },

@@ -50,8 +50,13 @@ function loadWithCodeCache() {
       if (covered.includes(command)) return;
       fs.mkdirSync(cacheDir, {recursive: true});
       // A new cache: those of earlier builds will not be read again.
-      if (!used) for (const f of fs.readdirSync(cacheDir)) if (f.startsWith('cni-docker-') && !f.startsWith(build)) fs.rmSync(path.join(cacheDir, f), {force: true});
-      for (const [file, data] of [[cacheFile, script.createCachedData()], [coveredFile, JSON.stringify([...covered, command])]]) {
+      if (!used)
+        for (const f of fs.readdirSync(cacheDir))
+          if (f.startsWith('cni-docker-') && !f.startsWith(build)) fs.rmSync(path.join(cacheDir, f), {force: true});
+      for (const [file, data] of [
+        [cacheFile, script.createCachedData()],
+        [coveredFile, JSON.stringify([...covered, command])],
+      ]) {
         const tmp = `${file}.${process.pid}`;
         fs.writeFileSync(tmp, data);
         fs.renameSync(tmp, file);

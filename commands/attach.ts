@@ -20,10 +20,22 @@ export default class AttachCommand extends BaseCommand {
   static override strict = false;
 
   static override examples = [
-    {description: 'The seed scenario on a --net=none container', command: '<%= config.bin %> <%= command.id %> web --conf configs/mybridge2.conf'},
-    {description: 'A named network from the conf dir, two containers at once', command: '<%= config.bin %> <%= command.id %> web db --net customrktbridge --conf-dir configs'},
-    {description: 'A plain namespace made with `ip netns add 1234567890`', command: '<%= config.bin %> <%= command.id %> --netns /var/run/netns/1234567890 --conf configs/mybridge.conf --ifname eth12'},
-    {description: 'Publish port 8080 of "web" on port 18080 of the host (through the reference portmap)', command: '<%= config.bin %> <%= command.id %> web --conf configs/cni-docker-portmap.conflist --publish 18080:8080'},
+    {
+      description: 'The seed scenario on a --net=none container',
+      command: '<%= config.bin %> <%= command.id %> web --conf configs/mybridge2.conf',
+    },
+    {
+      description: 'A named network from the conf dir, two containers at once',
+      command: '<%= config.bin %> <%= command.id %> web db --net customrktbridge --conf-dir configs',
+    },
+    {
+      description: 'A plain namespace made with `ip netns add 1234567890`',
+      command: '<%= config.bin %> <%= command.id %> --netns /var/run/netns/1234567890 --conf configs/mybridge.conf --ifname eth12',
+    },
+    {
+      description: 'Publish port 8080 of "web" on port 18080 of the host (through the reference portmap)',
+      command: '<%= config.bin %> <%= command.id %> web --conf configs/cni-docker-portmap.conflist --publish 18080:8080',
+    },
     {description: 'Show what would happen, touching nothing', command: '<%= config.bin %> <%= command.id %> web --net mybridge --dry-run'},
   ];
 
@@ -41,7 +53,8 @@ export default class AttachCommand extends BaseCommand {
     args: Flags.string({description: 'extra CNI_ARGS as KEY=VALUE (repeatable)', multiple: true}),
     publish: Flags.string({
       char: 'p',
-      description: 'publish a container port on the host, [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (repeatable; one container; the network needs a plugin with the portMappings capability, e.g. portmap)',
+      description:
+        'publish a container port on the host, [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (repeatable; one container; the network needs a plugin with the portMappings capability, e.g. portmap)',
       multiple: true,
       // One value per flag, so `-p 80:80 web` leaves `web` a container.
       multipleNonGreedy: true,

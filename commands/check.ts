@@ -11,7 +11,7 @@ export default class CheckCommand extends BaseCommand {
 
   static override description =
     'Compares each attachment with what is really there: the interface, every address and route of the cached ' +
-    'result, the masquerade rules, and the plugins\' own CHECK (cniVersion 0.4.0 and later). Exits 1 on any drift.';
+    "result, the masquerade rules, and the plugins' own CHECK (cniVersion 0.4.0 and later). Exits 1 on any drift.";
 
   static override examples = ['<%= config.bin %> <%= command.id %> web', '<%= config.bin %> <%= command.id %> web --net mybridge --json'];
 

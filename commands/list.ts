@@ -18,7 +18,7 @@ export default class ListCommand extends BaseCommand {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --container web --json',
-    "<%= config.bin %> <%= command.id %> --net mybridge | cut -f1,6",
+    '<%= config.bin %> <%= command.id %> --net mybridge | cut -f1,6',
   ];
 
   static override flags = {

@@ -14,7 +14,11 @@ Only the result or error JSON is written to stdout; the exit status is 0 or 1.`;
 
   static override args = {
     // ignoreStdin: without it oclif takes piped stdin (the network config) as this argument's value.
-    type: Args.string({description: 'plugin to run (bridge, macvlan, host-local, dhcp, overlay); default: the config\'s "type"', required: false, ignoreStdin: true}),
+    type: Args.string({
+      description: 'plugin to run (bridge, macvlan, host-local, dhcp, overlay); default: the config\'s "type"',
+      required: false,
+      ignoreStdin: true,
+    }),
   };
 
   async run(): Promise<void> {

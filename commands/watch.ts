@@ -17,11 +17,16 @@ export default class Watch extends BaseCommand {
 
   static override examples = [
     {description: 'Run in the foreground', command: '<%= config.bin %> <%= command.id %>'},
-    {description: 'A container networked with no command', command: 'docker run -d --label cni-docker.networks=mybridge busybox sleep 3600'},
+    {
+      description: 'A container networked with no command',
+      command: 'docker run -d --label cni-docker.networks=mybridge busybox sleep 3600',
+    },
   ];
 
   static override flags = {
-    'conf-dir': Flags.string({description: 'conf dir, for labelled containers and overlay networks (default: $NETCONFPATH or /etc/cni/net.d)'}),
+    'conf-dir': Flags.string({
+      description: 'conf dir, for labelled containers and overlay networks (default: $NETCONFPATH or /etc/cni/net.d)',
+    }),
     ...stateFlags,
   };
 
@@ -37,7 +42,10 @@ export default class Watch extends BaseCommand {
     process.once('SIGINT', () => stop('SIGINT'));
     // watch never returns a result: under --json, stdout carries one JSON line per action and stderr
     // the log lines, written directly (oclif's log() and logToStderr() are silent under --json).
-    const line = (stream: NodeJS.WriteStream) => (l: string): void => void stream.write(`${l}\n`);
+    const line =
+      (stream: NodeJS.WriteStream) =>
+      (l: string): void =>
+        void stream.write(`${l}\n`);
     await watch(makeDeps({confDir: flags['conf-dir'], stateRoot: flags['state-root']}), {
       signal: ac.signal,
       report: watchReport({out: line(process.stdout), err: line(process.stderr)}, this.jsonEnabled()),

@@ -7,10 +7,15 @@ export default class DhcpDaemon extends Command {
   static override summary = 'Run the DHCP lease daemon for the dhcp IPAM type (foreground).';
   static override description = `Acquires, renews and releases DHCP leases inside container network namespaces on behalf of the dhcp IPAM plugin.
 Leases are persisted and resumed after a restart. The dhcp IPAM starts this daemon in the background when it is not running.`;
-  static override examples = ['<%= config.bin %> dhcp daemon', '<%= config.bin %> dhcp daemon --socket /tmp/dhcp.sock --state-dir /tmp/state'];
+  static override examples = [
+    '<%= config.bin %> dhcp daemon',
+    '<%= config.bin %> dhcp daemon --socket /tmp/dhcp.sock --state-dir /tmp/state',
+  ];
   static override flags = {
     socket: Flags.string({description: 'unix socket to listen on (default: <state root>/run/cni/dhcp.sock)'}),
-    'state-dir': Flags.string({description: 'state directory, leases in <dir>/dhcp/leases.json (default: <state root>/var/lib/cni-docker)'}),
+    'state-dir': Flags.string({
+      description: 'state directory, leases in <dir>/dhcp/leases.json (default: <state root>/var/lib/cni-docker)',
+    }),
     ...stateFlags,
     quiet: Flags.boolean({description: 'log only warnings', default: false}),
   };

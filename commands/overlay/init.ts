@@ -17,7 +17,12 @@ export default class OverlayInit extends BaseCommand {
   ];
 
   static override flags = {
-    etcd: Flags.string({description: 'etcd client URLs, comma-separated (or the flag repeated)', required: true, multiple: true, delimiter: ','}),
+    etcd: Flags.string({
+      description: 'etcd client URLs, comma-separated (or the flag repeated)',
+      required: true,
+      multiple: true,
+      delimiter: ',',
+    }),
     prefix: Flags.string({description: 'etcd key prefix of the network', default: '/coreos.com/network'}),
     network: Flags.string({description: 'the overlay network (IPv4 CIDR)', required: true}),
     'subnet-len': Flags.integer({description: "length of each host's subnet (default: 24, or the network's + 2 for small networks)"}),
@@ -36,7 +41,8 @@ export default class OverlayInit extends BaseCommand {
     const {overlayInit} = await import('../../src/runtime/overlay/init.js');
     const {UsageError} = await import('../../src/errors.js');
     const password = process.env.CNI_DOCKER_ETCD_PASSWORD;
-    if (flags['etcd-user'] !== undefined && password === undefined) throw new UsageError('--etcd-user needs the password in $CNI_DOCKER_ETCD_PASSWORD');
+    if (flags['etcd-user'] !== undefined && password === undefined)
+      throw new UsageError('--etcd-user needs the password in $CNI_DOCKER_ETCD_PASSWORD');
     // Only etcd is written: no local state, so the state root (and a bad $CNI_DOCKER_STATE_ROOT) plays no part.
     const r = await overlayInit(makeDeps({stateRoot: '/'}), {
       endpoints: flags.etcd,

@@ -10,7 +10,10 @@ export default class OverlayStatusCommand extends BaseCommand {
     'Reads <prefix>/config and every lease under <prefix>/subnets/ from etcd, and asks etcd how long each lease has left. ' +
     "This host's lease (found by its public IP, as the plugin finds it) is marked with *. Reservations (keys without an etcd lease) never expire.";
 
-  static override examples = ['<%= config.bin %> <%= command.id %> --net mesh', '<%= config.bin %> <%= command.id %> --conf /etc/cni/net.d/mesh.conf --json'];
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --net mesh',
+    '<%= config.bin %> <%= command.id %> --conf /etc/cni/net.d/mesh.conf --json',
+  ];
 
   static override flags = {
     ...networkFlags,

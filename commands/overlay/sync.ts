@@ -13,7 +13,10 @@ export default class OverlaySyncCommand extends BaseCommand {
     'With --follow it keeps doing so from an etcd watch, renews the lease before it runs out, and stops on SIGTERM or SIGINT ' +
     '(`cni-docker watch` does the same for every overlay network in the conf dir).';
 
-  static override examples = ['<%= config.bin %> <%= command.id %> --net mesh', '<%= config.bin %> <%= command.id %> --conf /etc/cni/net.d/mesh.conf --follow'];
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --net mesh',
+    '<%= config.bin %> <%= command.id %> --conf /etc/cni/net.d/mesh.conf --follow',
+  ];
 
   static override flags = {
     ...networkFlags,
@@ -43,7 +46,13 @@ export default class OverlaySyncCommand extends BaseCommand {
     process.once('SIGINT', () => stop('SIGINT'));
     // --follow never returns a result: under --json, stdout carries one JSON line per event and stderr
     // the log lines, written directly (oclif's log() and logToStderr() are silent under --json).
-    const line = (stream: NodeJS.WriteStream) => (l: string): void => void stream.write(`${l}\n`);
-    await o.followOverlay(deps, net, {signal: ac.signal, report: render.followReport({out: line(process.stdout), err: line(process.stderr)}, json)});
+    const line =
+      (stream: NodeJS.WriteStream) =>
+      (l: string): void =>
+        void stream.write(`${l}\n`);
+    await o.followOverlay(deps, net, {
+      signal: ac.signal,
+      report: render.followReport({out: line(process.stdout), err: line(process.stderr)}, json),
+    });
   }
 }

@@ -11,7 +11,10 @@ export const networkFlags = {
 };
 
 export const targetFlags = {
-  netns: Flags.string({description: 'a network namespace path (e.g. /var/run/netns/X from `ip netns add X`) instead of containers (repeatable)', multiple: true}),
+  netns: Flags.string({
+    description: 'a network namespace path (e.g. /var/run/netns/X from `ip netns add X`) instead of containers (repeatable)',
+    multiple: true,
+  }),
   id: Flags.string({description: 'container id to record for a single --netns (default: the namespace file name)', dependsOn: ['netns']}),
 };
 

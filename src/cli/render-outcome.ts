@@ -22,7 +22,9 @@ export function attachLines(o: Outcome<Attachment | DryRunPlan>, json: boolean):
   if (!json) {
     for (const a of o.done) {
       if ('dryRun' in a) {
-        lines.out.push(`Would attach ${a.container} (${a.containerId}) in ${a.netns} as ${a.ifname}${a.ports?.length ? `, publishing ${a.ports.map(formatPort).join(', ')}` : ''}:`);
+        lines.out.push(
+          `Would attach ${a.container} (${a.containerId}) in ${a.netns} as ${a.ifname}${a.ports?.length ? `, publishing ${a.ports.map(formatPort).join(', ')}` : ''}:`,
+        );
         for (const s of a.steps) lines.out.push(`  - ${s}`);
         lines.out.push(`Config:\n${JSON.stringify(a.config, null, 2)}`);
         continue;
@@ -31,7 +33,9 @@ export function attachLines(o: Outcome<Attachment | DryRunPlan>, json: boolean):
       const verb = a.existing ? 'already attached' : 'attached';
       const gw = a.gateways.length ? ` gateway ${a.gateways.join(',')}` : '';
       const ports = a.ports?.length ? ` ports ${a.ports.map(formatPort).join(',')}` : '';
-      lines.out.push(`${a.container}: ${verb} to ${a.network} as ${a.ifname} ${a.addresses.join(',') || '(no address)'}${gw}${a.mac ? ` mac ${a.mac}` : ''}${ports}`);
+      lines.out.push(
+        `${a.container}: ${verb} to ${a.network} as ${a.ifname} ${a.addresses.join(',') || '(no address)'}${gw}${a.mac ? ` mac ${a.mac}` : ''}${ports}`,
+      );
     }
     for (const f of o.failures) lines.err.push(`Error: ${f.message}`);
   }
@@ -49,7 +53,11 @@ export function detachLines(o: Outcome<Detached>, json: boolean): Lines {
 }
 
 /** `list` without --json: a table on a terminal, tab-separated rows when piped (one string, as written). */
-export async function listText(rows: ListedAttachment[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): Promise<string> {
+export async function listText(
+  rows: ListedAttachment[],
+  stream: {isTTY?: boolean},
+  env: Record<string, string | undefined>,
+): Promise<string> {
   if (rows.length === 0 && stream.isTTY) return 'no attachments\n';
   return attachmentTable(rows, stream, env);
 }
@@ -78,7 +86,9 @@ export function gcLines(r: GcResult, json: boolean): Lines {
   if (!json) {
     const verb = r.dryRun ? 'would free' : 'freed';
     for (const i of r.freed) {
-      lines.out.push(`${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)})${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`);
+      lines.out.push(
+        `${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)})${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`,
+      );
     }
     if (r.freed.length === 0) lines.out.push('nothing to free');
     const n = `${r.validAttachments} valid attachment${r.validAttachments === 1 ? '' : 's'}`;
@@ -89,7 +99,11 @@ export function gcLines(r: GcResult, json: boolean): Lines {
 }
 
 /** The lines `watch` prints as it goes: actions to `out`, everything else to `err`, each with a timestamp. */
-export function watchReport(print: {out(line: string): void; err(line: string): void}, json: boolean, stamp = (): string => new Date().toISOString()): WatchReport {
+export function watchReport(
+  print: {out(line: string): void; err(line: string): void},
+  json: boolean,
+  stamp = (): string => new Date().toISOString(),
+): WatchReport {
   return {
     info: (m) => print.err(`${stamp()} ${m}`),
     overlay: {

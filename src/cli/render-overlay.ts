@@ -39,7 +39,11 @@ export function overlaySyncLines(r: OverlaySyncReport, json: boolean): Lines {
  * to `out` (a JSON line under --json), failures and reconnections to `err`,
  * each stamped.
  */
-export function followReport(print: {out(line: string): void; err(line: string): void}, json: boolean, stamp = (): string => new Date().toISOString()): FollowReport {
+export function followReport(
+  print: {out(line: string): void; err(line: string): void},
+  json: boolean,
+  stamp = (): string => new Date().toISOString(),
+): FollowReport {
   return {
     synced: (r) => print.out(json ? JSON.stringify({event: 'synced', ...r}) : `${stamp()} synced ${describeSync(r)}`),
     peers: (r) => print.out(json ? JSON.stringify({event: 'peers', ...r}) : `${stamp()} peers ${describePeers(r)}`),
@@ -48,16 +52,26 @@ export function followReport(print: {out(line: string): void; err(line: string):
 }
 
 /** `overlay status` without --json: a heading, the lease table (this host's marked *), notes and bad keys to stderr. */
-export function overlayStatusText(s: OverlayStatus, stream: {isTTY?: boolean}, env: Record<string, string | undefined>, now = Date.now()): {out: string; err: string[]} {
+export function overlayStatusText(
+  s: OverlayStatus,
+  stream: {isTTY?: boolean},
+  env: Record<string, string | undefined>,
+  now = Date.now(),
+): {out: string; err: string[]} {
   const heading = `${s.network}: overlay ${s.overlay.network}, /${s.overlay.subnetLen} per host, vxlan VNI ${s.overlay.vni} port ${s.overlay.port} (etcd ${s.endpoints.join(', ')}, prefix ${s.prefix})\n`;
-  const left = (iso?: string): string => (iso ? `${iso} (${Math.max(0, Math.round((Date.parse(iso) - now) / 60_000))} min)` : 'never (reservation)');
-  const table = renderTable(s.leases, [
-    {header: '', value: (l) => (l.mine ? '*' : '')},
-    {header: 'subnet', value: (l) => l.subnet},
-    {header: 'public ip', value: (l) => l.publicIP},
-    {header: 'vtep mac', value: (l) => l.vtepMac ?? '-'},
-    {header: 'expires', value: (l) => left(l.expiresAt)},
-  ], tableOptions(stream, env));
+  const left = (iso?: string): string =>
+    iso ? `${iso} (${Math.max(0, Math.round((Date.parse(iso) - now) / 60_000))} min)` : 'never (reservation)';
+  const table = renderTable(
+    s.leases,
+    [
+      {header: '', value: (l) => (l.mine ? '*' : '')},
+      {header: 'subnet', value: (l) => l.subnet},
+      {header: 'public ip', value: (l) => l.publicIP},
+      {header: 'vtep mac', value: (l) => l.vtepMac ?? '-'},
+      {header: 'expires', value: (l) => left(l.expiresAt)},
+    ],
+    tableOptions(stream, env),
+  );
   const err = [...(s.note ? [`Note: ${s.note}`] : []), ...s.invalid.map((e) => `warning: ${e.key}: ${e.error}`)];
   return {out: heading + table, err};
 }

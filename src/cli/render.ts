@@ -8,13 +8,22 @@ import {formatPort} from '../runtime/port-mapping.js';
  * its import (supports-color, tty) adds to the start-up (`npm run bench` times
  * it) of a command whose piped output never uses it.
  */
-export async function attachmentTable(rows: ListedAttachment[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): Promise<string> {
+export async function attachmentTable(
+  rows: ListedAttachment[],
+  stream: {isTTY?: boolean},
+  env: Record<string, string | undefined>,
+): Promise<string> {
   const opts = tableOptions(stream, env);
   if (!opts.color) return renderTable(rows, attachmentColumns(), opts);
   const {Chalk} = await import('chalk');
   const c = new Chalk({level: 1});
   const stateColor = (s: string) => (s === 'running' ? c.green : s === 'gone' ? c.red : c.yellow);
-  return renderTable(rows, attachmentColumns((r) => stateColor(r.state)), opts, c.bold);
+  return renderTable(
+    rows,
+    attachmentColumns((r) => stateColor(r.state)),
+    opts,
+    c.bold,
+  );
 }
 
 function attachmentColumns(stateColor?: (r: ListedAttachment) => (s: string) => string): Column<ListedAttachment>[] {
@@ -34,12 +43,21 @@ function attachmentColumns(stateColor?: (r: ListedAttachment) => (s: string) => 
 }
 
 /** The table of `networks`: an unusable config in red, with its error in place of the file. */
-export async function networkTable(nets: NetworkInfo[], stream: {isTTY?: boolean}, env: Record<string, string | undefined>): Promise<string> {
+export async function networkTable(
+  nets: NetworkInfo[],
+  stream: {isTTY?: boolean},
+  env: Record<string, string | undefined>,
+): Promise<string> {
   const opts = tableOptions(stream, env);
   if (!opts.color) return renderTable(nets, networkColumns(), opts);
   const {Chalk} = await import('chalk');
   const c = new Chalk({level: 1});
-  return renderTable(nets, networkColumns((n) => (n.error ? c.red : undefined)), opts, c.bold);
+  return renderTable(
+    nets,
+    networkColumns((n) => (n.error ? c.red : undefined)),
+    opts,
+    c.bold,
+  );
 }
 
 function networkColumns(fileColor?: (n: NetworkInfo) => ((s: string) => string) | undefined): Column<NetworkInfo>[] {

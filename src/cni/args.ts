@@ -21,7 +21,10 @@ export function parseCniArgs(raw: string, known: readonly string[]): Record<stri
       const lv = v.toLowerCase();
       if (lv === '1' || lv === 'true') ignoreUnknown = true;
       else if (lv !== '0' && lv !== 'false') {
-        throw new CniError(ErrorCode.Internal, `ARGS: error parsing value of pair "${k}=${v}": boolean unmarshal error: invalid input ${v}`);
+        throw new CniError(
+          ErrorCode.Internal,
+          `ARGS: error parsing value of pair "${k}=${v}": boolean unmarshal error: invalid input ${v}`,
+        );
       }
     }
   }

@@ -39,7 +39,8 @@ function parseObject(bytes: string, what: string): Obj {
   } catch (e) {
     throw new CniError(ErrorCode.DecodingFailure, `error parsing ${what}: ${(e as Error).message}`);
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new CniError(ErrorCode.DecodingFailure, `error parsing ${what}: not a JSON object`);
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new CniError(ErrorCode.DecodingFailure, `error parsing ${what}: not a JSON object`);
   return v as Obj;
 }
 
@@ -82,7 +83,8 @@ function selectVersion(o: Obj): string {
   if (o.cniVersion !== undefined && typeof o.cniVersion !== 'string') throw invalid('error parsing configuration list: invalid cniVersion');
   if (typeof o.cniVersion === 'string' && o.cniVersion !== '') candidates.push(o.cniVersion);
   if (o.cniVersions !== undefined) {
-    if (!Array.isArray(o.cniVersions) || o.cniVersions.some((v) => typeof v !== 'string')) throw invalid('error parsing configuration list: invalid cniVersions');
+    if (!Array.isArray(o.cniVersions) || o.cniVersions.some((v) => typeof v !== 'string'))
+      throw invalid('error parsing configuration list: invalid cniVersions');
     const max = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1];
     for (const v of o.cniVersions as string[]) {
       parseVersion(v);
@@ -101,10 +103,12 @@ export function loadConfList(bytes: string, extraPlugins: Obj[] = []): NetworkCo
   const cniVersion = selectVersion(o);
   checkConfigVersion(cniVersion, o.name);
   const inlineOnly = boolKey(o, 'loadOnlyInlinedPlugins');
-  if (inlineOnly && o.plugins === undefined) throw invalid('error parsing configuration list: loadOnlyInlinedPlugins is true, and no plugins key');
+  if (inlineOnly && o.plugins === undefined)
+    throw invalid('error parsing configuration list: loadOnlyInlinedPlugins is true, and no plugins key');
   if (o.plugins !== undefined && !Array.isArray(o.plugins)) throw invalid('error parsing configuration list: invalid plugins');
   const objs = [...((o.plugins as unknown[] | undefined) ?? []), ...(inlineOnly ? [] : extraPlugins)];
-  if (objs.length === 0) throw invalid(o.plugins === undefined ? 'error parsing configuration list: no plugins in list' : 'no plugin configs found');
+  if (objs.length === 0)
+    throw invalid(o.plugins === undefined ? 'error parsing configuration list: no plugins in list' : 'no plugin configs found');
   const plugins = objs.map((p) => {
     if (!p || typeof p !== 'object' || Array.isArray(p)) throw invalid('error parsing configuration: plugin is not an object');
     return pluginFromObject(p as Obj);

@@ -197,7 +197,8 @@ export interface GoStruct<F extends Fields> extends GoType<StructOf<F>> {
 export function goStruct<F extends Fields>(type: string, fields: F): GoStruct<F> {
   const structName = type.startsWith('struct {') ? '' : type.slice(type.lastIndexOf('.') + 1);
   const names = Object.keys(fields);
-  const fieldFor = (key: string): string | undefined => (Object.prototype.hasOwnProperty.call(fields, key) ? key : names.find((n) => equalFold(n, key)));
+  const fieldFor = (key: string): string | undefined =>
+    Object.prototype.hasOwnProperty.call(fields, key) ? key : names.find((n) => equalFold(n, key));
   const zero = (): StructOf<F> => Object.fromEntries(names.map((n) => [n, fields[n].zero()])) as StructOf<F>;
   return {
     name: type,

@@ -117,7 +117,8 @@ function goJsonErrorText(text: string, err: unknown): string {
   const shown = ch === "'" ? "'\\''" : `'${goQuoteChar(ch)}'`;
   const before = text.slice(0, pos).trimEnd();
   const prev = before[before.length - 1];
-  if (prev === '{' || (prev === ',' && /^\s*\{|\{[^[\]]*$/.test(before))) return `invalid character ${shown} looking for beginning of object key string`;
+  if (prev === '{' || (prev === ',' && /^\s*\{|\{[^[\]]*$/.test(before)))
+    return `invalid character ${shown} looking for beginning of object key string`;
   if (prev === '"' && /"[^"]*"\s*$/.test(before) && !/:\s*"[^"]*"\s*$/.test(before)) return `invalid character ${shown} after object key`;
   if (before === '' || prev === ':' || prev === '[' || prev === ',') return `invalid character ${shown} looking for beginning of value`;
   return `invalid character ${shown} after top-level value`;

@@ -107,7 +107,8 @@ function optStr(v: unknown, what: string): string | undefined {
 
 function optNum(v: unknown, what: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new CniError(ErrorCode.DecodingFailure, `failed to parse result: ${what} must be an integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new CniError(ErrorCode.DecodingFailure, `failed to parse result: ${what} must be an integer`);
   return v;
 }
 

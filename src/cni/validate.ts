@@ -22,7 +22,11 @@ export function validateNetworkName(name: string): void {
 export function validateIfName(name: string): void {
   if (name === '') throw new CniError(ErrorCode.InvalidEnvironment, 'interface name is empty');
   if (Buffer.byteLength(name, 'utf8') > MAX_IFNAME_BYTES) {
-    throw new CniError(ErrorCode.InvalidEnvironment, 'interface name is too long', `interface name should be less than ${MAX_IFNAME_BYTES + 1} characters`);
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      'interface name is too long',
+      `interface name should be less than ${MAX_IFNAME_BYTES + 1} characters`,
+    );
   }
   if (name === '.' || name === '..') throw new CniError(ErrorCode.InvalidEnvironment, 'interface name is . or ..');
   // Go's unicode.IsSpace: \t \n \v \f \r space U+0085 U+00A0 and the Unicode Z category.

@@ -22,7 +22,10 @@ export function goQuotedList(list: readonly string[]): string {
 
 function atoi(part: string, which: string): number {
   if (!/^[+-]?\d+$/.test(part)) {
-    throw new CniError(ErrorCode.DecodingFailure, `failed to convert ${which} version part ${JSON.stringify(part)}: strconv.Atoi: parsing ${JSON.stringify(part)}: invalid syntax`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `failed to convert ${which} version part ${JSON.stringify(part)}: strconv.Atoi: parsing ${JSON.stringify(part)}: invalid syntax`,
+    );
   }
   return Number(part);
 }

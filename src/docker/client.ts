@@ -87,7 +87,8 @@ type ModemError = Error & {statusCode?: number; json?: unknown; reason?: string;
 function apiError(err: ModemError): DockerApiError {
   const body = err.json;
   let message = '';
-  if (body && typeof body === 'object' && typeof (body as {message?: unknown}).message === 'string') message = (body as {message: string}).message;
+  if (body && typeof body === 'object' && typeof (body as {message?: unknown}).message === 'string')
+    message = (body as {message: string}).message;
   else if (Buffer.isBuffer(body) || typeof body === 'string') message = body.toString().trim();
   // On a stream request (events) docker-modem puts the engine's words only into its own message.
   else if (body == null) message = /^\(HTTP code \d+\) .*? - ([\s\S]*?)\s*$/.exec(err.message)?.[1] ?? '';

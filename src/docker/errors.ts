@@ -54,9 +54,7 @@ export class ContainerNotRunningError extends UserError {
 
 export class HostNetworkError extends UserError {
   constructor(name: string, context = '') {
-    super(
-      `container ${name} uses the host's network namespace (--net=host)${context}; refusing: attaching would reconfigure the host`,
-    );
+    super(`container ${name} uses the host's network namespace (--net=host)${context}; refusing: attaching would reconfigure the host`);
     this.name = 'HostNetworkError';
   }
 }

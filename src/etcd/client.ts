@@ -84,7 +84,8 @@ class GatewayClient implements EtcdClient {
     checkLeaseId(id);
     const a = await this.t.call('/v3/lease/keepalive', {ID: id});
     // A streaming method: the one answer comes wrapped in "result", or an "error".
-    if (isObject(a.error)) throw new EtcdError(`etcd lease keepalive: ${String(a.error.message ?? 'error')}`, this.endpoints, int64(a.error.grpc_code, 'code'));
+    if (isObject(a.error))
+      throw new EtcdError(`etcd lease keepalive: ${String(a.error.message ?? 'error')}`, this.endpoints, int64(a.error.grpc_code, 'code'));
     if (!isObject(a.result)) throw new Error("etcd lease keepalive: no result in etcd's answer");
     return Math.max(0, int64(a.result.TTL, 'TTL'));
   }

@@ -39,9 +39,11 @@ export function parseEndpoint(text: string): string | Error {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return new Error(`etcd endpoint ${text}: scheme must be http or https`);
   if (u.username || u.password) return new Error(`etcd endpoint ${text}: credentials do not belong in the URL (give a user and password)`);
-  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) return new Error(`etcd endpoint ${text}: only scheme, host and port are allowed`);
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash)
+    return new Error(`etcd endpoint ${text}: only scheme, host and port are allowed`);
   if (!u.hostname) return new Error(`etcd endpoint ${text}: no host`);
-  if (!HOST.test(u.hostname) && !/^\[[0-9a-fA-F:.]+\]$/.test(u.hostname)) return new Error(`etcd endpoint ${text}: ${JSON.stringify(u.hostname)} is not a host name or address`);
+  if (!HOST.test(u.hostname) && !/^\[[0-9a-fA-F:.]+\]$/.test(u.hostname))
+    return new Error(`etcd endpoint ${text}: ${JSON.stringify(u.hostname)} is not a host name or address`);
   const port = u.port || (u.protocol === 'https:' ? '443' : '80');
   return `${u.protocol}//${u.hostname}:${port}`;
 }
@@ -76,10 +78,12 @@ export function resolveOptions(o: EtcdOptions): ResolvedOptions {
     return v;
   };
   const tls = o.tls && (o.tls.caFile || o.tls.certFile || o.tls.keyFile) ? {...o.tls} : undefined;
-  if (tls && Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new Error('etcd TLS: a client certificate needs its key, and a key its certificate');
+  if (tls && Boolean(tls.certFile) !== Boolean(tls.keyFile))
+    throw new Error('etcd TLS: a client certificate needs its key, and a key its certificate');
   if (tls && !endpoints.every((e) => e.startsWith('https:'))) throw new Error('etcd TLS files are given but not every endpoint is https');
   if ((o.username === undefined) !== (o.password === undefined)) throw new Error('etcd auth needs both a user and a password');
-  if (o.username !== undefined && (o.username.length === 0 || o.username.length > 256)) throw new Error('etcd user must be 1..256 characters');
+  if (o.username !== undefined && (o.username.length === 0 || o.username.length > 256))
+    throw new Error('etcd user must be 1..256 characters');
   return {
     endpoints,
     tls,

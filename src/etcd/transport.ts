@@ -41,7 +41,10 @@ export class Transport {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
 
-  constructor(private readonly opts: ResolvedOptions, private readonly deps: TransportDeps = {}) {
+  constructor(
+    private readonly opts: ResolvedOptions,
+    private readonly deps: TransportDeps = {},
+  ) {
     this.endpoints = opts.endpoints;
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = deps.now ?? Date.now;
@@ -118,7 +121,12 @@ export class Transport {
     await this.closeAgent?.();
   }
 
-  private async attempt(endpoint: string, path: string, body: unknown, timeoutMs: number): Promise<{answer: Record<string, unknown>} | {failure: Attempt}> {
+  private async attempt(
+    endpoint: string,
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<{answer: Record<string, unknown>} | {failure: Attempt}> {
     for (let reauth = 0; ; reauth++) {
       let response: Response;
       let answer: Record<string, unknown>;
@@ -165,7 +173,11 @@ export class Transport {
       // A member without a leader cannot authenticate anyone now: another may.
       if (code === GRPC.UNAVAILABLE || (code === undefined && res.status >= 500)) throw new Error(answerMessage(answer, res.status));
       const why = answerMessage(answer, res.status);
-      throw new EtcdError(`etcd at ${endpoint}: authentication as ${this.opts.username} failed: ${why}`, this.endpoints, code ?? GRPC.UNAUTHENTICATED);
+      throw new EtcdError(
+        `etcd at ${endpoint}: authentication as ${this.opts.username} failed: ${why}`,
+        this.endpoints,
+        code ?? GRPC.UNAUTHENTICATED,
+      );
     }
     this.token = answer.token;
     return answer.token;
@@ -189,7 +201,11 @@ export class Transport {
         throw new EtcdError(`etcd TLS: cannot read ${what} ${path}: ${fsReason(err)}`, this.endpoints);
       }
     };
-    const [ca, cert, key] = await Promise.all([read('CA file', tls.caFile), read('certificate file', tls.certFile), read('key file', tls.keyFile)]);
+    const [ca, cert, key] = await Promise.all([
+      read('CA file', tls.caFile),
+      read('certificate file', tls.certFile),
+      read('key file', tls.keyFile),
+    ]);
     const undici = await import('undici');
     const agent = new undici.Agent({connect: {ca, cert, key}});
     this.closeAgent = () => agent.close();
@@ -197,7 +213,8 @@ export class Transport {
   }
 
   private unreachable(failures: Attempt[]): EtcdError {
-    if (failures.length === 0) return new EtcdUnreachableError(this.endpoints, this.closing.signal.aborted ? 'client closed' : 'no time left to ask');
+    if (failures.length === 0)
+      return new EtcdUnreachableError(this.endpoints, this.closing.signal.aborted ? 'client closed' : 'no time left to ask');
     const byReason = new Map<string, string[]>();
     for (const f of failures) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f.endpoint]);
     const asked = [...new Set(failures.map((f) => f.endpoint))];

@@ -84,7 +84,8 @@ export function watchPrefix(transport: Transport, prefix: string, handlers: Watc
 
 function parseEvent(raw: unknown): WatchEvent {
   if (!isObject(raw) || !isObject(raw.kv)) throw new Error("bad watch event in etcd's answer");
-  if (raw.type === 'DELETE') return {type: 'delete', key: unb64(raw.kv.key, 'key'), modRevision: int64(raw.kv.mod_revision, 'mod_revision')};
+  if (raw.type === 'DELETE')
+    return {type: 'delete', key: unb64(raw.kv.key, 'key'), modRevision: int64(raw.kv.mod_revision, 'mod_revision')};
   if (raw.type !== undefined && raw.type !== 'PUT') throw new Error("bad watch event type in etcd's answer");
   return {type: 'put', kv: parseKeyValue(raw.kv)};
 }

@@ -70,7 +70,10 @@ export function execFailure(stdout: string, stderr: string, exitCode: number): C
   try {
     parsed = JSON.parse(stdout);
   } catch (e) {
-    return new CniError(ErrorCode.Internal, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}: ${(e as Error).message}`);
+    return new CniError(
+      ErrorCode.Internal,
+      `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}: ${(e as Error).message}`,
+    );
   }
   const o = (parsed ?? {}) as {code?: unknown; msg?: unknown; details?: unknown};
   return new CniError(

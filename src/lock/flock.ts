@@ -46,7 +46,8 @@ async function runFlock(fd: number, opts: FlockOptions): Promise<void> {
   const r = await child;
   if (r.exitCode === 0) return;
   if (r.exitCode === 1 && opts.timeoutSeconds !== undefined) throw new Error(`timed out waiting for lock after ${opts.timeoutSeconds}s`);
-  const why = r.exitCode === undefined ? r.shortMessage : stderr().trim() || (r.signal ? `signal ${r.signal}` : `exit status ${r.exitCode}`);
+  const why =
+    r.exitCode === undefined ? r.shortMessage : stderr().trim() || (r.signal ? `signal ${r.signal}` : `exit status ${r.exitCode}`);
   throw new Error(`failed to lock: ${bin} ${argv.join(' ')}: ${why}`);
 }
 

@@ -33,7 +33,9 @@ export function parseLinkAddrs(json: unknown): LinkAddrs[] {
   if (!Array.isArray(json)) throw new Error('ip -j addr: expected a list');
   return (json as Partial<LinkAddrs>[])
     .filter((l) => l !== null && typeof l === 'object' && typeof l.ifname === 'string')
-    .map((l) => ({...l, flags: Array.isArray(l.flags) ? l.flags : [], addr_info: Array.isArray(l.addr_info) ? l.addr_info : []}) as LinkAddrs);
+    .map(
+      (l) => ({...l, flags: Array.isArray(l.flags) ? l.flags : [], addr_info: Array.isArray(l.addr_info) ? l.addr_info : []}) as LinkAddrs,
+    );
 }
 
 /** Every link's addresses in the namespace, or one link's (`dev`). */
@@ -43,7 +45,12 @@ export async function listAddrs(runner: Runner, netns?: string, dev?: string): P
 
 /** The addresses of several host links in one `ip` process; a missing link reads as undefined, and so do those after it. */
 export async function readLinksAddrs(runner: Runner, names: string[]): Promise<(LinkAddrs | undefined)[]> {
-  const {outputs} = await ipJsonBatch(runner, names.map((n) => ['addr', 'show', 'dev', n]), undefined, false);
+  const {outputs} = await ipJsonBatch(
+    runner,
+    names.map((n) => ['addr', 'show', 'dev', n]),
+    undefined,
+    false,
+  );
   return names.map((_n, i) => (outputs[i] ? parseLinkAddrs(outputs[i])[0] : undefined));
 }
 
@@ -85,7 +92,14 @@ export interface AddrChange {
  * force, replacing) when another IPv4 / overlapping IPv6 address is there;
  * then the link's MAC is set to `pinMac` so it stops following its ports.
  */
-export async function ensureAddr(runner: Runner, link: string, gw: Cidr, force: boolean, pinMac?: string, known?: LinkAddrs): Promise<AddrChange> {
+export async function ensureAddr(
+  runner: Runner,
+  link: string,
+  gw: Cidr,
+  force: boolean,
+  pinMac?: string,
+  known?: LinkAddrs,
+): Promise<AddrChange> {
   const info = known ?? (await readAddrs(runner, link));
   const want = cidrString(gw);
   const fam = familyOf(gw.ip) === 4 ? 'inet' : 'inet6';

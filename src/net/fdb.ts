@@ -16,7 +16,9 @@ export interface FdbEntry {
 export function parseFdb(json: unknown): FdbEntry[] {
   const list = Array.isArray(json) ? (json as {mac?: unknown; dst?: unknown; flags?: unknown}[]) : [];
   return list
-    .filter((f) => typeof f?.mac === 'string' && typeof f.dst === 'string' && f.dst !== '' && Array.isArray(f.flags) && f.flags.includes('self'))
+    .filter(
+      (f) => typeof f?.mac === 'string' && typeof f.dst === 'string' && f.dst !== '' && Array.isArray(f.flags) && f.flags.includes('self'),
+    )
     .map((f) => ({mac: f.mac as string, dst: f.dst as string}));
 }
 
@@ -37,7 +39,8 @@ export function fdbDelLine(mac: string, dev: string): IpLine {
 /** `bridge -batch -`, one process for many FDB writes; tokens come from validated values only. */
 export async function fdbBatch(runner: Runner, lines: readonly IpLine[]): Promise<void> {
   if (lines.length === 0) return;
-  for (const tok of lines.flat()) if (!tok || /[\s"'\\#]/.test(tok)) throw new Error(`refusing unsafe token in bridge batch: ${JSON.stringify(tok)}`);
+  for (const tok of lines.flat())
+    if (!tok || /[\s"'\\#]/.test(tok)) throw new Error(`refusing unsafe token in bridge batch: ${JSON.stringify(tok)}`);
   if (lines.length === 1) await runner.run('bridge', lines[0]);
   else await runner.run('bridge', ['-batch', '-'], {input: lines.map((l) => l.join(' ')).join('\n') + '\n'});
 }

@@ -64,7 +64,12 @@ export async function ipBatch(runner: Runner, lines: readonly IpLine[], netns?: 
  * `reject: false` the caller gets what was printed up to there. In the host
  * namespace the batches of concurrent callers share a process (HostBatchQueue).
  */
-export async function ipJsonBatch(runner: Runner, lines: readonly IpLine[], netns?: string, reject = true): Promise<{outputs: unknown[][]; run: RunResult}> {
+export async function ipJsonBatch(
+  runner: Runner,
+  lines: readonly IpLine[],
+  netns?: string,
+  reject = true,
+): Promise<{outputs: unknown[][]; run: RunResult}> {
   const input = batchInput(lines);
   let run: RunResult;
   if (netns) {
@@ -82,7 +87,10 @@ const JSON_BATCH = ['-j', '-d', '-batch', '-'];
 const prints = (line: IpLine): boolean => line[1] === 'show';
 
 function jsonLines(stdout: string): unknown[][] {
-  return stdout.split('\n').filter((t) => t.trim()).map((t) => JSON.parse(t) as unknown[]);
+  return stdout
+    .split('\n')
+    .filter((t) => t.trim())
+    .map((t) => JSON.parse(t) as unknown[]);
 }
 
 /**
@@ -159,10 +167,24 @@ class HostBatchQueue {
     for (const [k, j] of batch.entries()) {
       const last = first + j.commands - 1;
       if (failed === undefined || failed > last) {
-        j.done({stdout: out.slice(printed, printed + j.printing).map((t) => `${t}\n`).join(''), stderr: '', exitCode: 0});
+        j.done({
+          stdout: out
+            .slice(printed, printed + j.printing)
+            .map((t) => `${t}\n`)
+            .join(''),
+          stderr: '',
+          exitCode: 0,
+        });
       } else {
         const stderr = r.stderr.replace(/Command failed -:(\d+)/, (_m, n: string) => `Command failed -:${Number(n) - first + 1}`);
-        j.done({stdout: out.slice(printed).map((t) => `${t}\n`).join(''), stderr, exitCode: r.exitCode});
+        j.done({
+          stdout: out
+            .slice(printed)
+            .map((t) => `${t}\n`)
+            .join(''),
+          stderr,
+          exitCode: r.exitCode,
+        });
         this.pending.unshift(...batch.slice(k + 1));
         return;
       }

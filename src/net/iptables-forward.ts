@@ -69,7 +69,15 @@ function tryRestore(runner: Runner, lines: string[]): Promise<boolean> {
 export async function ensureForward(runner: Runner, bridge: string, fresh = false, overlay = false): Promise<void> {
   checkName(bridge);
   const rules = forwardRules(bridge, overlay);
-  if (fresh && (await tryRestore(runner, [`-N ${FORWARD_CHAIN}`, `-I DOCKER-USER 1 -j ${FORWARD_CHAIN}`, ...rules.map((r) => `-A ${FORWARD_CHAIN} ${r}`)]))) return;
+  if (
+    fresh &&
+    (await tryRestore(runner, [
+      `-N ${FORWARD_CHAIN}`,
+      `-I DOCKER-USER 1 -j ${FORWARD_CHAIN}`,
+      ...rules.map((r) => `-A ${FORWARD_CHAIN} ${r}`),
+    ]))
+  )
+    return;
   const st = await readFilterTable(runner);
   const out: string[] = [];
   if (!st.chains.has(FORWARD_CHAIN)) out.push(`:${FORWARD_CHAIN} - [0:0]`);
@@ -91,7 +99,15 @@ export async function ensureForward(runner: Runner, bridge: string, fresh = fals
  */
 export async function removeForward(runner: Runner, bridge: string, last = false, overlay = false): Promise<void> {
   checkName(bridge);
-  if (last && (await tryRestore(runner, [...forwardRules(bridge, overlay).map((r) => `-D ${FORWARD_CHAIN} ${r}`), `-D DOCKER-USER -j ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`]))) return;
+  if (
+    last &&
+    (await tryRestore(runner, [
+      ...forwardRules(bridge, overlay).map((r) => `-D ${FORWARD_CHAIN} ${r}`),
+      `-D DOCKER-USER -j ${FORWARD_CHAIN}`,
+      `-X ${FORWARD_CHAIN}`,
+    ]))
+  )
+    return;
   const st = await readFilterTable(runner);
   if (!st.chains.has(FORWARD_CHAIN)) return;
   const mine = st.rules.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `) && r.includes(`--comment "${forwardComment(bridge)}"`));

@@ -19,7 +19,10 @@ import {iptablesTool as tool, readNatTable, restoreApplied, restoreNoflush, type
 
 /** `CNI-` + the first 24 hex characters of sha512(name + containerId). */
 export function masqChainName(network: string, containerId: string): string {
-  return `CNI-${createHash('sha512').update(network + containerId).digest('hex').slice(0, 24)}`;
+  return `CNI-${createHash('sha512')
+    .update(network + containerId)
+    .digest('hex')
+    .slice(0, 24)}`;
 }
 
 /** Go's %q for the strings we meet (network names and container IDs). */
@@ -150,7 +153,9 @@ export function planFreshSetup(t: MasqTarget, addresses: string[]): string {
  */
 export function planDirectTeardown(t: MasqTarget, f: Family, ips: string[]): string {
   const q = saveQuote(t.comment);
-  const jumps = [...new Set(ips.map(normalizeIp))].map((ip) => `-D POSTROUTING -s ${ip}/${hostBits(f)} -m comment --comment ${q} -j ${t.chain}`);
+  const jumps = [...new Set(ips.map(normalizeIp))].map(
+    (ip) => `-D POSTROUTING -s ${ip}/${hostBits(f)} -m comment --comment ${q} -j ${t.chain}`,
+  );
   return ['*nat', ...jumps, `-F ${t.chain}`, `-X ${t.chain}`, 'COMMIT', ''].join('\n');
 }
 
@@ -178,10 +183,22 @@ export async function setupIpMasq(runner: Runner, t: MasqTarget, addresses: stri
  * only deleted once no POSTROUTING rule still jumps to it.
  */
 export async function teardownIpMasq(runner: Runner, t: MasqTarget, sel: JumpSelector): Promise<void> {
-  const families: Family[] = sel.kind === 'ips' ? [4, 6].filter((f) => sel.ips.some((ip) => familyOfIp(ip) === f)) as Family[] : [4, 6];
+  const families: Family[] = sel.kind === 'ips' ? ([4, 6].filter((f) => sel.ips.some((ip) => familyOfIp(ip) === f)) as Family[]) : [4, 6];
   for (const f of families) {
     // Known addresses and everything in place (the usual DEL): one write, no read.
-    if (sel.kind === 'ips' && (await tryRestore(runner, f, planDirectTeardown(t, f, sel.ips.filter((ip) => familyOfIp(ip) === f))))) continue;
+    if (
+      sel.kind === 'ips' &&
+      (await tryRestore(
+        runner,
+        f,
+        planDirectTeardown(
+          t,
+          f,
+          sel.ips.filter((ip) => familyOfIp(ip) === f),
+        ),
+      ))
+    )
+      continue;
     const plan = planTeardown(t, await readNatTable(runner, f), sel);
     if (plan) await restore(runner, f, plan);
   }

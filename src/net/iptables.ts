@@ -140,12 +140,15 @@ class RestoreQueue {
     }
     const line = failedRestoreLine(r.stderr);
     let first = 1;
-    const k = line === undefined ? -1 : batch.findIndex((j) => {
-      const last = first + lineCount(j.input) - 1;
-      if (line <= last) return true;
-      first = last + 1;
-      return false;
-    });
+    const k =
+      line === undefined
+        ? -1
+        : batch.findIndex((j) => {
+            const last = first + lineCount(j.input) - 1;
+            if (line <= last) return true;
+            first = last + 1;
+            return false;
+          });
     if (k < 0) {
       for (const j of batch) j.done(await this.exec(j.input));
       return;

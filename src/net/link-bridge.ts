@@ -45,7 +45,8 @@ export async function ensureBridge(runner: Runner, spec: BridgeSpec): Promise<{l
     } catch (err) {
       if (err instanceof CniError) throw err;
       // Someone else created it first: go on with theirs, as below.
-      if (!isExists(err) || (err instanceof CommandError && failedBatchLine(err.stderr) !== 1)) throw fail(`could not add "${spec.name}": ${errnoText(err)}`);
+      if (!isExists(err) || (err instanceof CommandError && failedBatchLine(err.stderr) !== 1))
+        throw fail(`could not add "${spec.name}": ${errnoText(err)}`);
     }
     link = await getLink(runner, spec.name);
     if (!link) throw fail(`could not lookup "${spec.name}": Link not found`);
@@ -71,7 +72,12 @@ export function portLines(port: string, p: PortSpec): IpLine[] {
  * Poll a bridge port until it is oper-UP (reference retry schedule); return
  * it. `first` is a read already made, standing for the first poll.
  */
-export async function waitPortUp(runner: Runner, port: string, sleep = realSleep, first?: {operstate?: string; address?: string}): Promise<{operstate?: string; address?: string}> {
+export async function waitPortUp(
+  runner: Runner,
+  port: string,
+  sleep = realSleep,
+  first?: {operstate?: string; address?: string},
+): Promise<{operstate?: string; address?: string}> {
   const schedule = [0, 50, 500, 1000, 1000];
   let last: {operstate?: string; address?: string} | undefined;
   for (const [i, ms] of schedule.entries()) {

@@ -38,7 +38,10 @@ function vethMac(spec: VethSpec): string {
 function vethLines(hostName: string, spec: VethSpec, mac: string, port: PortSpec): IpLine[] {
   // netlink.Veth in the reference sends IFLA_TXQLEN 0 for both ends.
   const mtu = [...(spec.mtu ? ['mtu', String(spec.mtu)] : []), 'txqlen', '0'];
-  return [['link', 'add', hostName, ...mtu, 'type', 'veth', 'peer', 'name', spec.ifname, ...mtu, 'address', mac, 'netns', spec.netns], ...portLines(hostName, port)];
+  return [
+    ['link', 'add', hostName, ...mtu, 'type', 'veth', 'peer', 'name', spec.ifname, ...mtu, 'address', mac, 'netns', spec.netns],
+    ...portLines(hostName, port),
+  ];
 }
 
 /**
@@ -50,10 +53,21 @@ function vethLines(hostName: string, spec: VethSpec, mac: string, port: PortSpec
  * caller takes the step-by-step path (ensureBridge, createVeth), which
  * handles and reports each of those cases.
  */
-export async function vethOnExistingBridge(runner: Runner, br: BridgeSpec, spec: VethSpec, port: PortSpec, nameFn = randomLinkName): Promise<(Veth & {link: LinkInfo}) | undefined> {
+export async function vethOnExistingBridge(
+  runner: Runner,
+  br: BridgeSpec,
+  spec: VethSpec,
+  port: PortSpec,
+  nameFn = randomLinkName,
+): Promise<(Veth & {link: LinkInfo}) | undefined> {
   const mac = vethMac(spec);
   const hostName = nameFn();
-  const {outputs, run} = await ipJsonBatch(runner, [['link', 'show', 'dev', br.name], ...vethLines(hostName, spec, mac, port)], undefined, false);
+  const {outputs, run} = await ipJsonBatch(
+    runner,
+    [['link', 'show', 'dev', br.name], ...vethLines(hostName, spec, mac, port)],
+    undefined,
+    false,
+  );
   const link = parseLinks(outputs[0] ?? [])[0];
   if (run.exitCode === 0 && isReadyBridge(link, br)) return {link, hostName, containerMac: mac};
   // Stopped at the bridge read or the pair itself: nothing was made.

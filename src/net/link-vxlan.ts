@@ -101,8 +101,14 @@ function checkSpec(s: VxlanSpec): {name: string; vtep: string | undefined} {
 /** Whether an existing device is the one the spec describes (else it is made again). */
 function sameDevice(link: LinkInfo, s: VxlanSpec): boolean {
   const d = link.linkinfo?.info_data ?? {};
-  return link.linkinfo?.info_kind === 'vxlan' && d.id === s.vni && d.port === s.port && d.local === ipString(parseIP(s.localIP)!)
-    && d.link === s.uplink && d.learning === false;
+  return (
+    link.linkinfo?.info_kind === 'vxlan' &&
+    d.id === s.vni &&
+    d.port === s.port &&
+    d.local === ipString(parseIP(s.localIP)!) &&
+    d.link === s.uplink &&
+    d.learning === false
+  );
 }
 
 /** Make `flannel.<VNI>` as the spec says, changing only what differs; its MAC is read from the device. */
@@ -114,18 +120,35 @@ export async function ensureVxlan(runner: Runner, spec: VxlanSpec): Promise<Vxla
   const read = await ipJsonBatch(runner, [['addr', 'show', 'dev', name]], undefined, false);
   const link = parseLinkAddrs(read.outputs[0] ?? [])[0] as (LinkInfo & LinkAddrs) | undefined;
   const addrs = (link?.addr_info ?? []).filter((a) => a.family === 'inet');
-  if (!link && read.run.exitCode !== 0 && !isNotFound(new Error(read.run.stderr))) throw new Error(`reading ${name}: ${read.run.stderr.trim()}`);
+  if (!link && read.run.exitCode !== 0 && !isNotFound(new Error(read.run.stderr)))
+    throw new Error(`reading ${name}: ${read.run.stderr.trim()}`);
   const lines: string[][] = [];
   let created = false;
   if (link && !sameDevice(link, spec)) lines.push(['link', 'del', name]);
   if (!link || !sameDevice(link, spec)) {
     created = true;
-    lines.push(['link', 'add', name, 'type', 'vxlan', 'id', String(spec.vni), 'local', local, 'dev', spec.uplink, 'dstport', String(spec.port), 'nolearning']);
+    lines.push([
+      'link',
+      'add',
+      name,
+      'type',
+      'vxlan',
+      'id',
+      String(spec.vni),
+      'local',
+      local,
+      'dev',
+      spec.uplink,
+      'dstport',
+      String(spec.port),
+      'nolearning',
+    ]);
   }
   if (created || link?.mtu !== spec.mtu) lines.push(['link', 'set', name, 'mtu', String(spec.mtu)]);
   if (vtep !== undefined) {
     const kept = created ? [] : addrs;
-    for (const a of kept) if (!(a.local === vtep && a.prefixlen === 32)) lines.push(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', name]);
+    for (const a of kept)
+      if (!(a.local === vtep && a.prefixlen === 32)) lines.push(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', name]);
     if (!kept.some((a) => a.local === vtep && a.prefixlen === 32)) lines.push(['addr', 'add', `${vtep}/32`, 'dev', name]);
   }
   if (created || !link?.flags.includes('UP')) lines.push(['link', 'set', name, 'up']);

@@ -100,14 +100,27 @@ export async function listPorts(runner: Runner, master: string): Promise<LinkInf
 export async function readAddrsAndDelLink(runner: Runner, netns: string, ifname: string): Promise<LinkAddrs[] | undefined> {
   let res;
   try {
-    res = await ipJsonBatch(runner, [['addr', 'show'], ['link', 'del', 'dev', ifname]], netns, false);
+    res = await ipJsonBatch(
+      runner,
+      [
+        ['addr', 'show'],
+        ['link', 'del', 'dev', ifname],
+      ],
+      netns,
+      false,
+    );
   } catch (err) {
     if (isNetnsMissing(err)) return undefined;
     throw err;
   }
   const {outputs, run} = res;
   if (run.exitCode !== 0) {
-    const err = new CommandError(['nsenter', `--net=${netns}`, '--', 'ip', '-j', '-d', '-batch', '-'], run.exitCode, run.stdout, run.stderr);
+    const err = new CommandError(
+      ['nsenter', `--net=${netns}`, '--', 'ip', '-j', '-d', '-batch', '-'],
+      run.exitCode,
+      run.stdout,
+      run.stderr,
+    );
     if (isNetnsMissing(err)) return undefined;
     if (!(outputs.length === 1 && failedBatchLine(run.stderr) === 2 && isNotFound(err))) throw err;
   }

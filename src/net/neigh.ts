@@ -10,7 +10,15 @@ export interface NeighEntry {
 export function parsePermanentNeigh(json: unknown): NeighEntry[] {
   const list = Array.isArray(json) ? (json as {dst?: unknown; lladdr?: unknown; state?: unknown}[]) : [];
   return list
-    .filter((n) => typeof n?.dst === 'string' && !n.dst.includes(':') && typeof n.lladdr === 'string' && n.lladdr !== '' && Array.isArray(n.state) && n.state.includes('PERMANENT'))
+    .filter(
+      (n) =>
+        typeof n?.dst === 'string' &&
+        !n.dst.includes(':') &&
+        typeof n.lladdr === 'string' &&
+        n.lladdr !== '' &&
+        Array.isArray(n.state) &&
+        n.state.includes('PERMANENT'),
+    )
     .map((n) => ({ip: n.dst as string, mac: n.lladdr as string}));
 }
 

@@ -68,7 +68,11 @@ export function linkNamesViaPid(netns: string, pid: number | undefined): string[
     const after = statSync(`/proc/${pid}/ns/net`);
     if (want.dev !== before.dev || want.ino !== before.ino || after.ino !== before.ino || after.dev !== before.dev) return undefined;
     // Two header lines, then "  NAME: counters..." (a link name cannot contain ':').
-    return text.split('\n').slice(2).map((l) => l.split(':')[0].trim()).filter(Boolean);
+    return text
+      .split('\n')
+      .slice(2)
+      .map((l) => l.split(':')[0].trim())
+      .filter(Boolean);
   } catch {
     return undefined;
   }

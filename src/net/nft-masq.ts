@@ -57,7 +57,9 @@ export interface MasqInstance {
 /** Handles of masq_checks rules whose comment starts with `prefix` (none when the chain is absent). */
 async function findRules(runner: Runner, prefix: string): Promise<number[]> {
   const l = await nftList(runner, ['chain', ...TABLE.split(' '), CHAIN]);
-  return (l?.rules ?? []).filter((r) => r.chain === CHAIN && r.comment?.startsWith(prefix) && Number.isInteger(r.handle)).map((r) => r.handle);
+  return (l?.rules ?? [])
+    .filter((r) => r.chain === CHAIN && r.comment?.startsWith(prefix) && Number.isInteger(r.handle))
+    .map((r) => r.handle);
 }
 
 /** The ADD script for `addresses` ("10.1.2.3/24", "fd00::3/64"), deleting the `stale` rule handles in the same transaction. */
@@ -95,7 +97,10 @@ export async function teardownNftMasq(runner: Runner, inst: MasqInstance): Promi
 /** Delete masq_checks rules by handle, in one transaction. */
 export async function delNftMasqRules(runner: Runner, handles: number[]): Promise<void> {
   if (handles.length === 0) return;
-  await nftApply(runner, handles.map((h) => `delete rule ${TABLE} ${CHAIN} handle ${h}`));
+  await nftApply(
+    runner,
+    handles.map((h) => `delete rule ${TABLE} ${CHAIN} handle ${h}`),
+  );
 }
 
 /** One attachment's masq_checks rules, read back from their comments. */

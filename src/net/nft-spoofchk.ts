@@ -85,7 +85,9 @@ export async function teardownSpoofCheck(runner: Runner, containerId: string, if
   const t = await nftList(runner, ['table', ...TABLE.split(' ')]);
   if (!t) return;
   const script = [
-    ...t.rules.filter((r) => r.chain === BASE && r.comment === n.comment && Number.isInteger(r.handle)).map((r) => `delete rule ${TABLE} ${BASE} handle ${r.handle}`),
+    ...t.rules
+      .filter((r) => r.chain === BASE && r.comment === n.comment && Number.isInteger(r.handle))
+      .map((r) => `delete rule ${TABLE} ${BASE} handle ${r.handle}`),
     ...[n.ifaceChain, n.macChain].filter((ch) => t.chains.has(ch)).map((ch) => `delete chain ${TABLE} ${ch}`),
   ];
   if (script.length === 0) return;

@@ -63,7 +63,8 @@ export async function nftApply(runner: Runner, lines: string[]): Promise<void> {
 const IDENT_RE = /^[A-Za-z0-9_.-]+$/;
 
 export function checkNftName(what: string, s: string): void {
-  if (!IDENT_RE.test(s)) throw new Error(`${what} ${JSON.stringify(s)} cannot be used in an nftables name (allowed: letters, digits, "_", ".", "-")`);
+  if (!IDENT_RE.test(s))
+    throw new Error(`${what} ${JSON.stringify(s)} cannot be used in an nftables name (allowed: letters, digits, "_", ".", "-")`);
 }
 
 /** A quoted nft string: nft has no escapes inside quotes, so `"` and control characters are refused. */

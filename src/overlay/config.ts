@@ -78,13 +78,15 @@ export function parseNetworkConfig(text: string): NetworkConfig {
 /** Check a config and fill in flannel's defaults. */
 export function checkNetworkConfig(input: NetworkConfigInput): NetworkConfig {
   const c = parseCidr(input.network);
-  if (!input.network || !c || !isV4(c.ip) || c.mappedV4) throw new Error(`network config: Network ${JSON.stringify(input.network)} is not an IPv4 CIDR`);
+  if (!input.network || !c || !isV4(c.ip) || c.mappedV4)
+    throw new Error(`network config: Network ${JSON.stringify(input.network)} is not an IPv4 CIDR`);
   const network: Cidr = {ip: networkOf(c), prefix: c.prefix};
   let subnetLen = input.subnetLen ?? 0;
   if (!Number.isInteger(subnetLen) || subnetLen < 0) throw new Error(`network config: SubnetLen ${subnetLen} is not a prefix length`);
   if (subnetLen > 0) {
     if (subnetLen > 30) throw new Error('network config: SubnetLen must be at most 30');
-    if (subnetLen < network.prefix + 2) throw new Error(`network config: Network ${cidrString(network)} must hold at least four /${subnetLen} subnets`);
+    if (subnetLen < network.prefix + 2)
+      throw new Error(`network config: Network ${cidrString(network)} must hold at least four /${subnetLen} subnets`);
   } else if (network.prefix > 28) {
     throw new Error(`network config: Network ${cidrString(network)} is too small (at most /28)`);
   } else {
@@ -109,7 +111,8 @@ export function checkNetworkConfig(input: NetworkConfigInput): NetworkConfig {
   }
   const vni = input.vni ?? DEFAULT_VNI;
   if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw new Error(`network config: VNI ${vni} is not 0..16777215`);
-  if (`flannel.${vni}`.length > IFNAMSIZ) throw new Error(`network config: VNI ${vni} makes the device name flannel.${vni} longer than ${IFNAMSIZ} characters`);
+  if (`flannel.${vni}`.length > IFNAMSIZ)
+    throw new Error(`network config: VNI ${vni} makes the device name flannel.${vni} longer than ${IFNAMSIZ} characters`);
   const port = input.port || DEFAULT_VXLAN_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`network config: Port ${port} is not 1..65535`);
   return {network, subnetLen, subnetMin, subnetMax, backend: {type: 'vxlan', vni, port}};
@@ -127,7 +130,12 @@ export function formatNetworkConfig(input: NetworkConfigInput): string {
 
 /** Same network in effect (defaults filled in), however it is written. */
 export function sameNetworkConfig(a: NetworkConfig, b: NetworkConfig): boolean {
-  return cidrString(a.network) === cidrString(b.network) && a.subnetLen === b.subnetLen
-    && ipString(a.subnetMin) === ipString(b.subnetMin) && ipString(a.subnetMax) === ipString(b.subnetMax)
-    && a.backend.vni === b.backend.vni && a.backend.port === b.backend.port;
+  return (
+    cidrString(a.network) === cidrString(b.network) &&
+    a.subnetLen === b.subnetLen &&
+    ipString(a.subnetMin) === ipString(b.subnetMin) &&
+    ipString(a.subnetMax) === ipString(b.subnetMax) &&
+    a.backend.vni === b.backend.vni &&
+    a.backend.port === b.backend.port
+  );
 }

@@ -53,7 +53,8 @@ export function formatLeaseAttrs(a: LeaseAttrs): string {
   if (a.backendType !== 'vxlan') throw new Error(`lease: backend type ${JSON.stringify(a.backendType)} is not supported`);
   const mac = a.vtepMac === undefined ? undefined : parseMac(a.vtepMac);
   if (!mac) throw new Error(`lease: VtepMAC ${JSON.stringify(a.vtepMac)} is not a unicast MAC address`);
-  if (!Number.isInteger(a.vni) || (a.vni as number) < 0 || (a.vni as number) > 0xffffff) throw new Error(`lease: VNI ${a.vni} is not 0..16777215`);
+  if (!Number.isInteger(a.vni) || (a.vni as number) < 0 || (a.vni as number) > 0xffffff)
+    throw new Error(`lease: VNI ${a.vni} is not 0..16777215`);
   return JSON.stringify({PublicIP: publicIP, BackendType: 'vxlan', BackendData: {VNI: a.vni, VtepMAC: mac}});
 }
 
@@ -61,7 +62,8 @@ export function formatLeaseAttrs(a: LeaseAttrs): string {
 const publicIpText: GoType<string | undefined> = {
   name: 'string',
   zero: () => undefined,
-  decode: (node, prev, st) => (node.kind === 'string' ? node.value : node.kind === 'null' ? undefined : st.mismatch(node, 'string', prev, true)),
+  decode: (node, prev, st) =>
+    node.kind === 'string' ? node.value : node.kind === 'null' ? undefined : st.mismatch(node, 'string', prev, true),
 };
 
 /** flannel's LeaseAttrs, for the Go-JSON reader: BackendData stays raw until the backend is known, as flannel keeps it. */

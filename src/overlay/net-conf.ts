@@ -60,7 +60,10 @@ const netConfType = goStruct('main.NetConf', {
 
 const optional = (v: string): string | undefined => (v === '' ? undefined : v);
 
-/** The fields with Go's encoding/json semantics (a type mismatch is the reference's "failed to load netconf"), and the document as plain data. */
+/**
+ * The fields with Go's encoding/json semantics (a type mismatch is the
+ * reference's "failed to load netconf"), and the document as plain data.
+ */
 function readFields(stdin: string): {n: GoValue<typeof netConfType>; raw: Record<string, unknown>} {
   try {
     const node = parseJsonNode(stdin);
@@ -92,7 +95,10 @@ export function parseOverlayConf(stdin: string): OverlayNetConf {
     throw invalid(`etcdPrefix: ${errorText(err)}`);
   }
   const iface = optional(n.iface);
-  for (const [key, name] of [['bridge', n.bridge], ['iface', iface]] as const) {
+  for (const [key, name] of [
+    ['bridge', n.bridge],
+    ['iface', iface],
+  ] as const) {
     const bad = name === undefined ? undefined : linkNameProblem(name);
     if (bad) throw invalid(`${key} ${JSON.stringify(name)}: ${bad}`);
   }

@@ -9,7 +9,14 @@
 import {cidrString, type Cidr} from '../util/ip.js';
 import type {EtcdClient, KeyValue, Watch} from '../etcd/types.js';
 import {mapLimit} from '../util/concurrency.js';
-import {checkNetworkConfig, formatNetworkConfig, parseNetworkConfig, sameNetworkConfig, type NetworkConfig, type NetworkConfigInput} from './config.js';
+import {
+  checkNetworkConfig,
+  formatNetworkConfig,
+  parseNetworkConfig,
+  sameNetworkConfig,
+  type NetworkConfig,
+  type NetworkConfigInput,
+} from './config.js';
 import {configKey, parsePrefix, parseSubnetKeyName, subnetKey, subnetsPrefix} from './keys.js';
 import {formatLeaseAttrs, parseLeaseAttrs, parseLeaseKv, parseMac, parsePublicIP, type SubnetLease} from './lease.js';
 import {pickSubnet, subnetFits} from './subnets.js';
@@ -48,7 +55,8 @@ export interface LeaseList {
   revision: number;
 }
 
-export type LeaseChange = {type: 'added'; lease: SubnetLease} | {type: 'removed'; key: string; subnet: Cidr} | {type: 'invalid'; entry: InvalidEntry};
+export type LeaseChange =
+  {type: 'added'; lease: SubnetLease} | {type: 'removed'; key: string; subnet: Cidr} | {type: 'invalid'; entry: InvalidEntry};
 
 export interface LeaseWatchHandlers {
   onChange(changes: LeaseChange[], revision: number): void;
@@ -64,7 +72,10 @@ export class SubnetRegistry {
   private readonly now: () => number;
   private readonly onLostRace: (subnet: Cidr) => void;
 
-  constructor(private readonly etcd: EtcdClient, opts: RegistryOptions) {
+  constructor(
+    private readonly etcd: EtcdClient,
+    opts: RegistryOptions,
+  ) {
     this.prefix = parsePrefix(opts.prefix);
     this.ttl = opts.ttlSeconds ?? LEASE_TTL_SECONDS;
     this.random = opts.random ?? Math.random;
@@ -75,7 +86,10 @@ export class SubnetRegistry {
   async getConfig(): Promise<NetworkConfig> {
     const key = configKey(this.prefix);
     const kv = await this.etcd.get(key);
-    if (!kv) throw new Error(`no overlay network config at ${key} in etcd (${this.etcd.endpoints.join(', ')}): write one first with cni-docker overlay init`);
+    if (!kv)
+      throw new Error(
+        `no overlay network config at ${key} in etcd (${this.etcd.endpoints.join(', ')}): write one first with cni-docker overlay init`,
+      );
     try {
       return parseNetworkConfig(kv.value);
     } catch (err) {
@@ -151,8 +165,16 @@ export class SubnetRegistry {
           this.onLostRace(subnet); // another host was quicker: look again
           continue;
         }
-        const lease: SubnetLease = {subnet, key, attrs: parseLeaseAttrs(value), etcdLease: granted.id, reservation: false, modRevision: r.revision,
-          expiresAt: new Date(this.now() + granted.ttl * 1000), created: true};
+        const lease: SubnetLease = {
+          subnet,
+          key,
+          attrs: parseLeaseAttrs(value),
+          etcdLease: granted.id,
+          reservation: false,
+          modRevision: r.revision,
+          expiresAt: new Date(this.now() + granted.ttl * 1000),
+          created: true,
+        };
         granted = undefined;
         return lease;
       }
@@ -181,23 +203,27 @@ export class SubnetRegistry {
 
   /** Changes to leases as they happen, from `fromRevision` (e.g. a listing's revision + 1) or from now. */
   watchLeases(handlers: LeaseWatchHandlers, fromRevision?: number): Watch {
-    return this.etcd.watchPrefix(subnetsPrefix(this.prefix), {
-      onEvents: (events, revision) => {
-        const changes: LeaseChange[] = [];
-        for (const e of events) {
-          if (e.type === 'delete') {
-            const subnet = parseSubnetKeyName(e.key.slice(subnetsPrefix(this.prefix).length));
-            if (subnet) changes.push({type: 'removed', key: e.key, subnet});
-            continue;
+    return this.etcd.watchPrefix(
+      subnetsPrefix(this.prefix),
+      {
+        onEvents: (events, revision) => {
+          const changes: LeaseChange[] = [];
+          for (const e of events) {
+            if (e.type === 'delete') {
+              const subnet = parseSubnetKeyName(e.key.slice(subnetsPrefix(this.prefix).length));
+              if (subnet) changes.push({type: 'removed', key: e.key, subnet});
+              continue;
+            }
+            const l = parseLeaseKv(e.kv, this.prefix);
+            changes.push(l instanceof Error ? {type: 'invalid', entry: this.invalidEntry(e.kv, l)} : {type: 'added', lease: l});
           }
-          const l = parseLeaseKv(e.kv, this.prefix);
-          changes.push(l instanceof Error ? {type: 'invalid', entry: this.invalidEntry(e.kv, l)} : {type: 'added', lease: l});
-        }
-        if (changes.length > 0) handlers.onChange(changes, revision);
+          if (changes.length > 0) handlers.onChange(changes, revision);
+        },
+        onReset: handlers.onReset,
+        onError: handlers.onError,
       },
-      onReset: handlers.onReset,
-      onError: handlers.onError,
-    }, {fromRevision});
+      {fromRevision},
+    );
   }
 
   /** Renew (and correct the value of) a lease found by PublicIP; 'retry' when it changed under us, undefined when it is gone. */

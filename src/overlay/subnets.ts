@@ -44,7 +44,12 @@ export function freeSubnets(cfg: NetworkConfig, taken: readonly Cidr[], limit = 
 }
 
 /** A free subnet, `preferred` when it is free and fits, else one of the first free ones at random. */
-export function pickSubnet(cfg: NetworkConfig, taken: readonly Cidr[], random: () => number = Math.random, preferred?: Cidr): Cidr | undefined {
+export function pickSubnet(
+  cfg: NetworkConfig,
+  taken: readonly Cidr[],
+  random: () => number = Math.random,
+  preferred?: Cidr,
+): Cidr | undefined {
   if (preferred && subnetFits(cfg, preferred)) {
     const [a, b] = span(preferred);
     if (!taken.some((t) => span(t)[0] < b && span(t)[1] > a)) return preferred;

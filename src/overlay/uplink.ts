@@ -28,10 +28,15 @@ function firstV4(l: LinkAddrs): string | undefined {
 }
 
 /** Pure: the uplink from what `ip -j addr show` and the IPv4 main table say. */
-export function chooseUplink(c: UplinkChoice, links: LinkAddrs[], routes: {dst: string; dev?: string; prefsrc?: string; metric?: number}[]): Uplink {
+export function chooseUplink(
+  c: UplinkChoice,
+  links: LinkAddrs[],
+  routes: {dst: string; dev?: string; prefsrc?: string; metric?: number}[],
+): Uplink {
   if (c.publicIP) {
     const owner = links.find((l) => l.addr_info.some((a) => a.family === 'inet' && a.local === c.publicIP));
-    if (c.iface && !links.some((l) => l.ifname === c.iface)) throw new Error(`iface ${JSON.stringify(c.iface)} does not exist on this host`);
+    if (c.iface && !links.some((l) => l.ifname === c.iface))
+      throw new Error(`iface ${JSON.stringify(c.iface)} does not exist on this host`);
     if (!owner) throw new Error(`publicIP ${c.publicIP} is not an address of this host (the vxlan device sends from it)`);
     return {publicIP: c.publicIP, uplink: c.iface ?? owner.ifname};
   }
@@ -43,7 +48,8 @@ export function chooseUplink(c: UplinkChoice, links: LinkAddrs[], routes: {dst: 
     return {publicIP: ip, uplink: c.iface};
   }
   const defaults = routes.filter((r) => r.dst === 'default' && r.dev).sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
-  if (defaults.length === 0) throw new Error('no IPv4 default route to find this host\'s public IP from: set "iface" or "publicIP" in the network config');
+  if (defaults.length === 0)
+    throw new Error('no IPv4 default route to find this host\'s public IP from: set "iface" or "publicIP" in the network config');
   const d = defaults[0];
   const l = links.find((x) => x.ifname === d.dev);
   const ip = (d.prefsrc && parsePublicIP(d.prefsrc)) || (l && firstV4(l));

@@ -49,7 +49,8 @@ export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: Chec
   try {
     contLinks = await listLinks(runner, args.netns);
   } catch (err) {
-    if (isNetnsMissing(err)) throw fail(`failed to open netns "${args.netns}": failed to Statfs "${args.netns}": no such file or directory`);
+    if (isNetnsMissing(err))
+      throw fail(`failed to open netns "${args.netns}": failed to Statfs "${args.netns}": no such file or directory`);
     throw err;
   }
   await ipamCheck();
@@ -72,14 +73,16 @@ export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: Chec
   if (promisc !== c.promiscMode) {
     throw fail(`Bridge interface ${brMap.name} configured Promisc Mode ${c.promiscMode} doesn't match current state: ${promisc} `);
   }
-  if (args.netns !== contMap.sandbox) throw fail(`Sandbox in prevResult ${contMap.sandbox ?? ''} doesn't match configured netns: ${args.netns}`);
+  if (args.netns !== contMap.sandbox)
+    throw fail(`Sandbox in prevResult ${contMap.sandbox ?? ''} doesn't match configured netns: ${args.netns}`);
 
   // The container end.
   if (!contMap.name) throw fail('Interface name missing ');
   const cont = findLink(contLinks, contMap.name);
   if (!cont) throw fail(`Interface name ${contMap.name} not found`);
   if (cont.linkinfo?.info_kind !== 'veth') throw fail(`Error: Container interface ${contMap.name} not of type veth`);
-  if (contMap.mac && contMap.mac !== cont.address) throw fail(`Interface ${contMap.name} Mac ${contMap.mac} doesn't match container Mac: ${cont.address}`);
+  if (contMap.mac && contMap.mac !== cont.address)
+    throw fail(`Interface ${contMap.name} Mac ${contMap.mac} doesn't match container Mac: ${cont.address}`);
 
   // The host end: a veth whose peer is the container end and whose master is the bridge.
   let vethFound = false;
@@ -100,7 +103,8 @@ export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: Chec
   // Addresses and routes.
   const addrs = (await listAddrs(runner, args.netns, args.ifname))[0]?.addr_info ?? [];
   const routes = {4: await listRoutes(runner, 4, args.netns), 6: await listRoutes(runner, 6, args.netns)};
-  const dstOf = (dst: string, f: 4 | 6): string => (dst === 'default' ? (f === 4 ? '0.0.0.0/0' : '::/0') : dst.includes('/') ? dst : `${dst}/${f === 4 ? 32 : 128}`);
+  const dstOf = (dst: string, f: 4 | 6): string =>
+    dst === 'default' ? (f === 4 ? '0.0.0.0/0' : '::/0') : dst.includes('/') ? dst : `${dst}/${f === 4 ? 32 : 128}`;
   for (const ipc of prev.ips ?? []) {
     const a = parseCidrAsWritten(ipc.address);
     if (!a) throw fail(`invalid address ${ipc.address}`);
@@ -108,7 +112,8 @@ export async function checkAttachment(ctx: PluginContext, args: CmdArgs, c: Chec
     if (!ok) throw fail(`Failed to match addr ${ipc.address} on interface ${args.ifname}`);
     const f = familyOf(a.ip);
     const net = networkString(a);
-    if (!routes[f].some((r) => dstOf(r.dst, f) === net)) throw fail(`Failed to find Gateway ${ipc.gateway ?? '<nil>'} for interface ${args.ifname}`);
+    if (!routes[f].some((r) => dstOf(r.dst, f) === net))
+      throw fail(`Failed to find Gateway ${ipc.gateway ?? '<nil>'} for interface ${args.ifname}`);
   }
   for (const r of prev.routes ?? []) {
     const d = parseCidrAsWritten(r.dst);

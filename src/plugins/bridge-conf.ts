@@ -146,7 +146,12 @@ export function calcGateways(ips: IPConfig[], routes: Route[], c: BridgeConf): G
     if (!ipc.gateway && c.isGateway) ipc.gateway = ipString(nextIP(networkOf(a)));
     if (c.isDefaultGateway && !defaultDone[f]) {
       const dst = f === 4 ? '0.0.0.0/0' : '::/0';
-      const found = routes.some((r) => r.gw && parseCidrAsWritten(r.dst) && cidrString({...parseCidrAsWritten(r.dst)!, ip: networkOf(parseCidrAsWritten(r.dst)!)}) === dst);
+      const found = routes.some(
+        (r) =>
+          r.gw &&
+          parseCidrAsWritten(r.dst) &&
+          cidrString({...parseCidrAsWritten(r.dst)!, ip: networkOf(parseCidrAsWritten(r.dst)!)}) === dst,
+      );
       if (!found) routes.push(ipc.gateway ? {dst, gw: ipc.gateway} : {dst});
       defaultDone[f] = true;
     }

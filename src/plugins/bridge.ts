@@ -16,7 +16,15 @@ import {ensureAddr, readLinksAddrs, revertAddr, type LinkAddrs} from '../net/add
 import {delLink, getLink, readAddrsAndDelLink, setLinkUp, type LinkInfo} from '../net/link.js';
 import {delBridgeIfUnused, ensureBridge, waitPortUp} from '../net/link-bridge.js';
 import {createVeth, vethOnExistingBridge, type Veth} from '../net/link-veth.js';
-import {masqChainName, masqComment, masqOwners, setupIpMasq, teardownIpMasq, type JumpSelector, type MasqTarget} from '../net/iptables-masq.js';
+import {
+  masqChainName,
+  masqComment,
+  masqOwners,
+  setupIpMasq,
+  teardownIpMasq,
+  type JumpSelector,
+  type MasqTarget,
+} from '../net/iptables-masq.js';
 import {readNatTable} from '../net/iptables.js';
 import {delNftMasqRules, nftMasqOwners, resolveMasqBackend, setupNftMasq, teardownBackend, teardownNftMasq} from '../net/nft-masq.js';
 import {setupSpoofCheck, teardownSpoofCheck} from '../net/nft-spoofchk.js';
@@ -106,7 +114,9 @@ async function setupBridge(a: Add): Promise<void> {
   a.ctx.hooks?.crashPoint('bridge:bridge');
   const oldRa = a.bridge.created ? undefined : a.sys.read(`net/ipv6/conf/${c.bridge}/accept_ra`);
   if (oldRa !== undefined && oldRa !== '0') {
-    undo.push(`restore accept_ra of ${c.bridge}`, async () => writeHostSysctlsBestEffort({[`net/ipv6/conf/${c.bridge}/accept_ra`]: oldRa}, a.sys));
+    undo.push(`restore accept_ra of ${c.bridge}`, async () =>
+      writeHostSysctlsBestEffort({[`net/ipv6/conf/${c.bridge}/accept_ra`]: oldRa}, a.sys),
+    );
   }
 }
 
@@ -218,7 +228,10 @@ async function setupGateways(a: Add): Promise<void> {
     }
   }
   try {
-    enableForwarding(([4, 6] as const).filter((f) => a.gws[f].length > 0), a.sys);
+    enableForwarding(
+      ([4, 6] as const).filter((f) => a.gws[f].length > 0),
+      a.sys,
+    );
   } catch (err) {
     throw fail(`failed to enable forwarding: ${errorText(err)}`);
   }
@@ -288,13 +301,19 @@ function remainingMasq(links: LinkAddrs[] | undefined, ifname: string, prevIps: 
   // The kernel derives an IPv6 address's scope from the address itself: link
   // and host scope are fe80::/10 and ::1, never global unicast, so they are not parsed.
   const globalIps = (l: LinkAddrs): string[] =>
-    l.addr_info.filter((x) => !(x.family === 'inet6' && (x.scope === 'link' || x.scope === 'host'))).map((x) => x.local).filter((ip) => {
-      const p = parseAddr(ip);
-      return p !== undefined && isGlobalUnicast(p);
-    });
+    l.addr_info
+      .filter((x) => !(x.family === 'inet6' && (x.scope === 'link' || x.scope === 'host')))
+      .map((x) => x.local)
+      .filter((ip) => {
+        const p = parseAddr(ip);
+        return p !== undefined && isGlobalUnicast(p);
+      });
   const mine = links.find((l) => l.ifname === ifname);
   const known = [...new Set([...(mine ? globalIps(mine) : []), ...prevIps])];
-  if (!early) return known.length > 0 ? {kind: 'ips', ips: known} : {kind: 'except', ips: links.filter((l) => l.ifname !== ifname).flatMap(globalIps)};
+  if (!early)
+    return known.length > 0
+      ? {kind: 'ips', ips: known}
+      : {kind: 'except', ips: links.filter((l) => l.ifname !== ifname).flatMap(globalIps)};
   const done = new Set(prevIps.map(normalizeIp));
   const extra = known.filter((ip) => !done.has(normalizeIp(ip)));
   return extra.length > 0 ? {kind: 'ips', ips: extra} : undefined;
@@ -304,17 +323,23 @@ function remainingMasq(links: LinkAddrs[] | undefined, ifname: string, prevIps: 
 async function gcIptablesMasq(ctx: PluginContext, c: BridgeConf, valid: ValidAttachments, errors: string[]): Promise<void> {
   const stale = new Map<string, string>();
   for (const f of [4, 6] as const) {
-    for (const o of masqOwners(await readNatTable(ctx.runner, f))) if (o.network === c.name && !valid.containerIds.has(o.containerId)) stale.set(o.chain, o.containerId);
+    for (const o of masqOwners(await readNatTable(ctx.runner, f)))
+      if (o.network === c.name && !valid.containerIds.has(o.containerId)) stale.set(o.chain, o.containerId);
   }
   for (const [chain, id] of stale) {
-    await teardownIpMasq(ctx.runner, {chain, comment: masqComment(c.name, id)}, {kind: 'all'}).catch((e: unknown) => errors.push(`${chain}: ${errorText(e)}`));
+    await teardownIpMasq(ctx.runner, {chain, comment: masqComment(c.name, id)}, {kind: 'all'}).catch((e: unknown) =>
+      errors.push(`${chain}: ${errorText(e)}`),
+    );
   }
 }
 
 /** The nftables masquerade rules of this network's attachments that are not valid, removed in one transaction. */
 async function gcNftMasq(ctx: PluginContext, c: BridgeConf, valid: ValidAttachments): Promise<void> {
   const stale = (await nftMasqOwners(ctx.runner)).filter((o) => o.network === c.name && !valid.has(o.containerId, o.ifname));
-  await delNftMasqRules(ctx.runner, stale.flatMap((o) => o.handles));
+  await delNftMasqRules(
+    ctx.runner,
+    stale.flatMap((o) => o.handles),
+  );
 }
 
 async function add(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<Result> {
@@ -374,7 +399,8 @@ async function del(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<void> {
     await releaseIpam(p, ctx, c, args);
   }
   if (c.macspoofchk) await teardownSpoofCheck(runner, args.containerId, args.ifname).catch((err: unknown) => ctx.log.warn(errorText(err)));
-  if (masq && teardownBackend(c.ipMasqBackend) === 'nftables') await teardownNftMasq(runner, {network: c.name, ifname: args.ifname, containerId: args.containerId});
+  if (masq && teardownBackend(c.ipMasqBackend) === 'nftables')
+    await teardownNftMasq(runner, {network: c.name, ifname: args.ifname, containerId: args.containerId});
   if (masq && remaining) await teardownIpMasq(runner, target, remaining);
 }
 
@@ -393,7 +419,8 @@ async function gc(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<void> {
   const c = parseConf(args.stdin, args.args);
   const valid = validAttachments(args.stdin);
   const errors: string[] = [];
-  const attempt = (what: string, q: Promise<unknown> | undefined): Promise<unknown> | undefined => q?.catch((e: unknown) => errors.push(`${what}: ${errorText(e)}`));
+  const attempt = (what: string, q: Promise<unknown> | undefined): Promise<unknown> | undefined =>
+    q?.catch((e: unknown) => errors.push(`${what}: ${errorText(e)}`));
   if (c.ipamType) await attempt('IPAM GC', p.ipam.gc?.(ctx, c.ipamType, args));
   if (c.ipamType && c.ipMasq) {
     if (teardownBackend(c.ipMasqBackend) === 'nftables') await attempt('nftables masquerade', gcNftMasq(ctx, c, valid));
@@ -415,7 +442,8 @@ async function status(p: Parts, ctx: PluginContext, args: CmdArgs): Promise<void
     throw new CniError(ErrorCode.PluginNotAvailable, toCniError(err).message);
   }
   const link = await getLink(ctx.runner, c.bridge);
-  if (link && link.linkinfo?.info_kind !== 'bridge') throw new CniError(ErrorCode.PluginNotAvailable, `"${c.bridge}" already exists but is not a bridge`);
+  if (link && link.linkinfo?.info_kind !== 'bridge')
+    throw new CniError(ErrorCode.PluginNotAvailable, `"${c.bridge}" already exists but is not a bridge`);
   if (c.ipamType) await p.ipam.status?.(ctx, c.ipamType, args);
 }
 

@@ -47,7 +47,11 @@ function routeSteps(ifname: string, result: Result, gw: Partial<Record<Family, s
 async function runSteps(runner: Runner, netns: string, ifname: string, steps: Step[]): Promise<void> {
   if (steps.length === 0) return;
   try {
-    await ipBatch(runner, steps.map((s) => s.line), netns);
+    await ipBatch(
+      runner,
+      steps.map((s) => s.line),
+      netns,
+    );
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
     if (/cannot find device/i.test(err.stderr)) throw fail(`failed to lookup "${ifname}": Link not found`);
@@ -58,7 +62,13 @@ async function runSteps(runner: Runner, netns: string, ifname: string, steps: St
   }
 }
 
-export async function configureIface(runner: Runner, netns: string, ifname: string, result: Result, opts: ConfigureOptions = {}): Promise<void> {
+export async function configureIface(
+  runner: Runner,
+  netns: string,
+  ifname: string,
+  result: Result,
+  opts: ConfigureOptions = {},
+): Promise<void> {
   const ifaces = result.interfaces ?? [];
   if (ifaces.length === 0) throw fail('no interfaces to configure');
 

@@ -89,7 +89,12 @@ export function parseMac(s: string): string {
   const m = /^([0-9a-f]{2})([:-])([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i.exec(s);
   const dot = /^([0-9a-f]{4})\.([0-9a-f]{4})\.([0-9a-f]{4})$/i.exec(s);
   if (m) return [m[1], m[3], m[4], m[5], m[6], m[7]].join(':').toLowerCase();
-  if (dot) return dot.slice(1).join('').toLowerCase().replace(/(..)(?!$)/g, '$1:');
+  if (dot)
+    return dot
+      .slice(1)
+      .join('')
+      .toLowerCase()
+      .replace(/(..)(?!$)/g, '$1:');
   throw fail(`invalid args ${s} for MAC addr: address ${s}: invalid MAC address`);
 }
 

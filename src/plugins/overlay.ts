@@ -57,7 +57,11 @@ export function delegateConf(c: OverlayNetConf, s: Pick<HostSync, 'config' | 'le
     ipMasq: false,
     mtu: s.mtu,
     hairpinMode: c.hairpinMode,
-    ipam: {type: 'host-local', ranges: [[{subnet: cidrString(s.lease.subnet), gateway}]], routes: [{dst: cidrString(s.config.network), gw: gateway}]},
+    ipam: {
+      type: 'host-local',
+      ranges: [[{subnet: cidrString(s.lease.subnet), gateway}]],
+      routes: [{dst: cidrString(s.config.network), gw: gateway}],
+    },
   };
   if (c.raw.dns !== undefined) conf.dns = c.raw.dns;
   return conf;
@@ -125,7 +129,11 @@ async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
         const prefix = s.config.network.prefix;
         const addrs = (result.ips ?? []).map((i) => i.address.split('/')[0]).filter((ip) => !ip.includes(':'));
         undo.push('remove masquerade rules', () => teardownIpMasq(ctx.runner, masqTarget(c, args.containerId), {kind: 'ips', ips: addrs}));
-        await setupIpMasq(ctx.runner, masqTarget(c, args.containerId), addrs.map((ip) => `${ip}/${prefix}`));
+        await setupIpMasq(
+          ctx.runner,
+          masqTarget(c, args.containerId),
+          addrs.map((ip) => `${ip}/${prefix}`),
+        );
       }
       return result;
     });

@@ -81,9 +81,7 @@ export async function validateExpectedRoutes(runner: Runner, netns: string, expe
     const family = familyOf(ip);
     const key = prefixKey(r.dst, family);
     const isDefault = key === `${family}|0|0`;
-    const found = (await routes(family)).some(
-      (x) => prefixKey(x.dst, family) === key && (isDefault || sameIp(x.gateway, r.gw)),
-    );
+    const found = (await routes(family)).some((x) => prefixKey(x.dst, family) === key && (isDefault || sameIp(x.gateway, r.gw)));
     if (!found) throw fail(`Expected Route ${goRouteText(r)} not found in routing table`);
   }
 }

@@ -13,7 +13,17 @@ import {addBridgeUser} from './state/bridge-users.js';
 import {entryKey} from './state/known-attachments.js';
 import {lockedForward, waitForGc, withContainerLock} from './state/locks.js';
 import {closePublished, openPublished, publishComment, publishRules} from './forwarding/published.js';
-import {capabilityArgsFor, containerV4, declares, formatPort, mappingsOf, parsePublishList, PORT_MAPPINGS, sameMappings, type PortMapping} from './publish.js';
+import {
+  capabilityArgsFor,
+  containerV4,
+  declares,
+  formatPort,
+  mappingsOf,
+  parsePublishList,
+  PORT_MAPPINGS,
+  sameMappings,
+  type PortMapping,
+} from './publish.js';
 import {assertPortsFree} from './ports-in-use.js';
 import {bridgesOf, overlayBridgesOf, resolveNetwork, typeOf, type NetworkChoice} from './network-config.js';
 import {assertLiveTarget, resolveTargets, type Target} from './target.js';
@@ -80,7 +90,8 @@ export function buildCniArgs(req: Pick<AttachRequest, 'ip' | 'mac' | 'args'>): [
     const i = kv.indexOf('=');
     if (i <= 0) throw new UserError(`invalid --args ${JSON.stringify(kv)}: expected KEY=VALUE`);
     const [k, v] = [kv.slice(0, i), kv.slice(i + 1)];
-    if (!ARG_KEY.test(k) || !ARG_VALUE.test(v)) throw new UserError(`invalid --args ${JSON.stringify(kv)}: keys are [A-Za-z0-9_.-], values may not contain ';', '=' or spaces`);
+    if (!ARG_KEY.test(k) || !ARG_VALUE.test(v))
+      throw new UserError(`invalid --args ${JSON.stringify(kv)}: keys are [A-Za-z0-9_.-], values may not contain ';', '=' or spaces`);
     pairs.push([k, v]);
   }
   if (req.ip && !/^[0-9a-fA-F:.]+(\/\d+)?$/.test(req.ip)) throw new UserError(`invalid --ip ${JSON.stringify(req.ip)}`);
@@ -108,7 +119,8 @@ async function existingAttachment(deps: Deps, list: NetworkConfigList, target: T
     : (await listCache(deps.paths.cacheDir, target.containerId)).filter((e) => e.networkName === list.name);
   for (const e of entries) {
     if (!e?.result || e.netns !== target.netns) continue;
-    if (await getLink(deps.runner, e.ifName, target.netns).catch(() => undefined)) return {ifname: e.ifName, result: parseResult(e.result), entry: e};
+    if (await getLink(deps.runner, e.ifName, target.netns).catch(() => undefined))
+      return {ifname: e.ifName, result: parseResult(e.result), entry: e};
   }
   return undefined;
 }
@@ -124,7 +136,10 @@ function plan(deps: Deps, list: NetworkConfigList, target: Target, ifname: strin
     );
   }
   for (const b of bridgesOf(list)) steps.push(`allow forwarding on bridge ${b} (chain CNI-DOCKER-FORWARD)`);
-  if (ask.publish.length > 0) steps.push(`allow forwarding of the published ports ${ask.publish.map(formatPort).join(', ')} to the container's address (chain CNI-DOCKER-FORWARD)`);
+  if (ask.publish.length > 0)
+    steps.push(
+      `allow forwarding of the published ports ${ask.publish.map(formatPort).join(', ')} to the container's address (chain CNI-DOCKER-FORWARD)`,
+    );
   steps.push(`cache the result in ${cacheFile(deps.paths.cacheDir, list.name, target.containerId, ifname)}`);
   return {
     dryRun: true,
@@ -140,7 +155,15 @@ function plan(deps: Deps, list: NetworkConfigList, target: Target, ifname: strin
   };
 }
 
-async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, ask: Ask, memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
+async function attachOne(
+  deps: Deps,
+  list: NetworkConfigList,
+  source: NetworkChoice,
+  target: Target,
+  req: AttachRequest,
+  ask: Ask,
+  memo: ForwardMemo,
+): Promise<Attachment | DryRunPlan> {
   if (req.dryRun) return attachLocked(deps, list, source, target, req, ask, memo);
   return withContainerLock(deps, target.containerId, () => attachLocked(deps, list, source, target, req, ask, memo));
 }
@@ -148,11 +171,20 @@ async function attachOne(deps: Deps, list: NetworkConfigList, source: NetworkCho
 type Base = Pick<Attachment, 'container' | 'containerId' | 'kind' | 'network' | 'type' | 'netns' | 'note'>;
 
 /** The attachment already there, as attach reports it; refused when it publishes other ports than asked. */
-async function reportExisting(deps: Deps, list: NetworkConfigList, target: Target, existing: Existing, base: Base, publish: PortMapping[]): Promise<Attachment> {
+async function reportExisting(
+  deps: Deps,
+  list: NetworkConfigList,
+  target: Target,
+  existing: Existing,
+  base: Base,
+  publish: PortMapping[],
+): Promise<Attachment> {
   const ports = mappingsOf(existing.entry.capabilityArgs);
   if (publish.length > 0 && !sameMappings(ports, publish)) {
     const now = ports.length > 0 ? `publishes ${ports.map(formatPort).join(', ')}` : 'publishes no ports';
-    throw new UserError(`${target.name} is already attached to ${list.name} as ${existing.ifname} and ${now}; detach it first to publish other ports`);
+    throw new UserError(
+      `${target.name} is already attached to ${list.name} as ${existing.ifname} and ${now}; detach it first to publish other ports`,
+    );
   }
   const s = summarize(existing.result, existing.ifname, target.netns);
   const link = await getLink(deps.runner, existing.ifname, target.netns).catch(() => undefined);
@@ -165,13 +197,32 @@ async function reportExisting(deps: Deps, list: NetworkConfigList, target: Targe
  * never closes one in use). Published ports are checked and claimed by that
  * record under one lock, so two attaches cannot both take one.
  */
-async function registerPending(deps: Deps, list: NetworkConfigList, target: Target, ifname: string, ask: Ask, meta: Omit<AttachmentMeta, 'pending'>): Promise<void> {
+async function registerPending(
+  deps: Deps,
+  list: NetworkConfigList,
+  target: Target,
+  ifname: string,
+  ask: Ask,
+  meta: Omit<AttachmentMeta, 'pending'>,
+): Promise<void> {
   const register = async (): Promise<void> => {
-    await addBridgeUser(deps.paths.stateDir, bridgesOf(list), entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname}));
+    await addBridgeUser(
+      deps.paths.stateDir,
+      bridgesOf(list),
+      entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname}),
+    );
     const cniArgs = ask.cniArgs.length ? ask.cniArgs : undefined;
     await writeMeta(deps.paths.stateDir, list.name, target.containerId, ifname, {
       ...meta,
-      pending: {network: list.name, containerId: target.containerId, ifname, config: list.bytes, netns: target.netns, cniArgs, capabilityArgs: ask.capabilityArgs},
+      pending: {
+        network: list.name,
+        containerId: target.containerId,
+        ifname,
+        config: list.bytes,
+        netns: target.netns,
+        cniArgs,
+        capabilityArgs: ask.capabilityArgs,
+      },
     });
   };
   if (ask.publish.length === 0) return register();
@@ -182,7 +233,14 @@ async function registerPending(deps: Deps, list: NetworkConfigList, target: Targ
 }
 
 /** After a failed ADD: DEL whatever part of the chain ran; forget the record only when that worked (else detach/gc finish it). */
-async function rollBackAdd(deps: Deps, list: NetworkConfigList, rt: RuntimeConf, key: string, publish: PortMapping[], memo: ForwardMemo): Promise<void> {
+async function rollBackAdd(
+  deps: Deps,
+  list: NetworkConfigList,
+  rt: RuntimeConf,
+  key: string,
+  publish: PortMapping[],
+  memo: ForwardMemo,
+): Promise<void> {
   const warn = (what: string) => (e: unknown) => deps.log.warn(`${what}: ${errorText(e)}`);
   if (publish.length > 0) await closePublished(deps, [publishComment(key)]).catch(warn('cleanup after failed attach'));
   const cleaned = await delNetworkList(deps, list, rt).then(
@@ -197,10 +255,26 @@ async function rollBackAdd(deps: Deps, list: NetworkConfigList, rt: RuntimeConf,
   await releaseAfterFailedAttach(deps, list, memo).catch(warn('closing forwarding after failed attach'));
 }
 
-async function attachLocked(deps: Deps, list: NetworkConfigList, source: NetworkChoice, target: Target, req: AttachRequest, ask: Ask, memo: ForwardMemo): Promise<Attachment | DryRunPlan> {
+async function attachLocked(
+  deps: Deps,
+  list: NetworkConfigList,
+  source: NetworkChoice,
+  target: Target,
+  req: AttachRequest,
+  ask: Ask,
+  memo: ForwardMemo,
+): Promise<Attachment | DryRunPlan> {
   const {cniArgs, publish, capabilityArgs} = ask;
   assertLiveTarget(target);
-  const base: Base = {container: target.name, containerId: target.containerId, kind: target.kind, network: list.name, type: typeOf(list), netns: target.netns, note: target.note};
+  const base: Base = {
+    container: target.name,
+    containerId: target.containerId,
+    kind: target.kind,
+    network: list.name,
+    type: typeOf(list),
+    netns: target.netns,
+    note: target.note,
+  };
   if (req.ifname) validateIfNameForUser(req.ifname);
   const existing = await existingAttachment(deps, list, target, req.ifname);
   if (existing && !req.dryRun) return reportExisting(deps, list, target, existing, base, publish);
@@ -240,7 +314,15 @@ async function attachLocked(deps: Deps, list: NetworkConfigList, source: Network
     const opened = await forwarding;
     if (opened && 'error' in opened) throw opened.error;
     if (publish.length > 0) {
-      await openPublished(deps, publishRules({key, bridge: bridges.length === 1 ? bridges[0] : undefined, addresses: containerV4(result, ifname), mappings: publish}));
+      await openPublished(
+        deps,
+        publishRules({
+          key,
+          bridge: bridges.length === 1 ? bridges[0] : undefined,
+          addresses: containerV4(result, ifname),
+          mappings: publish,
+        }),
+      );
     }
   } catch (err) {
     await forwarding;
@@ -279,7 +361,9 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
     preloadPlugins(list);
   }
   if (publish.length > 0 && !declares(list, PORT_MAPPINGS)) {
-    throw new UserError(`--publish needs a plugin with the portMappings capability, and no plugin of network ${list.name} declares it (see configs/cni-docker-portmap.conflist)`);
+    throw new UserError(
+      `--publish needs a plugin with the portMappings capability, and no plugin of network ${list.name} declares it (see configs/cni-docker-portmap.conflist)`,
+    );
   }
   // An external plugin that is not there would fail the ADD half-way and then the DEL: refuse first.
   const external = await findExternalPlugins(deps, list).catch((err: unknown) => {
@@ -297,13 +381,20 @@ export async function attach(deps: Deps, req: AttachRequest): Promise<Outcome<At
   }
   if (req.ip && targets.length > 1) throw new UserError('--ip can only be used with a single container');
   if (req.mac && targets.length > 1) throw new UserError('--mac can only be used with a single container');
-  if (publish.length > 0 && targets.length > 1) throw new UserError('--publish can only be used with a single container: each host port can be published once');
+  if (publish.length > 0 && targets.length > 1)
+    throw new UserError('--publish can only be used with a single container: each host port can be published once');
   const memo: ForwardMemo = new Map();
-  const outcomes = await mapLimitSettled(targets, BULK_CONCURRENCY, (t) => attachOne(deps, list, source, t, req, ask, memo), progressCounter(targets.length, req.progress));
+  const outcomes = await mapLimitSettled(
+    targets,
+    BULK_CONCURRENCY,
+    (t) => attachOne(deps, list, source, t, req, ask, memo),
+    progressCounter(targets.length, req.progress),
+  );
   const out: Outcome<Attachment | DryRunPlan> = {done: [], failures: []};
   outcomes.forEach((s, i) => {
     if (s.status === 'fulfilled') out.done.push(s.value);
-    else out.failures.push({target: targets[i].name, message: `failed to attach ${targets[i].name} to ${list.name}: ${errorText(s.reason)}`});
+    else
+      out.failures.push({target: targets[i].name, message: `failed to attach ${targets[i].name} to ${list.name}: ${errorText(s.reason)}`});
   });
   return out;
 }

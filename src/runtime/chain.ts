@@ -54,7 +54,12 @@ export async function findExternalPlugins(ctx: PluginContext, list: NetworkConfi
 }
 
 /** buildOneConfig: the plugin's object with the list's name/version, prevResult and runtimeConfig; sorted, compact. */
-export function buildPluginConfig(list: NetworkConfigList, plugin: NetworkConfig, prevResult: Obj | undefined, capabilityArgs: Obj = {}): string {
+export function buildPluginConfig(
+  list: NetworkConfigList,
+  plugin: NetworkConfig,
+  prevResult: Obj | undefined,
+  capabilityArgs: Obj = {},
+): string {
   const o: Obj = {...plugin.raw, name: list.name, cniVersion: list.cniVersion};
   if (prevResult) o.prevResult = prevResult;
   const caps = (plugin.raw.capabilities ?? {}) as Record<string, unknown>;
@@ -76,7 +81,14 @@ function cmdArgs(ctx: PluginContext, rt: RuntimeConf, stdin: string): CmdArgs {
 }
 
 /** One plugin invocation. ADD returns the result as that plugin would have printed it (its own version). */
-async function invoke(ctx: PluginContext, verb: Verb, type: string, args: CmdArgs, cniVersion: string, onNative?: RuntimeConf['onNativeResult']): Promise<Result | undefined> {
+async function invoke(
+  ctx: PluginContext,
+  verb: Verb,
+  type: string,
+  args: CmdArgs,
+  cniVersion: string,
+  onNative?: RuntimeConf['onNativeResult'],
+): Promise<Result | undefined> {
   const plugin = await ctx.plugins.load(type);
   if (verb === 'DEL' || verb === 'CHECK') {
     await (verb === 'DEL' ? plugin.del(ctx, args) : plugin.check(ctx, args));
@@ -136,7 +148,12 @@ export async function addNetworkList(ctx: PluginContext, list: NetworkConfigList
 }
 
 /** The cached result, as parsed and converted to the list's version; undefined when absent/unusable. */
-async function cachedPrevResult(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf, dropBroken: boolean): Promise<{json: Obj; result: Result} | undefined> {
+async function cachedPrevResult(
+  ctx: PluginContext,
+  list: NetworkConfigList,
+  rt: RuntimeConf,
+  dropBroken: boolean,
+): Promise<{json: Obj; result: Result} | undefined> {
   try {
     const entry = await readCache(ctx.paths.cacheDir, list.name, rt.containerId, rt.ifname);
     if (!entry?.result) return undefined;
@@ -176,7 +193,10 @@ export async function delNetworkList(ctx: PluginContext, list: NetworkConfigList
 /** CHECK every plugin in order with the cached result (versions ≥ 0.4.0; disableCheck skips). */
 export async function checkNetworkList(ctx: PluginContext, list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
   if (!versionGte(list.cniVersion, '0.4.0')) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `configuration version ${JSON.stringify(list.cniVersion)} does not support the CHECK command`);
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `configuration version ${JSON.stringify(list.cniVersion)} does not support the CHECK command`,
+    );
   }
   if (list.disableCheck) return;
   const prev = (await cachedPrevResult(ctx, list, rt, false))?.json;
@@ -208,11 +228,24 @@ export interface GcFailure {
  * that are not valid, libcni's first half, is the caller's: see ./gc.ts.)
  * A built-in plugin without GC succeeds, as skel answers for it.
  */
-export async function gcNetworkList(ctx: PluginContext, list: NetworkConfigList, valid: GcAttachment[], cniPath?: string[]): Promise<GcFailure[]> {
+export async function gcNetworkList(
+  ctx: PluginContext,
+  list: NetworkConfigList,
+  valid: GcAttachment[],
+  cniPath?: string[],
+): Promise<GcFailure[]> {
   if (!versionGte(list.cniVersion, '1.1.0') || list.disableGC) return [];
   const failures: GcFailure[] = [];
   for (const p of list.plugins) {
-    const stdin = goMarshal(sortKeysDeep({...p.raw, name: list.name, cniVersion: list.cniVersion, 'cni.dev/valid-attachments': valid, 'cni.dev/attachments': valid}));
+    const stdin = goMarshal(
+      sortKeysDeep({
+        ...p.raw,
+        name: list.name,
+        cniVersion: list.cniVersion,
+        'cni.dev/valid-attachments': valid,
+        'cni.dev/attachments': valid,
+      }),
+    );
     const args: CmdArgs = {containerId: '', netns: '', ifname: '', args: '', path: cniPathOf(ctx, {cniPath}), stdin};
     try {
       const plugin = await ctx.plugins.load(p.network.type);

@@ -31,7 +31,11 @@ export interface CheckReport {
 function natReader(deps: Deps): (family: 4 | 6) => Promise<ReturnType<typeof parseNatSave>> {
   const cache = new Map<number, Promise<ReturnType<typeof parseNatSave>>>();
   return (family) => {
-    if (!cache.has(family)) cache.set(family, deps.runner.run(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'nat']).then((r) => parseNatSave(r.stdout)));
+    if (!cache.has(family))
+      cache.set(
+        family,
+        deps.runner.run(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'nat']).then((r) => parseNatSave(r.stdout)),
+      );
     return cache.get(family)!;
   };
 }
@@ -43,7 +47,14 @@ function natReader(deps: Deps): (family: 4 | 6) => Promise<ReturnType<typeof par
  */
 async function checkEntry(deps: Deps, e: CacheEntry, name: string, nat: ReturnType<typeof natReader>): Promise<CheckReport> {
   const problems: string[] = [];
-  const report = (): CheckReport => ({container: name, containerId: e.containerId, network: e.networkName, ifname: e.ifName, ok: problems.length === 0, problems});
+  const report = (): CheckReport => ({
+    container: name,
+    containerId: e.containerId,
+    network: e.networkName,
+    ifname: e.ifName,
+    ok: problems.length === 0,
+    problems,
+  });
   const netns = e.netns ?? '';
   if (!isLiveNetns(netns)) {
     problems.push(`network namespace ${netns || '(none)'} is gone (container stopped or removed?)`);
@@ -66,7 +77,9 @@ async function checkEntry(deps: Deps, e: CacheEntry, name: string, nat: ReturnTy
         const family = ip.address.includes(':') ? 6 : 4;
         const t = await nat(family);
         const host = ip.address.split('/')[0];
-        const jump = t.rules.some((r) => r.startsWith(`-A POSTROUTING -s ${host}/${family === 4 ? 32 : 128} `) && r.endsWith(`-j ${chain}`));
+        const jump = t.rules.some(
+          (r) => r.startsWith(`-A POSTROUTING -s ${host}/${family === 4 ? 32 : 128} `) && r.endsWith(`-j ${chain}`),
+        );
         if (!t.chains.has(chain) || !jump) problems.push(`masquerade rule for ${host} (chain ${chain}) is missing`);
       }
     }

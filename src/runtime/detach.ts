@@ -42,7 +42,12 @@ export interface Detached {
  * container resolves through Docker; a removed one is found in our state by
  * its remembered name or by Id / Id prefix, so `detach` works after `docker rm`.
  */
-async function idsFor(deps: Deps, ref: string, everything: () => Promise<CacheEntry[]>, lookup: Promise<Target> = containerTarget(deps.docker, ref)): Promise<{id: string; name: string}[]> {
+async function idsFor(
+  deps: Deps,
+  ref: string,
+  everything: () => Promise<CacheEntry[]>,
+  lookup: Promise<Target> = containerTarget(deps.docker, ref),
+): Promise<{id: string; name: string}[]> {
   try {
     const t = await lookup;
     return [{id: t.containerId, name: t.name}];
@@ -54,7 +59,8 @@ async function idsFor(deps: Deps, ref: string, everything: () => Promise<CacheEn
   const matches = new Map<string, string>();
   for (const e of entries) {
     const meta = await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
-    if (e.containerId === ref || meta?.name === ref || (ref.length >= 4 && e.containerId.startsWith(ref))) matches.set(e.containerId, meta?.name ?? e.containerId.slice(0, 12));
+    if (e.containerId === ref || meta?.name === ref || (ref.length >= 4 && e.containerId.startsWith(ref)))
+      matches.set(e.containerId, meta?.name ?? e.containerId.slice(0, 12));
   }
   if (matches.size === 0) {
     // Docker may know it as stopped: ask for its Id without requiring it to run.
@@ -65,7 +71,8 @@ async function idsFor(deps: Deps, ref: string, everything: () => Promise<CacheEn
       return [];
     }
   }
-  if (matches.size > 1 && !matches.has(ref)) throw new UserError(`"${ref}" matches several attached containers: ${[...matches.keys()].map((i) => i.slice(0, 12)).join(', ')}`);
+  if (matches.size > 1 && !matches.has(ref))
+    throw new UserError(`"${ref}" matches several attached containers: ${[...matches.keys()].map((i) => i.slice(0, 12)).join(', ')}`);
   return [...matches].map(([id, name]) => ({id, name}));
 }
 
@@ -88,7 +95,13 @@ export async function releaseEntry(deps: Deps, e: CacheEntry): Promise<NetworkCo
   }
   if (list) {
     const netns = isLiveNetns(e.netns) ? e.netns! : '';
-    await delNetworkList(deps, list, {containerId: e.containerId, netns, ifname: e.ifName, cniArgs: e.cniArgs, capabilityArgs: e.capabilityArgs});
+    await delNetworkList(deps, list, {
+      containerId: e.containerId,
+      netns,
+      ifname: e.ifName,
+      cniArgs: e.cniArgs,
+      capabilityArgs: e.capabilityArgs,
+    });
   }
   await deleteMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName);
   return list;
@@ -172,7 +185,10 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
     if (!req.all) throw new UserError('name at least one container, or --netns PATH, or --all');
     for (const e of await everything()) {
       if (network && e.networkName !== network) continue;
-      wanted.push({entry: e, name: (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? e.containerId.slice(0, 12)});
+      wanted.push({
+        entry: e,
+        name: (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? e.containerId.slice(0, 12),
+      });
     }
   } else {
     // Unknown to Docker and to us: nothing is attached, which is what detach wants (idempotent, like CNI DEL).
@@ -194,21 +210,27 @@ export async function detach(deps: Deps, req: DetachRequest): Promise<Outcome<De
   const closing = settled(releaseForwarding(deps, listsOf(wanted.map(({entry}) => entry)), leaving));
   const outcomes: PromiseSettledResult<{detached: Detached; list?: NetworkConfigList}>[] = new Array(wanted.length);
   const step = progressCounter(wanted.length, req.progress);
-  await mapLimitSettled([...groups.values()], BULK_CONCURRENCY, (idxs) => withContainerLock(deps, wanted[idxs[0]].entry.containerId, async () => {
-    for (const i of idxs) {
-      const {entry, name} = wanted[i];
-      try {
-        outcomes[i] = {status: 'fulfilled', value: await detachEntry(deps, entry, name)};
-      } catch (reason) {
-        outcomes[i] = {status: 'rejected', reason};
+  await mapLimitSettled([...groups.values()], BULK_CONCURRENCY, (idxs) =>
+    withContainerLock(deps, wanted[idxs[0]].entry.containerId, async () => {
+      for (const i of idxs) {
+        const {entry, name} = wanted[i];
+        try {
+          outcomes[i] = {status: 'fulfilled', value: await detachEntry(deps, entry, name)};
+        } catch (reason) {
+          outcomes[i] = {status: 'rejected', reason};
+        }
+        step?.(outcomes[i]);
       }
-      step?.(outcomes[i]);
-    }
-  }));
+    }),
+  );
   const {out, kept} = sortOutcomes(wanted, outcomes);
   const closed = await closing;
   if ('error' in closed) throw closed.error;
-  await reopenForwarding(deps, [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)), listsOf(kept).flatMap(overlayBridgesOf));
+  await reopenForwarding(
+    deps,
+    [...new Set(listsOf(kept).flatMap(bridgesOf))].filter((b) => closed.value.includes(b)),
+    listsOf(kept).flatMap(overlayBridgesOf),
+  );
   // A bridge kept open for attachments another detach was deleting at the same
   // time: with our DELs done, whichever of us checks last closes it.
   const lists = listsOf(wanted.map(({entry}) => entry));

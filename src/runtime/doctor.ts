@@ -50,18 +50,31 @@ async function iptablesBackend(deps: Deps): Promise<DoctorCheck> {
   if (v === undefined) return fail('iptables', 'iptables is not installed', 'apt-get install iptables');
   const ours = /nf_tables/.test(v) ? 'nf_tables' : 'legacy';
   const hasDocker = (save: string | undefined): boolean => /^:DOCKER[ -]/m.test(save ?? '');
-  if (hasDocker(await tryRun(deps, 'iptables-save', ['-t', 'filter']))) return ok('iptables', `iptables uses ${ours}, and Docker's chains are in the same backend`);
+  if (hasDocker(await tryRun(deps, 'iptables-save', ['-t', 'filter'])))
+    return ok('iptables', `iptables uses ${ours}, and Docker's chains are in the same backend`);
   const other = ours === 'nf_tables' ? 'legacy' : 'nft';
   if (hasDocker(await tryRun(deps, `iptables-${other}-save`, ['-t', 'filter']))) {
-    return fail('iptables', `iptables uses ${ours} but Docker's chains are in iptables-${other}: our forwarding and masquerade rules would not meet Docker's`, `switch to the backend Docker uses: update-alternatives --set iptables /usr/sbin/iptables-${other}`);
+    return fail(
+      'iptables',
+      `iptables uses ${ours} but Docker's chains are in iptables-${other}: our forwarding and masquerade rules would not meet Docker's`,
+      `switch to the backend Docker uses: update-alternatives --set iptables /usr/sbin/iptables-${other}`,
+    );
   }
-  return warn('iptables', `iptables uses ${ours}; Docker's chains were not found in either backend`, 'start dockerd (with its default --iptables=true)');
+  return warn(
+    'iptables',
+    `iptables uses ${ours}; Docker's chains were not found in either backend`,
+    'start dockerd (with its default --iptables=true)',
+  );
 }
 
 async function ipForward(deps: Deps): Promise<DoctorCheck> {
   const v = await readSysctl(deps.runner, 'net/ipv4/ip_forward').catch(() => '?');
   if (v === '1') return ok('ip_forward', 'net.ipv4.ip_forward=1');
-  return fail('ip_forward', `net.ipv4.ip_forward=${v}: containers on a bridge cannot reach beyond the host`, 'sysctl -w net.ipv4.ip_forward=1 (persist it in /etc/sysctl.d/)');
+  return fail(
+    'ip_forward',
+    `net.ipv4.ip_forward=${v}: containers on a bridge cannot reach beyond the host`,
+    'sysctl -w net.ipv4.ip_forward=1 (persist it in /etc/sysctl.d/)',
+  );
 }
 
 async function forwarding(deps: Deps): Promise<DoctorCheck> {
@@ -72,7 +85,10 @@ async function forwarding(deps: Deps): Promise<DoctorCheck> {
   const bridges = [...new Set([...ours.matchAll(/cni-docker bridge ([^"]+)"/g)].map((m) => m[1]))];
   const open = bridges.length ? `; open now for ${bridges.join(', ')}` : '';
   if (nf === '1' && policy === 'DROP') {
-    return ok('forward', `bridge-nf-call-iptables=1 and FORWARD policy DROP (Docker): attach opens each CNI bridge in chain ${FORWARD_CHAIN} (jumped from DOCKER-USER) and closes it with its last attachment${open}`);
+    return ok(
+      'forward',
+      `bridge-nf-call-iptables=1 and FORWARD policy DROP (Docker): attach opens each CNI bridge in chain ${FORWARD_CHAIN} (jumped from DOCKER-USER) and closes it with its last attachment${open}`,
+    );
   }
   return ok('forward', `bridge-nf-call-iptables=${nf}, FORWARD policy ${policy}: bridged traffic is not dropped by Docker's policy${open}`);
 }
@@ -84,7 +100,9 @@ export function subnetsOf(list: NetworkConfigList): string[] {
     const ipam = p.raw.ipam as {type?: unknown; subnet?: unknown; ranges?: unknown} | undefined;
     if (!ipam || ipam.type !== 'host-local') continue;
     if (typeof ipam.subnet === 'string') out.push(ipam.subnet);
-    if (Array.isArray(ipam.ranges)) for (const set of ipam.ranges) if (Array.isArray(set)) for (const r of set as {subnet?: unknown}[]) if (typeof r?.subnet === 'string') out.push(r.subnet);
+    if (Array.isArray(ipam.ranges))
+      for (const set of ipam.ranges)
+        if (Array.isArray(set)) for (const r of set as {subnet?: unknown}[]) if (typeof r?.subnet === 'string') out.push(r.subnet);
   }
   return out;
 }
@@ -110,7 +128,8 @@ async function subnetChecks(deps: Deps, lists: NetworkConfigList[]): Promise<Doc
   for (const f of [4, 6] as const) {
     for (const r of await listRoutes(deps.runner, f).catch(() => [])) {
       const cidr = r.dst === 'default' ? undefined : parseCidrAsWritten(r.dst.includes('/') ? r.dst : `${r.dst}/${f === 4 ? 32 : 128}`);
-      if (cidr && !others.some((o) => o.cidr.prefix === cidr.prefix && o.cidr.ip.getValue() === cidr.ip.getValue())) others.push({what: `host route ${r.dst} dev ${r.dev ?? '?'}`, cidr, dev: r.dev});
+      if (cidr && !others.some((o) => o.cidr.prefix === cidr.prefix && o.cidr.ip.getValue() === cidr.ip.getValue()))
+        others.push({what: `host route ${r.dst} dev ${r.dev ?? '?'}`, cidr, dev: r.dev});
     }
   }
   const out: DoctorCheck[] = [];
@@ -122,7 +141,14 @@ async function subnetChecks(deps: Deps, lists: NetworkConfigList[]): Promise<Doc
       if (!c) continue;
       // A macvlan subnet is meant to be the master's; a bridge's own route is expected.
       const hits = others.filter((o) => overlaps(c, o.cidr) && !(o.dev && (own.has(o.dev) || macvlan)));
-      for (const h of hits) out.push(fail('subnets', `network ${l.name} subnet ${s} overlaps ${h.what}: replies would be routed the wrong way`, `give ${l.name} a subnet that overlaps no Docker network or host route`));
+      for (const h of hits)
+        out.push(
+          fail(
+            'subnets',
+            `network ${l.name} subnet ${s} overlaps ${h.what}: replies would be routed the wrong way`,
+            `give ${l.name} a subnet that overlaps no Docker network or host route`,
+          ),
+        );
     }
   }
   if (out.length === 0) out.push(ok('subnets', `no subnet of ${lists.length} network config(s) overlaps Docker's networks or host routes`));
@@ -132,7 +158,16 @@ async function subnetChecks(deps: Deps, lists: NetworkConfigList[]): Promise<Doc
 async function confChecks(deps: Deps): Promise<{checks: DoctorCheck[]; lists: NetworkConfigList[]}> {
   const {existsSync} = await import('node:fs');
   if (!existsSync(deps.confDir)) {
-    return {checks: [warn('configs', `conf dir ${deps.confDir} does not exist: --net NAME cannot find networks (the default network uses the shipped configs/cni-docker.conf)`, `mkdir -p ${deps.confDir} and put network configs there (examples in configs/)`)], lists: []};
+    return {
+      checks: [
+        warn(
+          'configs',
+          `conf dir ${deps.confDir} does not exist: --net NAME cannot find networks (the default network uses the shipped configs/cni-docker.conf)`,
+          `mkdir -p ${deps.confDir} and put network configs there (examples in configs/)`,
+        ),
+      ],
+      lists: [],
+    };
   }
   const files = await scanConfDir(deps.confDir);
   const checks: DoctorCheck[] = [];
@@ -143,7 +178,8 @@ async function confChecks(deps: Deps): Promise<{checks: DoctorCheck[]; lists: Ne
       checks.push(ok('configs', `${f.file}: network ${f.list.name} (${f.list.plugins.map((p) => p.network.type).join('+')}) is valid`));
     } else checks.push(fail('configs', `${f.file}: ${f.error}`, `fix or remove ${f.file}`));
   }
-  if (files.length === 0) checks.push(warn('configs', `conf dir ${deps.confDir} holds no network configs`, 'copy an example from configs/ there'));
+  if (files.length === 0)
+    checks.push(warn('configs', `conf dir ${deps.confDir} holds no network configs`, 'copy an example from configs/ there'));
   return {checks, lists};
 }
 
@@ -154,7 +190,11 @@ async function staleCheck(deps: Deps): Promise<DoctorCheck> {
     const kinds = new Map<string, number>();
     for (const i of items) kinds.set(i.kind, (kinds.get(i.kind) ?? 0) + 1);
     const names = [...new Set(items.map((i) => i.name))].slice(0, 5).join(', ');
-    return fail('stale', `gc would free ${[...kinds].map(([k, n]) => `${n} ${k}${n > 1 ? 's' : ''}`).join(', ')} of gone containers (${names})`, 'cni-docker gc (preview with --dry-run)');
+    return fail(
+      'stale',
+      `gc would free ${[...kinds].map(([k, n]) => `${n} ${k}${n > 1 ? 's' : ''}`).join(', ')} of gone containers (${names})`,
+      'cni-docker gc (preview with --dry-run)',
+    );
   } catch (err) {
     return warn('stale', `cannot look for stale state: ${errorText(err)}`, 'make Docker reachable and run doctor again');
   }
@@ -162,7 +202,11 @@ async function staleCheck(deps: Deps): Promise<DoctorCheck> {
 
 export async function doctor(deps: Deps, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
-  checks.push(opts.uid === 0 ? ok('root', 'running as root') : fail('root', `not running as root (uid ${opts.uid ?? '?'}): attach, detach and gc change the host's network`, 'run with sudo'));
+  checks.push(
+    opts.uid === 0
+      ? ok('root', 'running as root')
+      : fail('root', `not running as root (uid ${opts.uid ?? '?'}): attach, detach and gc change the host's network`, 'run with sudo'),
+  );
   try {
     const n = (await deps.docker.listContainers(false)).length;
     checks.push(ok('docker', `Docker is reachable at ${deps.docker.endpoint} (${n} running container(s))`));

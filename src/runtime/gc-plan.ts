@@ -105,7 +105,15 @@ interface Classified {
 }
 
 async function classify(deps: Deps, entries: CacheEntry[], known: Set<string>, lists: NetworkConfigList[]): Promise<Classified> {
-  const c: Classified = {live: new Set(), validPairs: new Set(), valid: [], gone: new Map(), goneEntries: [], items: [], byComment: new Map()};
+  const c: Classified = {
+    live: new Set(),
+    validPairs: new Set(),
+    valid: [],
+    gone: new Map(),
+    goneEntries: [],
+    items: [],
+    byComment: new Map(),
+  };
   for (const e of entries) {
     try {
       lists.push(cachedList(e.config));
@@ -128,7 +136,15 @@ async function classify(deps: Deps, entries: CacheEntry[], known: Set<string>, l
     c.gone.set(e.containerId, {reason, name});
     c.goneEntries.push(e);
     c.byComment.set(publishComment(entryKey(e)), {e, gone: {reason, name}});
-    c.items.push({kind: 'attachment', network: e.networkName, containerId: e.containerId, name, ifname: e.ifName, detail: `${e.networkName}/${e.ifName}`, reason});
+    c.items.push({
+      kind: 'attachment',
+      network: e.networkName,
+      containerId: e.containerId,
+      name,
+      ifname: e.ifName,
+      detail: `${e.networkName}/${e.ifName}`,
+      reason,
+    });
   }
   for (const id of c.live) c.gone.delete(id);
   return c;
@@ -161,7 +177,16 @@ async function networkItems(deps: Deps, stores: Plan['stores'], stale: Stale): P
     const store = DiskStore.open(s.network, s.dataDir);
     for (const r of await store.withLock(() => listReservations(store))) {
       const why = stale(r.id, s.network, r.ifname);
-      if (why) items.push({kind: 'address', network: s.network, containerId: r.id, name: why.name, ifname: r.ifname, detail: r.ip, reason: why.reason});
+      if (why)
+        items.push({
+          kind: 'address',
+          network: s.network,
+          containerId: r.id,
+          name: why.name,
+          ifname: r.ifname,
+          detail: r.ip,
+          reason: why.reason,
+        });
     }
   }
   const chains = new Set<string>();
@@ -177,12 +202,30 @@ async function networkItems(deps: Deps, stores: Plan['stores'], stale: Stale): P
     for (const o of await nftMasqOwners(deps.runner)) {
       const why = stale(o.containerId, o.network, o.ifname || undefined);
       const rules = `${o.handles.length} rule${o.handles.length === 1 ? '' : 's'}`;
-      if (why) items.push({kind: 'rule', network: o.network, containerId: o.containerId, name: why.name, ifname: o.ifname, detail: `nftables masquerade (${rules})`, reason: why.reason});
+      if (why)
+        items.push({
+          kind: 'rule',
+          network: o.network,
+          containerId: o.containerId,
+          name: why.name,
+          ifname: o.ifname,
+          detail: `nftables masquerade (${rules})`,
+          reason: why.reason,
+        });
     }
   }
   for (const l of await daemonLeases(deps.paths.dhcpSocket)) {
     const why = stale(l.containerId, l.network, l.ifname || undefined);
-    if (why) items.push({kind: 'lease', network: l.network, containerId: l.containerId, name: why.name, ifname: l.ifname, detail: l.address, reason: why.reason});
+    if (why)
+      items.push({
+        kind: 'lease',
+        network: l.network,
+        containerId: l.containerId,
+        name: why.name,
+        ifname: l.ifname,
+        detail: l.address,
+        reason: why.reason,
+      });
   }
   return items;
 }
@@ -239,6 +282,11 @@ export async function plan(deps: Deps): Promise<Plan> {
   const stale = staleness(c, known, new Set(lists.map((l) => l.name)), new Set(gcLists.map((l) => l.name)));
   const stores = hostLocalStores(lists, deps.paths.networksDir);
   const portComments = new Map<GcItem, string>();
-  const items = [...c.items, ...(await networkItems(deps, stores, stale)), ...portItems(portRules, c.byComment, portComments), ...(await metaItems(deps, entries, known, stale))];
+  const items = [
+    ...c.items,
+    ...(await networkItems(deps, stores, stale)),
+    ...portItems(portRules, c.byComment, portComments),
+    ...(await metaItems(deps, entries, known, stale)),
+  ];
   return {items, entries: c.goneEntries, stores, valid: c.valid, gcLists, portComments};
 }

@@ -48,7 +48,9 @@ async function freeItem(deps: Deps, p: Plan, it: GcItem): Promise<void> {
       const s = [...p.stores.values()].find((x) => x.network === it.network);
       if (!s) return;
       const store = DiskStore.open(s.network, s.dataDir);
-      await store.withLock(() => releaseReservation({ip: it.detail, id: it.containerId, ifname: it.ifname, path: path.join(store.dir, it.detail)}));
+      await store.withLock(() =>
+        releaseReservation({ip: it.detail, id: it.containerId, ifname: it.ifname, path: path.join(store.dir, it.detail)}),
+      );
       return;
     }
     case 'chain':
@@ -60,7 +62,14 @@ async function freeItem(deps: Deps, p: Plan, it: GcItem): Promise<void> {
     case 'lease': {
       const {callDaemon} = await import('../ipam/dhcp/index.js');
       const stdin = JSON.stringify({cniVersion: '1.0.0', name: it.network, type: 'gc', ipam: {type: 'dhcp'}});
-      await callDaemon(deps.paths.dhcpSocket, 'release', {containerId: it.containerId, ifname: it.ifname ?? '', netns: '', args: '', path: [], stdin});
+      await callDaemon(deps.paths.dhcpSocket, 'release', {
+        containerId: it.containerId,
+        ifname: it.ifname ?? '',
+        netns: '',
+        args: '',
+        path: [],
+        stdin,
+      });
       return;
     }
     case 'port':
@@ -114,7 +123,10 @@ async function collect(deps: Deps, failures: Failure[]): Promise<Plan> {
     try {
       await freeItem(deps, p, it);
     } catch (err) {
-      failures.push({target: `${it.kind} ${it.detail}`, message: `failed to free ${it.kind} ${it.detail} of ${it.name}: ${oneLine(errorText(err))}`});
+      failures.push({
+        target: `${it.kind} ${it.detail}`,
+        message: `failed to free ${it.kind} ${it.detail} of ${it.name}: ${oneLine(errorText(err))}`,
+      });
     }
   }
   try {
@@ -151,7 +163,13 @@ async function collect(deps: Deps, failures: Failure[]): Promise<Plan> {
 export async function gc(deps: Deps, opts: {dryRun?: boolean} = {}): Promise<GcResult> {
   if (opts.dryRun) {
     const p = await plan(deps);
-    return {dryRun: true, freed: [...p.items, ...lockItems(await pruneLockFiles(deps, true))], gc: p.gcLists.map(sentOf), validAttachments: p.valid.length, failures: []};
+    return {
+      dryRun: true,
+      freed: [...p.items, ...lockItems(await pruneLockFiles(deps, true))],
+      gc: p.gcLists.map(sentOf),
+      validAttachments: p.valid.length,
+      failures: [],
+    };
   }
   const failures: Failure[] = [];
   const p = await withGcLock(deps, () => collect(deps, failures));
@@ -167,5 +185,12 @@ export async function gc(deps: Deps, opts: {dryRun?: boolean} = {}): Promise<GcR
 
 /** Per-container lock files of containers with nothing attached (left by versions that kept them). */
 function lockItems(ids: string[]): GcItem[] {
-  return ids.map((id) => ({kind: 'lock', network: '', containerId: id, name: id.slice(0, 12), detail: `locks/${id}.lock`, reason: 'nothing attached'}));
+  return ids.map((id) => ({
+    kind: 'lock',
+    network: '',
+    containerId: id,
+    name: id.slice(0, 12),
+    detail: `locks/${id}.lock`,
+    reason: 'nothing attached',
+  }));
 }

@@ -13,8 +13,10 @@ export function entryPath(): string {
 }
 
 export function wrapperScript(type: string, nodePath = process.execPath, entry = entryPath()): string {
-  return `#!${nodePath}\n// cni-docker ${type} plugin (written by "cni-docker install-plugins"): cni-docker plugin ${type}\n`
-    + `process.argv.splice(2, 0, 'plugin', ${JSON.stringify(type)});\nimport(${JSON.stringify(entry)});\n`;
+  return (
+    `#!${nodePath}\n// cni-docker ${type} plugin (written by "cni-docker install-plugins"): cni-docker plugin ${type}\n` +
+    `process.argv.splice(2, 0, 'plugin', ${JSON.stringify(type)});\nimport(${JSON.stringify(entry)});\n`
+  );
 }
 
 export async function installPlugins(dir: string, types: readonly string[] = builtinTypes): Promise<string[]> {

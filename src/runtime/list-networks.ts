@@ -48,7 +48,13 @@ async function storeFiles(dir: string): Promise<string[]> {
 }
 
 async function describe(deps: Deps, file: string, list: NetworkConfigList): Promise<NetworkInfo> {
-  const info: NetworkInfo = {file, name: list.name, type: list.plugins.map((p) => p.network.type).join('+'), cniVersion: list.cniVersion, subnets: []};
+  const info: NetworkInfo = {
+    file,
+    name: list.name,
+    type: list.plugins.map((p) => p.network.type).join('+'),
+    cniVersion: list.cniVersion,
+    subnets: [],
+  };
   for (const p of list.plugins) {
     const ipam = p.network.ipam;
     if (!ipam?.type) continue;

@@ -27,7 +27,11 @@ export interface NetworkChoice {
 }
 
 /** Resolve --conf FILE, --net NAME (in confDir), or the default network. */
-export async function resolveNetwork(choice: NetworkChoice, confDir: string, cwd = process.cwd()): Promise<{list: NetworkConfigList; source: NetworkChoice}> {
+export async function resolveNetwork(
+  choice: NetworkChoice,
+  confDir: string,
+  cwd = process.cwd(),
+): Promise<{list: NetworkConfigList; source: NetworkChoice}> {
   if (choice.conf && choice.net) throw new UserError('give either --conf or --net, not both');
   try {
     if (choice.conf) {

@@ -12,20 +12,30 @@ import type {Target} from './target.js';
  * the traffic. portmap also keys its rules by network and container, so one
  * container publishes on a network through one interface only.
  */
-export async function assertPortsFree(deps: Deps, list: NetworkConfigList, target: Target, ifname: string, publish: PortMapping[]): Promise<void> {
+export async function assertPortsFree(
+  deps: Deps,
+  list: NetworkConfigList,
+  target: Target,
+  ifname: string,
+  publish: PortMapping[],
+): Promise<void> {
   const own = entryKey({networkName: list.name, containerId: target.containerId, ifName: ifname});
   for (const e of await knownEntries(deps)) {
     if (entryKey(e) === own) continue;
     const theirs = mappingsOf(e.capabilityArgs);
     if (theirs.length === 0) continue;
     if (e.containerId === target.containerId && e.networkName === list.name) {
-      throw new UserError(`${target.name} already publishes ports on ${list.name} through ${e.ifName}; portmap keeps one set of ports per network and container`);
+      throw new UserError(
+        `${target.name} already publishes ports on ${list.name} through ${e.ifName}; portmap keeps one set of ports per network and container`,
+      );
     }
     for (const m of publish) {
       const clash = theirs.find((t) => collides(t, m));
       if (!clash) continue;
       const who = (await readMeta(deps.paths.stateDir, e.networkName, e.containerId, e.ifName))?.name ?? e.containerId.slice(0, 12);
-      throw new UserError(`host port ${m.hostPort}/${m.protocol} is already published by ${who} on ${e.networkName} (${formatPort(clash)})`);
+      throw new UserError(
+        `host port ${m.hostPort}/${m.protocol} is already published by ${who} on ${e.networkName} (${formatPort(clash)})`,
+      );
     }
   }
 }

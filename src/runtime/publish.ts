@@ -118,7 +118,10 @@ export function declares(list: NetworkConfigList, cap: string): boolean {
  * `ips` from --ip, each only when a plugin of the list declares it (libcni
  * hands a plugin only the ones it declares; the cache keeps what was asked).
  */
-export function capabilityArgsFor(list: NetworkConfigList, req: {ip?: string; publish: PortMapping[]}): Record<string, unknown> | undefined {
+export function capabilityArgsFor(
+  list: NetworkConfigList,
+  req: {ip?: string; publish: PortMapping[]},
+): Record<string, unknown> | undefined {
   const caps: Record<string, unknown> = {};
   if (req.publish.length > 0) caps[PORT_MAPPINGS] = req.publish;
   if (req.ip && declares(list, 'ips')) caps.ips = [req.ip];

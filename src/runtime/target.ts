@@ -33,7 +33,9 @@ export async function netnsTarget(netnsPath: string, containerId?: string, cwd =
   try {
     validateContainerId(id);
   } catch {
-    throw new UserError(`cannot use ${JSON.stringify(id)} as the container id of netns ${abs}: it must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (pass --id)`);
+    throw new UserError(
+      `cannot use ${JSON.stringify(id)} as the container id of netns ${abs}: it must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (pass --id)`,
+    );
   }
   try {
     await stat(abs);
@@ -50,7 +52,10 @@ export async function containerTarget(docker: DockerApi, ref: string): Promise<T
   return {kind: 'container', containerId: owner.id, name: owner.name, netns: sb.sandboxKey, note: sb.note, pid: sb.pid || undefined};
 }
 /** The targets of an attach: plain namespaces (--netns), or the named containers looked up in Docker. */
-export async function resolveTargets(deps: Pick<Deps, 'docker' | 'cwd'>, req: {containers: string[]; netns?: string[]; id?: string}): Promise<Target[]> {
+export async function resolveTargets(
+  deps: Pick<Deps, 'docker' | 'cwd'>,
+  req: {containers: string[]; netns?: string[]; id?: string},
+): Promise<Target[]> {
   if (req.netns?.length) {
     if (req.containers.length > 0) throw new UserError('give containers or --netns, not both');
     if (req.id && req.netns.length > 1) throw new UserError('--id goes with a single --netns');

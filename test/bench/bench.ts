@@ -91,7 +91,8 @@ async function dockerAddrsIn(netns: string): Promise<string[]> {
 
 async function expectAttached(name: string, netns: string, want: string[]): Promise<void> {
   const have = await addrsIn(netns);
-  if (want.length === 0 || !want.every((a) => have.includes(a))) throw new Error(`${name}: attach reported ${want.join(',') || 'no address'} but ${IFNAME} has ${have.join(',') || 'nothing'}`);
+  if (want.length === 0 || !want.every((a) => have.includes(a)))
+    throw new Error(`${name}: attach reported ${want.join(',') || 'no address'} but ${IFNAME} has ${have.join(',') || 'nothing'}`);
 }
 
 async function expectDetached(name: string, netns: string): Promise<void> {
@@ -161,7 +162,8 @@ async function dockerLoop(list: string[]): Promise<{attach: number; detach: numb
   let detach = 0;
   for (const n of list) attach += (await timed(['docker', 'network', 'connect', DOCKER_NET, n], {env: benchEnv})).ms;
   await mapLimit(list, 8, async (n) => {
-    if ((await dockerAddrsIn(sandbox.get(n)!.netns)).length === 0) throw new Error(`${n}: docker network connect left no address of ${DOCKER_SUBNET}`);
+    if ((await dockerAddrsIn(sandbox.get(n)!.netns)).length === 0)
+      throw new Error(`${n}: docker network connect left no address of ${DOCKER_SUBNET}`);
   });
   for (const n of list) detach += (await timed(['docker', 'network', 'disconnect', DOCKER_NET, n], {env: benchEnv})).ms;
   await mapLimit(list, 8, async (n) => {
@@ -215,7 +217,8 @@ async function startup(): Promise<void> {
     list.push((await timed([...CLI, 'list', '--net', 'no-such-network'], {env: benchEnv})).ms);
   }
   nodeStart = median(bare);
-  const line = (what: string, xs: number[]): void => console.log(`  ${what.padEnd(40)} ${fmt(median(xs))}   (${signed(median(xs) - nodeStart)} ms over node -e 0)`);
+  const line = (what: string, xs: number[]): void =>
+    console.log(`  ${what.padEnd(40)} ${fmt(median(xs))}   (${signed(median(xs) - nodeStart)} ms over node -e 0)`);
   console.log(`\nStart-up (median of ${STARTUP_RUNS}):`);
   console.log(`  ${'node -e 0'.padEnd(40)} ${fmt(nodeStart)}`);
   line('cni-docker --version (oclif)', version);
@@ -283,13 +286,19 @@ function report(single: Figures, bulk: Figures): boolean {
   console.log(row('(a) seed: docker inspect + bridge ADD', single.seed, 'ADD', 'DEL'));
   console.log(row('(d) docker network connect', single.docker, 'conn', 'disconnect'));
   console.log(row('(b) cni-docker attach', single.ours));
-  console.log(`  (b)/(d) ${vsDocker1.toFixed(2)}x   budget <= 2.5x: ${verdict(vsDocker1 <= 2.5)}   (b)/(a) ${(median(single.ours.total) / median(single.seed.total)).toFixed(2)}x`);
-  console.log(`  (our two bare Node starts, 2 x ${nodeStart.toFixed(0)} ms = ${fmt(2 * nodeStart)}, are ${((2 * nodeStart) / median(single.docker.total)).toFixed(2)}x (d) on their own)`);
+  console.log(
+    `  (b)/(d) ${vsDocker1.toFixed(2)}x   budget <= 2.5x: ${verdict(vsDocker1 <= 2.5)}   (b)/(a) ${(median(single.ours.total) / median(single.seed.total)).toFixed(2)}x`,
+  );
+  console.log(
+    `  (our two bare Node starts, 2 x ${nodeStart.toFixed(0)} ms = ${fmt(2 * nodeStart)}, are ${((2 * nodeStart) / median(single.docker.total)).toFixed(2)}x (d) on their own)`,
+  );
   console.log(`\n${N} containers, attach + detach (median of ${BULK_ROUNDS}; every attach verified):`);
   console.log(row(`(a) seed loop: ${N}x (inspect + ADD)`, bulk.seed, 'ADD', 'DEL'));
   console.log(row(`(d) docker loop: ${N}x connect`, bulk.docker, 'conn', 'disconnect'));
   console.log(row('(c) cni-docker, one call each', bulk.ours));
-  console.log(`  (c)/(d) ${vsDockerN.toFixed(2)}x   budget <= 0.3x: ${verdict(vsDockerN <= 0.3)}   (c)/(a) ${(median(bulk.ours.total) / median(bulk.seed.total)).toFixed(2)}x`);
+  console.log(
+    `  (c)/(d) ${vsDockerN.toFixed(2)}x   budget <= 0.3x: ${verdict(vsDockerN <= 0.3)}   (c)/(a) ${(median(bulk.ours.total) / median(bulk.seed.total)).toFixed(2)}x`,
+  );
   console.log(`\nPeak RSS of any command of ours ${mb(rss)}   budget < 100 MB: ${verdict(rss < 100 * 1024)}`);
   return vsDocker1 <= 2.5 && vsDockerN <= 0.3 && rss < 100 * 1024;
 }
@@ -300,7 +309,9 @@ const only = new Set((process.env.BENCH_ONLY ?? 'side,growth,watch').split(','))
 async function main(): Promise<number> {
   preflight();
   writeFileSync(confFile, conf);
-  console.log(`cni-docker benchmark (${[...only].join(', ')}): ${N} containers, ${ROUNDS} single rounds, ${BULK_ROUNDS} bulk rounds, node ${process.version}, conf ${confFile}`);
+  console.log(
+    `cni-docker benchmark (${[...only].join(', ')}): ${N} containers, ${ROUNDS} single rounds, ${BULK_ROUNDS} bulk rounds, node ${process.version}, conf ${confFile}`,
+  );
   console.log('Every timed process runs without NODE_EXTRA_CA_CERTS (a setting of the test machines, not of our users).');
   if (only.has('side')) {
     await startContainers();

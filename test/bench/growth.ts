@@ -53,8 +53,21 @@ export async function growthRun(cli: string[], env: NodeJS.ProcessEnv, dir: stri
   const {writeFileSync} = await import('node:fs');
   writeFileSync(confFile, conf(dir));
   const all = Array.from({length: TARGETS}, (_, i) => i);
-  const refEnv = (cmd: string): NodeJS.ProcessEnv => ({...env, CNI_COMMAND: cmd, CNI_CONTAINERID: ns('ref'), CNI_NETNS: nsPath('ref'), CNI_IFNAME: 'eth0', CNI_PATH: REF});
-  const ours = (verb: string, targets: (number | string)[]): string[] => [...cli, verb, ...targets.flatMap((t) => ['--netns', nsPath(t)]), '--conf', confFile];
+  const refEnv = (cmd: string): NodeJS.ProcessEnv => ({
+    ...env,
+    CNI_COMMAND: cmd,
+    CNI_CONTAINERID: ns('ref'),
+    CNI_NETNS: nsPath('ref'),
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: REF,
+  });
+  const ours = (verb: string, targets: (number | string)[]): string[] => [
+    ...cli,
+    verb,
+    ...targets.flatMap((t) => ['--netns', nsPath(t)]),
+    '--conf',
+    confFile,
+  ];
 
   const point = async (existing: number): Promise<GrowthPoint> => {
     const f = {attach: [] as number[], detach: [] as number[], list: [] as number[], refAdd: [] as number[], refDel: [] as number[]};
@@ -68,7 +81,14 @@ export async function growthRun(cli: string[], env: NodeJS.ProcessEnv, dir: stri
       f.refAdd.push((await timed([`${REF}/bridge`], {input: conf(dir), env: refEnv('ADD')})).ms);
       f.refDel.push((await timed([`${REF}/bridge`], {input: conf(dir), env: refEnv('DEL')})).ms);
     }
-    return {existing, attach: median(f.attach), detach: median(f.detach), list: median(f.list), refAdd: median(f.refAdd), refDel: median(f.refDel)};
+    return {
+      existing,
+      attach: median(f.attach),
+      detach: median(f.detach),
+      list: median(f.list),
+      refAdd: median(f.refAdd),
+      refDel: median(f.refDel),
+    };
   };
 
   const cleanup = async (): Promise<void> => {
@@ -100,13 +120,22 @@ export function growthReport(g: Growth): boolean {
   const last = g.points[g.points.length - 1];
   console.log(`\nGrowth: one call with N attachments already on one network (median of ${ROUNDS}; plain namespaces):`);
   console.log('  existing    attach    detach      list   | reference ADD   DEL');
-  for (const p of g.points) console.log(`  ${String(p.existing).padStart(8)} ${fmt(p.attach)} ${fmt(p.detach)} ${fmt(p.list)}   |   ${fmt(p.refAdd)} ${fmt(p.refDel)}`);
+  for (const p of g.points)
+    console.log(
+      `  ${String(p.existing).padStart(8)} ${fmt(p.attach)} ${fmt(p.detach)} ${fmt(p.list)}   |   ${fmt(p.refAdd)} ${fmt(p.refDel)}`,
+    );
   const a = last.attach / first.attach;
   const d = last.detach / first.detach;
   const ok = (b: boolean): string => (b ? 'MET' : 'NOT MET');
-  console.log(`  attach at ${last.existing} / at 0 ${a.toFixed(2)}x  budget <= 1.3x: ${ok(a <= 1.3)}   detach ${d.toFixed(2)}x  budget <= 1.3x: ${ok(d <= 1.3)}`);
-  console.log(`  list at ${last.existing} ${fmt(last.list)}  budget <= 500 ms: ${ok(last.list <= 500)}   (reference ADD ${(last.refAdd / first.refAdd).toFixed(2)}x, DEL ${(last.refDel / first.refDel).toFixed(2)}x over the same growth)`);
+  console.log(
+    `  attach at ${last.existing} / at 0 ${a.toFixed(2)}x  budget <= 1.3x: ${ok(a <= 1.3)}   detach ${d.toFixed(2)}x  budget <= 1.3x: ${ok(d <= 1.3)}`,
+  );
+  console.log(
+    `  list at ${last.existing} ${fmt(last.list)}  budget <= 500 ms: ${ok(last.list <= 500)}   (reference ADD ${(last.refAdd / first.refAdd).toFixed(2)}x, DEL ${(last.refDel / first.refDel).toFixed(2)}x over the same growth)`,
+  );
   const rssMb = g.bulkRssKb / 1024;
-  console.log(`  one attach of ${TARGETS} namespaces: ${fmt(g.bulkAttachMs)}, peak RSS ${rssMb.toFixed(1)} MB  budget < 150 MB: ${ok(rssMb < 150)}`);
+  console.log(
+    `  one attach of ${TARGETS} namespaces: ${fmt(g.bulkAttachMs)}, peak RSS ${rssMb.toFixed(1)} MB  budget < 150 MB: ${ok(rssMb < 150)}`,
+  );
   return a <= 1.3 && d <= 1.3 && last.list <= 500 && rssMb < 150;
 }

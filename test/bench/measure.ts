@@ -16,7 +16,10 @@ const TIME = '/usr/bin/time';
 export function timed(argv: string[], opts: {input?: string; env?: NodeJS.ProcessEnv} = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(TIME, ['-f', '__RSS_KB=%M', ...argv], {env: opts.env ?? process.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']});
+    const child = spawn(TIME, ['-f', '__RSS_KB=%M', ...argv], {
+      env: opts.env ?? process.env,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (c: Buffer) => out.push(c));
@@ -71,6 +74,11 @@ export function benchConf(dir: string): string {
     bridge: BENCH_BRIDGE,
     isGateway: true,
     ipMasq: true,
-    ipam: {type: 'host-local', subnet: '10.216.0.0/16', dataDir: join(dir, 'ipam'), routes: [{dst: '0.0.0.0/0'}, {dst: '1.1.1.1/32', gw: '10.216.0.1'}]},
+    ipam: {
+      type: 'host-local',
+      subnet: '10.216.0.0/16',
+      dataDir: join(dir, 'ipam'),
+      routes: [{dst: '0.0.0.0/0'}, {dst: '1.1.1.1/32', gw: '10.216.0.1'}],
+    },
   });
 }

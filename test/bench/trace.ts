@@ -28,7 +28,10 @@ const tracing: Runner = {
     return base.run(file, args, opts);
   },
 };
-const deps = makeDeps({runner: tracing, paths: {cacheDir: join(dir, 'cache'), stateDir: join(dir, 'state'), networksDir: join(dir, 'networks'), dhcpSocket: '/run/cni/dhcp.sock'}});
+const deps = makeDeps({
+  runner: tracing,
+  paths: {cacheDir: join(dir, 'cache'), stateDir: join(dir, 'state'), networksDir: join(dir, 'networks'), dhcpSocket: '/run/cni/dhcp.sock'},
+});
 
 function report(what: string): number {
   console.log(`\n${what}: ${calls.length} subprocesses (not counted: one flock(1) per lock acquisition, see src/lock/flock.ts)`);

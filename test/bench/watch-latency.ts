@@ -36,9 +36,19 @@ export async function watchRun(cli: string[], env: NodeJS.ProcessEnv, dir: strin
   mkdirSync(confDir, {recursive: true});
   writeFileSync(
     join(confDir, `${NET}.conf`),
-    JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BRIDGE, isGateway: true, ipam: {type: 'host-local', subnet: '10.221.0.0/24', dataDir: join(dir, 'watch-ipam')}}),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: NET,
+      type: 'bridge',
+      bridge: BRIDGE,
+      isGateway: true,
+      ipam: {type: 'host-local', subnet: '10.221.0.0/24', dataDir: join(dir, 'watch-ipam')},
+    }),
   );
-  const watcher = spawn(cli[0], [...cli.slice(1), 'watch', '--json'], {env: {...env, NETCONFPATH: confDir}, stdio: ['ignore', 'pipe', 'pipe']});
+  const watcher = spawn(cli[0], [...cli.slice(1), 'watch', '--json'], {
+    env: {...env, NETCONFPATH: confDir},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const actions: Action[] = [];
   const waiters: (() => void)[] = [];
   let stderr = '';
@@ -72,12 +82,29 @@ export async function watchRun(cli: string[], env: NodeJS.ProcessEnv, dir: strin
       const name = `benchwatch-${i}`;
       names.push(name);
       await run(['docker', 'rm', '-f', name]).catch(() => '');
-      const id = (await run(['docker', 'run', '-d', '--name', name, '--label', LABEL, '--label', `cni-docker.networks=${NET}`, '--net=none', IMAGE, 'sleep', '3600'])).trim();
+      const id = (
+        await run([
+          'docker',
+          'run',
+          '-d',
+          '--name',
+          name,
+          '--label',
+          LABEL,
+          '--label',
+          `cni-docker.networks=${NET}`,
+          '--net=none',
+          IMAGE,
+          'sleep',
+          '3600',
+        ])
+      ).trim();
       const a = await attachedOf(id);
       const sandbox = (await run(['docker', 'inspect', '-f', '{{.NetworkSettings.SandboxKey}}', id])).trim();
       const have = await run(['nsenter', `--net=${sandbox}`, '--', 'ip', '-o', '-4', 'addr', 'show', 'dev', a.ifname ?? 'eth0']);
       const want = (a.addresses ?? [])[0];
-      if (!want || !have.includes(want)) throw new Error(`${name}: watch reported ${want ?? 'no address'} but the interface has: ${have.trim()}`);
+      if (!want || !have.includes(want))
+        throw new Error(`${name}: watch reported ${want ?? 'no address'} but the interface has: ${have.trim()}`);
       if (a.latencyMs === undefined) throw new Error(`${name}: watch reported no latency`);
       latencies.push(a.latencyMs);
     }
@@ -97,6 +124,8 @@ export function watchReport(latencies: number[]): boolean {
   const p50 = percentile(latencies, 50);
   const p95 = percentile(latencies, 95);
   console.log(`\nwatch: start event to interface up, ${latencies.length} labelled containers started one after another:`);
-  console.log(`  p50 ${p50.toFixed(0)} ms   p95 ${p95.toFixed(0)} ms   (min ${Math.min(...latencies).toFixed(0)}, max ${Math.max(...latencies).toFixed(0)})   target p50 <= 150 ms: ${p50 <= 150 ? 'MET' : 'NOT MET'}`);
+  console.log(
+    `  p50 ${p50.toFixed(0)} ms   p95 ${p95.toFixed(0)} ms   (min ${Math.min(...latencies).toFixed(0)}, max ${Math.max(...latencies).toFixed(0)})   target p50 <= 150 ms: ${p50 <= 150 ? 'MET' : 'NOT MET'}`,
+  );
   return p50 <= 150;
 }

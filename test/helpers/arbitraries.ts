@@ -21,7 +21,29 @@ import {noEtcd} from './fake-etcd.js';
 export const RUNS = 1000;
 
 /** Characters that must never reach a file path, an ip/iptables argv or a CNI_ARGS pair unvalidated. */
-export const BAD_PIECES = ['\n', '\r', ' ', '\t', ';', '"', "'", '/', '..', '\0', '$(', '`', '\\', ':', '*', '\u00a0', '\u2028', '\ud800', '\uffff', '=', ','];
+export const BAD_PIECES = [
+  '\n',
+  '\r',
+  ' ',
+  '\t',
+  ';',
+  '"',
+  "'",
+  '/',
+  '..',
+  '\0',
+  '$(',
+  '`',
+  '\\',
+  ':',
+  '*',
+  '\u00a0',
+  '\u2028',
+  '\ud800',
+  '\uffff',
+  '=',
+  ',',
+];
 
 /** A string with at least one hostile piece somewhere in it. */
 export const hostile: fc.Arbitrary<string> = fc
@@ -30,7 +52,9 @@ export const hostile: fc.Arbitrary<string> = fc
 
 /** Names (network, container id) that start well but carry a piece the reference's name rule refuses. */
 export const hostileName: fc.Arbitrary<string> = fc.oneof(
-  fc.tuple(fc.string({maxLength: 6}), fc.constantFrom(...BAD_PIECES.filter((p) => p !== '..')), fc.string({maxLength: 6})).map(([a, b, c]) => `thd${a}${b}${c}`),
+  fc
+    .tuple(fc.string({maxLength: 6}), fc.constantFrom(...BAD_PIECES.filter((p) => p !== '..')), fc.string({maxLength: 6}))
+    .map(([a, b, c]) => `thd${a}${b}${c}`),
   fc.constantFrom('.', '..', '-x', '_x', '../../etc', 'a/../../b', '', ' ', 'x\ny'),
   // non-UTF-8 bytes as a Buffer decodes them (U+FFFD) and raw high code points
   fc.uint8Array({minLength: 1, maxLength: 8}).map((b) => `thd${Buffer.from([0xff, ...b]).toString('utf8')}`),
@@ -38,7 +62,13 @@ export const hostileName: fc.Arbitrary<string> = fc.oneof(
 
 /** Interface names the reference refuses: '/', ':' or whitespace anywhere, '.', '..', empty. */
 export const hostileIfname: fc.Arbitrary<string> = fc.oneof(
-  fc.tuple(fc.string({maxLength: 4}), fc.constantFrom('/', ':', ' ', '\n', '\t', '\r', '\v', '\f', '\u00a0', '\u2028', '\u3000'), fc.string({maxLength: 4})).map(([a, b, c]) => `e${a}${b}${c}`),
+  fc
+    .tuple(
+      fc.string({maxLength: 4}),
+      fc.constantFrom('/', ':', ' ', '\n', '\t', '\r', '\v', '\f', '\u00a0', '\u2028', '\u3000'),
+      fc.string({maxLength: 4}),
+    )
+    .map(([a, b, c]) => `e${a}${b}${c}`),
   fc.constantFrom('.', '..', '../x', 'a/b'),
 );
 
@@ -98,8 +128,20 @@ export interface Sandbox {
 export function sandbox(makeRunner: () => FakeRunner = FakeRunner.none): Sandbox {
   const root = mkdtempSync(path.join(tmpdir(), 'thd-prop-'));
   const runner = makeRunner();
-  const paths = {networksDir: path.join(root, 'networks'), cacheDir: path.join(root, 'cache'), stateDir: path.join(root, 'state'), dhcpSocket: path.join(root, 'dhcp.sock')};
-  const ctx: PluginContext = {runner, log: {debug: () => undefined, warn: () => undefined}, paths, env: {}, plugins: pluginLoader, etcdClient: noEtcd};
+  const paths = {
+    networksDir: path.join(root, 'networks'),
+    cacheDir: path.join(root, 'cache'),
+    stateDir: path.join(root, 'state'),
+    dhcpSocket: path.join(root, 'dhcp.sock'),
+  };
+  const ctx: PluginContext = {
+    runner,
+    log: {debug: () => undefined, warn: () => undefined},
+    paths,
+    env: {},
+    plugins: pluginLoader,
+    etcdClient: noEtcd,
+  };
   return {
     ctx,
     runner,
@@ -152,7 +194,10 @@ export async function refusedByAdd(box: Sandbox, add: (a: CmdArgs) => Promise<un
 }
 
 /** Link names the kernel refuses (non-ASCII spaces are valid link names, as for the reference). */
-export const kernelHostile = fc.oneof(hostileIfname.filter((n) => !/^e[^\u00a0\u2028\u3000]*[\u00a0\u2028\u3000][^\u00a0\u2028\u3000]*$/.test(n)), oversizedIfname);
+export const kernelHostile = fc.oneof(
+  hostileIfname.filter((n) => !/^e[^\u00a0\u2028\u3000]*[\u00a0\u2028\u3000][^\u00a0\u2028\u3000]*$/.test(n)),
+  oversizedIfname,
+);
 
 /** A parse must succeed or throw a one-line CNI error of one of `codes`. */
 export function parsesOrRefuses(fn: () => unknown, codes: number[]): void {

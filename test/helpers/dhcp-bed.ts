@@ -54,7 +54,12 @@ export class DhcpBed {
    * no offer from it before our client gives up, so a bed serving two
    * clients at once turns it off.
    */
-  constructor(private readonly prefix: string, private readonly net: string, private readonly domain = `${prefix}.test`, private readonly ping = true) {
+  constructor(
+    private readonly prefix: string,
+    private readonly net: string,
+    private readonly domain = `${prefix}.test`,
+    private readonly ping = true,
+  ) {
     this.srv = `${prefix}-srv`;
     this.c1 = `${prefix}-c1`;
     this.master = `${prefix}v1`;
@@ -73,10 +78,30 @@ export class DhcpBed {
     sh('ip', ['-n', this.srv, 'link', 'set', `${p}v0`, 'up']);
     sh('ip', ['link', 'set', this.master, 'up']);
     this.newClientLink();
-    this.dnsmasq = spawn('ip', ['netns', 'exec', this.srv, 'dnsmasq', '--no-daemon', '--port=0', '--user=root', '-C', '/dev/null',
-      `--interface=${p}v0`, '--bind-interfaces', `--dhcp-range=${this.net}.50,${this.net}.150,255.255.255.0,2m`,
-      `--dhcp-leasefile=${join(this.dir, 'leases')}`, `--dhcp-option=6,${this.serverIp}`, `--dhcp-option=15,${this.domain}`, '--dhcp-authoritative', ...(this.ping ? [] : ['--no-ping']), '--log-dhcp'],
-    {stdio: ['ignore', 'ignore', 'pipe']});
+    this.dnsmasq = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.srv,
+        'dnsmasq',
+        '--no-daemon',
+        '--port=0',
+        '--user=root',
+        '-C',
+        '/dev/null',
+        `--interface=${p}v0`,
+        '--bind-interfaces',
+        `--dhcp-range=${this.net}.50,${this.net}.150,255.255.255.0,2m`,
+        `--dhcp-leasefile=${join(this.dir, 'leases')}`,
+        `--dhcp-option=6,${this.serverIp}`,
+        `--dhcp-option=15,${this.domain}`,
+        '--dhcp-authoritative',
+        ...(this.ping ? [] : ['--no-ping']),
+        '--log-dhcp',
+      ],
+      {stdio: ['ignore', 'ignore', 'pipe']},
+    );
     let log = '';
     this.dnsmasq.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     await waitFor('dnsmasq to start', 5000, () => new RegExp(`DHCP, sockets bound exclusively to interface ${p}v0`).test(log));
@@ -94,10 +119,13 @@ export class DhcpBed {
   serverLeases(): ServerLease[] {
     const file = join(this.dir, 'leases');
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
-      const [expiry, mac, ip, , clientId] = l.split(' ');
-      return {expiry: Number(expiry), mac, ip, clientId};
-    });
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [expiry, mac, ip, , clientId] = l.split(' ');
+        return {expiry: Number(expiry), mac, ip, clientId};
+      });
   }
 
   teardown(): void {

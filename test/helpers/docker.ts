@@ -99,13 +99,18 @@ export class TestContainers {
     return entry;
   }
 
-  async inspect(nameOrId: string): Promise<{Id: string; Name: string; State: {Pid: number; Running: boolean; Status: string}; NetworkSettings: {SandboxKey: string}}> {
+  async inspect(
+    nameOrId: string,
+  ): Promise<{Id: string; Name: string; State: {Pid: number; Running: boolean; Status: string}; NetworkSettings: {SandboxKey: string}}> {
     return JSON.parse(await docker('inspect', '--type', 'container', nameOrId))[0];
   }
 
   async removeAll(): Promise<void> {
     // Dependants (--net=container:X) first: remove in reverse creation order.
-    const names = this.created.splice(0).reverse().map((c) => c.name);
+    const names = this.created
+      .splice(0)
+      .reverse()
+      .map((c) => c.name);
     if (names.length === 0) return;
     await execFileP('docker', ['rm', '-f', ...names]).catch(() => undefined);
     const left = await docker('ps', '-aq', ...names.flatMap((n) => ['--filter', `name=^/${n}$`]));

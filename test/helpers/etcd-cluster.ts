@@ -16,12 +16,13 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {createServer} from 'node:net';
 import {join} from 'node:path';
 
-const SETUP_HINT = 'run `sudo bin/setup` on this machine (it installs Debian\'s etcd-server and etcd-client)';
+const SETUP_HINT = "run `sudo bin/setup` on this machine (it installs Debian's etcd-server and etcd-client)";
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function assertEtcdInstalled(): string {
   const r = spawnSync('etcd', ['--version'], {encoding: 'utf8'});
-  if (r.error || r.status !== 0) throw new Error(`the etcd binary is missing or broken (${r.error?.message ?? r.stderr.trim()}): ${SETUP_HINT}`);
+  if (r.error || r.status !== 0)
+    throw new Error(`the etcd binary is missing or broken (${r.error?.message ?? r.stderr.trim()}): ${SETUP_HINT}`);
   const v = /etcd Version: (\S+)/.exec(r.stdout);
   return v ? v[1] : 'unknown';
 }
@@ -79,13 +80,18 @@ export class EtcdCluster {
     }
     const token = `ov-${process.pid}-${Date.now()}`;
     const initial = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
-    for (const m of this.members) this.launch(m, ['--initial-cluster', initial, '--initial-cluster-token', token, '--initial-cluster-state', 'new']);
+    for (const m of this.members)
+      this.launch(m, ['--initial-cluster', initial, '--initial-cluster-token', token, '--initial-cluster-state', 'new']);
     await this.waitHealthy(this.members, 20_000);
   }
 
   /** Index of the member that is the Raft leader now (from `etcdctl endpoint status`). */
   async leaderIndex(): Promise<number> {
-    const r = spawnSync('etcdctl', ['--endpoints', this.endpoints.join(','), ...(this.opts.ctlArgs ?? []), 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8'});
+    const r = spawnSync(
+      'etcdctl',
+      ['--endpoints', this.endpoints.join(','), ...(this.opts.ctlArgs ?? []), 'endpoint', 'status', '-w', 'json'],
+      {encoding: 'utf8'},
+    );
     const status = JSON.parse(r.stdout || '[]') as {Endpoint: string; Status: {header: {member_id: number}; leader: number}}[];
     const i = status.findIndex((s) => s.Status.header.member_id === s.Status.leader);
     if (i < 0) throw new Error(`no leader among ${this.endpoints.join(', ')}: ${r.stderr.trim()}`);
@@ -127,10 +133,26 @@ export class EtcdCluster {
   }
 
   private launch(m: Member, clusterArgs: string[]): void {
-    const args = ['--name', m.name, '--data-dir', m.dataDir,
-      '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl,
-      '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
-      '--logger', 'zap', '--log-outputs', m.logFile, ...clusterArgs, ...(this.opts.extraArgs?.(m) ?? [])];
+    const args = [
+      '--name',
+      m.name,
+      '--data-dir',
+      m.dataDir,
+      '--listen-client-urls',
+      m.clientUrl,
+      '--advertise-client-urls',
+      m.clientUrl,
+      '--listen-peer-urls',
+      m.peerUrl,
+      '--initial-advertise-peer-urls',
+      m.peerUrl,
+      '--logger',
+      'zap',
+      '--log-outputs',
+      m.logFile,
+      ...clusterArgs,
+      ...(this.opts.extraArgs?.(m) ?? []),
+    ];
     m.proc = spawn('etcd', args, {stdio: 'ignore'});
     m.proc.on('exit', () => (m.proc = undefined));
   }
@@ -141,7 +163,8 @@ export class EtcdCluster {
       for (;;) {
         if (!m.proc) throw new Error(`etcd member ${m.name} exited while starting:\n${this.logTail(this.members.indexOf(m))}`);
         if (await healthy(m, this.opts.ctlArgs ?? [])) break;
-        if (Date.now() > end) throw new Error(`etcd member ${m.name} not healthy within ${ms} ms:\n${this.logTail(this.members.indexOf(m))}`);
+        if (Date.now() > end)
+          throw new Error(`etcd member ${m.name} not healthy within ${ms} ms:\n${this.logTail(this.members.indexOf(m))}`);
         await sleep(100);
       }
     }

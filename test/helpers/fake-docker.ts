@@ -38,7 +38,10 @@ export class FakeDocker implements DockerApi {
       Name: `/${c.name}`,
       State: {Running: running, Status: c.status ?? (running ? 'running' : 'exited'), Pid: running ? (c.pid ?? 4242) : 0},
       HostConfig: {NetworkMode: c.networkMode ?? 'none'},
-      NetworkSettings: {SandboxKey: c.sandboxKey ?? (running && !c.networkMode?.startsWith('container:') ? `/var/run/docker/netns/${c.id.slice(0, 12)}` : '')},
+      NetworkSettings: {
+        SandboxKey:
+          c.sandboxKey ?? (running && !c.networkMode?.startsWith('container:') ? `/var/run/docker/netns/${c.id.slice(0, 12)}` : ''),
+      },
     } as unknown as ContainerInspectInfo;
   }
 

@@ -49,7 +49,14 @@ export class FakeEtcd implements EtcdClient {
   write(key: string, value: string, lease = '0'): KeyValue {
     if (lease !== '0' && !this.leases.has(lease)) throw new Error('etcdserver: requested lease not found');
     const old = this.kv.get(key);
-    const kv: KeyValue = {key, value, lease, createRevision: old?.createRevision ?? this.revision + 1, modRevision: ++this.revision, version: (old?.version ?? 0) + 1};
+    const kv: KeyValue = {
+      key,
+      value,
+      lease,
+      createRevision: old?.createRevision ?? this.revision + 1,
+      modRevision: ++this.revision,
+      version: (old?.version ?? 0) + 1,
+    };
     this.kv.set(key, kv);
     return kv;
   }

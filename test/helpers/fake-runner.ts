@@ -70,7 +70,10 @@ export class FakeRunner implements Runner {
   private reported = 0;
 
   /** An ordered script of expected calls, or a responder for calls in any order. */
-  constructor(script: Expectation[] | Responder, private readonly options: FakeRunnerOptions = {}) {
+  constructor(
+    script: Expectation[] | Responder,
+    private readonly options: FakeRunnerOptions = {},
+  ) {
     if (typeof script === 'function') {
       this.queue = [];
       this.responder = script;
@@ -121,7 +124,8 @@ export class FakeRunner implements Runner {
   takeProblems(withUnused = true): string[] {
     const out = this.unexpected.slice(this.reported);
     this.reported = this.unexpected.length;
-    if (withUnused && this.options.allowUnused === undefined && this.queue.length > 0) out.push(`expected commands not run: ${this.unused.join('; ')}`);
+    if (withUnused && this.options.allowUnused === undefined && this.queue.length > 0)
+      out.push(`expected commands not run: ${this.unused.join('; ')}`);
     return out;
   }
 
@@ -165,7 +169,10 @@ export class FakeRunner implements Runner {
 
 /** The first stack frame outside this file: where the test made the runner. */
 function callerOf(stack: string): string {
-  const frames = stack.split('\n').slice(1).map((l) => l.trim());
+  const frames = stack
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim());
   const outside = frames.find((l) => !/\/fake-runner\.[jt]s:/.test(l));
   return (outside ?? frames[0] ?? '').replace(/^at /, '');
 }

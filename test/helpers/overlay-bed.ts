@@ -87,8 +87,15 @@ export class OverlayBed {
 
   writeConf(h: OverlayHost, extra: Record<string, unknown> = {}, file = this.conf(h)): string {
     const conf = {
-      cniVersion: '1.0.0', name: this.opts.name, type: 'overlay', etcdEndpoints: this.cluster.endpoints, etcdPrefix: this.opts.prefix,
-      bridge: this.opts.bridge, ipMasq: this.opts.ipMasq ?? true, ...(h === this.hosts.real ? {iface: UNDERLAY_BRIDGE} : {}), ...extra,
+      cniVersion: '1.0.0',
+      name: this.opts.name,
+      type: 'overlay',
+      etcdEndpoints: this.cluster.endpoints,
+      etcdPrefix: this.opts.prefix,
+      bridge: this.opts.bridge,
+      ipMasq: this.opts.ipMasq ?? true,
+      ...(h === this.hosts.real ? {iface: UNDERLAY_BRIDGE} : {}),
+      ...extra,
     };
     mkdirSync(dirname(file), {recursive: true});
     writeFileSync(file, JSON.stringify(conf, null, 2));
@@ -100,10 +107,15 @@ export class OverlayBed {
     const argv = h.argv([CLI_BIN, ...args]);
     const t0 = Date.now();
     return new Promise((resolve) => {
-      execFile(argv[0], argv.slice(1), {env: {...process.env, CNI_DOCKER_STATE_ROOT: this.root(h), ...env}, maxBuffer: 16 << 20}, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({code, stdout, stderr, ms: Date.now() - t0});
-      });
+      execFile(
+        argv[0],
+        argv.slice(1),
+        {env: {...process.env, CNI_DOCKER_STATE_ROOT: this.root(h), ...env}, maxBuffer: 16 << 20},
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+          resolve({code, stdout, stderr, ms: Date.now() - t0});
+        },
+      );
     });
   }
 
@@ -117,7 +129,10 @@ export class OverlayBed {
   /** A long-running CLI process on a host (sync --follow, watch); its output lines are collected. Stopped by cleanup(). */
   start(h: OverlayHost, args: string[], env: NodeJS.ProcessEnv = {}): {proc: ChildProcess; out: string[]; err: string[]} {
     const argv = h.argv([CLI_BIN, ...args]);
-    const proc = spawn(argv[0], argv.slice(1), {env: {...process.env, CNI_DOCKER_STATE_ROOT: this.root(h), ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+    const proc = spawn(argv[0], argv.slice(1), {
+      env: {...process.env, CNI_DOCKER_STATE_ROOT: this.root(h), ...env},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: string[] = [];
     const err: string[] = [];
     const lines = (into: string[]) => (d: Buffer) => into.push(...d.toString().split('\n').filter(Boolean));
@@ -139,8 +154,11 @@ export class OverlayBed {
   /** A running --net=none container from the local test image, on the real host. */
   container(name: string): string {
     quietSync('docker', 'rm', '-f', name);
-    const r = spawnSync('docker', ['run', '-d', '--net=none', '--name', name, 'cni-docker/busybox:test', 'sleep', '3600'], {encoding: 'utf8'});
-    if (r.status !== 0) throw new Error(`docker run ${name}: ${r.stderr.trim()} (is dockerd running and the test image built? sudo bin/setup)`);
+    const r = spawnSync('docker', ['run', '-d', '--net=none', '--name', name, 'cni-docker/busybox:test', 'sleep', '3600'], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw new Error(`docker run ${name}: ${r.stderr.trim()} (is dockerd running and the test image built? sudo bin/setup)`);
     this.containers.add(name);
     return r.stdout.trim();
   }
@@ -173,7 +191,8 @@ export class OverlayBed {
     const r = spawnSync('ip', ['-j', 'link', 'show', 'dev', this.device], {encoding: 'utf8'});
     if (r.status !== 0) return;
     const [l] = JSON.parse(r.stdout) as {ifalias?: string}[];
-    if (l.ifalias !== TEST_ALIAS) throw new Error(`${this.device} exists on this host and is not this test's (alias ${TEST_ALIAS}); remove it or run elsewhere`);
+    if (l.ifalias !== TEST_ALIAS)
+      throw new Error(`${this.device} exists on this host and is not this test's (alias ${TEST_ALIAS}); remove it or run elsewhere`);
     quietSync('ip', 'link', 'del', this.device);
   }
 }
@@ -188,7 +207,10 @@ export function addressIn(netnsPath: string, ifname = 'eth0'): string {
 
 /** One ping from a namespace (busybox from busybox-static). */
 export function ping(netnsPath: string, to: string, waitSeconds = 2): boolean {
-  return spawnSync('nsenter', [`--net=${netnsPath}`, '/bin/busybox', 'ping', '-c', '1', '-W', String(waitSeconds), to], {stdio: 'ignore'}).status === 0;
+  return (
+    spawnSync('nsenter', [`--net=${netnsPath}`, '/bin/busybox', 'ping', '-c', '1', '-W', String(waitSeconds), to], {stdio: 'ignore'})
+      .status === 0
+  );
 }
 
 /** iptables-save -c -t nat on a host (inside its namespace for a simulated one). */
@@ -205,7 +227,7 @@ function overlaps(cidr: string, net: string): boolean {
   const [b, bl] = net.split('/');
   const len = Math.min(Number(al), Number(bl));
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return ((v4(a) & mask) >>> 0) === ((v4(b) & mask) >>> 0);
+  return (v4(a) & mask) >>> 0 === (v4(b) & mask) >>> 0;
 }
 
 /**

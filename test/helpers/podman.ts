@@ -16,7 +16,7 @@ import {promisify} from 'node:util';
 const execFileP = promisify(execFile);
 
 export const PODMAN_IMAGE = 'localhost/cni-docker/busybox:test';
-const HINT = 'run `sudo bin/setup` on this machine (it installs Debian\'s podman), then the tests as root';
+const HINT = "run `sudo bin/setup` on this machine (it installs Debian's podman), then the tests as root";
 
 /** podman present and runnable; throws (never skips) with the fix. */
 export async function assertPodman(): Promise<string> {
@@ -197,15 +197,30 @@ export interface CheckOutcome {
  * prevResult, and the runtimeConfig of the capabilities it declares; the
  * executable is the first one found in `dirs`.
  */
-export async function checkCachedAttachment(entry: CacheEntry, netns: string, dirs: string[], env: NodeJS.ProcessEnv = {}): Promise<CheckOutcome[]> {
-  const list = JSON.parse(Buffer.from(entry.config, 'base64').toString('utf8')) as {name: string; cniVersion: string; plugins: {type: string; capabilities?: Record<string, boolean>}[]};
+export async function checkCachedAttachment(
+  entry: CacheEntry,
+  netns: string,
+  dirs: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CheckOutcome[]> {
+  const list = JSON.parse(Buffer.from(entry.config, 'base64').toString('utf8')) as {
+    name: string;
+    cniVersion: string;
+    plugins: {type: string; capabilities?: Record<string, boolean>}[];
+  };
   const out: CheckOutcome[] = [];
   for (const plugin of list.plugins) {
     const runtimeConfig: Record<string, unknown> = {};
     for (const [cap, on] of Object.entries(plugin.capabilities ?? {})) {
       if (on && entry.capabilityArgs?.[cap] !== undefined) runtimeConfig[cap] = entry.capabilityArgs[cap];
     }
-    const conf = {...plugin, name: list.name, cniVersion: list.cniVersion, prevResult: entry.result, ...(Object.keys(runtimeConfig).length ? {runtimeConfig} : {})};
+    const conf = {
+      ...plugin,
+      name: list.name,
+      cniVersion: list.cniVersion,
+      prevResult: entry.result,
+      ...(Object.keys(runtimeConfig).length ? {runtimeConfig} : {}),
+    };
     const exe = dirs.map((d) => path.join(d, plugin.type)).find((f) => existsSync(f));
     if (!exe) throw new Error(`plugin ${plugin.type} not found in ${dirs.join(':')}`);
     const cniEnv = {

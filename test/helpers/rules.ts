@@ -72,7 +72,19 @@ export function removePortmapSharedChains(atStart: string[]): void {
   if (now.some((l) => l.startsWith('nat -A CNI-HOSTPORT-DNAT '))) return;
   quietSync('iptables', '-t', 'nat', '-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
   quietSync('iptables', '-t', 'nat', '-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  quietSync('iptables', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
+  quietSync(
+    'iptables',
+    '-t',
+    'nat',
+    '-D',
+    'POSTROUTING',
+    '-m',
+    'comment',
+    '--comment',
+    'CNI portfwd requiring masquerade',
+    '-j',
+    'CNI-HOSTPORT-MASQ',
+  );
   for (const c of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
     quietSync('iptables', '-t', 'nat', '-F', c);
     quietSync('iptables', '-t', 'nat', '-X', c);

@@ -5,10 +5,16 @@ import type {FetchFn} from '../../src/etcd/transport.js';
  * through a function of the request, and every request is logged as
  * `<host><path>` in the order made.
  */
-export type Behaviour = (path: string, body: Record<string, unknown>, headers: Record<string, string>, signal: AbortSignal) => Promise<Response> | Response;
+export type Behaviour = (
+  path: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+) => Promise<Response> | Response;
 
 /** An answer with a JSON body, as the gateway sends it. */
-export const json = (status: number, v: unknown): Response => new Response(JSON.stringify(v), {status, headers: {'content-type': 'application/json'}});
+export const json = (status: number, v: unknown): Response =>
+  new Response(JSON.stringify(v), {status, headers: {'content-type': 'application/json'}});
 
 export function scripted(by: Record<string, Behaviour>): {fetch: FetchFn; log: string[]} {
   const log: string[] = [];

@@ -38,9 +38,29 @@ export function makeTestCerts(serverIPs: string[]): TestCerts {
   writeFileSync(p('server.ext'), `subjectAltName=${serverIPs.map((ip) => `IP:${ip}`).join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`);
   writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
   writeFileSync(p('anon.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, subject] of [['server', '/CN=ov-etcd'], ['client', '/CN=root'], ['anon', '/O=ov-test']]) {
+  for (const [name, subject] of [
+    ['server', '/CN=ov-etcd'],
+    ['client', '/CN=root'],
+    ['anon', '/O=ov-test'],
+  ]) {
     openssl(['req', ...key, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subject]);
-    openssl(['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p(`${name}.crt`), '-days', '2', '-extfile', p(`${name}.ext`)]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.crt'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      p(`${name}.crt`),
+      '-days',
+      '2',
+      '-extfile',
+      p(`${name}.ext`),
+    ]);
   }
   return {
     dir,

@@ -1,12 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {
-  assertDockerReachable,
-  assertReferencePlugins,
-  assertRoot,
-  assertTestImage,
-  docker,
-  TEST_IMAGE,
-} from '../helpers/docker.js';
+import {assertDockerReachable, assertReferencePlugins, assertRoot, assertTestImage, docker, TEST_IMAGE} from '../helpers/docker.js';
 
 // The first integration file (mocha loads files in name order): when the
 // machine is not set up, this fails loudly and names `sudo bin/setup`.

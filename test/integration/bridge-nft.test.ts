@@ -22,7 +22,6 @@ import {noEtcd} from '../helpers/fake-etcd.js';
 const quiet = (cmd: string, args: string[]): void => void spawnSync(cmd, args, {stdio: 'ignore'});
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, {encoding: 'utf8'});
 
-
 const refIpam: IpamOps = {
   async add(_c, type, a) {
     const r = refExec(type, 'ADD', a);
@@ -37,13 +36,35 @@ const refIpam: IpamOps = {
 };
 
 const ours = makeBridgePlugin({ipam: refIpam});
-const ctx: PluginContext = {runner: execaRunner(), log: {debug() {}, warn() {}}, paths: defaultPaths, env: {}, plugins: pluginLoader, etcdClient: noEtcd};
+const ctx: PluginContext = {
+  runner: execaRunner(),
+  log: {debug() {}, warn() {}},
+  paths: defaultPaths,
+  env: {},
+  plugins: pluginLoader,
+  etcdClient: noEtcd,
+};
 const dataDir = mkdtempSync(join(tmpdir(), 'tsp-ipam-'));
 
 function conf(name: string, bridge: string, subnet: string, extra: Record<string, unknown>): string {
-  return JSON.stringify({cniVersion: '1.0.0', name, type: 'bridge', bridge, isGateway: true, ...extra, ipam: {type: 'host-local', subnet, dataDir}});
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name,
+    type: 'bridge',
+    bridge,
+    isGateway: true,
+    ...extra,
+    ipam: {type: 'host-local', subnet, dataDir},
+  });
 }
-const mkArgs = (stdin: string, ns: string, cid: string, ifname = 'eth0'): CmdArgs => ({containerId: cid, netns: `/var/run/netns/${ns}`, ifname, args: '', path: [REF], stdin});
+const mkArgs = (stdin: string, ns: string, cid: string, ifname = 'eth0'): CmdArgs => ({
+  containerId: cid,
+  netns: `/var/run/netns/${ns}`,
+  ifname,
+  args: '',
+  path: [REF],
+  stdin,
+});
 
 interface Obj {
   chain?: {name: string; type?: string; hook?: string; prio?: number; policy?: string};
@@ -64,26 +85,33 @@ function spoofState(cid: string, ifname: string, veth: string, mac: string): {ba
   return {
     base: base && {type: base.type, hook: base.hook, prio: base.prio, policy: base.policy},
     chains: objs.filter((o) => o.chain?.name.startsWith(mine)).map((o) => norm(o.chain!.name)),
-    rules: objs.filter((o) => o.rule?.comment === `macspoofchk-${cid}-${ifname}`).map((o) => norm(`${o.rule!.chain} ${JSON.stringify(o.rule!.expr)} ${o.rule!.comment}`)),
+    rules: objs
+      .filter((o) => o.rule?.comment === `macspoofchk-${cid}-${ifname}`)
+      .map((o) => norm(`${o.rule!.chain} ${JSON.stringify(o.rule!.expr)} ${o.rule!.comment}`)),
   };
 }
 
-const ping = (ns: string, ip: string): boolean => spawnSync('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', '1', '-W', '1', ip], {stdio: 'ignore'}).status === 0;
+const ping = (ns: string, ip: string): boolean =>
+  spawnSync('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', '1', '-W', '1', ip], {stdio: 'ignore'}).status === 0;
 
 function cleanup(bridges: string[], nss: string[]): void {
   for (const ns of nss) quiet('ip', ['netns', 'del', ns]);
   for (const b of bridges) quiet('ip', ['link', 'del', b]);
   // Our own chains and rules, whatever a failed test left behind.
   for (const o of nftJson('table', 'bridge', 'nat')) {
-    if (o.rule?.comment?.startsWith('macspoofchk-tsp')) quiet('nft', ['delete', 'rule', 'bridge', 'nat', o.rule.chain, 'handle', String(o.rule.handle)]);
+    if (o.rule?.comment?.startsWith('macspoofchk-tsp'))
+      quiet('nft', ['delete', 'rule', 'bridge', 'nat', o.rule.chain, 'handle', String(o.rule.handle)]);
   }
-  for (const o of nftJson('table', 'bridge', 'nat')) if (o.chain?.name.startsWith('cni-br-iface-tsp')) quiet('nft', ['delete', 'chain', 'bridge', 'nat', o.chain.name]);
+  for (const o of nftJson('table', 'bridge', 'nat'))
+    if (o.chain?.name.startsWith('cni-br-iface-tsp')) quiet('nft', ['delete', 'chain', 'bridge', 'nat', o.chain.name]);
   for (const o of nftJson('table', 'inet', 'cni_plugins_masquerade')) {
-    if (o.rule?.comment?.includes(', net: tsp')) quiet('nft', ['delete', 'rule', 'inet', 'cni_plugins_masquerade', o.rule.chain, 'handle', String(o.rule.handle)]);
+    if (o.rule?.comment?.includes(', net: tsp'))
+      quiet('nft', ['delete', 'rule', 'inet', 'cni_plugins_masquerade', o.rule.chain, 'handle', String(o.rule.handle)]);
   }
   // Tables nobody else uses any more (no rule left that is not the masquerade's fixed postrouting).
   if (!nftJson('table', 'bridge', 'nat').some((o) => o.rule)) quiet('nft', ['delete', 'table', 'bridge', 'nat']);
-  if (!nftJson('table', 'inet', 'cni_plugins_masquerade').some((o) => o.rule && o.rule.chain !== 'postrouting')) quiet('nft', ['delete', 'table', 'inet', 'cni_plugins_masquerade']);
+  if (!nftJson('table', 'inet', 'cni_plugins_masquerade').some((o) => o.rule && o.rule.chain !== 'postrouting'))
+    quiet('nft', ['delete', 'table', 'inet', 'cni_plugins_masquerade']);
 }
 
 describe('bridge (ours) with nftables: macspoofchk and ipMasqBackend "nftables"', function () {
@@ -143,11 +171,15 @@ describe('bridge (ours) with nftables: macspoofchk and ipMasqBackend "nftables"'
     await ours.del(ctx, mkArgs(plain, 'tsp-a', 'tspc1'));
   });
 
-  it('DEL removes only that interface\'s rules and chains; also after ip netns del', async () => {
+  it("DEL removes only that interface's rules and chains; also after ip netns del", async () => {
     const r1 = await ours.add(ctx, mkArgs(spoofConf, 'tsp-a', 'tspc1'));
     const r2 = await ours.add(ctx, mkArgs(spoofConf, 'tsp-b', 'tspc2'));
     await ours.del(ctx, mkArgs(spoofConf, 'tsp-a', 'tspc1'));
-    assert.deepEqual(spoofState('tspc1', 'eth0', r1.interfaces![1].name, 'x'), {base: {type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept'}, chains: [], rules: []});
+    assert.deepEqual(spoofState('tspc1', 'eth0', r1.interfaces![1].name, 'x'), {
+      base: {type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept'},
+      chains: [],
+      rules: [],
+    });
     assert.equal(spoofState('tspc2', 'eth0', r2.interfaces![1].name, r2.interfaces![2].mac!).rules.length, 4);
     sh('ip', ['netns', 'del', 'tsp-b']);
     await ours.del(ctx, mkArgs(spoofConf, 'tsp-b', 'tspc2'));
@@ -155,7 +187,7 @@ describe('bridge (ours) with nftables: macspoofchk and ipMasqBackend "nftables"'
     assert.deepEqual([left.chains, left.rules], [[], []]);
   });
 
-  it('cross-DEL: the reference removes our spoof-check and we remove the reference\'s', async () => {
+  it("cross-DEL: the reference removes our spoof-check and we remove the reference's", async () => {
     await ours.add(ctx, mkArgs(spoofConf, 'tsp-a', 'tspc1'));
     assert.equal(refExec('bridge', 'DEL', mkArgs(spoofConf, 'tsp-a', 'tspc1')).rc, 0);
     assert.deepEqual(spoofState('tspc1', 'eth0', 'v', 'm').rules, []);
@@ -178,7 +210,7 @@ describe('bridge (ours) with nftables: macspoofchk and ipMasqBackend "nftables"'
   const masqConf = conf('tspmasq', 'tspbr1', '10.222.3.0/24', {ipMasq: true, ipMasqBackend: 'nftables'});
   const masqText = (): string => sh('nft', ['list', 'table', 'inet', 'cni_plugins_masquerade']);
 
-  it('ipMasqBackend nftables: ADD writes the reference\'s table, chains, comments and rules; DEL removes only that container\'s', async () => {
+  it("ipMasqBackend nftables: ADD writes the reference's table, chains, comments and rules; DEL removes only that container's", async () => {
     const r1 = await ours.add(ctx, mkArgs(masqConf, 'tsp-a', 'tspc1'));
     const r2 = await ours.add(ctx, mkArgs(masqConf, 'tsp-b', 'tspc2'));
     const [ip1, ip2] = [r1, r2].map((r) => r.ips![0].address.split('/')[0]);
@@ -186,12 +218,20 @@ describe('bridge (ours) with nftables: macspoofchk and ipMasqBackend "nftables"'
     const c2 = commentForInstance('tspmasq', 'eth0', 'tspc2');
     assert.equal(c1, `${c1.slice(0, 33)}, net: tspmasq, if: eth0, id: tspc1`);
     const text = masqText();
-    assert.match(text, /^table inet cni_plugins_masquerade \{\n\tcomment "Masquerading for plugins from github\.com\/containernetworking\/plugins"\n/);
-    assert.match(text, /\tchain masq_checks \{\n\t\tcomment "Masquerade traffic from certain IPs to any \(non-multicast\) IP outside their subnet"\n/);
+    assert.match(
+      text,
+      /^table inet cni_plugins_masquerade \{\n\tcomment "Masquerading for plugins from github\.com\/containernetworking\/plugins"\n/,
+    );
+    assert.match(
+      text,
+      /\tchain masq_checks \{\n\t\tcomment "Masquerade traffic from certain IPs to any \(non-multicast\) IP outside their subnet"\n/,
+    );
     assert.ok(text.includes(`\t\tip saddr ${ip1} ip daddr != 10.222.3.0/24 masquerade comment "${c1}"\n`), text);
     assert.ok(text.includes(`\t\tip saddr ${ip2} ip daddr != 10.222.3.0/24 masquerade comment "${c2}"\n`), text);
     assert.ok(
-      text.includes('\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip daddr 224.0.0.0/4 return\n\t\tip6 daddr ff00::/8 return\n\t\tgoto masq_checks\n\t}\n'),
+      text.includes(
+        '\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip daddr 224.0.0.0/4 return\n\t\tip6 daddr ff00::/8 return\n\t\tgoto masq_checks\n\t}\n',
+      ),
       text,
     );
     assert.ok(!sh('iptables-save', ['-t', 'nat']).includes('tspmasq'), 'the nftables backend adds no iptables rules');

@@ -19,7 +19,6 @@ const runner = execaRunner();
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, {encoding: 'utf8'});
 const quiet = (cmd: string, args: string[]): void => void spawnSync(cmd, args, {stdio: 'ignore'});
 
-
 const refIpam: IpamOps = {
   async add(_c, type, a) {
     const r = refExec(type, 'ADD', a);
@@ -28,7 +27,11 @@ const refIpam: IpamOps = {
     const j = JSON.parse(r.out) as Result & {ip4?: Old; ip6?: Old};
     if (!j.ip4 && !j.ip6) return {...j, ips: (j.ips ?? []).map((i) => ({address: i.address, gateway: i.gateway}))};
     const olds = [j.ip4, j.ip6].filter((x): x is Old => Boolean(x));
-    return {cniVersion: j.cniVersion, ips: olds.map((o) => ({address: o.ip, gateway: o.gateway})), routes: olds.flatMap((o) => o.routes ?? [])};
+    return {
+      cniVersion: j.cniVersion,
+      ips: olds.map((o) => ({address: o.ip, gateway: o.gateway})),
+      routes: olds.flatMap((o) => o.routes ?? []),
+    };
   },
   async del(_c, type, a) {
     const r = refExec(type, 'DEL', a);
@@ -70,13 +73,26 @@ function snapshot(n: Net, ns: string): Record<string, unknown> {
     const r = spawnSync(cmd, args, {encoding: 'utf8'});
     return r.status === 0 && r.stdout.trim() ? (JSON.parse(r.stdout) as unknown[]) : [];
   };
-  type L = {ifname: string; flags: string[]; mtu: number; txqlen?: number; master?: string; promiscuity?: number; linkinfo?: {info_kind?: string}; addr_info?: {local: string; prefixlen: number; broadcast?: string; scope: string}[]};
+  type L = {
+    ifname: string;
+    flags: string[];
+    mtu: number;
+    txqlen?: number;
+    master?: string;
+    promiscuity?: number;
+    linkinfo?: {info_kind?: string};
+    addr_info?: {local: string; prefixlen: number; broadcast?: string; scope: string}[];
+  };
   const hostLinks = (j('ip', ['-j', '-d', 'addr', 'show']) as L[]).filter((l) => l.ifname === n.bridge || l.master === n.bridge);
   const sysctl = (k: string, netns?: string): string => {
     const r = spawnSync(netns ? 'ip' : 'sysctl', netns ? ['netns', 'exec', netns, 'sysctl', '-n', k] : ['-n', k], {encoding: 'utf8'});
     return r.status === 0 ? r.stdout.trim() : 'absent';
   };
-  const port = (name: string): unknown => (j('bridge', ['-j', '-d', 'link', 'show', 'dev', name]) as {hairpin?: boolean; isolated?: boolean}[]).map((p) => ({hairpin: p.hairpin, isolated: p.isolated}));
+  const port = (name: string): unknown =>
+    (j('bridge', ['-j', '-d', 'link', 'show', 'dev', name]) as {hairpin?: boolean; isolated?: boolean}[]).map((p) => ({
+      hairpin: p.hairpin,
+      isolated: p.isolated,
+    }));
   const link = (l: L, netns?: string): unknown => ({
     name: l.master === n.bridge ? '<veth>' : l.ifname,
     kind: l.linkinfo?.info_kind,
@@ -85,16 +101,28 @@ function snapshot(n: Net, ns: string): Record<string, unknown> {
     txqlen: l.txqlen ?? 0,
     master: l.master,
     promisc: l.flags.includes('PROMISC'),
-    addrs: (l.addr_info ?? []).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen} brd ${a.broadcast ?? '-'}`).sort(),
+    addrs: (l.addr_info ?? [])
+      .filter((a) => a.scope !== 'link')
+      .map((a) => `${a.local}/${a.prefixlen} brd ${a.broadcast ?? '-'}`)
+      .sort(),
     accept_ra: sysctl(`net/ipv6/conf/${l.ifname}/accept_ra`, netns),
     ...(l.master === n.bridge ? {port: port(l.ifname)} : {}),
-    ...(netns ? {arp_notify: sysctl(`net/ipv4/conf/${l.ifname}/arp_notify`, netns), accept_dad: sysctl(`net/ipv6/conf/${l.ifname}/accept_dad`, netns), disable_ipv6: sysctl(`net/ipv6/conf/${l.ifname}/disable_ipv6`, netns)} : {}),
+    ...(netns
+      ? {
+          arp_notify: sysctl(`net/ipv4/conf/${l.ifname}/arp_notify`, netns),
+          accept_dad: sysctl(`net/ipv6/conf/${l.ifname}/accept_dad`, netns),
+          disable_ipv6: sysctl(`net/ipv6/conf/${l.ifname}/disable_ipv6`, netns),
+        }
+      : {}),
   });
   const nsExists = spawnSync('ip', ['netns', 'pids', ns]).status === 0;
   const contLinks = nsExists ? (j('ip', ['-n', ns, '-j', '-d', 'addr', 'show']) as L[]) : [];
   type R = {dst: string; gateway?: string; dev?: string; protocol?: string; scope?: string; prefsrc?: string; metric?: number};
   const routes = (args: string[]): string[] =>
-    (j('ip', args) as R[]).filter((r) => !r.dst.startsWith('fe80') && !r.dst.startsWith('ff00')).map((r) => `${r.dst} via ${r.gateway ?? '-'} dev ${r.dev} ${r.protocol ?? ''} ${r.scope ?? ''} ${r.prefsrc ?? ''} ${r.metric ?? ''}`).sort();
+    (j('ip', args) as R[])
+      .filter((r) => !r.dst.startsWith('fe80') && !r.dst.startsWith('ff00'))
+      .map((r) => `${r.dst} via ${r.gateway ?? '-'} dev ${r.dev} ${r.protocol ?? ''} ${r.scope ?? ''} ${r.prefsrc ?? ''} ${r.metric ?? ''}`)
+      .sort();
   const rules = (save: string): string[] => {
     const text = sh(save, ['-t', 'nat']);
     const lines = text.split('\n').filter((l) => l.includes(`name: \\"${n.name}\\"`));
@@ -128,7 +156,13 @@ function cleanup(n: Net, namespaces: string[]): void {
     const text = sh(`${save}-save`, ['-t', 'nat']);
     const mine = text.split('\n').filter((l) => l.includes(`name: \\"${n.name}\\"`) && l.startsWith('-A '));
     const chains = new Set(mine.map((l) => /-j (CNI-\w+)/.exec(l)?.[1]).filter(Boolean) as string[]);
-    const input = ['*nat', ...mine.filter((l) => l.startsWith('-A POSTROUTING')).map((l) => `-D ${l.slice(3)}`), ...[...chains].flatMap((c) => [`-F ${c}`, `-X ${c}`]), 'COMMIT', ''].join('\n');
+    const input = [
+      '*nat',
+      ...mine.filter((l) => l.startsWith('-A POSTROUTING')).map((l) => `-D ${l.slice(3)}`),
+      ...[...chains].flatMap((c) => [`-F ${c}`, `-X ${c}`]),
+      'COMMIT',
+      '',
+    ].join('\n');
     if (mine.length) spawnSync(`${save}-restore`, ['--noflush', '-w'], {input});
   }
   rmSync(`/var/lib/cni/networks/${n.name}`, {recursive: true, force: true});
@@ -140,18 +174,61 @@ const storeFiles = (n: Net): string[] => {
 };
 
 const nets: Net[] = [
-  {name: 'tbrgw', bridge: 'tbrbr1', conf: {cniVersion: '1.0.0', name: 'tbrgw', type: 'bridge', bridge: 'tbrbr1', isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.212.1.0/24', routes: [{dst: '0.0.0.0/0'}]}}},
+  {
+    name: 'tbrgw',
+    bridge: 'tbrbr1',
+    conf: {
+      cniVersion: '1.0.0',
+      name: 'tbrgw',
+      type: 'bridge',
+      bridge: 'tbrbr1',
+      isGateway: true,
+      ipMasq: true,
+      ipam: {type: 'host-local', subnet: '10.212.1.0/24', routes: [{dst: '0.0.0.0/0'}]},
+    },
+  },
   {
     name: 'tbrds',
     bridge: 'tbrbr2',
     conf: {
-      cniVersion: '1.0.0', name: 'tbrds', type: 'bridge', bridge: 'tbrbr2', isDefaultGateway: true, ipMasq: true, mtu: 1400, hairpinMode: true,
+      cniVersion: '1.0.0',
+      name: 'tbrds',
+      type: 'bridge',
+      bridge: 'tbrbr2',
+      isDefaultGateway: true,
+      ipMasq: true,
+      mtu: 1400,
+      hairpinMode: true,
       dns: {nameservers: ['10.212.2.1'], search: ['tbr.local']},
-      ipam: {type: 'host-local', ranges: [[{subnet: '10.212.2.0/24', rangeStart: '10.212.2.10', rangeEnd: '10.212.2.20'}], [{subnet: 'fd00:212::/64'}]]},
+      ipam: {
+        type: 'host-local',
+        ranges: [[{subnet: '10.212.2.0/24', rangeStart: '10.212.2.10', rangeEnd: '10.212.2.20'}], [{subnet: 'fd00:212::/64'}]],
+      },
     },
   },
-  {name: 'tbrl2', bridge: 'tbrbr3', conf: {cniVersion: '0.3.1', name: 'tbrl2', type: 'bridge', bridge: 'tbrbr3', promiscMode: true, ipam: {}}},
-  {name: 'tbr020', bridge: 'tbrbr5', conf: {cniVersion: '0.2.0', name: 'tbr020', type: 'bridge', bridge: 'tbrbr5', isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.212.5.0/24', gateway: '10.212.5.99', routes: [{dst: '0.0.0.0/0'}, {dst: '10.212.99.0/24', gw: '10.212.5.1'}]}}},
+  {
+    name: 'tbrl2',
+    bridge: 'tbrbr3',
+    conf: {cniVersion: '0.3.1', name: 'tbrl2', type: 'bridge', bridge: 'tbrbr3', promiscMode: true, ipam: {}},
+  },
+  {
+    name: 'tbr020',
+    bridge: 'tbrbr5',
+    conf: {
+      cniVersion: '0.2.0',
+      name: 'tbr020',
+      type: 'bridge',
+      bridge: 'tbrbr5',
+      isGateway: true,
+      ipMasq: true,
+      ipam: {
+        type: 'host-local',
+        subnet: '10.212.5.0/24',
+        gateway: '10.212.5.99',
+        routes: [{dst: '0.0.0.0/0'}, {dst: '10.212.99.0/24', gw: '10.212.5.1'}],
+      },
+    },
+  },
 ];
 
 describe('bridge plugin on real namespaces (integration)', function () {
@@ -217,7 +294,10 @@ describe('bridge plugin on real namespaces (integration)', function () {
       await ours.del(ctx, e1);
       const after = snapshot(n, NS);
       const v4 = r0.ips!.find((i) => !i.address.includes(':'))!.address.split('/')[0];
-      assert.ok((after.iptables as string[]).some((l) => l.includes(`-s ${v4}/32`)), 'eth0 jump survives');
+      assert.ok(
+        (after.iptables as string[]).some((l) => l.includes(`-s ${v4}/32`)),
+        'eth0 jump survives',
+      );
       assert.equal((after.iptables as string[]).length, (before.iptables as string[]).length - 1);
       await ours.del(ctx, e0);
       assert.deepEqual([snapshot(n, NS).iptables, snapshot(n, NS).ip6tables], [[], []]);
@@ -235,7 +315,10 @@ describe('bridge plugin on real namespaces (integration)', function () {
         // harness excuses LOWER_UP on such a bridge, and so do we.
         const state = (): string => JSON.stringify(snapshot(g, NS)).replace(/,"LOWER_UP"/g, '');
         const beforeState = state();
-        await assert.rejects(ours.add(ctx, mkArgs(g, NS, 'ctr-fail')), /failed to set bridge addr: "tbrbr1" already has an IP address different from 10.212.1.1\/24/);
+        await assert.rejects(
+          ours.add(ctx, mkArgs(g, NS, 'ctr-fail')),
+          /failed to set bridge addr: "tbrbr1" already has an IP address different from 10.212.1.1\/24/,
+        );
         assert.equal(state(), beforeState);
         assert.deepEqual(storeFiles(g), []);
       } finally {

@@ -38,7 +38,18 @@ describe('bulk attach/detach in one call (integration)', function () {
     await assertDockerTestBed();
     tmp = mkdtempSync('/tmp/tbulk-');
     conf = path.join(tmp, `${NET}.conf`);
-    writeFileSync(conf, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.10.0/24', dataDir: path.join(tmp, 'ipam')}}));
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: NET,
+        type: 'bridge',
+        bridge: BR,
+        isGateway: true,
+        ipMasq: true,
+        ipam: {type: 'host-local', subnet: '10.215.10.0/24', dataDir: path.join(tmp, 'ipam')},
+      }),
+    );
     bulk = [];
     other = [];
     for (let i = 0; i < BULK; i++) bulk.push(await containers.run({suffix: `b${i}`}));
@@ -73,10 +84,19 @@ describe('bulk attach/detach in one call (integration)', function () {
       const chain = masqChainName(NET, d.containerId);
       assert.ok(nat.includes(`:${chain} - [0:0]`), `${d.container}: no chain ${chain}`);
       assert.equal(nat.filter((l) => l.startsWith(`-A ${chain} `)).length, 2, `${d.container}: rules of ${chain}`);
-      assert.equal(nat.filter((l) => l.startsWith(`-A POSTROUTING -s ${ip}/32 `) && l.endsWith(`-j ${chain}`)).length, 1, `${d.container}: jump to ${chain}`);
+      assert.equal(
+        nat.filter((l) => l.startsWith(`-A POSTROUTING -s ${ip}/32 `) && l.endsWith(`-j ${chain}`)).length,
+        1,
+        `${d.container}: jump to ${chain}`,
+      );
     }
     // A container on the bridge reaches another one (Docker's FORWARD DROP handled).
-    assert.equal(sh('nsenter', `--net=${done[0].netns}`, '--', '/bin/busybox', 'ping', '-c', '1', '-W', '2', ips[ips.length - 1]).includes('1 packets received'), true);
+    assert.equal(
+      sh('nsenter', `--net=${done[0].netns}`, '--', '/bin/busybox', 'ping', '-c', '1', '-W', '2', ips[ips.length - 1]).includes(
+        '1 packets received',
+      ),
+      true,
+    );
 
     const det = await cliJson<Outcome<{container: string}>>(['detach', ...[...bulk, ...other].map((c) => c.name), '--conf', conf]);
     assert.deepEqual(det.failures, []);
@@ -96,7 +116,10 @@ describe('bulk attach/detach in one call (integration)', function () {
   });
 
   it('two detach processes emptying the bridge at once close its forwarding rules (whichever finishes last)', async () => {
-    const forwardLines = (): string[] => sh('iptables-save', '-t', 'filter').split('\n').filter((l) => l.includes(`cni-docker bridge ${BR}`));
+    const forwardLines = (): string[] =>
+      sh('iptables-save', '-t', 'filter')
+        .split('\n')
+        .filter((l) => l.includes(`cni-docker bridge ${BR}`));
     const [x, y] = [bulk.slice(0, 3).map((c) => c.name), bulk.slice(3, 6).map((c) => c.name)];
     // A race: a few rounds, each with the bridge's last attachments split over two processes.
     for (let round = 0; round < 4; round++) {
@@ -122,7 +145,11 @@ describe('bulk attach/detach in one call (integration)', function () {
       const a = await cliJson<Outcome<Attachment>>(['attach', ...netns, '--conf', conf]);
       assert.deepEqual(a.failures, []);
       assert.deepEqual(a.done.map((d) => d.containerId).sort(), names);
-      for (const d of a.done) assert.match(sh('ip', 'netns', 'exec', d.containerId, 'ip', '-4', '-o', 'addr', 'show', 'dev', d.ifname), new RegExp(d.addresses[0].replace(/[./]/g, '\\$&')));
+      for (const d of a.done)
+        assert.match(
+          sh('ip', 'netns', 'exec', d.containerId, 'ip', '-4', '-o', 'addr', 'show', 'dev', d.ifname),
+          new RegExp(d.addresses[0].replace(/[./]/g, '\\$&')),
+        );
       assert.equal(reserved().length, names.length);
       const d = await cliJson<Outcome<{containerId: string}>>(['detach', ...netns, '--conf', conf]);
       assert.deepEqual(d.done.map((x) => x.containerId).sort(), names);

@@ -38,7 +38,10 @@ async function ipJson(netns: string, ...args: string[]): Promise<unknown> {
 }
 
 async function routes(netns: string): Promise<string[]> {
-  return (await sh('nsenter', `--net=${netns}`, 'ip', 'route')).trim().split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
+  return (await sh('nsenter', `--net=${netns}`, 'ip', 'route'))
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().replace(/\s+/g, ' '));
 }
 
 /** Host state that --dry-run must not change (no counters, no timers). */
@@ -47,8 +50,13 @@ async function hostSnapshot(): Promise<string> {
   const links = (JSON.parse(await sh('ip', '-j', 'link')) as {ifname: string; flags: string[]; master?: string}[])
     .filter((l) => l.ifname !== 'docker0' && l.master !== 'docker0')
     .map((l) => `${l.ifname} ${l.flags.includes('UP') ? 'UP' : 'DOWN'} ${l.master ?? ''}`);
-  const addrs = (JSON.parse(await sh('ip', '-j', 'addr')) as {ifname: string; addr_info: {local: string; prefixlen: number}[]}[]).map((l) => `${l.ifname} ${l.addr_info.map((a) => `${a.local}/${a.prefixlen}`).join(',')}`);
-  const rules = (await sh('iptables-save')).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':')).map((l) => l.replace(/\[\d+:\d+\]/, ''));
+  const addrs = (JSON.parse(await sh('ip', '-j', 'addr')) as {ifname: string; addr_info: {local: string; prefixlen: number}[]}[]).map(
+    (l) => `${l.ifname} ${l.addr_info.map((a) => `${a.local}/${a.prefixlen}`).join(',')}`,
+  );
+  const rules = (await sh('iptables-save'))
+    .split('\n')
+    .filter((l) => l.startsWith('-A') || l.startsWith(':'))
+    .map((l) => l.replace(/\[\d+:\d+\]/, ''));
   const files = existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR) : [];
   return JSON.stringify({links, addrs, rules, files});
 }
@@ -79,7 +87,15 @@ describe('user commands: the seed scenarios end to end (real engine)', function 
   });
 
   it('seed 1: a plain netns gets the addresses, routes and masquerade rules the seed shows', async () => {
-    const out = await cliJson<Outcome<Attachment>>(['attach', '--netns', netnsPath, '--conf', path.join(CONFIGS, 'mybridge.conf'), '--ifname', 'eth12']);
+    const out = await cliJson<Outcome<Attachment>>([
+      'attach',
+      '--netns',
+      netnsPath,
+      '--conf',
+      path.join(CONFIGS, 'mybridge.conf'),
+      '--ifname',
+      'eth12',
+    ]);
     assert.deepEqual(out.failures, []);
     assert.deepEqual(out.done[0].addresses, ['10.15.20.2/24']);
     assert.deepEqual(await routes(netnsPath), [
@@ -96,10 +112,13 @@ describe('user commands: the seed scenarios end to end (real engine)', function 
     assert.equal(await pingFromNetns(netnsPath, '10.15.20.1'), 0, 'the namespace reaches its gateway');
   });
 
-  it('seed 2: --net=none containers get .100 and .101, the host and each other reach them, Docker\'s bridge does not', async () => {
+  it("seed 2: --net=none containers get .100 and .101, the host and each other reach them, Docker's bridge does not", async () => {
     const conf = path.join(CONFIGS, 'mybridge2.conf');
     const a = await cliJson<Outcome<Attachment>>(['attach', c1.name, '--conf', conf]);
-    assert.deepEqual(a.done.map((x) => [x.ifname, x.addresses, x.gateways]), [['eth0', ['10.15.30.100/24'], ['10.15.30.99']]]);
+    assert.deepEqual(
+      a.done.map((x) => [x.ifname, x.addresses, x.gateways]),
+      [['eth0', ['10.15.30.100/24'], ['10.15.30.99']]],
+    );
     const sb1 = (await containers.inspect(c1.name)).NetworkSettings.SandboxKey;
     assert.deepEqual(await routes(sb1), [
       'default via 10.15.30.99 dev eth0',
@@ -142,12 +161,15 @@ describe('user commands: the seed scenarios end to end (real engine)', function 
   it('list shows every attachment, as JSON and as tab-separated rows when piped', async () => {
     const rows = await cliJson<ListedAttachment[]>(['list']);
     const ours = rows.filter((r) => [c1.id, c2.id, c3.id, SEED_NETNS].includes(r.containerId));
-    assert.deepEqual(ours.map((r) => `${r.container} ${r.network} ${r.ifname} ${r.addresses.join(',')} ${r.state}`).sort(), [
-      `${SEED_NETNS} mybridge eth12 10.15.20.2/24 running`,
-      `${c1.name} mybridge eth0 10.15.30.100/24 running`,
-      `${c2.name} mybridge eth0 10.15.30.101/24 running`,
-      `${c3.name} customrktbridge eth0 10.11.0.2/16 running`,
-    ].sort());
+    assert.deepEqual(
+      ours.map((r) => `${r.container} ${r.network} ${r.ifname} ${r.addresses.join(',')} ${r.state}`).sort(),
+      [
+        `${SEED_NETNS} mybridge eth12 10.15.20.2/24 running`,
+        `${c1.name} mybridge eth0 10.15.30.100/24 running`,
+        `${c2.name} mybridge eth0 10.15.30.101/24 running`,
+        `${c3.name} customrktbridge eth0 10.11.0.2/16 running`,
+      ].sort(),
+    );
     const piped = await cli(['list', '--container', c1.name]);
     assert.equal(piped.code, 0);
     const fields = piped.stdout.trimEnd().split('\t');
@@ -170,9 +192,15 @@ describe('user commands: the seed scenarios end to end (real engine)', function 
   it('a removed container is listed as gone; detach by name frees its address', async () => {
     await docker('rm', '-f', c3.name);
     const rows = await cliJson<ListedAttachment[]>(['list', '--net', 'customrktbridge']);
-    assert.deepEqual(rows.filter((r) => r.containerId === c3.id).map((r) => r.state), ['gone']);
+    assert.deepEqual(
+      rows.filter((r) => r.containerId === c3.id).map((r) => r.state),
+      ['gone'],
+    );
     const d = await cliJson<Outcome<Detached>>(['detach', c3.name]);
-    assert.deepEqual(d.done.map((x) => x.network), ['customrktbridge']);
+    assert.deepEqual(
+      d.done.map((x) => x.network),
+      ['customrktbridge'],
+    );
     assert.deepEqual(reserved('customrktbridge'), []);
     const again = await cli(['detach', c3.id]);
     assert.equal(again.code, 0, 'detach is idempotent');
@@ -196,9 +224,13 @@ describe('user commands: the seed scenarios end to end (real engine)', function 
     await cliJson(['detach', '--netns', netnsPath]);
     for (const net of SEED_NETS) assert.deepEqual(reserved(net), [], `${net} reservations`);
     assert.deepEqual(await iptablesLines(/mybridge|customrktbridge|CNI-DOCKER-FORWARD/), []);
-    const cache = existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR).filter((f) => [c1.id, c2.id, c3.id, SEED_NETNS].some((id) => f.includes(id))) : [];
+    const cache = existsSync(RESULTS_DIR)
+      ? readdirSync(RESULTS_DIR).filter((f) => [c1.id, c2.id, c3.id, SEED_NETNS].some((id) => f.includes(id)))
+      : [];
     assert.deepEqual(cache, []);
-    const ports = (JSON.parse(await sh('ip', '-j', 'link')) as {ifname: string; master?: string}[]).filter((l) => l.master && SEED_BRIDGES.includes(l.master));
+    const ports = (JSON.parse(await sh('ip', '-j', 'link')) as {ifname: string; master?: string}[]).filter(
+      (l) => l.master && SEED_BRIDGES.includes(l.master),
+    );
     assert.deepEqual(ports, []);
     assert.equal(await ipJson(netnsPath, 'addr', 'show', 'eth12').catch(() => 'gone'), 'gone');
   });

@@ -28,10 +28,17 @@ describe('integration: dhcp DEL with a dead daemon that cannot be restarted (dns
   const pids: number[] = [];
 
   const args = (containerId: string): CmdArgs => {
-    const stdin = JSON.stringify({cniVersion: '1.0.0', name: 'tdrnet', type: 'macvlan', master: bed.master, ipam: {type: 'dhcp', daemonSocketPath: socket}});
+    const stdin = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'tdrnet',
+      type: 'macvlan',
+      master: bed.master,
+      ipam: {type: 'dhcp', daemonSocketPath: socket},
+    });
     return {containerId, netns: nsPath(bed.c1), ifname: 'eth1', args: '', path: [], stdin};
   };
-  const persisted = (): Record<string, unknown> => (JSON.parse(readFileSync(join(state, 'dhcp', 'leases.json'), 'utf8')) as {leases: Record<string, unknown>}).leases;
+  const persisted = (): Record<string, unknown> =>
+    (JSON.parse(readFileSync(join(state, 'dhcp', 'leases.json'), 'utf8')) as {leases: Record<string, unknown>}).leases;
   const alive = (pid: number): boolean => spawnSync('kill', ['-0', String(pid)]).status === 0;
 
   before(async () => {
@@ -57,7 +64,10 @@ describe('integration: dhcp DEL with a dead daemon that cannot be restarted (dns
     const ip = r.ips![0].address.split('/')[0];
     assert.match(ip, /^10\.221\.0\.\d+$/);
     sh('ip', ['-n', bed.c1, 'addr', 'add', r.ips![0].address, 'dev', 'eth1']);
-    assert.ok(bed.serverLeases().some((l) => l.ip === ip && l.clientId === hexId(key)), JSON.stringify(bed.serverLeases()));
+    assert.ok(
+      bed.serverLeases().some((l) => l.ip === ip && l.clientId === hexId(key)),
+      JSON.stringify(bed.serverLeases()),
+    );
     assert.ok(persisted()[key], 'the lease is persisted');
 
     const pid = (await callDaemon<{pid: number}>(socket, 'leases')).pid;
@@ -70,8 +80,14 @@ describe('integration: dhcp DEL with a dead daemon that cannot be restarted (dns
 
     warnings.length = 0;
     await plugin.del(ctx, args('tdrcid1'));
-    assert.ok(warnings.some((w) => /starting it in the background/.test(w)), `tried to restart it: ${warnings.join(' | ')}`);
-    assert.ok(warnings.some((w) => /DHCP daemon unavailable \(DHCP daemon exited .* before listening.*releasing from the persisted lease/.test(w)), warnings.join(' | '));
+    assert.ok(
+      warnings.some((w) => /starting it in the background/.test(w)),
+      `tried to restart it: ${warnings.join(' | ')}`,
+    );
+    assert.ok(
+      warnings.some((w) => /DHCP daemon unavailable \(DHCP daemon exited .* before listening.*releasing from the persisted lease/.test(w)),
+      warnings.join(' | '),
+    );
     assert.ok(statSync(socket).isDirectory(), 'no daemon took the socket path');
     await waitFor('the server to drop the lease', 5000, () => !bed.serverLeases().some((l) => l.ip === ip));
     assert.equal(persisted()[key], undefined, 'the lease left our table');

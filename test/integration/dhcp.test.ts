@@ -31,8 +31,22 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
 
   const serverLeases = () => bed.serverLeases();
   const conf = (extra: Record<string, unknown> = {}): string =>
-    JSON.stringify({cniVersion: '1.0.0', name: 'tdhnet', type: 'macvlan', master: 'tdhv1', ipam: {type: 'dhcp', daemonSocketPath: socket}, ...extra});
-  const args = (containerId: string, netns = nsPath(C1), ifname = 'eth1', stdin = conf()): CmdArgs => ({containerId, netns, ifname, args: '', path: [], stdin});
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'tdhnet',
+      type: 'macvlan',
+      master: 'tdhv1',
+      ipam: {type: 'dhcp', daemonSocketPath: socket},
+      ...extra,
+    });
+  const args = (containerId: string, netns = nsPath(C1), ifname = 'eth1', stdin = conf()): CmdArgs => ({
+    containerId,
+    netns,
+    ifname,
+    args: '',
+    path: [],
+    stdin,
+  });
   const daemonPid = async (): Promise<number> => (await callDaemon<{pid: number}>(socket, 'leases')).pid;
   before(async () => {
     assertRoot();
@@ -64,7 +78,10 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
   it('ADD with no daemon running starts one (and says so), gets a lease the server records, and the client pings the server', async () => {
     assert.equal(existsSync(socket), false);
     const r = await plugin.add(ctx, args('tdhcid1'));
-    assert.ok(warnings.some((w) => /DHCP daemon not running .*starting it in the background/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /DHCP daemon not running .*starting it in the background/.test(w)),
+      warnings.join('\n'),
+    );
     first = r.ips![0].address;
     assert.match(first, /^10\.214\.0\.\d+\/24$/);
     assert.equal(r.ips![0].gateway, SERVER_IP);
@@ -77,7 +94,10 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
     sh('ip', ['-n', C1, 'addr', 'add', first, 'dev', 'eth1']);
     assert.ok(ping(nsPath(C1), SERVER_IP), 'client pings the DHCP server');
     // The broadcast route was removed once the lease was bound.
-    assert.doesNotMatch(sh('ip', ['-n', C1, 'route', 'show', 'table', 'local']) + sh('ip', ['-n', C1, 'route']), /255\.255\.255\.255 dev eth1/);
+    assert.doesNotMatch(
+      sh('ip', ['-n', C1, 'route', 'show', 'table', 'local']) + sh('ip', ['-n', C1, 'route']),
+      /255\.255\.255\.255 dev eth1/,
+    );
   });
 
   it('a repeated ADD and a CHECK return the held lease without a new exchange', async () => {
@@ -145,14 +165,23 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
     const {plugin: macvlan} = await import('../../src/plugins/macvlan.js');
     const c = await containers.run({suffix: 'mv'});
     const info = await containers.inspect(c.id);
-    const stdin = JSON.stringify({cniVersion: '0.2.0', name: 'tdhdhcp', type: 'macvlan', master: 'tdhv1', ipam: {type: 'dhcp', daemonSocketPath: socket}});
+    const stdin = JSON.stringify({
+      cniVersion: '0.2.0',
+      name: 'tdhdhcp',
+      type: 'macvlan',
+      master: 'tdhv1',
+      ipam: {type: 'dhcp', daemonSocketPath: socket},
+    });
     const a = args(info.Id, info.NetworkSettings.SandboxKey, 'eth1', stdin);
     const r = await macvlan.add(ctx, a);
     const addr = r.ips![0].address;
     const ip = addr.split('/')[0];
     assert.match(addr, /^10\.214\.0\.\d+\/24$/);
     assert.ok(serverLeases().some((l) => l.ip === ip && l.clientId === hexId(`${info.Id}/tdhdhcp/eth1`)));
-    assert.match(sh('nsenter', [`--net=${info.NetworkSettings.SandboxKey}`, 'ip', '-4', 'addr', 'show', 'eth1']), new RegExp(`inet ${addr.replace(/\./g, '\\.')}`));
+    assert.match(
+      sh('nsenter', [`--net=${info.NetworkSettings.SandboxKey}`, 'ip', '-4', 'addr', 'show', 'eth1']),
+      new RegExp(`inet ${addr.replace(/\./g, '\\.')}`),
+    );
     assert.ok(ping(info.NetworkSettings.SandboxKey, SERVER_IP), 'container pings the DHCP server');
     await macvlan.del(ctx, a);
     await waitFor('the server to drop the lease', 5000, () => !serverLeases().some((l) => l.ip === ip));
@@ -169,7 +198,13 @@ describe('integration: dhcp IPAM and daemon (dnsmasq)', function () {
     spawnSync('ip', ['netns', 'del', ns], {stdio: 'ignore'});
     sh('ip', ['netns', 'add', ns]);
     try {
-      const stdin = JSON.stringify({cniVersion: '1.0.0', name: 'tdhtwo', type: 'macvlan', master: 'tdhv1', ipam: {type: 'dhcp', daemonSocketPath: socket}});
+      const stdin = JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'tdhtwo',
+        type: 'macvlan',
+        master: 'tdhv1',
+        ipam: {type: 'dhcp', daemonSocketPath: socket},
+      });
       const a1 = args('tdhcid3', nsPath(ns), 'eth1', stdin);
       const a2 = args('tdhcid3', nsPath(ns), 'eth2', stdin);
       const [r1, r2] = [await macvlan.add(ctx, a1), await macvlan.add(ctx, a2)];

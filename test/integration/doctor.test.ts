@@ -22,8 +22,20 @@ describe('doctor (integration)', function () {
     await assertDockerTestBed();
     tmp = mkdtempSync('/tmp/tdo-');
     mkdirSync(`${tmp}/conf`);
-    writeFileSync(`${tmp}/conf/tdo1.conf`, JSON.stringify({cniVersion: '1.0.0', name: 'tdo1', type: 'bridge', bridge: 'tdobr0', ipam: {type: 'host-local', subnet: '10.215.3.0/24'}}));
-    deps = makeDeps({confDir: `${tmp}/conf`, paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`}});
+    writeFileSync(
+      `${tmp}/conf/tdo1.conf`,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'tdo1',
+        type: 'bridge',
+        bridge: 'tdobr0',
+        ipam: {type: 'host-local', subnet: '10.215.3.0/24'},
+      }),
+    );
+    deps = makeDeps({
+      confDir: `${tmp}/conf`,
+      paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`},
+    });
   });
   afterEach(() => {
     writeFileSync('/proc/sys/net/ipv4/ip_forward', forward);
@@ -36,7 +48,10 @@ describe('doctor (integration)', function () {
   it('passes on a healthy host, and the CLI exits 0', async () => {
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
     const r = await doctor(deps, {uid: 0});
-    assert.deepEqual(r.checks.filter((c) => c.status === 'fail'), []);
+    assert.deepEqual(
+      r.checks.filter((c) => c.status === 'fail'),
+      [],
+    );
     assert.equal(r.ok, true);
     assert.ok(r.checks.some((c) => c.check === 'configs' && c.message.includes('tdo1')));
     // The CLI reads the host's real state dirs (other suites may have stale state there): its exit code must match its verdict.
@@ -64,7 +79,16 @@ describe('doctor (integration)', function () {
   });
 
   it('names a config overlapping Docker 172.17.0.0/16 and the CLI exits 1', () => {
-    writeFileSync(`${tmp}/conf/tdo2.conf`, JSON.stringify({cniVersion: '1.0.0', name: 'tdo2', type: 'bridge', bridge: 'tdobr1', ipam: {type: 'host-local', subnet: '172.17.5.0/24'}}));
+    writeFileSync(
+      `${tmp}/conf/tdo2.conf`,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'tdo2',
+        type: 'bridge',
+        bridge: 'tdobr1',
+        ipam: {type: 'host-local', subnet: '172.17.5.0/24'},
+      }),
+    );
     let status = 0;
     let out = '';
     try {

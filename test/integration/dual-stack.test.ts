@@ -32,7 +32,10 @@ const ip6ForwardPolicy = (): string => /^-P FORWARD (\w+)/m.exec(shSync('ip6tabl
 /** One ping from inside a container; `-6` for IPv6 (busybox). */
 async function ping(container: string, address: string): Promise<boolean> {
   const family = address.includes(':') ? ['-6'] : [];
-  return docker('exec', container, 'ping', ...family, '-c', '1', '-W', '2', address).then(() => true, () => false);
+  return docker('exec', container, 'ping', ...family, '-c', '1', '-W', '2', address).then(
+    () => true,
+    () => false,
+  );
 }
 
 describe('dual-stack bridge through the CLI (configs/dual-stack.conf)', function () {
@@ -49,7 +52,8 @@ describe('dual-stack bridge through the CLI (configs/dual-stack.conf)', function
     await assertDockerTestBed();
     assertReferencePlugins();
     const taken = existsSync(storeDir) ? readdirSync(storeDir).filter((f) => /^[0-9a-f.:]+$/.test(f) && /\d/.test(f)) : [];
-    if (taken.length > 0) throw new Error(`network ${conf.name} is in use on this host (${storeDir}: ${taken.join(' ')}); detach it before running this test`);
+    if (taken.length > 0)
+      throw new Error(`network ${conf.name} is in use on this host (${storeDir}: ${taken.join(' ')}); detach it before running this test`);
     bridgeMadeHere = !existsSync(`/sys/class/net/${conf.bridge}`);
     for (const n of REF_NS) quiet('ip', 'netns', 'del', n);
     natBefore = {v4: saveRules('iptables-save', ['nat']), v6: saveRules('ip6tables-save', ['nat'])};
@@ -60,7 +64,14 @@ describe('dual-stack bridge through the CLI (configs/dual-stack.conf)', function
     await cli(['detach', ...names, '--conf', CONF]);
     await containers.removeAll();
     for (const [i, n] of REF_NS.entries()) {
-      refExec('bridge', 'DEL', {containerId: `pd-ds-ref-${i}`, netns: `/var/run/netns/${n}`, ifname: 'eth0', args: '', path: [REFERENCE_PLUGINS], stdin: readFileSync(CONF, 'utf8')});
+      refExec('bridge', 'DEL', {
+        containerId: `pd-ds-ref-${i}`,
+        netns: `/var/run/netns/${n}`,
+        ifname: 'eth0',
+        args: '',
+        path: [REFERENCE_PLUGINS],
+        stdin: readFileSync(CONF, 'utf8'),
+      });
       quiet('ip', 'netns', 'del', n);
     }
     // The bridge plugin (ours and the reference) never removes the bridge on DEL.
@@ -112,9 +123,15 @@ describe('dual-stack bridge through the CLI (configs/dual-stack.conf)', function
     assert.equal(Object.keys(results).length, 4);
   });
 
-  it('the IPv6 (and IPv4) masquerade rules equal the reference bridge plugin\'s for the same conf', async () => {
+  it("the IPv6 (and IPv4) masquerade rules equal the reference bridge plugin's for the same conf", async () => {
     const words = (atts: Attached[]): [string, string][] =>
-      atts.flatMap((a, i) => [[`${v6(a.addresses)}/128`, `<ip6 ${'ab'[i]}>/128`], [`${v4(a.addresses)}/32`, `<ip4 ${'ab'[i]}>/32`]] as [string, string][]);
+      atts.flatMap(
+        (a, i) =>
+          [
+            [`${v6(a.addresses)}/128`, `<ip6 ${'ab'[i]}>/128`],
+            [`${v4(a.addresses)}/32`, `<ip4 ${'ab'[i]}>/32`],
+          ] as [string, string][],
+      );
     const ids = (atts: Attached[]): [string, string][] => atts.map((a, i) => [a.containerId, 'ab'[i]]);
     const state = (atts: Attached[]): {v4: string[]; v6: string[]} => ({
       v4: normaliseRules(added(natBefore.v4, saveRules('iptables-save', ['nat'])), words(atts), ids(atts)),
@@ -122,7 +139,10 @@ describe('dual-stack bridge through the CLI (configs/dual-stack.conf)', function
     });
     const ourAtts = names.map((n) => attached[n]);
     const ours = state(ourAtts);
-    assert.ok(ours.v6.some((l) => l.includes('! -d ff00::/8') && l.endsWith('-j MASQUERADE')), ours.v6.join('\n'));
+    assert.ok(
+      ours.v6.some((l) => l.includes('! -d ff00::/8') && l.endsWith('-j MASQUERADE')),
+      ours.v6.join('\n'),
+    );
 
     const detached = await cli(['detach', ...names, '--conf', CONF]);
     assert.equal(detached.code, 0, detached.stderr);
@@ -133,14 +153,32 @@ describe('dual-stack bridge through the CLI (configs/dual-stack.conf)', function
     const refAtts: Attached[] = [];
     for (const [i, n] of REF_NS.entries()) {
       shSync('ip', 'netns', 'add', n);
-      const r = refExec('bridge', 'ADD', {containerId: `pd-ds-ref-${i}`, netns: `/var/run/netns/${n}`, ifname: 'eth0', args: '', path: [REFERENCE_PLUGINS], stdin});
+      const r = refExec('bridge', 'ADD', {
+        containerId: `pd-ds-ref-${i}`,
+        netns: `/var/run/netns/${n}`,
+        ifname: 'eth0',
+        args: '',
+        path: [REFERENCE_PLUGINS],
+        stdin,
+      });
       assert.equal(r.rc, 0, r.out);
       const res = JSON.parse(r.out) as {ips: {address: string; gateway?: string}[]};
-      refAtts.push({containerId: `pd-ds-ref-${i}`, addresses: res.ips.map((x) => x.address), gateways: res.ips.map((x) => x.gateway ?? '')});
+      refAtts.push({
+        containerId: `pd-ds-ref-${i}`,
+        addresses: res.ips.map((x) => x.address),
+        gateways: res.ips.map((x) => x.gateway ?? ''),
+      });
     }
     const reference = state(refAtts);
     for (const [i, n] of REF_NS.entries()) {
-      const r = refExec('bridge', 'DEL', {containerId: `pd-ds-ref-${i}`, netns: `/var/run/netns/${n}`, ifname: 'eth0', args: '', path: [REFERENCE_PLUGINS], stdin});
+      const r = refExec('bridge', 'DEL', {
+        containerId: `pd-ds-ref-${i}`,
+        netns: `/var/run/netns/${n}`,
+        ifname: 'eth0',
+        args: '',
+        path: [REFERENCE_PLUGINS],
+        stdin,
+      });
       assert.equal(r.rc, 0, r.out);
       quiet('ip', 'netns', 'del', n);
     }

@@ -29,7 +29,11 @@ const BRIDGES = ['pubgcbr0', 'pubgcbr1', 'pubgcbr2', 'pubgcbr3'];
 const NS = 'pub-gcns';
 
 const bridge = (name: string, br: string, subnet: string, cniVersion = '1.1.0') =>
-  JSON.stringify({cniVersion, name, plugins: [{type: 'bridge', bridge: br, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet}}]});
+  JSON.stringify({
+    cniVersion,
+    name,
+    plugins: [{type: 'bridge', bridge: br, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet}}],
+  });
 
 describe('gc through the GC verb (integration)', function () {
   this.timeout(120_000);
@@ -37,9 +41,19 @@ describe('gc through the GC verb (integration)', function () {
   let tmp: string;
   let deps: Deps;
   let natAtStart: string[];
-  const store = (net = NET): string[] => (existsSync(`${tmp}/networks/${net}`) ? readdirSync(`${tmp}/networks/${net}`).filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n)).sort() : []);
+  const store = (net = NET): string[] =>
+    existsSync(`${tmp}/networks/${net}`)
+      ? readdirSync(`${tmp}/networks/${net}`)
+          .filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n))
+          .sort()
+      : [];
   const nat = (): string[] => saveRules('iptables-save', ['nat']);
-  const paths = () => ({networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`});
+  const paths = () => ({
+    networksDir: `${tmp}/networks`,
+    cacheDir: `${tmp}/cache`,
+    stateDir: `${tmp}/state`,
+    dhcpSocket: `${tmp}/dhcp.sock`,
+  });
 
   before(async () => {
     await assertDockerTestBed();
@@ -61,7 +75,10 @@ describe('gc through the GC verb (integration)', function () {
       quiet('ip', 'link', 'del', b);
       await removeForward(deps.runner, b).catch(() => undefined);
     }
-    await closePublished(deps, [...(await publishedComments(deps.runner)).keys()].filter((c) => c.includes('pubgc'))).catch(() => undefined);
+    await closePublished(
+      deps,
+      [...(await publishedComments(deps.runner)).keys()].filter((c) => c.includes('pubgc')),
+    ).catch(() => undefined);
     removePortmapSharedChains(natAtStart);
     if (tmp) rmSync(tmp, {recursive: true, force: true});
   });
@@ -81,21 +98,37 @@ describe('gc through the GC verb (integration)', function () {
     const dry = await gc(deps, {dryRun: true});
     assert.deepEqual(dry.gc, [{network: NET, cniVersion: '1.1.0', plugins: ['bridge']}], 'the GC verb goes to the 1.1.0 network only');
     assert.equal(dry.validAttachments, 1);
-    assert.deepEqual(dry.freed.filter((i) => i.kind !== 'lock').map((i) => `${i.kind} ${i.detail} ${i.containerId === gone.id ? 'gone' : i.containerId}`).sort(), [`address ${addrA} gone`, `attachment ${NET}/eth0 gone`, `chain ${chainA} gone`]);
+    assert.deepEqual(
+      dry.freed
+        .filter((i) => i.kind !== 'lock')
+        .map((i) => `${i.kind} ${i.detail} ${i.containerId === gone.id ? 'gone' : i.containerId}`)
+        .sort(),
+      [`address ${addrA} gone`, `attachment ${NET}/eth0 gone`, `chain ${chainA} gone`],
+    );
     assert.deepEqual(store(), storeBefore, 'a dry run changes nothing');
 
     const r = await gc(deps);
     assert.deepEqual(r.failures, []);
-    assert.deepEqual(r.gc.map((g) => g.network), [NET]);
-    assert.deepEqual(store(), [addrB], 'exactly the removed container\'s address file is freed');
+    assert.deepEqual(
+      r.gc.map((g) => g.network),
+      [NET],
+    );
+    assert.deepEqual(store(), [addrB], "exactly the removed container's address file is freed");
     const removed = added(nat(), natBefore);
-    assert.ok(removed.length > 0 && removed.every((l) => l.includes(chainA) || l.includes(gone.id)), `only the removed container's masquerade rules went:\n${removed.join('\n')}`);
+    assert.ok(
+      removed.length > 0 && removed.every((l) => l.includes(chainA) || l.includes(gone.id)),
+      `only the removed container's masquerade rules went:\n${removed.join('\n')}`,
+    );
     assert.ok(removed.includes(`nat :${chainA}`), 'its chain went');
     assert.deepEqual(added(natBefore, nat()), [], 'nothing was added');
     assert.ok(nat().includes(`nat :${chainB}`), 'the other chain is kept');
     assert.ok(!readdirSync(`${tmp}/cache/results`).some((f) => f.includes(gone.id)));
     assert.ok(readdirSync(`${tmp}/cache/results`).some((f) => f.includes(kept.id)));
-    assert.deepEqual((await gc(deps, {dryRun: true})).freed.filter((i) => i.kind !== 'lock'), [], 'nothing left to free');
+    assert.deepEqual(
+      (await gc(deps, {dryRun: true})).freed.filter((i) => i.kind !== 'lock'),
+      [],
+      'nothing left to free',
+    );
   });
 
   it('an attach that starts while gc runs waits for it, and keeps its address', async () => {
@@ -103,7 +136,11 @@ describe('gc through the GC verb (integration)', function () {
     const release = `${tmp}/release-gc`;
     let paused!: () => void;
     const reached = new Promise<void>((res) => (paused = res));
-    const gcDeps = makeDeps({confDir: `${tmp}/conf`, paths: paths(), hooks: makeHooks({pauseAfter: `gc:planned=${release}`}, {say: () => paused(), kill: () => undefined})});
+    const gcDeps = makeDeps({
+      confDir: `${tmp}/conf`,
+      paths: paths(),
+      hooks: makeHooks({pauseAfter: `gc:planned=${release}`}, {say: () => paused(), kill: () => undefined}),
+    });
     const running = gc(gcDeps);
     await reached;
     // gc has taken its snapshot of the valid attachments; this attach is not in it.
@@ -122,7 +159,7 @@ describe('gc through the GC verb (integration)', function () {
     assert.ok(!existsSync(`${tmp}/state/gc.lock`), 'gc removed its lock file');
   });
 
-  it('frees, on a 1.1.0 network only, what no valid attachment holds even for an id that is not Docker\'s', async () => {
+  it("frees, on a 1.1.0 network only, what no valid attachment holds even for an id that is not Docker's", async () => {
     sh('ip', 'netns', 'add', NS);
     const on11 = (await attach(deps, {containers: [], netns: [`/var/run/netns/${NS}`], net: NET, ifname: 'eth1'})).done[0] as Attachment;
     const on10 = (await attach(deps, {containers: [], netns: [`/var/run/netns/${NS}`], net: NET10, ifname: 'eth2'})).done[0] as Attachment;
@@ -130,18 +167,39 @@ describe('gc through the GC verb (integration)', function () {
     const chain10 = masqChainName(NET10, NS);
     try {
       // Both records lost (another tool, a crash): nothing of ours names these attachments any more.
-      for (const d of [`${tmp}/cache/results`, `${tmp}/state/attachments`]) for (const f of readdirSync(d)) if (f.includes(`-${NS}-`)) rmSync(`${d}/${f}`);
+      for (const d of [`${tmp}/cache/results`, `${tmp}/state/attachments`])
+        for (const f of readdirSync(d)) if (f.includes(`-${NS}-`)) rmSync(`${d}/${f}`);
       const r = await gc(deps);
       assert.deepEqual(r.failures, []);
-      const freed = r.freed.filter((i) => i.containerId === NS && i.kind !== 'lock').map((i) => `${i.kind} ${i.network} ${i.detail} ${i.reason}`).sort();
-      assert.deepEqual(freed, [`address ${NET} ${ip11} not a valid attachment`, `chain ${NET} ${masqChainName(NET, NS)} not a valid attachment`]);
+      const freed = r.freed
+        .filter((i) => i.containerId === NS && i.kind !== 'lock')
+        .map((i) => `${i.kind} ${i.network} ${i.detail} ${i.reason}`)
+        .sort();
+      assert.deepEqual(freed, [
+        `address ${NET} ${ip11} not a valid attachment`,
+        `chain ${NET} ${masqChainName(NET, NS)} not a valid attachment`,
+      ]);
       assert.ok(!store().includes(ip11));
       assert.ok(store(NET10).includes(ip10), 'a 1.0.0 network keeps what gc cannot tell is stale');
       assert.ok(nat().includes(`nat :${chain10}`));
     } finally {
       // Leave the 1.0.0 network as it was: the lost attachment's address and chain, removed by hand.
       rmSync(`${tmp}/networks/${NET10}/${ip10}`, {force: true});
-      quiet('iptables', '-t', 'nat', '-D', 'POSTROUTING', '-s', `${ip10}/32`, '-m', 'comment', '--comment', `name: "${NET10}" id: "${NS}"`, '-j', chain10);
+      quiet(
+        'iptables',
+        '-t',
+        'nat',
+        '-D',
+        'POSTROUTING',
+        '-s',
+        `${ip10}/32`,
+        '-m',
+        'comment',
+        '--comment',
+        `name: "${NET10}" id: "${NS}"`,
+        '-j',
+        chain10,
+      );
       quiet('iptables', '-t', 'nat', '-F', chain10);
       quiet('iptables', '-t', 'nat', '-X', chain10);
       quiet('ip', 'netns', 'del', NS);
@@ -149,7 +207,14 @@ describe('gc through the GC verb (integration)', function () {
   });
 
   it('a plugin that answers GC with an error is reported in one line, and the rest goes on', async () => {
-    writeFileSync(`${tmp}/conf/pubgcerr.conflist`, JSON.stringify({cniVersion: '1.1.0', name: 'pubgcerr', plugins: [JSON.parse(bridge('x', BRIDGES[2], '10.89.5.0/24')).plugins[0], {type: 'portmap', capabilities: {portMappings: true}}]}));
+    writeFileSync(
+      `${tmp}/conf/pubgcerr.conflist`,
+      JSON.stringify({
+        cniVersion: '1.1.0',
+        name: 'pubgcerr',
+        plugins: [JSON.parse(bridge('x', BRIDGES[2], '10.89.5.0/24')).plugins[0], {type: 'portmap', capabilities: {portMappings: true}}],
+      }),
+    );
     try {
       const c = await containers.run({suffix: 'err'});
       const a = (await attach(deps, {containers: [c.id], net: NET})).done[0] as Attachment;
@@ -157,7 +222,10 @@ describe('gc through the GC verb (integration)', function () {
       await docker('rm', '-f', c.name);
       const r = await gc(deps);
       // The reference portmap (1.1.1) predates the GC verb: it answers with an error.
-      assert.deepEqual(r.failures.map((f) => f.message), ['GC of network pubgcerr failed in plugin type="portmap": missing containerID']);
+      assert.deepEqual(
+        r.failures.map((f) => f.message),
+        ['GC of network pubgcerr failed in plugin type="portmap": missing containerID'],
+      );
       assert.deepEqual(r.gc.map((g) => `${g.network} ${g.plugins.join('+')}`).sort(), [`${NET} bridge`, 'pubgcerr bridge+portmap']);
       assert.ok(!store().includes(addr), 'the removed container was still freed');
       assert.ok(r.freed.some((i) => i.containerId === c.id && i.kind === 'attachment'));
@@ -166,30 +234,59 @@ describe('gc through the GC verb (integration)', function () {
     }
   });
 
-  it('a removed container\'s published ports: its DNAT goes with the DEL (cached portMappings), its ACCEPT with it; an ACCEPT of no attachment goes too', async () => {
+  it("a removed container's published ports: its DNAT goes with the DEL (cached portMappings), its ACCEPT with it; an ACCEPT of no attachment goes too", async () => {
     const net = 'pubgcpm';
     writeFileSync(
       `${tmp}/conf/${net}.conflist`,
-      JSON.stringify({cniVersion: '1.0.0', name: net, plugins: [JSON.parse(bridge('x', BRIDGES[3], '10.89.7.0/24')).plugins[0], {type: 'portmap', capabilities: {portMappings: true}}]}),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: net,
+        plugins: [JSON.parse(bridge('x', BRIDGES[3], '10.89.7.0/24')).plugins[0], {type: 'portmap', capabilities: {portMappings: true}}],
+      }),
     );
     const natBefore = nat();
     const c = await containers.run({suffix: 'pm'});
     const a = (await attach(deps, {containers: [c.id], net, publish: ['18090:80']})).done[0] as Attachment;
     assert.deepEqual(a.ports, [{hostPort: 18090, containerPort: 80, protocol: 'tcp'}]);
     const dnat = nat().filter((l) => l.includes('CNI-DN-'));
-    assert.ok(dnat.some((l) => l.includes('--dport 18090 -j DNAT')), dnat.join('\n'));
+    assert.ok(
+      dnat.some((l) => l.includes('--dport 18090 -j DNAT')),
+      dnat.join('\n'),
+    );
     // An ACCEPT whose attachment is unknown to us (its state lost).
     const orphan = `${net}-${'e'.repeat(64)}-eth0`;
-    await openPublished(deps, publishRules({key: orphan, bridge: BRIDGES[3], addresses: ['10.89.7.99'], mappings: [{hostPort: 18091, containerPort: 80, protocol: 'tcp'}]}));
+    await openPublished(
+      deps,
+      publishRules({
+        key: orphan,
+        bridge: BRIDGES[3],
+        addresses: ['10.89.7.99'],
+        mappings: [{hostPort: 18091, containerPort: 80, protocol: 'tcp'}],
+      }),
+    );
     const ours = [...(await publishedComments(deps.runner)).keys()];
     assert.ok(ours.includes(publishComment(`${net}-${c.id}-eth0`)) && ours.includes(publishComment(orphan)), ours.join('\n'));
     await docker('rm', '-f', c.name);
     const dry = await gc(deps, {dryRun: true});
-    assert.deepEqual(dry.freed.filter((i) => i.kind === 'port').map((i) => `${i.containerId === c.id ? 'gone' : i.containerId.slice(0, 4)} ${i.reason}`).sort(), ['eeee no attachment', 'gone container removed']);
+    assert.deepEqual(
+      dry.freed
+        .filter((i) => i.kind === 'port')
+        .map((i) => `${i.containerId === c.id ? 'gone' : i.containerId.slice(0, 4)} ${i.reason}`)
+        .sort(),
+      ['eeee no attachment', 'gone container removed'],
+    );
     const r = await gc(deps);
     assert.deepEqual(r.failures, []);
-    assert.deepEqual([...(await publishedComments(deps.runner)).keys()].filter((k) => k.includes(net)), [], 'both ACCEPTs are gone');
-    assert.deepEqual(added(natBefore, nat()).filter((l) => !PORTMAP_SHARED.includes(l)), [], 'the DNAT chain and rules are gone');
+    assert.deepEqual(
+      [...(await publishedComments(deps.runner)).keys()].filter((k) => k.includes(net)),
+      [],
+      'both ACCEPTs are gone',
+    );
+    assert.deepEqual(
+      added(natBefore, nat()).filter((l) => !PORTMAP_SHARED.includes(l)),
+      [],
+      'the DNAT chain and rules are gone',
+    );
     rmSync(`${tmp}/conf/${net}.conflist`);
   });
 });

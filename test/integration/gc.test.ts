@@ -50,12 +50,35 @@ describe('gc (integration)', function () {
     quiet('ip', 'link', 'del', BR);
     tmp = mkdtempSync('/tmp/tgc-');
     mkdirSync(`${tmp}/conf`);
-    writeFileSync(`${tmp}/conf/${NET}.conf`, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.1.0/24'}}));
+    writeFileSync(
+      `${tmp}/conf/${NET}.conf`,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: NET,
+        type: 'bridge',
+        bridge: BR,
+        isGateway: true,
+        ipMasq: true,
+        ipam: {type: 'host-local', subnet: '10.215.1.0/24'},
+      }),
+    );
     writeFileSync(
       `${tmp}/conf/${NFT_NET}.conf`,
-      JSON.stringify({cniVersion: '1.0.0', name: NFT_NET, type: 'bridge', bridge: NFT_BR, isGateway: true, ipMasq: true, ipMasqBackend: 'nftables', ipam: {type: 'host-local', subnet: '10.215.2.0/24'}}),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: NFT_NET,
+        type: 'bridge',
+        bridge: NFT_BR,
+        isGateway: true,
+        ipMasq: true,
+        ipMasqBackend: 'nftables',
+        ipam: {type: 'host-local', subnet: '10.215.2.0/24'},
+      }),
     );
-    deps = makeDeps({confDir: `${tmp}/conf`, paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`}});
+    deps = makeDeps({
+      confDir: `${tmp}/conf`,
+      paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`},
+    });
   });
   after(async () => {
     await detach(deps, {containers: [], all: true}).catch(() => undefined);
@@ -65,7 +88,8 @@ describe('gc (integration)', function () {
     quiet('ip', 'link', 'del', NFT_BR);
     await removeForward(deps.runner, BR).catch(() => undefined);
     await removeForward(deps.runner, NFT_BR).catch(() => undefined);
-    for (const h of nftMasqHandles(`net: ${NFT_NET},`)) quiet('nft', 'delete', 'rule', 'inet', 'cni_plugins_masquerade', 'masq_checks', 'handle', String(h));
+    for (const h of nftMasqHandles(`net: ${NFT_NET},`))
+      quiet('nft', 'delete', 'rule', 'inet', 'cni_plugins_masquerade', 'masq_checks', 'handle', String(h));
     // The table stays after DEL (as with the reference): drop it when no masquerade rule is left in it.
     if (nftMasqHandles('').length === 0) quiet('nft', 'delete', 'table', 'inet', 'cni_plugins_masquerade');
     if (tmp) rmSync(tmp, {recursive: true, force: true});
@@ -81,26 +105,49 @@ describe('gc (integration)', function () {
     assert.ok(natHas(chainA), 'masquerade chain of the attachment exists');
     await docker('rm', '-f', dead.name);
 
-    const before = {reserved: reserved(), cache: cacheFiles(), nat: sh('iptables-save', '-t', 'nat').split('\n').filter((l) => !l.startsWith('#')).join('\n')};
+    const before = {
+      reserved: reserved(),
+      cache: cacheFiles(),
+      nat: sh('iptables-save', '-t', 'nat')
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .join('\n'),
+    };
     const plan = await gc(deps, {dryRun: true});
     assert.equal(plan.dryRun, true);
-    const kinds = plan.freed.filter((i) => i.containerId === dead.id).map((i) => `${i.kind} ${i.detail}`).sort();
+    const kinds = plan.freed
+      .filter((i) => i.containerId === dead.id)
+      .map((i) => `${i.kind} ${i.detail}`)
+      .sort();
     assert.deepEqual(kinds, [`address ${addrA}`, `attachment ${NET}/eth0`, `chain ${chainA}`]);
     assert.ok(!plan.freed.some((i) => i.containerId === live.id), 'a live container is never in the plan');
     assert.deepEqual(reserved(), before.reserved, 'dry-run left the store alone');
     assert.deepEqual(cacheFiles(), before.cache, 'dry-run left the cache alone');
-    assert.equal(sh('iptables-save', '-t', 'nat').split('\n').filter((l) => !l.startsWith('#')).join('\n'), before.nat, 'dry-run left iptables alone');
+    assert.equal(
+      sh('iptables-save', '-t', 'nat')
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .join('\n'),
+      before.nat,
+      'dry-run left iptables alone',
+    );
 
     const r = await gc(deps);
     assert.deepEqual(r.failures, []);
     assert.ok(!reserved().includes(addrA), 'address released');
     assert.ok(reserved().includes(b.addresses[0].split('/')[0]), 'live address kept');
     assert.ok(!cacheFiles().some((f) => f.includes(dead.id)), 'cache file removed');
-    assert.ok(cacheFiles().some((f) => f.includes(live.id)), 'live cache kept');
+    assert.ok(
+      cacheFiles().some((f) => f.includes(live.id)),
+      'live cache kept',
+    );
     assert.ok(!natHas(chainA) && !natHas(`id: \\"${dead.id}\\"`), 'chain and rules removed');
     assert.ok(natHas(masqChainName(NET, live.id)), 'live chain kept');
     assert.ok(!readdirSync(`${tmp}/state/attachments`).some((f) => f.includes(dead.id)), 'meta removed');
-    assert.ok(r.freed.some((i) => i.kind === 'lock' && i.containerId === dead.id), 'lock file of the removed container reported');
+    assert.ok(
+      r.freed.some((i) => i.kind === 'lock' && i.containerId === dead.id),
+      'lock file of the removed container reported',
+    );
     assert.ok(!existsSync(lockOf(dead.id)), 'lock file of the removed container removed');
     assert.ok(existsSync(lockOf(live.id)), 'lock file of the live attachment kept');
     assert.deepEqual((await gc(deps, {dryRun: true})).freed, [], 'nothing left to free');
@@ -123,7 +170,10 @@ describe('gc (integration)', function () {
     const stale = 'e'.repeat(64);
     writeFileSync(lockOf(stale), '');
     const dry = await gc(deps, {dryRun: true});
-    assert.deepEqual(dry.freed.filter((i) => i.kind === 'lock').map((i) => i.containerId), [stale]);
+    assert.deepEqual(
+      dry.freed.filter((i) => i.kind === 'lock').map((i) => i.containerId),
+      [stale],
+    );
     assert.ok(existsSync(lockOf(stale)), 'dry-run keeps it');
     const r = await gc(deps);
     assert.deepEqual(r.failures, []);
@@ -135,10 +185,14 @@ describe('gc (integration)', function () {
     const a = (await attach(deps, {containers: [c.id], net: NFT_NET})).done[0] as Attachment;
     assert.equal(nftMasqHandles(`id: ${c.id}`).length, 1, 'the attachment has its nftables masquerade rule');
     // Its cache and record lost (another tool, a crash), then the container removed.
-    for (const d of [`${tmp}/cache/results`, `${tmp}/state/attachments`]) for (const f of readdirSync(d)) if (f.includes(c.id)) rmSync(`${d}/${f}`);
+    for (const d of [`${tmp}/cache/results`, `${tmp}/state/attachments`])
+      for (const f of readdirSync(d)) if (f.includes(c.id)) rmSync(`${d}/${f}`);
     await docker('rm', '-f', c.name);
     const dry = await gc(deps, {dryRun: true});
-    const mine = dry.freed.filter((i) => i.containerId === c.id).map((i) => `${i.kind} ${i.detail}`).sort();
+    const mine = dry.freed
+      .filter((i) => i.containerId === c.id)
+      .map((i) => `${i.kind} ${i.detail}`)
+      .sort();
     assert.deepEqual(mine, [`address ${a.addresses[0].split('/')[0]}`, `lock locks/${c.id}.lock`, 'rule nftables masquerade (1 rule)']);
     assert.equal(nftMasqHandles(`id: ${c.id}`).length, 1, 'dry-run keeps the rule');
     const r = await gc(deps);

@@ -11,7 +11,14 @@ import {REF} from '../helpers/reference.js';
  * allows). The netns never exists, and every bridge is named so that the
  * kernel would refuse to make it.
  */
-const ENV = {CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'tgjctr', CNI_NETNS: '/var/run/netns/tgj-none', CNI_IFNAME: 'eth0', CNI_PATH: REF, PATH: process.env.PATH ?? ''};
+const ENV = {
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'tgjctr',
+  CNI_NETNS: '/var/run/netns/tgj-none',
+  CNI_IFNAME: 'eth0',
+  CNI_PATH: REF,
+  PATH: process.env.PATH ?? '',
+};
 
 interface Answer {
   rc: number;
@@ -28,7 +35,8 @@ function answer(file: string, args: string[], stdin: string): Answer {
 
 const bridge = (extra: string) => `{"cniVersion":"0.4.0","name":"tgjnet","type":"bridge","bridge":"tgj/x"${extra}}`;
 const macvlan = (extra: string) => `{"cniVersion":"0.4.0","name":"tgjnet","type":"macvlan"${extra}}`;
-const hostLocal = (ipam: string, top = '') => `{"cniVersion":"0.4.0","name":"tgjnet","type":"host-local"${top},"ipam":{"type":"host-local","dataDir":"/tmp/tgj-none"${ipam}}}`;
+const hostLocal = (ipam: string, top = '') =>
+  `{"cniVersion":"0.4.0","name":"tgjnet","type":"host-local"${top},"ipam":{"type":"host-local","dataDir":"/tmp/tgj-none"${ipam}}}`;
 
 const CASES: [string, string][] = [
   ['bridge', bridge(',"vlan":"x"')],
@@ -79,7 +87,10 @@ describe('Go-JSON decoding: our plugins answer as the reference (real binaries)'
       assert.notEqual(ref.rc, 0, `the reference accepted it: ${JSON.stringify(ref)}`);
       const ours = answer(CLI_BIN, ['plugin', type], stdin);
       assert.deepEqual({rc: ours.rc, msg: ours.msg}, {rc: ref.rc, msg: ref.msg});
-      assert.ok(ours.code === ref.code || (ref.code === 999 && ours.code !== undefined && ours.code < 100), `code ${ours.code}, reference ${ref.code}`);
+      assert.ok(
+        ours.code === ref.code || (ref.code === 999 && ours.code !== undefined && ours.code < 100),
+        `code ${ours.code}, reference ${ref.code}`,
+      );
     });
   }
 });

@@ -28,7 +28,9 @@ function snapshotRunner(): string {
     symlinkSync(join(PROJECT, 'node_modules'), join(root, 'node_modules'));
     const file = join(root, 'dist/test/helpers/run-plugin.js');
     const probe = spawnSync(process.execPath, [file, 'host-local'], {env: {CNI_COMMAND: 'VERSION'}, encoding: 'utf8'});
-    const loads = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(join(root, 'dist/src/ipam/host-local/index.js'))})`], {encoding: 'utf8'});
+    const loads = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(join(root, 'dist/src/ipam/host-local/index.js'))})`], {
+      encoding: 'utf8',
+    });
     if (probe.status === 0 && loads.status === 0) return file;
     rmSync(root, {recursive: true, force: true});
   }
@@ -81,7 +83,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** name → [mode, content] of every file in a store directory. */
 function snapshot(dir: string): Record<string, [string, string]> {
   const out: Record<string, [string, string]> = {};
-  for (const f of readdirSync(dir).sort()) out[f] = [(statSync(join(dir, f)).mode & 0o7777).toString(8), readFileSync(join(dir, f), 'latin1')];
+  for (const f of readdirSync(dir).sort())
+    out[f] = [(statSync(join(dir, f)).mode & 0o7777).toString(8), readFileSync(join(dir, f), 'latin1')];
   return out;
 }
 
@@ -109,7 +112,10 @@ describe('host-local against the reference binary (integration)', function () {
   it('produces byte-identical stdout and store files to the reference for the same sequence', async () => {
     const [dRef, dOurs] = [newDataDir(), newDataDir()];
     const ipam = {
-      ranges: [[{subnet: '10.211.1.0/29'}, {subnet: '10.211.2.0/29', gateway: '10.211.2.6'}], [{subnet: 'fd00:211::/120', rangeStart: 'fd00:211::10', rangeEnd: 'fd00:211::12'}]],
+      ranges: [
+        [{subnet: '10.211.1.0/29'}, {subnet: '10.211.2.0/29', gateway: '10.211.2.6'}],
+        [{subnet: 'fd00:211::/120', rangeStart: 'fd00:211::10', rangeEnd: 'fd00:211::12'}],
+      ],
       routes: [{dst: '0.0.0.0/0'}, {dst: '::/0'}, {dst: '10.211.9.3/24', gw: '10.211.1.1', priority: 100}],
     };
     const steps: [string, string, RunOpts, string?][] = [
@@ -144,13 +150,23 @@ describe('host-local against the reference binary (integration)', function () {
   it('gives the reference error text for invalid configs', async () => {
     const d = newDataDir();
     const bad: [Record<string, unknown>, string, string?][] = [
-      [{subnet: '10.211.0.1/24'}, 'invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.211.0.0'],
+      [
+        {subnet: '10.211.0.1/24'},
+        'invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.211.0.0',
+      ],
       [{subnet: '10.211.0.0/31'}, 'invalid range set 0: Network 10.211.0.0/31 too small to allocate from'],
       [{routes: [{dst: '0.0.0.0/0'}]}, 'no IP ranges specified'],
       [{ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: '10.211.0.0/25'}]]}, 'range set 0 overlaps with 1'],
       [{ranges: [[{subnet: '10.211.0.0/24'}, {subnet: 'fd00:211::/64'}]]}, 'invalid range set 0: mixed address families'],
-      [{subnet: '10.211.0.0/24', rangeStart: '10.211.0.50', rangeEnd: '10.211.0.40'}, 'invalid range set 0: RangeStart 10.211.0.50 not in network 10.211.0.0/24'],
-      [{ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: '10.211.1.0/24'}]]}, 'CNI version 0.2.0 does not support more than 1 address per family', '0.2.0'],
+      [
+        {subnet: '10.211.0.0/24', rangeStart: '10.211.0.50', rangeEnd: '10.211.0.40'},
+        'invalid range set 0: RangeStart 10.211.0.50 not in network 10.211.0.0/24',
+      ],
+      [
+        {ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: '10.211.1.0/24'}]]},
+        'CNI version 0.2.0 does not support more than 1 address per family',
+        '0.2.0',
+      ],
     ];
     for (const [ipam, text, ver] of bad) {
       const c = conf('thlbad', d, ipam, ver);
@@ -182,7 +198,10 @@ describe('host-local against the reference binary (integration)', function () {
     const c = conf('thldual', d, {ranges: [[{subnet: '10.211.4.0/24'}], [{subnet: 'fd00:211::/64'}]]});
     const out = await run('ours', 'ADD', 'thld1', c, {args: 'IP=10.211.5.1'});
     assert.equal(msg(out), 'failed to allocate all requested IPs: 10.211.5.1');
-    assert.deepEqual(Object.keys(snapshot(join(d, 'thldual'))).filter((f) => !f.startsWith('l')), []);
+    assert.deepEqual(
+      Object.keys(snapshot(join(d, 'thldual'))).filter((f) => !f.startsWith('l')),
+      [],
+    );
     const ok = await run('ours', 'ADD', 'thld2', c);
     const ips = (JSON.parse(ok.stdout) as {ips: {address: string}[]}).ips.map((i) => i.address);
     // .2/::2 went to the failed ADD and were released; last_reserved_ip is never rolled back.
@@ -242,6 +261,8 @@ describe('host-local against the reference binary (integration)', function () {
     const dels = await Promise.all(jobs.map((j) => run(j.impl === 'ref' ? 'ours' : 'ref', 'DEL', j.id, c)));
     for (const r of dels) assert.equal(r.code, 0, r.stdout);
     assert.deepEqual(Object.keys(snapshot(join(d, 'thlconc'))), ['last_reserved_ip.0', 'lock']);
-    console.log(`      measured: ${new Set(addrs).size} distinct addresses, ${ipFiles.length} store files, ${Object.keys(snapshot(join(d, 'thlconc'))).length} files after DEL`);
+    console.log(
+      `      measured: ${new Set(addrs).size} distinct addresses, ${ipFiles.length} store files, ${Object.keys(snapshot(join(d, 'thlconc'))).length} files after DEL`,
+    );
   });
 });

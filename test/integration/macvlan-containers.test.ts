@@ -18,14 +18,17 @@ const PEER = 'tmvc1';
 
 function conf(dir: string, mode: string): string {
   const file = path.join(dir, `tmvc-${mode}.conf`);
-  writeFileSync(file, JSON.stringify({
-    cniVersion: '1.0.0',
-    name: `tmvc${mode}`,
-    type: 'macvlan',
-    master: MASTER,
-    mode,
-    ipam: {type: 'host-local', subnet: '10.213.60.0/24', dataDir: path.join(dir, 'ipam')},
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: `tmvc${mode}`,
+      type: 'macvlan',
+      master: MASTER,
+      mode,
+      ipam: {type: 'host-local', subnet: '10.213.60.0/24', dataDir: path.join(dir, 'ipam')},
+    }),
+  );
   return file;
 }
 
@@ -54,7 +57,10 @@ describe('macvlan on --net=none containers through the CLI (real engine)', funct
     if (dir) rmSync(dir, {recursive: true, force: true});
   });
 
-  for (const [mode, reach] of [['bridge', true], ['private', false]] as const) {
+  for (const [mode, reach] of [
+    ['bridge', true],
+    ['private', false],
+  ] as const) {
     it(`mode ${mode}: the containers ${reach ? 'ping' : 'cannot ping'} each other`, async () => {
       const file = conf(dir, mode);
       const out = await cliJson<Outcome<Attachment>>(['attach', a.name, b.name, '--conf', file]);
@@ -62,12 +68,14 @@ describe('macvlan on --net=none containers through the CLI (real engine)', funct
       const [ipA, ipB] = out.done.map((x) => x.addresses[0].split('/')[0]);
       assert.match(ipA, /^10\.213\.60\./);
       const sandbox = (await containers.inspect(a.name)).NetworkSettings.SandboxKey;
-      const [link] = JSON.parse(await sh('nsenter', `--net=${sandbox}`, 'ip', '-d', '-j', 'link', 'show', 'eth0')) as {linkinfo: {info_kind: string; info_data: {mode: string}}}[];
+      const [link] = JSON.parse(await sh('nsenter', `--net=${sandbox}`, 'ip', '-d', '-j', 'link', 'show', 'eth0')) as {
+        linkinfo: {info_kind: string; info_data: {mode: string}};
+      }[];
       assert.deepEqual([link.linkinfo.info_kind, link.linkinfo.info_data.mode], ['macvlan', mode]);
       const code = await rc('docker', 'exec', b.name, 'ping', '-c', '1', '-W', '2', ipA);
       if (reach) assert.equal(code, 0, `b → a (${ipA}) in mode ${mode}`);
       else assert.notEqual(code, 0, `b must not reach a (${ipA}) in mode ${mode}`);
-      assert.equal(await rc('docker', 'exec', a.name, 'ping', '-c', '1', '-W', '2', ipB) === 0, reach, `a → b in mode ${mode}`);
+      assert.equal((await rc('docker', 'exec', a.name, 'ping', '-c', '1', '-W', '2', ipB)) === 0, reach, `a → b in mode ${mode}`);
       const d = await cliJson<Outcome<unknown>>(['detach', a.name, b.name]);
       assert.equal(d.done.length, 2);
     });

@@ -33,7 +33,14 @@ function ping(fromNs: string, ip: string): boolean {
   return spawnSync('nsenter', [`--net=${nsPath(fromNs)}`, 'busybox', 'ping', '-c', '1', '-W', '2', ip], {stdio: 'ignore'}).status === 0;
 }
 
-function links(ns: string): {ifname: string; mtu: number; txqlen?: number; address: string; flags: string[]; linkinfo?: {info_kind?: string; info_data?: {mode?: string}}}[] {
+function links(ns: string): {
+  ifname: string;
+  mtu: number;
+  txqlen?: number;
+  address: string;
+  flags: string[];
+  linkinfo?: {info_kind?: string; info_data?: {mode?: string}};
+}[] {
   return JSON.parse(sh('ip', ['-n', ns, '-j', '-d', 'link', 'show']));
 }
 
@@ -91,7 +98,10 @@ describe('integration: macvlan plugin', function () {
     const c = conf({mode: 'bridge'});
     const ra = await plugin.add(ctx, args('tmv-a', c));
     const rb = await plugin.add(ctx, args('tmv-b', c));
-    assert.deepEqual(ra.interfaces?.map((i) => [i.name, i.sandbox]), [['net1', nsPath('tmv-a')]]);
+    assert.deepEqual(
+      ra.interfaces?.map((i) => [i.name, i.sandbox]),
+      [['net1', nsPath('tmv-a')]],
+    );
     assert.equal(ra.ips?.[0].interface, 0);
     const la = links('tmv-a').find((l) => l.ifname === 'net1');
     assert.equal(la?.linkinfo?.info_kind, 'macvlan');
@@ -104,7 +114,10 @@ describe('integration: macvlan plugin', function () {
     await plugin.check(ctx, args('tmv-a', {...c, prevResult: resultToJson(ra, '1.0.0')}));
     await plugin.del(ctx, args('tmv-a', c));
     await plugin.del(ctx, args('tmv-a', c)); // idempotent
-    assert.equal(links('tmv-a').some((l) => l.ifname === 'net1'), false);
+    assert.equal(
+      links('tmv-a').some((l) => l.ifname === 'net1'),
+      false,
+    );
     assert.equal(existsSync(join(dataDir, 'tmvnet', addr(ra))), false);
     assert.equal(existsSync(join(dataDir, 'tmvnet', addr(rb))), true);
   });
@@ -121,14 +134,33 @@ describe('integration: macvlan plugin', function () {
   it('matches the reference plugin: link kind, mode, mtu, sysctls and result shape', async () => {
     const c = conf({mode: 'vepa', mtu: 1400}, '10.213.3.0/24', '0.4.0');
     const ours = await plugin.add(ctx, args('tmv-a', c));
-    const env = {...process.env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'tmv-ref', CNI_NETNS: nsPath('tmv-r'), CNI_IFNAME: 'net1', CNI_PATH: REF};
+    const env = {
+      ...process.env,
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'tmv-ref',
+      CNI_NETNS: nsPath('tmv-r'),
+      CNI_IFNAME: 'net1',
+      CNI_PATH: REF,
+    };
     const ref = JSON.parse(execFileSync(`${REF}/macvlan`, [], {env, input: JSON.stringify(c), encoding: 'utf8'}));
     const pick = (ns: string): unknown => {
       const l = links(ns).find((x) => x.ifname === 'net1')!;
-      const sys = ['net/ipv4/conf/net1/arp_notify', 'net/ipv6/conf/net1/ndisc_notify', 'net/ipv6/conf/net1/accept_dad'].map((k) => sysctl(ns, k));
-      const addrs: {addr_info: {family: string; prefixlen: number; broadcast?: string}[]}[] = JSON.parse(sh('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', 'net1']));
+      const sys = ['net/ipv4/conf/net1/arp_notify', 'net/ipv6/conf/net1/ndisc_notify', 'net/ipv6/conf/net1/accept_dad'].map((k) =>
+        sysctl(ns, k),
+      );
+      const addrs: {addr_info: {family: string; prefixlen: number; broadcast?: string}[]}[] = JSON.parse(
+        sh('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', 'net1']),
+      );
       const v4 = addrs[0].addr_info.filter((a) => a.family === 'inet').map((a) => ({prefixlen: a.prefixlen, brd: a.broadcast}));
-      return {kind: l.linkinfo?.info_kind, mode: l.linkinfo?.info_data?.mode, mtu: l.mtu, txqlen: l.txqlen ?? 0, up: l.flags.includes('UP'), sys, v4};
+      return {
+        kind: l.linkinfo?.info_kind,
+        mode: l.linkinfo?.info_data?.mode,
+        mtu: l.mtu,
+        txqlen: l.txqlen ?? 0,
+        up: l.flags.includes('UP'),
+        sys,
+        v4,
+      };
     };
     assert.deepEqual(pick('tmv-a'), pick('tmv-r'));
     const mine = JSON.parse(JSON.stringify(resultToJson(ours, '0.4.0'))) as Record<string, unknown>;
@@ -157,12 +189,25 @@ describe('integration: macvlan plugin', function () {
 
   it('clear errors: missing master, mtu above the master, unknown mode, taken ifname (no temp link left)', async () => {
     await assert.rejects(plugin.add(ctx, args('tmv-a', conf({master: 'tmvgone'}))), /failed to lookup master "tmvgone": Link not found/);
-    await assert.rejects(plugin.add(ctx, args('tmv-a', conf({mtu: 9000}))), /^CniError: invalid MTU 9000, must be \[0, master MTU\(1500\)\]$/);
+    await assert.rejects(
+      plugin.add(ctx, args('tmv-a', conf({mtu: 9000}))),
+      /^CniError: invalid MTU 9000, must be \[0, master MTU\(1500\)\]$/,
+    );
     await assert.rejects(plugin.add(ctx, args('tmv-a', conf({mode: 'foo'}))), /^CniError: unknown macvlan mode: "foo"$/);
     sh('ip', ['-n', 'tmv-a', 'link', 'add', 'net1', 'type', 'veth', 'peer', 'name', 'tmvx']);
     await assert.rejects(plugin.add(ctx, args('tmv-a', conf({}))), /^CniError: failed to rename macvlan to "net1": file exists$/);
-    assert.deepEqual(links('tmv-a').map((l) => l.ifname).sort(), ['lo', 'net1', 'tmvx']);
-    assert.deepEqual(readdirSync(dataDir).flatMap((d) => readdirSync(join(dataDir, d))).filter((f) => /^10\./.test(f)), []);
+    assert.deepEqual(
+      links('tmv-a')
+        .map((l) => l.ifname)
+        .sort(),
+      ['lo', 'net1', 'tmvx'],
+    );
+    assert.deepEqual(
+      readdirSync(dataDir)
+        .flatMap((d) => readdirSync(join(dataDir, d)))
+        .filter((f) => /^10\./.test(f)),
+      [],
+    );
   });
 
   it('linkInContainer: the master is looked up and the macvlan created inside the container namespace', async () => {
@@ -173,9 +218,15 @@ describe('integration: macvlan plugin', function () {
     const l = links('tmv-a').find((x) => x.ifname === 'net1');
     assert.equal(l?.linkinfo?.info_kind, 'macvlan');
     assert.equal(r.interfaces?.[0].mac, l?.address);
-    await assert.rejects(plugin.add(ctx, args('tmv-b', conf({master: 'tmvc0'}, '10.213.5.0/24'))), /failed to lookup master "tmvc0": Link not found/);
+    await assert.rejects(
+      plugin.add(ctx, args('tmv-b', conf({master: 'tmvc0'}, '10.213.5.0/24'))),
+      /failed to lookup master "tmvc0": Link not found/,
+    );
     await plugin.del(ctx, args('tmv-a', c));
-    assert.equal(links('tmv-a').some((x) => x.ifname === 'net1'), false);
+    assert.equal(
+      links('tmv-a').some((x) => x.ifname === 'net1'),
+      false,
+    );
   });
 
   it('DEL succeeds and releases the IP after the master is gone (the reference fails here)', async () => {

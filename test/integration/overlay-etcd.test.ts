@@ -46,7 +46,10 @@ describe('overlay subnet registry on a real 3-member etcd cluster', function () 
   it('writes the network config once, accepts the same again, and refuses a different one', async () => {
     const reg = freshRegistry();
     assert.deepEqual((await reg.putConfig(NET)).written, true);
-    assert.equal((await etcd.get(`${reg.prefix}/config`))?.value, '{"Network":"10.240.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1,"Port":8472}}');
+    assert.equal(
+      (await etcd.get(`${reg.prefix}/config`))?.value,
+      '{"Network":"10.240.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1,"Port":8472}}',
+    );
     assert.equal((await reg.putConfig({network: '10.240.0.0/16'})).written, false, 'same network with defaults spelled out or not');
     await assert.rejects(reg.putConfig({...NET, vni: 2}), /already holds a different network config/);
     const cfg = await reg.getConfig();
@@ -94,7 +97,10 @@ describe('overlay subnet registry on a real 3-member etcd cluster', function () 
     await etcd.put(subnetKey(reg.prefix, parseCidr('10.241.2.0/24')!), '{"PublicIP":"192.0.2.51"}');
     const c = await reg.acquire({publicIP: '192.0.2.60', vtepMac: '02:00:00:00:00:60'});
     assert.equal(cidrString(c.subnet), '10.241.3.0/24');
-    await assert.rejects(reg.acquire({publicIP: '192.0.2.61', vtepMac: '02:00:00:00:00:61'}), /no free \/24 subnet left in 10\.241\.0\.0\/22/);
+    await assert.rejects(
+      reg.acquire({publicIP: '192.0.2.61', vtepMac: '02:00:00:00:00:61'}),
+      /no free \/24 subnet left in 10\.241\.0\.0\/22/,
+    );
     const owner = await reg.acquire({publicIP: '192.0.2.50', vtepMac: '02:00:00:00:00:50'});
     assert.equal(cidrString(owner.subnet), '10.241.1.0/24');
     assert.equal(owner.reservation, true);
@@ -182,7 +188,10 @@ describe('overlay subnet registry on a real 3-member etcd cluster', function () 
     await cluster.stopAll();
     const reg = freshRegistry();
     const t0 = Date.now();
-    const err = await reg.acquire({publicIP: '192.0.2.51', vtepMac: '02:00:00:00:00:51'}).then(() => undefined, (e: unknown) => e);
+    const err = await reg.acquire({publicIP: '192.0.2.51', vtepMac: '02:00:00:00:00:51'}).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const took = Date.now() - t0;
     assert.ok(err instanceof EtcdError, `an EtcdError, got ${String(err)}`);
     assert.ok(took < 10_000, `took ${took} ms`);

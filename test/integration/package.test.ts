@@ -20,7 +20,11 @@ describe('npm package (integration)', function () {
 
   before(() => {
     tmp = mkdtempSync('/tmp/tpkg-');
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], {cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const [info] = JSON.parse(out) as {filename: string; files: {path: string}[]}[];
     files = info.files.map((f) => f.path);
     execFileSync('tar', ['-xzf', path.join(tmp, info.filename), '-C', tmp]);
@@ -33,7 +37,14 @@ describe('npm package (integration)', function () {
   });
 
   it('holds the launcher, its entry, the CLI bundle, the DHCP worker and the configs, and nothing of the tests', () => {
-    for (const f of ['bin/cni-docker', 'bin/run.cjs', 'dist/cni-docker.cjs', 'dist/src/ipam/dhcp/ns-worker.js', 'configs/cni-docker.conf', 'package.json']) {
+    for (const f of [
+      'bin/cni-docker',
+      'bin/run.cjs',
+      'dist/cni-docker.cjs',
+      'dist/src/ipam/dhcp/ns-worker.js',
+      'configs/cni-docker.conf',
+      'package.json',
+    ]) {
       assert.ok(files.includes(f), `${f} is not in the package`);
     }
     assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.endsWith('.v8')), 'tests or a code cache were packed');

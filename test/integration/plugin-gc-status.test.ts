@@ -73,8 +73,22 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
     const IDS = ['tgsctra', 'tgsctrb'];
     let dataDir = '';
     const conf = (extra: Record<string, unknown> = {}): string =>
-      JSON.stringify({cniVersion: '1.1.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.226.0.0/24', dataDir}, ...extra});
-    const reserved = (): string[] => (existsSync(join(dataDir, NET)) ? readdirSync(join(dataDir, NET)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).sort() : []);
+      JSON.stringify({
+        cniVersion: '1.1.0',
+        name: NET,
+        type: 'bridge',
+        bridge: BR,
+        isGateway: true,
+        ipMasq: true,
+        ipam: {type: 'host-local', subnet: '10.226.0.0/24', dataDir},
+        ...extra,
+      });
+    const reserved = (): string[] =>
+      existsSync(join(dataDir, NET))
+        ? readdirSync(join(dataDir, NET))
+            .filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))
+            .sort()
+        : [];
     const nat = (): string => sh('iptables-save', '-t', 'nat');
     const clean = async (): Promise<void> => {
       for (const ns of NS) quiet('ip', 'netns', 'del', ns);
@@ -90,17 +104,30 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
     });
     after(() => clean());
 
-    it('GC with a valid list holding one of two attachments frees exactly the other\'s address file and masquerade chain', () => {
-      const addrs = IDS.map((id, i) => ok(run('bridge', 'ADD', conf(), {id, netns: nsPath(NS[i]), ifname: 'eth0'}), `ADD ${id}`).out.ips![0].address.split('/')[0]);
+    it("GC with a valid list holding one of two attachments frees exactly the other's address file and masquerade chain", () => {
+      const addrs = IDS.map(
+        (id, i) =>
+          ok(run('bridge', 'ADD', conf(), {id, netns: nsPath(NS[i]), ifname: 'eth0'}), `ADD ${id}`).out.ips![0].address.split('/')[0],
+      );
       assert.deepEqual(reserved(), [...addrs].sort());
       const chains = IDS.map((id) => masqChainName(NET, id));
       for (const chain of chains) assert.ok(nat().includes(`:${chain} `), `${chain} made by ADD`);
 
-      const before = nat().split('\n').filter((l) => !l.startsWith('#') && !l.includes(chains[1])).join('\n');
+      const before = nat()
+        .split('\n')
+        .filter((l) => !l.startsWith('#') && !l.includes(chains[1]))
+        .join('\n');
       ok(run('bridge', 'GC', conf({'cni.dev/valid-attachments': [{containerID: IDS[0], ifname: 'eth0'}]})), 'GC');
-      assert.deepEqual(reserved(), [addrs[0]], 'the invalid attachment\'s address file is gone, the valid one\'s kept');
-      assert.ok(!nat().includes(chains[1]), 'the invalid attachment\'s chain and its jump are gone');
-      assert.equal(nat().split('\n').filter((l) => !l.startsWith('#')).join('\n'), before, 'the rest of the nat table is as it was (the valid chain included)');
+      assert.deepEqual(reserved(), [addrs[0]], "the invalid attachment's address file is gone, the valid one's kept");
+      assert.ok(!nat().includes(chains[1]), "the invalid attachment's chain and its jump are gone");
+      assert.equal(
+        nat()
+          .split('\n')
+          .filter((l) => !l.startsWith('#'))
+          .join('\n'),
+        before,
+        'the rest of the nat table is as it was (the valid chain included)',
+      );
 
       ok(run('bridge', 'GC', conf({'cni.dev/valid-attachments': [{containerID: IDS[0], ifname: 'eth0'}]})), 'GC again');
       assert.deepEqual(reserved(), [addrs[0]], 'GC is idempotent');
@@ -109,7 +136,7 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
       assert.ok(!nat().includes(chains[0]));
     });
 
-    it('GC and STATUS below cniVersion 1.1.0 are refused with the spec\'s error (code 1)', () => {
+    it("GC and STATUS below cniVersion 1.1.0 are refused with the spec's error (code 1)", () => {
       for (const cmd of ['GC', 'STATUS']) {
         const r = run('bridge', cmd, conf({cniVersion: '1.0.0'}));
         assert.equal(r.code, 1, r.stdout);
@@ -117,7 +144,7 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
       }
     });
 
-    it('STATUS exits 0 on a healthy network and 50 once a link that is not a bridge holds the bridge\'s name', () => {
+    it("STATUS exits 0 on a healthy network and 50 once a link that is not a bridge holds the bridge's name", () => {
       ok(run('bridge', 'STATUS', conf()), 'STATUS with no bridge yet');
       ok(run('bridge', 'ADD', conf(), {id: IDS[0], netns: nsPath(NS[0]), ifname: 'eth0'}), 'ADD');
       ok(run('bridge', 'STATUS', conf()), 'STATUS with the bridge there');
@@ -147,10 +174,19 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
     let socket = '';
     let state = '';
     const conf = (extra: Record<string, unknown> = {}): string =>
-      JSON.stringify({cniVersion: '1.1.0', name: 'tgdnet', type: 'macvlan', master: bed.master, ipam: {type: 'dhcp', daemonSocketPath: socket}, ...extra});
+      JSON.stringify({
+        cniVersion: '1.1.0',
+        name: 'tgdnet',
+        type: 'macvlan',
+        master: bed.master,
+        ipam: {type: 'dhcp', daemonSocketPath: socket},
+        ...extra,
+      });
     const held = (): string[] => {
       const file = join(state, 'dhcp', 'leases.json');
-      return existsSync(file) ? Object.keys((JSON.parse(readFileSync(file, 'utf8')) as {leases: Record<string, unknown>}).leases).sort() : [];
+      return existsSync(file)
+        ? Object.keys((JSON.parse(readFileSync(file, 'utf8')) as {leases: Record<string, unknown>}).leases).sort()
+        : [];
     };
 
     before(async () => {
@@ -160,7 +196,9 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
       socket = join(bed.dir, 'run', 'dhcp.sock');
       state = join(bed.dir, 'state');
       mkdirSync(join(bed.dir, 'run'));
-      daemon = spawn(CLI_BIN, ['dhcp', 'daemon', '--socket', socket, '--state-dir', state], {stdio: ['ignore', 'ignore', openSync(join(bed.dir, 'daemon.log'), 'w')]});
+      daemon = spawn(CLI_BIN, ['dhcp', 'daemon', '--socket', socket, '--state-dir', state], {
+        stdio: ['ignore', 'ignore', openSync(join(bed.dir, 'daemon.log'), 'w')],
+      });
       await waitFor('the DHCP daemon', 10_000, () => existsSync(socket));
       await callDaemon(socket, 'leases');
     });
@@ -177,17 +215,26 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
       assert.deepEqual([r.code, r.out.code, r.out.msg], [1, 50, 'failed to lookup master "tgdnone0": Link not found']);
     });
 
-    it('GC with a valid list holding one of two attachments releases exactly the other\'s lease', async () => {
+    it("GC with a valid list holding one of two attachments releases exactly the other's lease", async () => {
       const where = [nsPath(bed.c1), nsPath(C2)];
-      const addrs = IDS.map((id, i) => ok(run('macvlan', 'ADD', conf(), {id, netns: where[i], ifname: 'net1'}), `ADD ${id}`).out.ips![0].address.split('/')[0]);
+      const addrs = IDS.map(
+        (id, i) => ok(run('macvlan', 'ADD', conf(), {id, netns: where[i], ifname: 'net1'}), `ADD ${id}`).out.ips![0].address.split('/')[0],
+      );
       const keys = IDS.map((id) => `${id}/tgdnet/net1`);
       assert.deepEqual(held(), [...keys].sort());
-      for (const [i, key] of keys.entries()) assert.ok(bed.serverLeases().some((l) => l.ip === addrs[i] && l.clientId === hexId(key)), JSON.stringify(bed.serverLeases()));
+      for (const [i, key] of keys.entries())
+        assert.ok(
+          bed.serverLeases().some((l) => l.ip === addrs[i] && l.clientId === hexId(key)),
+          JSON.stringify(bed.serverLeases()),
+        );
 
       ok(run('macvlan', 'GC', conf({'cni.dev/valid-attachments': [{containerID: IDS[0], ifname: 'net1'}]})), 'GC');
-      assert.deepEqual(held(), [keys[0]], 'the daemon holds only the valid attachment\'s lease');
+      assert.deepEqual(held(), [keys[0]], "the daemon holds only the valid attachment's lease");
       await waitFor('the server to drop the released lease', 5000, () => !bed.serverLeases().some((l) => l.ip === addrs[1]));
-      assert.ok(bed.serverLeases().some((l) => l.ip === addrs[0]), 'the valid attachment keeps its lease at the server');
+      assert.ok(
+        bed.serverLeases().some((l) => l.ip === addrs[0]),
+        'the valid attachment keeps its lease at the server',
+      );
       const daemonLeases = (await callDaemon<{leases: {key: string}[]}>(socket, 'leases')).leases.map((l) => l.key);
       assert.deepEqual(daemonLeases, [keys[0]]);
 
@@ -205,7 +252,7 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
       assert.equal(r.out.code, 50, r.stdout);
       assert.match(r.out.msg ?? '', /^DHCP daemon not reachable on /);
       const viaMacvlan = run('macvlan', 'STATUS', conf());
-      assert.deepEqual([viaMacvlan.code, viaMacvlan.out.code], [1, 50], 'macvlan passes on its IPAM\'s STATUS');
+      assert.deepEqual([viaMacvlan.code, viaMacvlan.out.code], [1, 50], "macvlan passes on its IPAM's STATUS");
     });
   });
 });

@@ -79,14 +79,22 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
   const bridges: Record<string, string> = {};
   const outcomes: Record<string, Outcome> = {ours: {}, reference: {}};
   const sides: Side[] = [
-    {label: 'ours', network: 'pd-ours', net: '10.88.41', hostPort: 18441, dirs: () => [path.join(dir, 'plugins'), REFERENCE_PLUGINS], conf: ''},
+    {
+      label: 'ours',
+      network: 'pd-ours',
+      net: '10.88.41',
+      hostPort: 18441,
+      dirs: () => [path.join(dir, 'plugins'), REFERENCE_PLUGINS],
+      conf: '',
+    },
     {label: 'reference', network: 'pd-ref', net: '10.88.42', hostPort: 18442, dirs: () => [REFERENCE_PLUGINS], conf: ''},
   ];
   const storeDir = (s: Side): string => `/var/lib/cni/networks/${s.network}`;
   const forgetNetworkState = (s: Side): void => {
     rmSync(storeDir(s), {recursive: true, force: true});
     if (existsSync('/var/lib/cni/results')) {
-      for (const f of readdirSync('/var/lib/cni/results')) if (f.startsWith(`${s.network}-`)) rmSync(`/var/lib/cni/results/${f}`, {force: true});
+      for (const f of readdirSync('/var/lib/cni/results'))
+        if (f.startsWith(`${s.network}-`)) rmSync(`/var/lib/cni/results/${f}`, {force: true});
     }
   };
 
@@ -94,7 +102,10 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
     await assertDockerTestBed();
     assertReferencePlugins();
     for (const p of ['portmap', 'firewall', 'tuning']) {
-      if (!existsSync(`${REFERENCE_PLUGINS}/${p}`)) throw new Error(`reference plugin ${REFERENCE_PLUGINS}/${p} is missing (package containernetworking-plugins): run \`sudo bin/setup\``);
+      if (!existsSync(`${REFERENCE_PLUGINS}/${p}`))
+        throw new Error(
+          `reference plugin ${REFERENCE_PLUGINS}/${p} is missing (package containernetworking-plugins): run \`sudo bin/setup\``,
+        );
     }
     await assertPodman();
     dir = mkdtempSync('/tmp/pd-podman-');
@@ -133,15 +144,34 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
   for (const s of sides) {
     describe(`with ${s.label === 'ours' ? 'our install-plugins dir first, then /usr/lib/cni' : '/usr/lib/cni only'}`, () => {
       const o = outcomes[s.label];
-      const callsOf = (id: string): string[] => bed.pluginCalls().filter((l) => l.endsWith(` ${id}`)).map((l) => l.split(' ').slice(0, 2).join(' '));
+      const callsOf = (id: string): string[] =>
+        bed
+          .pluginCalls()
+          .filter((l) => l.endsWith(` ${id}`))
+          .map((l) => l.split(' ').slice(0, 2).join(' '));
       const normalised = (lines: string[]): string[] =>
-        normaliseRules(lines, [[`${s.net}.`, '<net>.'], [s.network, '<network>'], [bridges[s.label], '<bridge>'], [String(s.hostPort), '<hostport>']], [[ids[s.label].a, 'a'], [ids[s.label].b, 'b']]);
+        normaliseRules(
+          lines,
+          [
+            [`${s.net}.`, '<net>.'],
+            [s.network, '<network>'],
+            [bridges[s.label], '<bridge>'],
+            [String(s.hostPort), '<hostport>'],
+          ],
+          [
+            [ids[s.label].a, 'a'],
+            [ids[s.label].b, 'b'],
+          ],
+        );
       let rulesBefore: string[] = [];
 
       it('podman network create --subnet writes a 0.4.0 conflist: bridge + host-local, portmap, firewall, tuning', async () => {
         rulesBefore = saveRules('iptables-save', ['nat', 'filter']);
         await bed.run(s.conf, 'network', 'create', '--subnet', `${s.net}.0/24`, s.network);
-        const list = JSON.parse(readFileSync(path.join(bed.networkConfigDir, `${s.network}.conflist`), 'utf8')) as {cniVersion: string; plugins: {type: string; bridge?: string; ipam?: {type: string}}[]};
+        const list = JSON.parse(readFileSync(path.join(bed.networkConfigDir, `${s.network}.conflist`), 'utf8')) as {
+          cniVersion: string;
+          plugins: {type: string; bridge?: string; ipam?: {type: string}}[];
+        };
         bridges[s.label] = list.plugins[0].bridge ?? '';
         assert.match(bridges[s.label], /^cni-podman\d+$/);
         o.conflist = {cniVersion: list.cniVersion, plugins: list.plugins.map((p) => p.type), ipam: list.plugins[0].ipam?.type};
@@ -150,24 +180,45 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
 
       it('two podman run -d containers get distinct addresses, recorded in the host-local store', async () => {
         const a = await bed.run(s.conf, 'run', '-d', '--name', `${s.network}-a`, '--network', s.network, PODMAN_IMAGE, 'sleep', '3600');
-        const b = await bed.run(s.conf, 'run', '-d', '--name', `${s.network}-b`, '--network', s.network, '-p', `${s.hostPort}:${CONTAINER_PORT}`,
-          PODMAN_IMAGE, 'httpd', '-f', '-p', String(CONTAINER_PORT), '-h', '/etc');
+        const b = await bed.run(
+          s.conf,
+          'run',
+          '-d',
+          '--name',
+          `${s.network}-b`,
+          '--network',
+          s.network,
+          '-p',
+          `${s.hostPort}:${CONTAINER_PORT}`,
+          PODMAN_IMAGE,
+          'httpd',
+          '-f',
+          '-p',
+          String(CONTAINER_PORT),
+          '-h',
+          '/etc',
+        );
         ids[s.label] = {a, b};
-        const ipOf = async (id: string): Promise<string> => bed.run(s.conf, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${s.network}").IPAddress}}`, id);
+        const ipOf = async (id: string): Promise<string> =>
+          bed.run(s.conf, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${s.network}").IPAddress}}`, id);
         ips[s.label] = {a: await ipOf(a), b: await ipOf(b)};
         const {a: ipA, b: ipB} = ips[s.label];
         assert.notEqual(ipA, ipB);
         for (const ip of [ipA, ipB]) assert.ok(ip.startsWith(`${s.net}.`), `${ip} is not in ${s.net}.0/24`);
         o.addresses = [ipA, ipB].map((ip) => ip.replace(`${s.net}.`, '<net>.'));
         o.store = {};
-        for (const [label, ip, id] of [['a', ipA, a], ['b', ipB, b]]) {
+        for (const [label, ip, id] of [
+          ['a', ipA, a],
+          ['b', ipB, b],
+        ]) {
           const [owner, ifname] = readFileSync(`${storeDir(s)}/${ip}`, 'utf8').split(/\r?\n/);
           assert.equal(owner, id, `${storeDir(s)}/${ip} names another container`);
           o.store[ip.replace(`${s.net}.`, '<net>.')] = `${owner === id ? label : owner} ${ifname}`;
         }
         // Which bridge and host-local served the ADDs: ours log their starts, the reference's do not.
         if (s.label === 'ours') {
-          for (const id of [a, b]) assert.ok(callsOf(id).includes('ADD bridge'), `our bridge was not run for ${id}: ${bed.pluginCalls().join('; ')}`);
+          for (const id of [a, b])
+            assert.ok(callsOf(id).includes('ADD bridge'), `our bridge was not run for ${id}: ${bed.pluginCalls().join('; ')}`);
         } else {
           assert.deepEqual([...callsOf(a), ...callsOf(b)], [], 'one of our plugins ran on the reference side');
         }
@@ -175,21 +226,46 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
 
       it('the host pings both containers, and one container the other', async () => {
         const {a: ipA, b: ipB} = ips[s.label];
-        o.hostPings = [await rc('/bin/busybox', 'ping', '-c', '1', '-W', '2', ipA), await rc('/bin/busybox', 'ping', '-c', '1', '-W', '2', ipB)];
+        o.hostPings = [
+          await rc('/bin/busybox', 'ping', '-c', '1', '-W', '2', ipA),
+          await rc('/bin/busybox', 'ping', '-c', '1', '-W', '2', ipB),
+        ];
         assert.deepEqual(o.hostPings, [0, 0]);
         // The firewall plugin accepts traffic from each container address ahead of Docker's FORWARD DROP.
-        o.containerPing = await bed.run(s.conf, 'exec', ids[s.label].a, 'ping', '-c', '1', '-W', '2', ipB).then(() => 0, () => 1);
+        o.containerPing = await bed.run(s.conf, 'exec', ids[s.label].a, 'ping', '-c', '1', '-W', '2', ipB).then(
+          () => 0,
+          () => 1,
+        );
         assert.equal(o.containerPing, 0);
       });
 
       it('--ip and --mac-address reach the plugins (podman 4.3 sends them as IP= and MAC= in CNI_ARGS)', async () => {
         const ip = `${s.net}.50`;
         const mac = '02:88:00:00:00:50';
-        const c = await bed.run(s.conf, 'run', '-d', '--name', `${s.network}-c`, '--network', s.network, '--ip', ip, '--mac-address', mac, PODMAN_IMAGE, 'sleep', '3600');
+        const c = await bed.run(
+          s.conf,
+          'run',
+          '-d',
+          '--name',
+          `${s.network}-c`,
+          '--network',
+          s.network,
+          '--ip',
+          ip,
+          '--mac-address',
+          mac,
+          PODMAN_IMAGE,
+          'sleep',
+          '3600',
+        );
         try {
           const inside = await bed.run(s.conf, 'exec', c, 'ip', '-o', 'addr', 'show', 'dev', 'eth0');
           const link = await bed.run(s.conf, 'exec', c, 'cat', '/sys/class/net/eth0/address');
-          o.staticRequest = {address: inside.includes(`inet ${ip}/24`), mac: link === mac, store: readFileSync(`${storeDir(s)}/${ip}`, 'utf8').split(/\r?\n/)[0] === c};
+          o.staticRequest = {
+            address: inside.includes(`inet ${ip}/24`),
+            mac: link === mac,
+            store: readFileSync(`${storeDir(s)}/${ip}`, 'utf8').split(/\r?\n/)[0] === c,
+          };
         } finally {
           await bed.run(s.conf, 'rm', '-f', '-t', '0', c);
         }
@@ -209,7 +285,10 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
           o.checks.push(...results.map((r) => ({type: r.type, exitCode: r.exitCode})));
           if (s.label === 'ours') assert.ok(callsOf(id).includes('CHECK bridge'), 'the CHECK did not reach our bridge');
         }
-        assert.deepEqual(o.checks.map((c) => c.type), ['bridge', 'portmap', 'firewall', 'tuning', 'bridge', 'portmap', 'firewall', 'tuning']);
+        assert.deepEqual(
+          o.checks.map((c) => c.type),
+          ['bridge', 'portmap', 'firewall', 'tuning', 'bridge', 'portmap', 'firewall', 'tuning'],
+        );
       });
 
       it('-p publishes the port through the reference portmap: from the host, and from a client namespace once forwarding is accepted', async () => {
@@ -238,7 +317,11 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
           shSync('iptables', '-D', 'CNI-ADMIN', ...accept);
         }
         assert.equal(open.body, hostname, `client namespace -> ${CLIENT_HOST_IP}:${s.hostPort} exited ${open.code}`);
-        o.published = {fromHost: fromHost.body === hostname ? 'hostname' : fromHost.body, clientWithoutAccept: blocked.code, clientWithAccept: open.body === hostname ? 'hostname' : open.body};
+        o.published = {
+          fromHost: fromHost.body === hostname ? 'hostname' : fromHost.body,
+          clientWithoutAccept: blocked.code,
+          clientWithAccept: open.body === hostname ? 'hostname' : open.body,
+        };
       });
 
       it('the rules of the network match the other plugin set (normalised)', () => {
@@ -247,14 +330,23 @@ describe('podman (CNI backend) on our plugins and on the reference plugins', fun
         o.rules = normalised(added(rulesBefore, now).filter((l) => !SHARED.includes(l)));
         // The bridge's masquerade chain per container, portmap's DNAT chain for b, the firewall's accepts.
         assert.ok(o.rules.some((l) => l.includes('-j CNI-<a>')) && o.rules.some((l) => l.includes('-j CNI-<b>')), o.rules.join('\n'));
-        assert.ok(o.rules.some((l) => l.includes('--to-destination <net>.')), o.rules.join('\n'));
-        assert.ok(o.rules.some((l) => l.startsWith('filter -A CNI-FORWARD -s <net>.')), o.rules.join('\n'));
+        assert.ok(
+          o.rules.some((l) => l.includes('--to-destination <net>.')),
+          o.rules.join('\n'),
+        );
+        assert.ok(
+          o.rules.some((l) => l.startsWith('filter -A CNI-FORWARD -s <net>.')),
+          o.rules.join('\n'),
+        );
       });
 
       it('podman rm frees both addresses', async () => {
         await bed.run(s.conf, 'rm', '-f', '-t', '0', ids[s.label].a, ids[s.label].b);
         o.storeAfterRm = existsSync(storeDir(s)) ? readdirSync(storeDir(s)).sort() : [];
-        assert.deepEqual(o.storeAfterRm.filter((f) => f.startsWith(`${s.net}.`)), []);
+        assert.deepEqual(
+          o.storeAfterRm.filter((f) => f.startsWith(`${s.net}.`)),
+          [],
+        );
       });
 
       it('after podman network rm no rule, chain or bridge of the network is left', async () => {
@@ -292,7 +384,19 @@ function removeSharedChainsMadeHere(atStart: string[]): void {
   if (made('nat', 'CNI-HOSTPORT-DNAT') && own('nat', 'CNI-HOSTPORT-DNAT').length === 0) {
     quiet('iptables', '-t', 'nat', '-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
     quiet('iptables', '-t', 'nat', '-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-    quiet('iptables', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
+    quiet(
+      'iptables',
+      '-t',
+      'nat',
+      '-D',
+      'POSTROUTING',
+      '-m',
+      'comment',
+      '--comment',
+      'CNI portfwd requiring masquerade',
+      '-j',
+      'CNI-HOSTPORT-MASQ',
+    );
     for (const c of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
       quiet('iptables', '-t', 'nat', '-F', c);
       quiet('iptables', '-t', 'nat', '-X', c);

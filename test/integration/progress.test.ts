@@ -26,7 +26,11 @@ const ERASE = '\r\u001b[K';
 
 /** The progress updates written, in order ("attaching 2/3, 1 failed"). */
 function updates(out: string, verb: string): string[] {
-  return out.split(ERASE).slice(1).map((chunk) => chunk.split('\r\n')[0]).filter((u) => u.startsWith(verb));
+  return out
+    .split(ERASE)
+    .slice(1)
+    .map((chunk) => chunk.split('\r\n')[0])
+    .filter((u) => u.startsWith(verb));
 }
 
 describe('bulk progress line (integration)', function () {
@@ -39,7 +43,16 @@ describe('bulk progress line (integration)', function () {
     if (process.getuid?.() !== 0) throw new Error('this suite needs root (ip netns): run npm test as root');
     tmp = mkdtempSync('/tmp/tprog-');
     conf = path.join(tmp, `${NET}.conf`);
-    writeFileSync(conf, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, ipam: {type: 'host-local', subnet: '10.215.30.0/24', dataDir: path.join(tmp, 'ipam')}}));
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: NET,
+        type: 'bridge',
+        bridge: BR,
+        ipam: {type: 'host-local', subnet: '10.215.30.0/24', dataDir: path.join(tmp, 'ipam')},
+      }),
+    );
     for (const n of NS) sh('ip', 'netns', 'add', n);
     // One target that must fail: its namespace already has the interface the attach asks for.
     sh('ip', '-n', NS[2], 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth6');
@@ -55,7 +68,10 @@ describe('bulk progress line (integration)', function () {
     const out = onTerminal(['attach', ...netns, '--conf', conf, '--ifname', 'eth5']);
     const seen = updates(out, 'attaching');
     assert.equal(seen.length, 3, JSON.stringify(out));
-    assert.deepEqual(seen.map((u) => u.split(' ')[1].replace(',', '')), ['1/3', '2/3', '3/3']);
+    assert.deepEqual(
+      seen.map((u) => u.split(' ')[1].replace(',', '')),
+      ['1/3', '2/3', '3/3'],
+    );
     assert.equal(seen[2], 'attaching 3/3, 1 failed', 'the last update counts the failed target');
     const after = out.slice(out.lastIndexOf(ERASE) + ERASE.length);
     assert.match(after, /^tprog-[ab]: attached to tprog1 as eth5/, 'the line is erased before the results');

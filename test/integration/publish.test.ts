@@ -46,7 +46,10 @@ function fetch(url: string, inClient = true): Fetch {
   }
 }
 
-const ourPortRules = (): string[] => sh('iptables', '-S').split('\n').filter((l) => l.includes('cni-docker port '));
+const ourPortRules = (): string[] =>
+  sh('iptables', '-S')
+    .split('\n')
+    .filter((l) => l.includes('cni-docker port '));
 const reserved = (): string[] => (existsSync(STORE) ? readdirSync(STORE).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : []);
 
 describe('attach --publish through the reference portmap (real engine, real iptables)', function () {
@@ -81,7 +84,10 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     // Only so the direct (not translated) path to the container can be tried and shown dropped.
     sh('ip', '-n', CLIENT_NS, 'route', 'add', 'default', 'via', HOST_IP);
     natBefore = saveRules('iptables-save', ['nat']);
-    web = await run({suffix: 'web', cmd: ['sh', '-c', `mkdir -p /www && echo "$HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www`]});
+    web = await run({
+      suffix: 'web',
+      cmd: ['sh', '-c', `mkdir -p /www && echo "$HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www`],
+    });
   });
 
   after(async () => {
@@ -97,12 +103,36 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     const other = await run({suffix: 'other'});
     const snap = hostState();
     const cases: [string[], number, RegExp][] = [
-      [['attach', web.name, '--conf', CONFLIST, '--publish', '18080:70000'], 1, /^Error: invalid --publish "18080:70000": container port "70000" is not a port number from 1 to 65535$/],
-      [['attach', web.name, '--conf', CONFLIST, '--publish', '18080:8080/sctp'], 1, /^Error: invalid --publish "18080:8080\/sctp": protocol "sctp" is not tcp or udp$/],
-      [['attach', web.name, '--conf', CONFLIST, '--publish', '10.89.3.999:18080:8080'], 1, /^Error: invalid --publish "10\.89\.3\.999:18080:8080": host address "10\.89\.3\.999" is not an IP address$/],
-      [['attach', web.name, '--conf', CONFLIST, '-p', '18080:8080', '-p', '18080:9090'], 1, /^Error: invalid --publish "18080:9090": host port 18080\/tcp is already published by --publish 18080->8080\/tcp$/],
-      [['attach', web.name, other.name, '--conf', CONFLIST, '--publish', '18080:8080'], 1, /^Error: --publish can only be used with a single container/],
-      [['attach', web.name, '--conf', path.join(CONFIGS, 'mybridge2.conf'), '--publish', '18080:8080'], 1, /^Error: --publish needs a plugin with the portMappings capability, and no plugin of network mybridge declares it/],
+      [
+        ['attach', web.name, '--conf', CONFLIST, '--publish', '18080:70000'],
+        1,
+        /^Error: invalid --publish "18080:70000": container port "70000" is not a port number from 1 to 65535$/,
+      ],
+      [
+        ['attach', web.name, '--conf', CONFLIST, '--publish', '18080:8080/sctp'],
+        1,
+        /^Error: invalid --publish "18080:8080\/sctp": protocol "sctp" is not tcp or udp$/,
+      ],
+      [
+        ['attach', web.name, '--conf', CONFLIST, '--publish', '10.89.3.999:18080:8080'],
+        1,
+        /^Error: invalid --publish "10\.89\.3\.999:18080:8080": host address "10\.89\.3\.999" is not an IP address$/,
+      ],
+      [
+        ['attach', web.name, '--conf', CONFLIST, '-p', '18080:8080', '-p', '18080:9090'],
+        1,
+        /^Error: invalid --publish "18080:9090": host port 18080\/tcp is already published by --publish 18080->8080\/tcp$/,
+      ],
+      [
+        ['attach', web.name, other.name, '--conf', CONFLIST, '--publish', '18080:8080'],
+        1,
+        /^Error: --publish can only be used with a single container/,
+      ],
+      [
+        ['attach', web.name, '--conf', path.join(CONFIGS, 'mybridge2.conf'), '--publish', '18080:8080'],
+        1,
+        /^Error: --publish needs a plugin with the portMappings capability, and no plugin of network mybridge declares it/,
+      ],
       [['attach', web.name, '--conf', CONFLIST, '--publish'], 2, /Flag --publish expects a value/],
     ];
     for (const [args, code, re] of cases) {
@@ -120,8 +150,14 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     const r = await cli(['attach', web.name, '--conf', CONFLIST, '--publish', '18080:8080', '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Would attach .* as eth0, publishing 18080->8080\/tcp:$/m);
-    assert.match(r.stdout, new RegExp(`ADD portmap \\(${REFERENCE_PLUGINS}/portmap\\): .* runtimeConfig \\{"portMappings":\\[\\{"containerPort":8080,"hostPort":18080,"protocol":"tcp"\\}\\]\\}`));
-    const plan = (await cliJson<Outcome<DryRunPlan>>(['attach', web.name, '--conf', CONFLIST, '--publish', '18080:8080', '--dry-run'])).done[0];
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `ADD portmap \\(${REFERENCE_PLUGINS}/portmap\\): .* runtimeConfig \\{"portMappings":\\[\\{"containerPort":8080,"hostPort":18080,"protocol":"tcp"\\}\\]\\}`,
+      ),
+    );
+    const plan = (await cliJson<Outcome<DryRunPlan>>(['attach', web.name, '--conf', CONFLIST, '--publish', '18080:8080', '--dry-run']))
+      .done[0];
     assert.deepEqual(plan.ports, [{hostPort: 18080, containerPort: 8080, protocol: 'tcp'}]);
     assert.deepEqual(hostState(), snap);
   });
@@ -146,13 +182,20 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     assert.equal(fetch('http://127.0.0.1:18080/', false).body, hostname);
     // Only translated connections are let through: the container's own address stays closed from beyond the host.
     const untranslated = fetch(`http://${webIp}:8080/`);
-    assert.equal(untranslated.code, 124, `${CLIENT_NS} -> ${webIp}:8080 directly was not dropped: exit ${untranslated.code} ${untranslated.body}`);
+    assert.equal(
+      untranslated.code,
+      124,
+      `${CLIENT_NS} -> ${webIp}:8080 directly was not dropped: exit ${untranslated.code} ${untranslated.body}`,
+    );
   });
 
-  it('the ACCEPT cni-docker adds for the published port is what lets it through Docker\'s DROP', async () => {
+  it("the ACCEPT cni-docker adds for the published port is what lets it through Docker's DROP", async () => {
     const rules = ourPortRules();
     assert.equal(rules.length, 1, rules.join('\n'));
-    assert.equal(rules[0], `-A CNI-DOCKER-FORWARD -d ${webIp}/32 -o ${BRIDGE} -p tcp -m tcp --dport 8080 -m conntrack --ctstate DNAT --ctorigdstport 18080 -m comment --comment "cni-docker port ${NET}-${web.id}-eth0" -j ACCEPT`);
+    assert.equal(
+      rules[0],
+      `-A CNI-DOCKER-FORWARD -d ${webIp}/32 -o ${BRIDGE} -p tcp -m tcp --dport 8080 -m conntrack --ctstate DNAT --ctorigdstport 18080 -m comment --comment "cni-docker port ${NET}-${web.id}-eth0" -j ACCEPT`,
+    );
     execFileSync('iptables-restore', ['--noflush', '-w'], {input: `*filter\n-D ${rules[0].slice(3)}\nCOMMIT\n`});
     let blocked: Fetch;
     try {
@@ -166,11 +209,18 @@ describe('attach --publish through the reference portmap (real engine, real ipta
 
   it('list shows the published ports, as JSON and as the last column when piped', async () => {
     const rows = await cliJson<ListedAttachment[]>(['list', '--container', web.name]);
-    assert.deepEqual(rows.map((r) => [r.network, r.ports]), [[NET, [{hostPort: 18080, containerPort: 8080, protocol: 'tcp'}]]]);
+    assert.deepEqual(
+      rows.map((r) => [r.network, r.ports]),
+      [[NET, [{hostPort: 18080, containerPort: 8080, protocol: 'tcp'}]]],
+    );
     const piped = await cli(['list', '--container', web.name]);
     assert.equal(piped.stdout.trimEnd().split('\t').at(-1), '18080->8080/tcp');
     const cache = JSON.parse(readFileSync(`${RESULTS}/${NET}-${web.id}-eth0`, 'utf8')) as {capabilityArgs?: unknown};
-    assert.deepEqual(cache.capabilityArgs, {portMappings: [{containerPort: 8080, hostPort: 18080, protocol: 'tcp'}]}, 'the cache keeps capabilityArgs, as libcni does');
+    assert.deepEqual(
+      cache.capabilityArgs,
+      {portMappings: [{containerPort: 8080, hostPort: 18080, protocol: 'tcp'}]},
+      'the cache keeps capabilityArgs, as libcni does',
+    );
   });
 
   it('check passes on a published attachment (portmap is not handed the mappings its 1.1.1 CHECK cannot verify)', async () => {
@@ -184,23 +234,50 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     assert.equal(again.done[0].existing, true);
     const other = await cli(['attach', web.name, '--conf', CONFLIST, '--publish', '18081:8080']);
     assert.equal(other.code, 1);
-    assert.match(other.stderr.trim(), /^Error: failed to attach .*web to cni-docker-portmap: .*web is already attached to cni-docker-portmap as eth0 and publishes 18080->8080\/tcp; detach it first to publish other ports$/);
+    assert.match(
+      other.stderr.trim(),
+      /^Error: failed to attach .*web to cni-docker-portmap: .*web is already attached to cni-docker-portmap as eth0 and publishes 18080->8080\/tcp; detach it first to publish other ports$/,
+    );
     const second = await run({suffix: 'second'});
     const snap = hostState();
     const taken = await cli(['attach', second.name, '--conf', CONFLIST, '--publish', `${HOST_IP}:18080:80`]);
     assert.equal(taken.code, 1);
-    assert.match(taken.stderr.trim(), new RegExp(`^Error: failed to attach ${second.name} to ${NET}: host port 18080/tcp is already published by ${web.name} on ${NET} \\(18080->8080/tcp\\)$`));
+    assert.match(
+      taken.stderr.trim(),
+      new RegExp(
+        `^Error: failed to attach ${second.name} to ${NET}: host port 18080/tcp is already published by ${web.name} on ${NET} \\(18080->8080/tcp\\)$`,
+      ),
+    );
     assert.deepEqual(hostState(), snap, 'the refused attach made nothing');
   });
 
   it('--ip also fills the ips capability the conflist declares, and a host-address-bound port is published on that address only', async () => {
     const c = await run({suffix: 'ip', cmd: ['sh', '-c', `mkdir -p /www && echo bound > /www/index.html && exec httpd -f -p 80 -h /www`]});
-    const out = await cliJson<Outcome<Attachment>>(['attach', c.name, '--conf', CONFLIST, '--ip', '10.89.2.50', '--publish', `${HOST_IP}:18082:80`]);
+    const out = await cliJson<Outcome<Attachment>>([
+      'attach',
+      c.name,
+      '--conf',
+      CONFLIST,
+      '--ip',
+      '10.89.2.50',
+      '--publish',
+      `${HOST_IP}:18082:80`,
+    ]);
     assert.deepEqual(out.failures, []);
     assert.deepEqual(out.done[0].addresses, ['10.89.2.50/24']);
     const cache = JSON.parse(readFileSync(`${RESULTS}/${NET}-${c.id}-eth0`, 'utf8')) as {cniArgs?: unknown; capabilityArgs?: unknown};
-    assert.deepEqual(cache.capabilityArgs, {ips: ['10.89.2.50'], portMappings: [{containerPort: 80, hostIP: HOST_IP, hostPort: 18082, protocol: 'tcp'}]});
-    assert.deepEqual(cache.cniArgs, [['IgnoreUnknown', '1'], ['IP', '10.89.2.50']], '--ip keeps setting CNI_ARGS IP');
+    assert.deepEqual(cache.capabilityArgs, {
+      ips: ['10.89.2.50'],
+      portMappings: [{containerPort: 80, hostIP: HOST_IP, hostPort: 18082, protocol: 'tcp'}],
+    });
+    assert.deepEqual(
+      cache.cniArgs,
+      [
+        ['IgnoreUnknown', '1'],
+        ['IP', '10.89.2.50'],
+      ],
+      '--ip keeps setting CNI_ARGS IP',
+    );
     let r = fetch(`http://${HOST_IP}:18082/`);
     for (let i = 0; i < 20 && r.code !== 0; i++) {
       await new Promise((res) => setTimeout(res, 250));
@@ -218,13 +295,24 @@ describe('attach --publish through the reference portmap (real engine, real ipta
       quiet('ip', 'netns', 'del', ns);
       sh('ip', 'netns', 'add', ns);
       try {
-        const killed = await cli(['attach', '--netns', `/var/run/netns/${ns}`, '--conf', CONFLIST, '--publish', '18083:80'], {CNI_DOCKER_CRASH_AFTER: step});
+        const killed = await cli(['attach', '--netns', `/var/run/netns/${ns}`, '--conf', CONFLIST, '--publish', '18083:80'], {
+          CNI_DOCKER_CRASH_AFTER: step,
+        });
         assert.match(killed.stderr, new RegExp(`crash-hook: SIGKILL after step \\d+ \\(${step}\\)`));
-        assert.ok(saveRules('iptables-save', ['nat']).some((l) => l.includes('--dport 18083 -j DNAT')), 'portmap had made its DNAT');
+        assert.ok(
+          saveRules('iptables-save', ['nat']).some((l) => l.includes('--dport 18083 -j DNAT')),
+          'portmap had made its DNAT',
+        );
         const d = await cli(['detach', '--netns', `/var/run/netns/${ns}`]);
         assert.equal(d.code, 0, d.stderr);
-        assert.deepEqual(saveRules('iptables-save', ['nat']).filter((l) => l.includes('18083') || l.includes(`id: \\"${ns}\\"`)), []);
-        assert.deepEqual(ourPortRules().filter((l) => l.includes(ns)), []);
+        assert.deepEqual(
+          saveRules('iptables-save', ['nat']).filter((l) => l.includes('18083') || l.includes(`id: \\"${ns}\\"`)),
+          [],
+        );
+        assert.deepEqual(
+          ourPortRules().filter((l) => l.includes(ns)),
+          [],
+        );
       } finally {
         quiet('ip', 'netns', 'del', ns);
       }
@@ -237,7 +325,10 @@ describe('attach --publish through the reference portmap (real engine, real ipta
     const now = saveRules('iptables-save', ['nat']);
     const left = added(natBefore, now).filter((l) => !SHARED.includes(l));
     assert.deepEqual(left, [], 'nat is as it was before the attach, but for the host-wide chains portmap keeps');
-    assert.deepEqual(now.filter((l) => l.includes('CNI-DN-') || l.includes(web.id) || l.includes('18080') || l.includes(' DNAT ')), []);
+    assert.deepEqual(
+      now.filter((l) => l.includes('CNI-DN-') || l.includes(web.id) || l.includes('18080') || l.includes(' DNAT ')),
+      [],
+    );
     assert.deepEqual(added(now, natBefore), [], 'nothing that was there is gone');
     assert.deepEqual(ourPortRules(), []);
     assert.deepEqual(reserved(), []);
@@ -249,5 +340,9 @@ describe('attach --publish through the reference portmap (real engine, real ipta
 
 /** What a refused attach must leave alone: nat and filter rules, addresses in our store, cache files. */
 function hostState(): string {
-  return JSON.stringify({rules: saveRules('iptables-save', ['nat', 'filter']), store: reserved(), cache: existsSync(RESULTS) ? readdirSync(RESULTS).sort() : []});
+  return JSON.stringify({
+    rules: saveRules('iptables-save', ['nat', 'filter']),
+    store: reserved(),
+    cache: existsSync(RESULTS) ? readdirSync(RESULTS).sort() : [],
+  });
 }

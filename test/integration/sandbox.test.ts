@@ -105,7 +105,7 @@ describe('cni-docker sandbox (real engine)', function () {
     for (const c of pair) assert.ok(r.stderr.includes(`${c.id.slice(0, 12)} (${c.name})`), `lists ${c.name}: ${r.stderr}`);
   });
 
-  it('--net=container:X resolves to X\'s namespace and says so', async () => {
+  it("--net=container:X resolves to X's namespace and says so", async () => {
     const joined = await containers.run({suffix: 'joined', net: `container:${web.name}`});
     const r = await cli(['sandbox', joined.name, '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -142,7 +142,10 @@ describe('cni-docker sandbox (real engine)', function () {
   it('cni-docker --help lists the command; sandbox --help shows examples', async () => {
     const root = await cli(['--help']);
     assert.equal(root.code, 0);
-    assert.match(root.stdout, /^ {2}sandbox +Show a running container's Id, PID and network namespace\s+\(e\.g\.\s+cni-docker sandbox web\)/m);
+    assert.match(
+      root.stdout,
+      /^ {2}sandbox +Show a running container's Id, PID and network namespace\s+\(e\.g\.\s+cni-docker sandbox web\)/m,
+    );
     const own = await cli(['sandbox', '--help']);
     assert.match(own.stdout, /EXAMPLES[\s\S]*\$ cni-docker sandbox web/);
   });

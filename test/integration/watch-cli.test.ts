@@ -49,7 +49,17 @@ describe('cni-docker watch --json (integration, real engine)', function () {
     tmp = mkdtempSync('/tmp/twc-');
     confDir = path.join(tmp, 'net.d');
     mkdirSync(confDir);
-    writeFileSync(path.join(confDir, `${NET}.conf`), JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipam: {type: 'host-local', subnet: '10.222.7.0/24', dataDir: path.join(tmp, 'ipam')}}));
+    writeFileSync(
+      path.join(confDir, `${NET}.conf`),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: NET,
+        type: 'bridge',
+        bridge: BR,
+        isGateway: true,
+        ipam: {type: 'host-local', subnet: '10.222.7.0/24', dataDir: path.join(tmp, 'ipam')},
+      }),
+    );
   });
 
   after(async () => {
@@ -69,7 +79,18 @@ describe('cni-docker watch --json (integration, real engine)', function () {
       if (Date.now() > end || watcher.exitCode !== null) throw new Error(`watch did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const id = await docker('run', '-d', '--name', name, '--net=none', '--label', `cni-docker.networks=${NET}`, 'cni-docker/busybox:test', 'sleep', '3600');
+    const id = await docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--net=none',
+      '--label',
+      `cni-docker.networks=${NET}`,
+      'cni-docker/busybox:test',
+      'sleep',
+      '3600',
+    );
     const attached = await waitFor('attached', () => actions.find((a) => a.containerId === id && a.action === 'attached'));
     assert.equal(attached.network, NET);
     assert.ok(attached.latencyMs !== undefined && attached.latencyMs >= 0, `latency ${attached.latencyMs}`);

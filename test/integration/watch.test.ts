@@ -28,8 +28,15 @@ const PM_BR = 'pubwabr0';
 type Seen = WatchAction & {event: string; latencyMs?: number};
 
 function addrOf(sandbox: string, ifname: string): {mac: string; addrs: string[]} {
-  const out = JSON.parse(execFileSync('nsenter', [`--net=${sandbox}`, '--', 'ip', '-j', 'addr', 'show', 'dev', ifname], {encoding: 'utf8'}))[0];
-  return {mac: out.address, addrs: out.addr_info.filter((a: {family: string}) => a.family === 'inet').map((a: {local: string; prefixlen: number}) => `${a.local}/${a.prefixlen}`)};
+  const out = JSON.parse(
+    execFileSync('nsenter', [`--net=${sandbox}`, '--', 'ip', '-j', 'addr', 'show', 'dev', ifname], {encoding: 'utf8'}),
+  )[0];
+  return {
+    mac: out.address,
+    addrs: out.addr_info
+      .filter((a: {family: string}) => a.family === 'inet')
+      .map((a: {local: string; prefixlen: number}) => `${a.local}/${a.prefixlen}`),
+  };
 }
 
 describe('watch (integration)', function () {
@@ -53,7 +60,8 @@ describe('watch (integration)', function () {
       await new Promise((r) => setTimeout(r, 25));
     }
   };
-  const action = (id: string, kind: string, from = 0): Promise<Seen> => waitFor(`${kind} of ${id.slice(0, 12)}`, () => seen.slice(from).find((a) => a.containerId === id && a.action === kind));
+  const action = (id: string, kind: string, from = 0): Promise<Seen> =>
+    waitFor(`${kind} of ${id.slice(0, 12)}`, () => seen.slice(from).find((a) => a.containerId === id && a.action === kind));
 
   before(async () => {
     await assertDockerTestBed();
@@ -63,9 +71,27 @@ describe('watch (integration)', function () {
     mkdirSync(`${tmp}/conf`);
     writeFileSync(
       `${tmp}/conf/${PM_NET}.conflist`,
-      JSON.stringify({cniVersion: '1.0.0', name: PM_NET, plugins: [{type: 'bridge', bridge: PM_BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.89.8.0/24'}}, {type: 'portmap', capabilities: {portMappings: true}}]}),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: PM_NET,
+        plugins: [
+          {type: 'bridge', bridge: PM_BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.89.8.0/24'}},
+          {type: 'portmap', capabilities: {portMappings: true}},
+        ],
+      }),
     );
-    writeFileSync(`${tmp}/conf/${NET}.conf`, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BR, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.2.0/24'}}));
+    writeFileSync(
+      `${tmp}/conf/${NET}.conf`,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: NET,
+        type: 'bridge',
+        bridge: BR,
+        isGateway: true,
+        ipMasq: true,
+        ipam: {type: 'host-local', subnet: '10.215.2.0/24'},
+      }),
+    );
     proxy = new DockerProxy(`${tmp}/docker.sock`);
     await proxy.open();
     deps = makeDeps({
@@ -73,7 +99,11 @@ describe('watch (integration)', function () {
       confDir: `${tmp}/conf`,
       paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`},
     });
-    running = watch(deps, {signal: ac.signal, backoffMs: {initial: 100, max: 400}, report: {action: (a) => seen.push(a), info: (m) => infos.push(m)}});
+    running = watch(deps, {
+      signal: ac.signal,
+      backoffMs: {initial: 100, max: 400},
+      report: {action: (a) => seen.push(a), info: (m) => infos.push(m)},
+    });
     await waitFor('watch to follow events', () => infos.find((m) => m.startsWith('following')));
   });
   after(async () => {
@@ -115,8 +145,14 @@ describe('watch (integration)', function () {
     const c = await containers.run({suffix: 'pm'});
     const a = (await attach(deps, {containers: [c.id], net: PM_NET, publish: ['18095:80'], persist: true})).done[0] as Attachment;
     const ip = a.addresses[0].split('/')[0];
-    const dnat = (): string[] => shSync('iptables-save', '-t', 'nat').split('\n').filter((l) => l.includes(`--dport 18095 -j DNAT --to-destination ${ip}:80`));
-    const accept = (): string[] => shSync('iptables', '-S').split('\n').filter((l) => l.includes(`cni-docker port ${PM_NET}-${c.id}-`));
+    const dnat = (): string[] =>
+      shSync('iptables-save', '-t', 'nat')
+        .split('\n')
+        .filter((l) => l.includes(`--dport 18095 -j DNAT --to-destination ${ip}:80`));
+    const accept = (): string[] =>
+      shSync('iptables', '-S')
+        .split('\n')
+        .filter((l) => l.includes(`cni-docker port ${PM_NET}-${c.id}-`));
     assert.equal(dnat().length, 1);
     assert.equal(accept().length, 1);
     const from = seen.length;
@@ -135,7 +171,18 @@ describe('watch (integration)', function () {
     const from = seen.length;
     const name = `twa-label-${process.pid}`;
     (containers as unknown as {created: {id: string; name: string}[]}).created.push({id: '', name});
-    const id = await docker('run', '-d', '--name', name, '--net=none', '--label', `cni-docker.networks=${NET}`, 'cni-docker/busybox:test', 'sleep', '3600');
+    const id = await docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--net=none',
+      '--label',
+      `cni-docker.networks=${NET}`,
+      'cni-docker/busybox:test',
+      'sleep',
+      '3600',
+    );
     const r = await action(id, 'attached', from);
     assert.equal(r.network, NET);
     const sb = (await containers.inspect(id)).NetworkSettings.SandboxKey;
@@ -154,7 +201,18 @@ describe('watch (integration)', function () {
     const name = `twa-back-${process.pid}`;
     (containers as unknown as {created: {id: string; name: string}[]}).created.push({id: '', name});
     // Started while watch cannot see events: the reconcile after reconnecting must attach it.
-    const id = await docker('run', '-d', '--name', name, '--net=none', '--label', `cni-docker.networks=${NET}`, 'cni-docker/busybox:test', 'sleep', '3600');
+    const id = await docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--net=none',
+      '--label',
+      `cni-docker.networks=${NET}`,
+      'cni-docker/busybox:test',
+      'sleep',
+      '3600',
+    );
     const from = seen.length;
     await new Promise((r) => setTimeout(r, 300));
     let settled = false;

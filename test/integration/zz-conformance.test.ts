@@ -20,7 +20,8 @@ describe('conformance harness: our plugins against the reference (real kernel)',
 
   before(() => {
     if (process.getuid?.() !== 0) throw new Error('the conformance harness needs root: run `sudo npm test` (after `sudo bin/setup`)');
-    if (!existsSync(HARNESS)) throw new Error(`conformance harness not found at ${HARNESS} (the shared/ folder must sit beside the repository)`);
+    if (!existsSync(HARNESS))
+      throw new Error(`conformance harness not found at ${HARNESS} (the shared/ folder must sit beside the repository)`);
     if (!existsSync('/usr/lib/cni/bridge')) throw new Error('reference plugins missing in /usr/lib/cni: run `sudo bin/setup`');
     dir = mkdtempSync(path.join(os.tmpdir(), 'cni-docker-cand-'));
   });

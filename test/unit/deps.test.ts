@@ -50,7 +50,10 @@ describe('state root (deps)', () => {
 
   it('takes --state-root over CNI_DOCKER_STATE_ROOT, resolved against the cwd', () => {
     assert.equal(makeDeps({env: {CNI_DOCKER_STATE_ROOT: dir}, cwd: '/'}).paths.cacheDir, `${dir}/var/lib/cni`);
-    assert.equal(makeDeps({env: {CNI_DOCKER_STATE_ROOT: '/nonexistent-ov'}, stateRoot: dir, cwd: '/'}).paths.stateDir, `${dir}/var/lib/cni-docker`);
+    assert.equal(
+      makeDeps({env: {CNI_DOCKER_STATE_ROOT: '/nonexistent-ov'}, stateRoot: dir, cwd: '/'}).paths.stateDir,
+      `${dir}/var/lib/cni-docker`,
+    );
     assert.equal(resolveStateRoot('.', dir), dir);
     assert.equal(resolveStateRoot('', dir), '/');
   });
@@ -59,7 +62,11 @@ describe('state root (deps)', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
     for (const bad of [join(dir, 'missing'), file, 'a\0b']) {
-      assert.throws(() => makeDeps({env: {}, stateRoot: bad, cwd: '/'}), (e: unknown) => e instanceof UserError && /state root/.test(e.message), bad);
+      assert.throws(
+        () => makeDeps({env: {}, stateRoot: bad, cwd: '/'}),
+        (e: unknown) => e instanceof UserError && /state root/.test(e.message),
+        bad,
+      );
     }
     assert.throws(() => makeDeps({env: {CNI_DOCKER_STATE_ROOT: join(dir, 'missing')}, cwd: '/'}), /is not a directory/);
   });

@@ -84,8 +84,19 @@ export function retryDelays(count: number, resendMaxMs: number, random: () => nu
 
 function baseMessage(t: Transport, xid: number, flags: number, ciaddr = '0.0.0.0'): DhcpMessage {
   return {
-    op: BOOTREQUEST, htype: 1, hlen: 6, hops: 0, xid, secs: 0, flags, ciaddr,
-    yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '0.0.0.0', chaddr: t.mac, options: new Map(),
+    op: BOOTREQUEST,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid,
+    secs: 0,
+    flags,
+    ciaddr,
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: t.mac,
+    options: new Map(),
   };
 }
 
@@ -102,7 +113,13 @@ type Verdict = 'accept' | 'nak' | 'ignore';
  * Send `build()` to dst and wait for a reply that `judge` accepts, resending
  * with backoff until the budget runs out. A NAK ends the exchange.
  */
-async function exchange(t: Transport, o: ClientOptions, dst: string, build: () => DhcpMessage, judge: (m: DhcpMessage) => Verdict): Promise<{msg: DhcpMessage; sentAt: number} | 'nak'> {
+async function exchange(
+  t: Transport,
+  o: ClientOptions,
+  dst: string,
+  build: () => DhcpMessage,
+  judge: (m: DhcpMessage) => Verdict,
+): Promise<{msg: DhcpMessage; sentAt: number} | 'nak'> {
   const clock = o.clock ?? realClock;
   const random = o.random ?? Math.random;
   const start = clock.now();
@@ -152,26 +169,38 @@ export async function acquire(t: Transport, o: ClientOptions, requestedIp?: stri
   await t.broadcastRoute(true);
   for (let attempt = 0; attempt < 3; attempt++) {
     const xid = newXid(o);
-    const offer = await exchange(t, o, '255.255.255.255', () => {
-      const m = baseMessage(t, xid, FLAG_BROADCAST);
-      commonOptions(m, MessageType.Discover, o, true);
-      if (requestedIp) m.options.set(Opt.RequestedIP, ipToBytes(requestedIp));
-      return m;
-    }, (r) => (messageType(r) === MessageType.Offer && optIp(r.options, Opt.ServerId) ? 'accept' : 'ignore'));
+    const offer = await exchange(
+      t,
+      o,
+      '255.255.255.255',
+      () => {
+        const m = baseMessage(t, xid, FLAG_BROADCAST);
+        commonOptions(m, MessageType.Discover, o, true);
+        if (requestedIp) m.options.set(Opt.RequestedIP, ipToBytes(requestedIp));
+        return m;
+      },
+      (r) => (messageType(r) === MessageType.Offer && optIp(r.options, Opt.ServerId) ? 'accept' : 'ignore'),
+    );
     if (offer === 'nak') continue;
     const serverId = optIp(offer.msg.options, Opt.ServerId)!;
     const yiaddr = offer.msg.yiaddr;
-    const ack = await exchange(t, o, '255.255.255.255', () => {
-      const m = baseMessage(t, xid, FLAG_BROADCAST);
-      commonOptions(m, MessageType.Request, o, true);
-      m.options.set(Opt.RequestedIP, ipToBytes(yiaddr));
-      m.options.set(Opt.ServerId, ipToBytes(serverId));
-      return m;
-    }, (r) => {
-      const mt = messageType(r);
-      if (mt === MessageType.Nak && optIp(r.options, Opt.ServerId) === serverId) return 'nak';
-      return mt === MessageType.Ack ? 'accept' : 'ignore';
-    });
+    const ack = await exchange(
+      t,
+      o,
+      '255.255.255.255',
+      () => {
+        const m = baseMessage(t, xid, FLAG_BROADCAST);
+        commonOptions(m, MessageType.Request, o, true);
+        m.options.set(Opt.RequestedIP, ipToBytes(yiaddr));
+        m.options.set(Opt.ServerId, ipToBytes(serverId));
+        return m;
+      },
+      (r) => {
+        const mt = messageType(r);
+        if (mt === MessageType.Nak && optIp(r.options, Opt.ServerId) === serverId) return 'nak';
+        return mt === MessageType.Ack ? 'accept' : 'ignore';
+      },
+    );
     if (ack === 'nak') {
       requestedIp = undefined;
       continue;
@@ -194,15 +223,21 @@ export async function renew(t: Transport, o: ClientOptions, lease: HeldLease, mo
   const xid = newXid(o);
   const dst = mode === 'renew' ? lease.serverId : '255.255.255.255';
   if (mode === 'rebind') await t.broadcastRoute(true);
-  return exchange(t, o, dst, () => {
-    const m = baseMessage(t, xid, 0, lease.address);
-    commonOptions(m, MessageType.Request, o, true);
-    return m;
-  }, (r) => {
-    const mt = messageType(r);
-    if (mt === MessageType.Nak) return 'nak';
-    return mt === MessageType.Ack && r.yiaddr === lease.address ? 'accept' : 'ignore';
-  });
+  return exchange(
+    t,
+    o,
+    dst,
+    () => {
+      const m = baseMessage(t, xid, 0, lease.address);
+      commonOptions(m, MessageType.Request, o, true);
+      return m;
+    },
+    (r) => {
+      const mt = messageType(r);
+      if (mt === MessageType.Nak) return 'nak';
+      return mt === MessageType.Ack && r.yiaddr === lease.address ? 'accept' : 'ignore';
+    },
+  );
 }
 
 /** DHCPRELEASE: unicast to the server; falls back to broadcast when unicast cannot be sent. */

@@ -33,7 +33,8 @@ export const DEFAULT_PARAMS = [Opt.SubnetMask, Opt.Router, Opt.DNS, Opt.DomainNa
 export function parseOptionName(o: string): number {
   if (Object.prototype.hasOwnProperty.call(OPTION_NAMES, o)) return OPTION_NAMES[o];
   const n = /^\d+$/.test(o) ? Number(o) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 255) throw new CniError(ErrorCode.InvalidNetworkConfig, `Can not parse option "${o}": Can not parse option: invalid syntax`);
+  if (!Number.isInteger(n) || n < 0 || n > 255)
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `Can not parse option "${o}": Can not parse option: invalid syntax`);
   return n;
 }
 

@@ -86,7 +86,8 @@ export async function spawnDaemon(ctx: PluginContext, socketPath: string, timeou
       return;
     } catch (err) {
       if (exited) throw new Error(`DHCP daemon exited (${exited}) before listening on ${socketPath} (see ${logPath})`);
-      if (!(err instanceof DaemonDown) || Date.now() > deadline) throw new Error(`DHCP daemon did not come up on ${socketPath} (see ${logPath})`);
+      if (!(err instanceof DaemonDown) || Date.now() > deadline)
+        throw new Error(`DHCP daemon did not come up on ${socketPath} (see ${logPath})`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -193,7 +194,10 @@ async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
     const {LeaseStore, leaseFilePath} = await import('./store.js');
     const table = await new LeaseStore(leaseFilePath(ctx.paths.stateDir)).load().catch(() => undefined);
     const held = Object.values(table?.leases ?? {}).some((l) => l.network === conf.name);
-    throw new CniError(held ? ErrorCode.LimitedConnectivity : ErrorCode.PluginNotAvailable, `DHCP daemon not reachable on ${socketPath}: ${(err as Error).message}`);
+    throw new CniError(
+      held ? ErrorCode.LimitedConnectivity : ErrorCode.PluginNotAvailable,
+      `DHCP daemon not reachable on ${socketPath}: ${(err as Error).message}`,
+    );
   }
 }
 

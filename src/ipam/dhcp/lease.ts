@@ -4,16 +4,7 @@
  */
 import type {Result, Route} from '../../cni/types.js';
 import {CniError, ErrorCode} from '../../cni/errors.js';
-import {
-  Opt,
-  maskToPrefix,
-  optIp,
-  optIps,
-  optString,
-  optUint32,
-  parseClasslessRoutes,
-  parseStaticRoutes,
-} from './packet.js';
+import {Opt, maskToPrefix, optIp, optIps, optString, optUint32, parseClasslessRoutes, parseStaticRoutes} from './packet.js';
 
 export interface Lease {
   /** `<containerID>/<network name>/<ifname>`: the client id string and the table key. */

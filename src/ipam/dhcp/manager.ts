@@ -112,12 +112,31 @@ export class LeaseManager {
     });
   }
 
-  private toLease(key: string, args: CmdArgs, conf: DhcpConf, mac: string, address: string, options: Map<number, Buffer>, sentAt: number): Lease {
+  private toLease(
+    key: string,
+    args: CmdArgs,
+    conf: DhcpConf,
+    mac: string,
+    address: string,
+    options: Map<number, Buffer>,
+    sentAt: number,
+  ): Lease {
     const serverId = optIp(options, Opt.ServerId) ?? '0.0.0.0';
     return {
-      key, containerId: args.containerId, network: conf.name, ifname: args.ifname, netns: args.netns, mac,
-      address, serverId, obtainedAt: sentAt, ...leaseTimers(options), options: optionsToRecord(options),
-      paramList: conf.paramList, provide: optionsToRecord(conf.provide), priority: conf.priority || undefined,
+      key,
+      containerId: args.containerId,
+      network: conf.name,
+      ifname: args.ifname,
+      netns: args.netns,
+      mac,
+      address,
+      serverId,
+      obtainedAt: sentAt,
+      ...leaseTimers(options),
+      options: optionsToRecord(options),
+      paramList: conf.paramList,
+      provide: optionsToRecord(conf.provide),
+      priority: conf.priority || undefined,
     };
   }
 
@@ -134,7 +153,9 @@ export class LeaseManager {
   async gc(args: CmdArgs): Promise<string[]> {
     const conf = parseConf(args);
     const valid = validAttachments(args.stdin);
-    const stale = this.leases().filter((l) => l.network === conf.name && !valid.has(l.containerId, l.ifname)).map((l) => l.key);
+    const stale = this.leases()
+      .filter((l) => l.network === conf.name && !valid.has(l.containerId, l.ifname))
+      .map((l) => l.key);
     for (const key of stale) await this.releaseKey(key, conf);
     return stale;
   }
@@ -185,7 +206,9 @@ export class LeaseManager {
     if (phase === 'expired') {
       // The reference brings the interface down: the address is no longer the container's to use.
       this.o.log.warn(`${key}: lease ${l.address} expired, bringing ${l.ifname} down`);
-      await this.o.setLinkDown?.(l.netns, l.ifname).catch((err: Error) => this.o.log.warn(`${key}: failed to bring ${l.ifname} down: ${err.message}`));
+      await this.o
+        .setLinkDown?.(l.netns, l.ifname)
+        .catch((err: Error) => this.o.log.warn(`${key}: failed to bring ${l.ifname} down: ${err.message}`));
       delete this.data.leases[key];
       await this.o.store.save(this.data);
       return;
@@ -203,7 +226,13 @@ export class LeaseManager {
         return;
       }
       const opts = ack.msg.options;
-      const updated: Lease = {...l, obtainedAt: ack.sentAt, ...leaseTimers(opts), options: optionsToRecord(opts), serverId: optIp(opts, Opt.ServerId) ?? l.serverId};
+      const updated: Lease = {
+        ...l,
+        obtainedAt: ack.sentAt,
+        ...leaseTimers(opts),
+        options: optionsToRecord(opts),
+        serverId: optIp(opts, Opt.ServerId) ?? l.serverId,
+      };
       this.data.leases[key] = updated;
       await this.o.store.save(this.data);
       this.o.log.debug(`${key}: ${mode} of ${l.address} ok, lease ${updated.leaseTime}s`);

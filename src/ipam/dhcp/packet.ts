@@ -183,7 +183,7 @@ export function maskToPrefix(mask: string): number {
   const n = ipToBytes(mask).readUInt32BE(0);
   let len = 0;
   while (len < 32 && (n & (0x80000000 >>> len)) !== 0) len++;
-  if (((len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0) >>> 0) !== n >>> 0) throw new Error(`non-contiguous netmask ${mask}`);
+  if ((len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0) >>> 0 !== n >>> 0) throw new Error(`non-contiguous netmask ${mask}`);
   return len;
 }
 

@@ -78,7 +78,11 @@ export class WorkerTransport implements Transport {
         t.exited = true;
         const why = r.exitCode === undefined ? (r.signal ?? r.shortMessage) : `status ${r.exitCode}`;
         t.failAll(new Error(`DHCP worker exited (${why}) ${stderr.trim()}`));
-        fail(r.exitCode === undefined && !r.signal ? `starting DHCP worker: ${r.shortMessage}` : stderr.trim() || `DHCP worker exited with ${why}`);
+        fail(
+          r.exitCode === undefined && !r.signal
+            ? `starting DHCP worker: ${r.shortMessage}`
+            : stderr.trim() || `DHCP worker exited with ${why}`,
+        );
       });
       readline.createInterface({input: child.stdout}).on('line', (line) => {
         let e: WorkerEvent;

@@ -27,7 +27,10 @@ export class RangeIter {
   private cur: Addr | undefined;
   private startIP: Addr | undefined;
 
-  constructor(private readonly set: RangeSet, lastReserved?: Addr) {
+  constructor(
+    private readonly set: RangeSet,
+    lastReserved?: Addr,
+  ) {
     if (lastReserved && rangeSetContains(set, lastReserved)) {
       this.rangeIdx = set.findIndex((r) => rangeFor([r], lastReserved));
       this.cur = lastReserved;
@@ -63,7 +66,11 @@ export class RangeIter {
 export class IPAllocator {
   private readonly rangeId: string;
 
-  constructor(private readonly set: RangeSet, private readonly store: DiskStore, index: number) {
+  constructor(
+    private readonly set: RangeSet,
+    private readonly store: DiskStore,
+    index: number,
+  ) {
     this.rangeId = String(index);
   }
 
@@ -109,9 +116,13 @@ export class IPAllocator {
 export function hasFreeAddress(set: RangeSet, reserved: readonly Addr[]): boolean {
   let size = 0n;
   for (const r of set) size += r.rangeEnd.getValue() - r.rangeStart.getValue() + 1n - (rangeContains(r, r.gateway) ? 1n : 0n);
-  const taken = new Set(reserved.filter((ip) => {
-    const r = rangeFor(set, ip);
-    return r !== undefined && !ipEqual(ip, r.gateway);
-  }).map(ipString));
+  const taken = new Set(
+    reserved
+      .filter((ip) => {
+        const r = rangeFor(set, ip);
+        return r !== undefined && !ipEqual(ip, r.gateway);
+      })
+      .map(ipString),
+  );
   return BigInt(taken.size) < size;
 }

@@ -100,11 +100,16 @@ const netType = goStruct('allocator.Net', {
       ranges: goSlice(rangeSetType),
     }),
   ),
-  runtimeConfig: goStruct('struct { IPRanges []allocator.RangeSet "json:\\"ipRanges,omitempty\\""; IPs []*ip.IP "json:\\"ips,omitempty\\"" }', {
-    ipRanges: goSlice(rangeSetType),
-    ips: requestedIPList,
-  }),
-  args: goPtr(goStruct('struct { A *allocator.IPAMArgs "json:\\"cni\\"" }', {cni: goPtr(goStruct('allocator.IPAMArgs', {ips: requestedIPList}))})),
+  runtimeConfig: goStruct(
+    'struct { IPRanges []allocator.RangeSet "json:\\"ipRanges,omitempty\\""; IPs []*ip.IP "json:\\"ips,omitempty\\"" }',
+    {
+      ipRanges: goSlice(rangeSetType),
+      ips: requestedIPList,
+    },
+  ),
+  args: goPtr(
+    goStruct('struct { A *allocator.IPAMArgs "json:\\"cni\\"" }', {cni: goPtr(goStruct('allocator.IPAMArgs', {ips: requestedIPList}))}),
+  ),
 });
 
 const present = <T>(list: (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);

@@ -61,7 +61,11 @@ function loadConf(args: CmdArgs): HostLocalConf {
 
 function checkName(conf: HostLocalConf): void {
   if (!NAME_RE.test(conf.name)) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, conf.name ? 'invalid characters found in network name' : 'missing network name', conf.name);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      conf.name ? 'invalid characters found in network name' : 'missing network name',
+      conf.name,
+    );
   }
 }
 
@@ -103,7 +107,8 @@ async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
       }
       undo.push(`release the address of range ${idx}`, () => allocator.release(args.containerId, args.ifname));
     }
-    if (requested.size > 0) throw new CniError(ErrorCode.Internal, `failed to allocate all requested IPs: ${[...requested.keys()].join(' ')}`);
+    if (requested.size > 0)
+      throw new CniError(ErrorCode.Internal, `failed to allocate all requested IPs: ${[...requested.keys()].join(' ')}`);
     return got;
   });
   result.ips = ips;
@@ -138,9 +143,7 @@ async function gc(ctx: PluginContext, args: CmdArgs): Promise<void> {
   const conf = loadConf(args);
   const valid = validAttachments(args.stdin);
   const store = openStore(ctx, conf);
-  const released = await store.withLock(() =>
-    listReservations(store).filter((r) => !valid.has(r.id, r.ifname) && releaseReservation(r)),
-  );
+  const released = await store.withLock(() => listReservations(store).filter((r) => !valid.has(r.id, r.ifname) && releaseReservation(r)));
   for (const r of released) ctx.log.debug(`host-local gc: released ${r.ip} of ${r.id}/${r.ifname ?? ''}`);
 }
 
@@ -156,10 +159,15 @@ async function status(ctx: PluginContext, args: CmdArgs): Promise<void> {
   const dir = join(conf.dataDir || ctx.paths.networksDir, conf.name);
   const problem = storeWriteProblem(dir);
   if (problem) throw new CniError(ErrorCode.PluginNotAvailable, `host-local store cannot be written: ${problem}`);
-  const reserved = readReservations(dir).map((r) => parseIP(r.ip)).filter((ip): ip is Addr => ip !== undefined);
+  const reserved = readReservations(dir)
+    .map((r) => parseIP(r.ip))
+    .filter((ip): ip is Addr => ip !== undefined);
   for (const [idx, set] of conf.ranges.entries()) {
     if (!hasFreeAddress(set, reserved)) {
-      throw new CniError(ErrorCode.PluginNotAvailable, `failed to allocate for range ${idx}: no IP addresses available in range set: ${rangeSetString(set)}`);
+      throw new CniError(
+        ErrorCode.PluginNotAvailable,
+        `failed to allocate for range ${idx}: no IP addresses available in range set: ${rangeSetString(set)}`,
+      );
     }
   }
 }

@@ -1,4 +1,18 @@
-import {bits, cidrContains, cidrString, ipCmp, ipEqual, ipString, isV4, lastOf, networkOf, nextIP, sameFamily, type Addr, type Cidr} from '../../util/ip.js';
+import {
+  bits,
+  cidrContains,
+  cidrString,
+  ipCmp,
+  ipEqual,
+  ipString,
+  isV4,
+  lastOf,
+  networkOf,
+  nextIP,
+  sameFamily,
+  type Addr,
+  type Cidr,
+} from '../../util/ip.js';
 
 /**
  * host-local ranges, following the reference's allocator/range.go: a range

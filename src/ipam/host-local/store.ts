@@ -1,4 +1,17 @@
-import {accessSync, closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync, type Dirent} from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Dirent,
+} from 'node:fs';
 import {join, relative, isAbsolute, basename, dirname} from 'node:path';
 import {lockFile, openLockFile, withLock, type FileLock, type FlockOptions} from '../../lock/flock.js';
 import {ipString, parseIP, type Addr} from '../../util/ip.js';
@@ -63,7 +76,10 @@ export class DiskStore {
   readonly dir: string;
   private readonly lockPath: string;
 
-  private constructor(dir: string, private readonly lockOpts: FlockOptions) {
+  private constructor(
+    dir: string,
+    private readonly lockOpts: FlockOptions,
+  ) {
     this.dir = dir;
     this.lockPath = join(dir, 'lock');
   }
@@ -208,7 +224,6 @@ export class DiskStore {
     });
     return found;
   }
-
 }
 
 function unlinkQuiet(path: string): boolean {

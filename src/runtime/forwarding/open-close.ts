@@ -52,7 +52,12 @@ export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo,
  * that no known attachment uses, leaving out the attachments in `leaving`
  * (those a detach is deleting now). Returns the bridges it closed.
  */
-export async function releaseForwarding(deps: Deps, lists: NetworkConfigList[], leaving: ReadonlySet<string> = new Set(), only?: readonly string[]): Promise<string[]> {
+export async function releaseForwarding(
+  deps: Deps,
+  lists: NetworkConfigList[],
+  leaving: ReadonlySet<string> = new Set(),
+  only?: readonly string[],
+): Promise<string[]> {
   const bridges = new Set(lists.flatMap(bridgesOf).filter((b) => !only || only.includes(b)));
   const overlays = new Set(lists.flatMap(overlayBridgesOf));
   if (bridges.size === 0) return [];

@@ -58,7 +58,9 @@ export function publishRules(p: {key: string; bridge?: string; addresses: string
       // A mapping bound to an IPv6 host address never reaches an IPv4 container address.
       if (m.hostIP?.includes(':')) continue;
       const out0 = p.bridge ? ` -o ${p.bridge}` : '';
-      out.push(`-d ${ip}/32${out0} -p ${m.protocol} -m ${m.protocol} --dport ${m.containerPort} -m conntrack --ctstate DNAT --ctorigdstport ${m.hostPort} ${c} -j ACCEPT`);
+      out.push(
+        `-d ${ip}/32${out0} -p ${m.protocol} -m ${m.protocol} --dport ${m.containerPort} -m conntrack --ctstate DNAT --ctorigdstport ${m.hostPort} ${c} -j ACCEPT`,
+      );
     }
   }
   return [...new Set(out)];
@@ -103,7 +105,8 @@ export async function closePublished(deps: Deps, comments: string[]): Promise<nu
     if (mine.length === 0) return 0;
     const out = mine.map((r) => `-D ${r.slice(3)}`);
     if (mine.length === all.length) {
-      for (const parent of ['DOCKER-USER', 'FORWARD']) if (st.rules.includes(`-A ${parent} -j ${FORWARD_CHAIN}`)) out.push(`-D ${parent} -j ${FORWARD_CHAIN}`);
+      for (const parent of ['DOCKER-USER', 'FORWARD'])
+        if (st.rules.includes(`-A ${parent} -j ${FORWARD_CHAIN}`)) out.push(`-D ${parent} -j ${FORWARD_CHAIN}`);
       out.push(`-X ${FORWARD_CHAIN}`);
     }
     await restore(deps.runner, out);

@@ -19,18 +19,28 @@ export interface OverlayCheck {
 
 export async function overlayChecks(deps: Deps): Promise<OverlayCheck[]> {
   const found = await overlayNetworksIn(deps.confDir);
-  return Promise.all(found.map(async (f): Promise<OverlayCheck> => {
-    if (!f.network) return {check: 'overlay', status: 'fail', message: `${f.file}: ${f.error}`, fix: `fix or remove ${f.file}`};
-    const {list, conf} = f.network;
-    try {
-      return await withOverlay(conf, deps, async ({registry}) => {
-        const cfg = await registry.getConfig();
-        const {leases} = await registry.listLeases();
-        return {check: 'overlay', status: 'ok', message: `network ${list.name}: etcd answers at ${conf.etcd.endpoints.join(', ')}; overlay ${cidrString(cfg.network)} (vxlan VNI ${cfg.backend.vni}), ${leases.length} lease(s)`};
-      });
-    } catch (err) {
-      return {check: 'overlay', status: 'fail', message: `network ${list.name}: ${errorText(err)}`,
-        fix: `start etcd, or correct etcdEndpoints/etcdPrefix in ${f.file} (cni-docker overlay init writes the network config)`};
-    }
-  }));
+  return Promise.all(
+    found.map(async (f): Promise<OverlayCheck> => {
+      if (!f.network) return {check: 'overlay', status: 'fail', message: `${f.file}: ${f.error}`, fix: `fix or remove ${f.file}`};
+      const {list, conf} = f.network;
+      try {
+        return await withOverlay(conf, deps, async ({registry}) => {
+          const cfg = await registry.getConfig();
+          const {leases} = await registry.listLeases();
+          return {
+            check: 'overlay',
+            status: 'ok',
+            message: `network ${list.name}: etcd answers at ${conf.etcd.endpoints.join(', ')}; overlay ${cidrString(cfg.network)} (vxlan VNI ${cfg.backend.vni}), ${leases.length} lease(s)`,
+          };
+        });
+      } catch (err) {
+        return {
+          check: 'overlay',
+          status: 'fail',
+          message: `network ${list.name}: ${errorText(err)}`,
+          fix: `start etcd, or correct etcdEndpoints/etcdPrefix in ${f.file} (cni-docker overlay init writes the network config)`,
+        };
+      }
+    }),
+  );
 }

@@ -42,7 +42,14 @@ export async function overlayInit(deps: {etcdClient: EtcdClientFactory}, req: Ov
   const options = {endpoints: req.endpoints, tls: req.tls, username: req.username, password: req.password};
   check('--etcd', () => resolveOptions(options));
   const prefix = check('--prefix', () => parsePrefix(req.prefix ?? DEFAULT_PREFIX));
-  const input: NetworkConfigInput = {network: req.network, subnetLen: req.subnetLen, subnetMin: req.subnetMin, subnetMax: req.subnetMax, vni: req.vni, port: req.port};
+  const input: NetworkConfigInput = {
+    network: req.network,
+    subnetLen: req.subnetLen,
+    subnetMin: req.subnetMin,
+    subnetMax: req.subnetMax,
+    vni: req.vni,
+    port: req.port,
+  };
   const stored = check('overlay network', () => formatNetworkConfig(input));
   const cfg = checkNetworkConfig(input);
   const etcd = deps.etcdClient(options);
@@ -55,7 +62,14 @@ export async function overlayInit(deps: {etcdClient: EtcdClientFactory}, req: Ov
       key: configKey(prefix),
       written: r.written,
       stored,
-      overlay: {network: cidrString(cfg.network), subnetLen: cfg.subnetLen, subnetMin: ipString(cfg.subnetMin), subnetMax: ipString(cfg.subnetMax), vni: cfg.backend.vni, port: cfg.backend.port},
+      overlay: {
+        network: cidrString(cfg.network),
+        subnetLen: cfg.subnetLen,
+        subnetMin: ipString(cfg.subnetMin),
+        subnetMax: ipString(cfg.subnetMax),
+        vni: cfg.backend.vni,
+        port: cfg.backend.port,
+      },
     };
   } finally {
     await etcd.close();

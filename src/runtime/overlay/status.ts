@@ -47,7 +47,14 @@ export async function overlayStatus(deps: Deps, net: OverlayNetwork): Promise<Ov
       network: net.list.name,
       prefix: registry.prefix,
       endpoints: [...net.conf.etcd.endpoints],
-      overlay: {network: cidrString(cfg.network), subnetLen: cfg.subnetLen, subnetMin: ipString(cfg.subnetMin), subnetMax: ipString(cfg.subnetMax), vni: cfg.backend.vni, port: cfg.backend.port},
+      overlay: {
+        network: cidrString(cfg.network),
+        subnetLen: cfg.subnetLen,
+        subnetMin: ipString(cfg.subnetMin),
+        subnetMax: ipString(cfg.subnetMax),
+        vni: cfg.backend.vni,
+        port: cfg.backend.port,
+      },
       ...up,
       leases: leases.map((l) => ({
         subnet: cidrString(l.subnet),

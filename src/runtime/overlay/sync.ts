@@ -71,7 +71,9 @@ function syncReport(net: OverlayNetwork, up: Uplink, s: HostSync): OverlaySyncRe
 }
 
 async function syncLocked(deps: Deps, net: OverlayNetwork, registry: SubnetRegistry, up: Uplink): Promise<HostSync> {
-  return withHostLock(deps.paths.stateDir, () => syncHost(deps.runner, registry, {publicIP: up.publicIP, uplink: up.uplink, mtu: net.conf.mtu}, deps.hooks));
+  return withHostLock(deps.paths.stateDir, () =>
+    syncHost(deps.runner, registry, {publicIP: up.publicIP, uplink: up.uplink, mtu: net.conf.mtu}, deps.hooks),
+  );
 }
 
 /** One full sync of this host. */
@@ -81,7 +83,12 @@ export async function overlaySync(deps: Deps, net: OverlayNetwork): Promise<Over
 }
 
 /** The peers again from a fresh listing (after a change or a lost watch history). */
-async function resyncPeers(deps: Deps, registry: SubnetRegistry, own: SubnetLease, vni: number): Promise<{peers: Peer[]; changes: PeerChanges}> {
+async function resyncPeers(
+  deps: Deps,
+  registry: SubnetRegistry,
+  own: SubnetLease,
+  vni: number,
+): Promise<{peers: Peer[]; changes: PeerChanges}> {
   return withHostLock(deps.paths.stateDir, async () => {
     const {leases} = await registry.listLeases();
     const peers = peersFromLeases(leases, own, vni);
@@ -211,7 +218,8 @@ export async function followOverlay(deps: Deps, net: OverlayNetwork, opts: Follo
         pause = backoff.initial;
         const why = await followPhase(deps, net, conn.registry, s, opts);
         if (why === 'stop') break;
-        if (why === 'resync') report.info?.(`${net.list.name}: this host's lease on ${cidrString(s.lease.subnet)} is gone; taking one again`);
+        if (why === 'resync')
+          report.info?.(`${net.list.name}: this host's lease on ${cidrString(s.lease.subnet)} is gone; taking one again`);
       } catch (err) {
         if (signal?.aborted) break;
         report.info?.(`${net.list.name}: ${errorText(err)} (retrying in ${pause} ms)`);
@@ -229,6 +237,7 @@ export async function followOverlaysIn(deps: Deps, opts: FollowOptions = {}): Pr
   const found = await overlayNetworksIn(deps.confDir);
   for (const f of found) if (f.error) opts.report?.info?.(`${f.file}: not followed: ${f.error}`);
   const nets = found.flatMap((f) => (f.network ? [f.network] : []));
-  for (const n of nets) opts.report?.info?.(`following overlay network ${n.list.name} (etcd ${n.conf.etcd.endpoints.join(', ')}, prefix ${n.conf.prefix})`);
+  for (const n of nets)
+    opts.report?.info?.(`following overlay network ${n.list.name} (etcd ${n.conf.etcd.endpoints.join(', ')}, prefix ${n.conf.prefix})`);
   await Promise.all(nets.map((n) => followOverlay(deps, n, opts)));
 }

@@ -36,7 +36,10 @@ export interface PendingAttach {
   config: string;
   netns: string;
   cniArgs?: [string, string][];
-  /** What the cache will hold as capabilityArgs: a DEL of a half-made attach needs them too (portmap removes nothing without its portMappings). */
+  /**
+   * What the cache will hold as capabilityArgs: a DEL of a half-made attach
+   * needs them too (portmap removes nothing without its portMappings).
+   */
   capabilityArgs?: Record<string, unknown>;
 }
 
@@ -48,11 +51,22 @@ function metaFile(stateDir: string, network: string, containerId: string, ifname
   return path.join(metaDir(stateDir), `${network}-${containerId}-${ifname}.json`);
 }
 
-export async function writeMeta(stateDir: string, network: string, containerId: string, ifname: string, meta: AttachmentMeta): Promise<void> {
+export async function writeMeta(
+  stateDir: string,
+  network: string,
+  containerId: string,
+  ifname: string,
+  meta: AttachmentMeta,
+): Promise<void> {
   await writeFileAtomic(metaFile(stateDir, network, containerId, ifname), JSON.stringify(meta, null, 2) + '\n');
 }
 
-export async function readMeta(stateDir: string, network: string, containerId: string, ifname: string): Promise<AttachmentMeta | undefined> {
+export async function readMeta(
+  stateDir: string,
+  network: string,
+  containerId: string,
+  ifname: string,
+): Promise<AttachmentMeta | undefined> {
   try {
     // Synchronous, as the result cache's reads: list reads one per attachment.
     return JSON.parse(readFileSync(metaFile(stateDir, network, containerId, ifname), 'utf8')) as AttachmentMeta;
@@ -71,7 +85,20 @@ export async function deleteMeta(stateDir: string, network: string, containerId:
  * Attachments whose ADD started but never finished (attach was killed), as
  * cache-shaped entries; with `ids`, only those containers' (reading only their files).
  */
-export async function pendingEntries(stateDir: string, ids?: ReadonlySet<string>): Promise<{containerId: string; ifName: string; networkName: string; config: string; netns?: string; cniArgs?: [string, string][]; capabilityArgs?: Record<string, unknown>}[]> {
+export async function pendingEntries(
+  stateDir: string,
+  ids?: ReadonlySet<string>,
+): Promise<
+  {
+    containerId: string;
+    ifName: string;
+    networkName: string;
+    config: string;
+    netns?: string;
+    cniArgs?: [string, string][];
+    capabilityArgs?: Record<string, unknown>;
+  }[]
+> {
   const out = [];
   for (const key of await listMetaKeys(stateDir)) {
     if (!nameMayHold(key, ids)) continue;
@@ -83,7 +110,15 @@ export async function pendingEntries(stateDir: string, ids?: ReadonlySet<string>
     }
     const p = meta.pending;
     if (!p || key !== `${p.network}-${p.containerId}-${p.ifname}` || (ids && !ids.has(p.containerId))) continue;
-    out.push({containerId: p.containerId, ifName: p.ifname, networkName: p.network, config: p.config, netns: p.netns, cniArgs: p.cniArgs, capabilityArgs: p.capabilityArgs});
+    out.push({
+      containerId: p.containerId,
+      ifName: p.ifname,
+      networkName: p.network,
+      config: p.config,
+      netns: p.netns,
+      cniArgs: p.cniArgs,
+      capabilityArgs: p.capabilityArgs,
+    });
   }
   return out;
 }

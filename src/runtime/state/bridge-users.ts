@@ -73,7 +73,12 @@ export async function bridgesInUse(stateDir: string, leaving: ReadonlySet<string
  * stay: an attach may be between those two writes right now. Returns the
  * keys removed.
  */
-export async function pruneBridgeUsers(stateDir: string, known: ReadonlySet<string>, minAgeMs = 60_000, now = Date.now()): Promise<string[]> {
+export async function pruneBridgeUsers(
+  stateDir: string,
+  known: ReadonlySet<string>,
+  minAgeMs = 60_000,
+  now = Date.now(),
+): Promise<string[]> {
   const root = bridgeUsersDir(stateDir);
   const removed: string[] = [];
   for (const b of await names(root)) {

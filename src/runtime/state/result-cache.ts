@@ -32,7 +32,9 @@ export function resultsDir(cacheDir: string): string {
 
 export function cacheFile(cacheDir: string, networkName: string, containerId: string, ifName: string): string {
   if (!networkName || !containerId || !ifName) {
-    throw new Error(`cache file path requires network name (${JSON.stringify(networkName)}), container ID (${JSON.stringify(containerId)}), and interface name (${JSON.stringify(ifName)})`);
+    throw new Error(
+      `cache file path requires network name (${JSON.stringify(networkName)}), container ID (${JSON.stringify(containerId)}), and interface name (${JSON.stringify(ifName)})`,
+    );
   }
   return path.join(resultsDir(cacheDir), `${networkName}-${containerId}-${ifName}`);
 }
@@ -75,7 +77,12 @@ export async function writeCache(cacheDir: string, e: CacheEntry): Promise<strin
 }
 
 /** The entry, or undefined when there is no cache file. Throws for an unreadable one. */
-export async function readCache(cacheDir: string, networkName: string, containerId: string, ifName: string): Promise<CacheEntry | undefined> {
+export async function readCache(
+  cacheDir: string,
+  networkName: string,
+  containerId: string,
+  ifName: string,
+): Promise<CacheEntry | undefined> {
   const file = cacheFile(cacheDir, networkName, containerId, ifName);
   let text: string;
   try {

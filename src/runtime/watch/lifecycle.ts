@@ -37,7 +37,14 @@ export interface WatchAction {
 export function labelNetworks(labels: Record<string, string> | undefined): string[] {
   const v = labels?.[NETWORKS_LABEL];
   if (!v) return [];
-  return [...new Set(v.split(',').map((s) => s.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** The addresses (bare) and MAC an attachment had, to request them again. */

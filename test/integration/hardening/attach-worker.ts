@@ -10,7 +10,10 @@ import {detach} from '../../../src/runtime/detach.js';
 const [verb, conf, netns] = process.argv.slice(2);
 const deps = makeDeps({paths: JSON.parse(process.env.THD_PATHS ?? '{}')});
 try {
-  const out = verb === 'attach' ? await attach(deps, {containers: [], netns: [netns], conf, ifname: 'eth1'}) : await detach(deps, {containers: [], netns: [netns], conf});
+  const out =
+    verb === 'attach'
+      ? await attach(deps, {containers: [], netns: [netns], conf, ifname: 'eth1'})
+      : await detach(deps, {containers: [], netns: [netns], conf});
   process.stdout.write(JSON.stringify(out));
   process.exit(out.failures.length > 0 ? 1 : 0);
 } catch (err) {

@@ -46,8 +46,29 @@ describe('hardening: concurrent attach/detach (integration)', function () {
     assertRoot();
     tmp = mkdtempSync(path.join(tmpdir(), 'thd-conc-'));
     conf = path.join(tmp, 'thdnet.conflist');
-    writeFileSync(conf, JSON.stringify({cniVersion: '1.0.0', name: 'thdnet', plugins: [{type: 'bridge', bridge: 'thdbr0', isGateway: true, ipam: {type: 'host-local', subnet: '10.217.0.0/24', dataDir: path.join(tmp, 'data')}}]}));
-    env = {...process.env, THD_PATHS: JSON.stringify({networksDir: path.join(tmp, 'networks'), cacheDir: path.join(tmp, 'cache'), stateDir: path.join(tmp, 'state')})};
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'thdnet',
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: 'thdbr0',
+            isGateway: true,
+            ipam: {type: 'host-local', subnet: '10.217.0.0/24', dataDir: path.join(tmp, 'data')},
+          },
+        ],
+      }),
+    );
+    env = {
+      ...process.env,
+      THD_PATHS: JSON.stringify({
+        networksDir: path.join(tmp, 'networks'),
+        cacheDir: path.join(tmp, 'cache'),
+        stateDir: path.join(tmp, 'state'),
+      }),
+    };
     for (const n of netnses) await sh('ip', 'netns', 'add', n);
   });
 
@@ -59,7 +80,8 @@ describe('hardening: concurrent attach/detach (integration)', function () {
     if (tmp) rmSync(tmp, {recursive: true, force: true});
   });
 
-  const reserved = (): string[] => (existsSync(path.join(tmp, 'data', 'thdnet')) ? readdirSync(path.join(tmp, 'data', 'thdnet')).filter((f) => /^10\./.test(f)) : []);
+  const reserved = (): string[] =>
+    existsSync(path.join(tmp, 'data', 'thdnet')) ? readdirSync(path.join(tmp, 'data', 'thdnet')).filter((f) => /^10\./.test(f)) : [];
   const cached = (): string[] => (existsSync(path.join(tmp, 'cache', 'results')) ? readdirSync(path.join(tmp, 'cache', 'results')) : []);
 
   it(`${N} attach processes started together get ${N} distinct addresses; detaching all frees them`, async () => {
@@ -68,7 +90,14 @@ describe('hardening: concurrent attach/detach (integration)', function () {
     const addrs = outs.map((o) => o.out.done![0].addresses[0]);
     assert.equal(new Set(addrs).size, N, `duplicate addresses: ${addrs.join(' ')}`);
     assert.equal(reserved().length, N);
-    const inNs = await Promise.all(netnses.map(async (n) => JSON.parse(await sh('ip', '-n', n, '-j', 'addr', 'show', 'dev', 'eth1'))[0].addr_info.find((a: {family: string}) => a.family === 'inet').local));
+    const inNs = await Promise.all(
+      netnses.map(
+        async (n) =>
+          JSON.parse(await sh('ip', '-n', n, '-j', 'addr', 'show', 'dev', 'eth1'))[0].addr_info.find(
+            (a: {family: string}) => a.family === 'inet',
+          ).local,
+      ),
+    );
     assert.deepEqual(inNs.sort(), addrs.map((a) => a!.split('/')[0]).sort());
     const dels = await Promise.all(netnses.map((n) => worker(env, 'detach', conf, `/var/run/netns/${n}`)));
     for (const o of dels) assert.equal(o.code, 0, JSON.stringify(o.out));
@@ -84,7 +113,10 @@ describe('hardening: concurrent attach/detach (integration)', function () {
       const link = await sh('ip', '-n', ns, '-j', 'link', 'show', 'dev', 'eth1').catch(() => '');
       const attached = cached().length === 1 && reserved().length === 1 && link !== '';
       const detached = cached().length === 0 && reserved().length === 0 && link === '';
-      assert.ok(attached || detached, `round ${round}: cache ${cached().join(',')} reserved ${reserved().join(',')} link ${link ? 'present' : 'absent'}`);
+      assert.ok(
+        attached || detached,
+        `round ${round}: cache ${cached().join(',')} reserved ${reserved().join(',')} link ${link ? 'present' : 'absent'}`,
+      );
       if (attached) assert.equal((await worker(env, 'detach', conf, `/var/run/netns/${ns}`)).code, 0);
       assert.deepEqual([cached(), reserved()], [[], []]);
     }

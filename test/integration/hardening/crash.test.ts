@@ -32,15 +32,18 @@ describe('crash safety: kill -9 of attach at each step, then detach (real kernel
     if (process.getuid?.() !== 0) throw new Error('crash tests need root: run `sudo npm test` (after `sudo bin/setup`)');
     tmp = mkdtempSync(path.join(os.tmpdir(), 'thd-crash-'));
     conf = path.join(tmp, `${NET}.conf`);
-    writeFileSync(conf, JSON.stringify({
-      cniVersion: '1.0.0',
-      name: NET,
-      type: 'bridge',
-      bridge: BRIDGE,
-      isGateway: true,
-      ipMasq: true,
-      ipam: {type: 'host-local', subnet: '10.217.200.0/24'},
-    }));
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: NET,
+        type: 'bridge',
+        bridge: BRIDGE,
+        isGateway: true,
+        ipMasq: true,
+        ipam: {type: 'host-local', subnet: '10.217.200.0/24'},
+      }),
+    );
   });
 
   after(async () => {
@@ -68,7 +71,11 @@ describe('crash safety: kill -9 of attach at each step, then detach (real kernel
       assert.deepEqual(ours('/var/lib/cni/results', ns), [], 'no cache file');
       assert.deepEqual(ours('/var/lib/cni-docker/attachments', ns), [], 'no metadata');
       const inNs = JSON.parse(await sh('ip', '-n', ns, '-j', 'link')) as {ifname: string}[];
-      assert.deepEqual(inNs.map((l) => l.ifname), ['lo'], 'no interface left in the namespace');
+      assert.deepEqual(
+        inNs.map((l) => l.ifname),
+        ['lo'],
+        'no interface left in the namespace',
+      );
       const ports = (JSON.parse(await sh('ip', '-j', 'link')) as {ifname: string; master?: string}[]).filter((l) => l.master === BRIDGE);
       assert.deepEqual(ports, [], 'no veth left on the bridge');
       await sh('ip', 'netns', 'del', ns);

@@ -20,7 +20,8 @@ const BRIDGE = 'thfbr0';
 const STORE = `/var/lib/cni/networks/${NET}`;
 const DEAD_DOCKER = 'unix:///tmp/thf-no-such-dir/docker.sock';
 
-const reservations = (): string[] => (existsSync(STORE) ? readdirSync(STORE).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip.')) : []);
+const reservations = (): string[] =>
+  existsSync(STORE) ? readdirSync(STORE).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip.')) : [];
 const files = (dir: string, id: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.includes(`-${id}-`)) : []);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const errorLines = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('pause-hook:'));
@@ -42,11 +43,21 @@ class Paused {
   private stdout = '';
   private readonly child: ChildProcess;
 
-  constructor(args: string[], private readonly gate: string, step: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(CLI_BIN, args, {env: {...process.env, ...env, CNI_DOCKER_PAUSE_AFTER: `${step}=${gate}`}, stdio: ['ignore', 'pipe', 'pipe']});
+  constructor(
+    args: string[],
+    private readonly gate: string,
+    step: string,
+    env: NodeJS.ProcessEnv = {},
+  ) {
+    this.child = spawn(CLI_BIN, args, {
+      env: {...process.env, ...env, CNI_DOCKER_PAUSE_AFTER: `${step}=${gate}`},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.done = new Promise((resolve) => this.child.on('close', (code) => resolve({code: code ?? -1, stdout: this.stdout, stderr: this.stderr})));
+    this.done = new Promise((resolve) =>
+      this.child.on('close', (code) => resolve({code: code ?? -1, stdout: this.stdout, stderr: this.stderr})),
+    );
   }
 
   async paused(): Promise<void> {
@@ -86,7 +97,18 @@ describe('Docker faults (real engine, real CLI)', function () {
     await assertDockerTestBed();
     tmp = mkdtempSync('/tmp/thf-');
     conf = path.join(tmp, `${NET}.conf`);
-    writeFileSync(conf, JSON.stringify({cniVersion: '1.0.0', name: NET, type: 'bridge', bridge: BRIDGE, isGateway: true, ipMasq: true, ipam: {type: 'host-local', subnet: '10.220.0.0/24'}}));
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: NET,
+        type: 'bridge',
+        bridge: BRIDGE,
+        isGateway: true,
+        ipMasq: true,
+        ipam: {type: 'host-local', subnet: '10.220.0.0/24'},
+      }),
+    );
   });
 
   after(async () => {
@@ -169,15 +191,23 @@ describe('Docker faults (real engine, real CLI)', function () {
         assert.equal(a.code, 0, a.stderr);
         const [att] = (JSON.parse(a.stdout) as {done: {ifname: string; addresses: string[]}[]}).done;
         const sandbox = (await containers.inspect(c.id)).NetworkSettings.SandboxKey;
-        assert.match(await sh('nsenter', `--net=${sandbox}`, 'ip', '-4', 'addr', 'show', att.ifname), new RegExp(`inet ${att.addresses[0]}`));
+        assert.match(
+          await sh('nsenter', `--net=${sandbox}`, 'ip', '-4', 'addr', 'show', att.ifname),
+          new RegExp(`inet ${att.addresses[0]}`),
+        );
       } finally {
         await proxy.cut();
       }
 
       const l = await cli(['list', '--json'], env);
       assert.equal(l.code, 0, l.stderr);
-      const mine = (JSON.parse(l.stdout) as {containerId: string; state: string; container: string}[]).filter((e) => e.containerId === c.id);
-      assert.deepEqual(mine.map((e) => [e.container, e.state]), [[c.name, 'unknown']]);
+      const mine = (JSON.parse(l.stdout) as {containerId: string; state: string; container: string}[]).filter(
+        (e) => e.containerId === c.id,
+      );
+      assert.deepEqual(
+        mine.map((e) => [e.container, e.state]),
+        [[c.name, 'unknown']],
+      );
 
       await docker('rm', '-f', c.name);
       const d = await cli(['detach', c.name], env);

@@ -31,20 +31,29 @@ describe('chain: our bridge + reference tuning (integration)', function () {
   });
 
   it('ADD threads prevResult to tuning, CHECK passes, DEL undoes both and drops the cache', async () => {
-    const ctx = makeDeps({env: {...process.env, CNI_PATH: '/usr/lib/cni'}, paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`}});
-    const list = loadConfList(JSON.stringify({
-      cniVersion: '1.0.0', name: 'tcorechain',
-      plugins: [
-        {type: 'bridge', bridge: BR, isGateway: true, ipam: {type: 'host-local', subnet: '10.210.20.0/24', dataDir: `${tmp}/networks`}},
-        {type: 'tuning', mtu: 1300, sysctl: {'net.ipv4.conf.eth0.arp_ignore': '1'}},
-      ],
-    }));
+    const ctx = makeDeps({
+      env: {...process.env, CNI_PATH: '/usr/lib/cni'},
+      paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/dhcp.sock`},
+    });
+    const list = loadConfList(
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'tcorechain',
+        plugins: [
+          {type: 'bridge', bridge: BR, isGateway: true, ipam: {type: 'host-local', subnet: '10.210.20.0/24', dataDir: `${tmp}/networks`}},
+          {type: 'tuning', mtu: 1300, sysctl: {'net.ipv4.conf.eth0.arp_ignore': '1'}},
+        ],
+      }),
+    );
     const rt: RuntimeConf = {containerId: 'tcorectr1', netns: `/var/run/netns/${NS}`, ifname: 'eth0', cniPath: ['/usr/lib/cni']};
 
     const result = await addNetworkList(ctx, list, rt);
     assert.equal(result.cniVersion, '1.0.0');
     assert.deepEqual(result.ips, [{interface: 2, address: '10.210.20.2/24', gateway: '10.210.20.1'}]);
-    assert.deepEqual(result.interfaces?.map((i) => i.name).filter((n) => !n.startsWith('veth')), [BR, 'eth0']);
+    assert.deepEqual(
+      result.interfaces?.map((i) => i.name).filter((n) => !n.startsWith('veth')),
+      [BR, 'eth0'],
+    );
     const link = JSON.parse(sh('ip', '-n', NS, '-j', 'link', 'show', 'eth0')) as {mtu: number}[];
     assert.equal(link[0].mtu, 1300, 'tuning applied its mtu to the interface our bridge created');
     assert.equal(sh('ip', 'netns', 'exec', NS, 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_ignore').trim(), '1');
@@ -58,7 +67,10 @@ describe('chain: our bridge + reference tuning (integration)', function () {
     await delNetworkList(ctx, list, rt);
     assert.doesNotMatch(sh('ip', '-n', NS, 'link'), /eth0/);
     assert.equal(existsSync(`${tmp}/cache/results/tcorechain-tcorectr1-eth0`), false);
-    assert.deepEqual(readdirSync(`${tmp}/networks/tcorechain`).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      readdirSync(`${tmp}/networks/tcorechain`).filter((f) => f.startsWith('10.')),
+      [],
+    );
     await delNetworkList(ctx, list, rt); // idempotent
   });
 });

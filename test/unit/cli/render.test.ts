@@ -22,9 +22,21 @@ describe('attachmentTable', () => {
 
   it('piped: tab-separated rows, no header, no escape codes (chalk is not needed); published ports last', async () => {
     const text = await attachmentTable(rows, {isTTY: false}, {});
-    assert.equal(text, `web\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\trunning\t-\ndb\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\tgone\t-\n`);
-    const published = {...row('web', 'running'), ports: [{hostPort: 18080, containerPort: 8080, protocol: 'tcp' as const}, {hostPort: 53, containerPort: 5353, protocol: 'udp' as const, hostIP: 'fd00::1'}]};
-    assert.equal((await attachmentTable([published], {isTTY: false}, {})).trimEnd().split('\t')[9], '18080->8080/tcp,[fd00::1]:53->5353/udp');
+    assert.equal(
+      text,
+      `web\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\trunning\t-\ndb\taaaaaaaaaaaa\tnet1\tbridge\teth1\t10.1.0.2/24\t02:00:00:00:00:01\t10.1.0.1\tgone\t-\n`,
+    );
+    const published = {
+      ...row('web', 'running'),
+      ports: [
+        {hostPort: 18080, containerPort: 8080, protocol: 'tcp' as const},
+        {hostPort: 53, containerPort: 5353, protocol: 'udp' as const, hostIP: 'fd00::1'},
+      ],
+    };
+    assert.equal(
+      (await attachmentTable([published], {isTTY: false}, {})).trimEnd().split('\t')[9],
+      '18080->8080/tcp,[fd00::1]:53->5353/udp',
+    );
   });
 
   it('on a terminal: a bold header and the state coloured (green running, red gone)', async () => {
@@ -50,6 +62,9 @@ describe('networkTable', () => {
       {file: '/c/a.conf', name: 'a', type: 'bridge', cniVersion: '1.0.0', subnets: ['10.1.0.0/24'], ipam: 'host-local', used: 1, free: 252},
       {file: '/c/b.conf', name: '', type: '', cniVersion: '', subnets: [], error: 'bad'},
     ];
-    assert.equal(await networkTable(nets, {isTTY: false}, {}), 'a\tbridge/host-local\t1.0.0\t10.1.0.0/24\t1\t252\t/c/a.conf\n-\t-\t-\t-\t-\t-\t/c/b.conf: bad\n');
+    assert.equal(
+      await networkTable(nets, {isTTY: false}, {}),
+      'a\tbridge/host-local\t1.0.0\t10.1.0.0/24\t1\t252\t/c/a.conf\n-\t-\t-\t-\t-\t-\t/c/b.conf: bad\n',
+    );
   });
 });

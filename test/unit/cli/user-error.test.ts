@@ -39,7 +39,11 @@ describe('cli/user-error userFacingError', () => {
 
   it('words a file-system error with a path as one line, with the root hint for permission errors', async () => {
     const {readdir, readFile} = await import('node:fs/promises');
-    const denied = Object.assign(new Error("EACCES: permission denied, scandir '/var/lib/cni/results'"), {code: 'EACCES', syscall: 'scandir', path: '/var/lib/cni/results'});
+    const denied = Object.assign(new Error("EACCES: permission denied, scandir '/var/lib/cni/results'"), {
+      code: 'EACCES',
+      syscall: 'scandir',
+      path: '/var/lib/cni/results',
+    });
     assert.deepEqual(userFacingError(denied), {
       message: '/var/lib/cni/results: permission denied (cni-docker needs root: run it with sudo)',
       exitCode: 1,

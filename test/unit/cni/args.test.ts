@@ -40,8 +40,11 @@ describe('cni/args parseCniArgs (the reference LoadArgs)', () => {
     assert.deepEqual(parseCniArgs('IgnoreUnknown=1', ['IP', 'IgnoreUnknown']), {});
   });
 
-  it('refuses an IgnoreUnknown that is not a boolean, as Go\'s unmarshal words it', () => {
-    assert.equal(refusal('IgnoreUnknown=yes', ['IP']), 'ARGS: error parsing value of pair "IgnoreUnknown=yes": boolean unmarshal error: invalid input yes');
+  it("refuses an IgnoreUnknown that is not a boolean, as Go's unmarshal words it", () => {
+    assert.equal(
+      refusal('IgnoreUnknown=yes', ['IP']),
+      'ARGS: error parsing value of pair "IgnoreUnknown=yes": boolean unmarshal error: invalid input yes',
+    );
   });
 
   it('refuses a piece without exactly one "="', () => {
@@ -54,11 +57,15 @@ describe('cni/args parseCniArgs (the reference LoadArgs)', () => {
     const key = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,6}$/).filter((k) => k !== 'IgnoreUnknown');
     const value = fc.stringMatching(/^[^;=]{0,8}$/);
     fc.assert(
-      fc.property(fc.uniqueArray(fc.tuple(key, value), {selector: ([k]) => k, maxLength: 6}), fc.array(key, {maxLength: 3}), (pairs, known) => {
-        const raw = ['IgnoreUnknown=1', ...pairs.map(([k, v]) => `${k}=${v}`)].join(';');
-        const want = Object.fromEntries(pairs.filter(([k]) => known.includes(k)));
-        assert.deepEqual(parseCniArgs(raw, known), want);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.tuple(key, value), {selector: ([k]) => k, maxLength: 6}),
+        fc.array(key, {maxLength: 3}),
+        (pairs, known) => {
+          const raw = ['IgnoreUnknown=1', ...pairs.map(([k, v]) => `${k}=${v}`)].join(';');
+          const want = Object.fromEntries(pairs.filter(([k]) => known.includes(k)));
+          assert.deepEqual(parseCniArgs(raw, known), want);
+        },
+      ),
     );
   });
 });

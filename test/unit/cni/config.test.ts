@@ -2,7 +2,16 @@ import {strict as assert} from 'node:assert';
 import {confToList, loadConf, loadConfList} from '../../../src/cni/config.js';
 import fc from 'fast-check';
 import {CniError, ErrorCode} from '../../../src/cni/errors.js';
-import {RUNS, anyJson, assertOneLineCniError, deepJson, hostileName, junkText, parsesOrRefuses, refusedWith} from '../../helpers/arbitraries.js';
+import {
+  RUNS,
+  anyJson,
+  assertOneLineCniError,
+  deepJson,
+  hostileName,
+  junkText,
+  parsesOrRefuses,
+  refusedWith,
+} from '../../helpers/arbitraries.js';
 
 describe('network configs', () => {
   it('loads a single config and wraps it into a list', () => {
@@ -14,24 +23,40 @@ describe('network configs', () => {
   });
 
   it('rejects unsupported versions with code 1 naming the supported list', () => {
-    assert.throws(() => loadConf('{"cniVersion":"0.9.9","name":"n","type":"bridge"}'),
-      (e: CniError) => e.code === 1 && e.message.includes('0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0'));
+    assert.throws(
+      () => loadConf('{"cniVersion":"0.9.9","name":"n","type":"bridge"}'),
+      (e: CniError) => e.code === 1 && e.message.includes('0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0'),
+    );
   });
 
   it('validates name, type and JSON with codes 7 and 6', () => {
-    assert.throws(() => loadConf('{"cniVersion":"1.0.0","name":"a b","type":"bridge"}'), (e: CniError) => e.code === 7);
+    assert.throws(
+      () => loadConf('{"cniVersion":"1.0.0","name":"a b","type":"bridge"}'),
+      (e: CniError) => e.code === 7,
+    );
     assert.throws(() => loadConf('{"cniVersion":"1.0.0","name":"n"}'), /missing 'type'/);
-    assert.throws(() => loadConf('{x'), (e: CniError) => e.code === 6);
+    assert.throws(
+      () => loadConf('{x'),
+      (e: CniError) => e.code === 6,
+    );
     assert.throws(() => loadConfList('{"cniVersion":"1.0.0","plugins":[{"type":"bridge"}]}'), /no name/);
     assert.throws(() => loadConfList('{"cniVersion":"1.0.0","name":"n","plugins":[]}'), /no plugin configs found/);
   });
 
   it('conflist: string booleans, cniVersions highest supported wins', () => {
-    const l = loadConfList('{"cniVersion":"0.4.0","cniVersions":["1.0.0","9.0.0"],"name":"n","disableCheck":"TRUE","plugins":[{"type":"bridge"},{"type":"portmap"}]}');
+    const l = loadConfList(
+      '{"cniVersion":"0.4.0","cniVersions":["1.0.0","9.0.0"],"name":"n","disableCheck":"TRUE","plugins":[{"type":"bridge"},{"type":"portmap"}]}',
+    );
     assert.equal(l.cniVersion, '1.0.0');
     assert.equal(l.disableCheck, true);
-    assert.deepEqual(l.plugins.map((p) => p.network.type), ['bridge', 'portmap']);
-    assert.throws(() => loadConfList('{"name":"n","disableCheck":"maybe","plugins":[{"type":"bridge"}]}'), /invalid value "maybe" for disableCheck/);
+    assert.deepEqual(
+      l.plugins.map((p) => p.network.type),
+      ['bridge', 'portmap'],
+    );
+    assert.throws(
+      () => loadConfList('{"name":"n","disableCheck":"maybe","plugins":[{"type":"bridge"}]}'),
+      /invalid value "maybe" for disableCheck/,
+    );
   });
 });
 
@@ -44,14 +69,24 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 describe('hardening: config parsing (property)', function () {
   this.timeout(20000);
-  const fields = fc.dictionary(fc.constantFrom('name', 'type', 'cniVersion', 'plugins', 'disableCheck', 'cniVersions', 'loadOnlyInlinedPlugins', 'NAME', 'Name'), anyJson, {maxKeys: 5});
+  const fields = fc.dictionary(
+    fc.constantFrom('name', 'type', 'cniVersion', 'plugins', 'disableCheck', 'cniVersions', 'loadOnlyInlinedPlugins', 'NAME', 'Name'),
+    anyJson,
+    {maxKeys: 5},
+  );
 
   it('loadConf: any text parses or is refused with code 1/6/7', () => {
-    fc.assert(fc.property(junkText, (t) => parsesOrRefuses(() => loadConf(t), LOAD_CODES)), {numRuns: RUNS});
+    fc.assert(
+      fc.property(junkText, (t) => parsesOrRefuses(() => loadConf(t), LOAD_CODES)),
+      {numRuns: RUNS},
+    );
   });
 
   it('loadConfList: any text parses or is refused with code 1/6/7', () => {
-    fc.assert(fc.property(junkText, (t) => parsesOrRefuses(() => loadConfList(t), LOAD_CODES)), {numRuns: RUNS});
+    fc.assert(
+      fc.property(junkText, (t) => parsesOrRefuses(() => loadConfList(t), LOAD_CODES)),
+      {numRuns: RUNS},
+    );
   });
 
   it('loadConf/loadConfList: wrong types in any field are refused cleanly, and an accepted name is valid', () => {
@@ -78,7 +113,10 @@ describe('hardening: config parsing (property)', function () {
         const n = JSON.stringify(name);
         const head = dup ? '"name":"thdok",' : '';
         refusedWith(() => loadConf(`{${head}"name":${n},"type":"bridge","cniVersion":"1.0.0"}`), [ErrorCode.InvalidNetworkConfig]);
-        refusedWith(() => loadConfList(`{${head}"name":${n},"cniVersion":"1.0.0","plugins":[{"type":"bridge"}]}`), [ErrorCode.InvalidNetworkConfig]);
+        refusedWith(
+          () => loadConfList(`{${head}"name":${n},"cniVersion":"1.0.0","plugins":[{"type":"bridge"}]}`),
+          [ErrorCode.InvalidNetworkConfig],
+        );
       }),
       {numRuns: RUNS},
     );

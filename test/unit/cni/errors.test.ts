@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert';
 import {CniError, ErrorCode, toCniError, wrapError} from '../../../src/cni/errors.js';
 
 describe('cni/errors', () => {
-  it('a CniError prints as the spec\'s {code, msg, details}, without details when there are none', () => {
+  it("a CniError prints as the spec's {code, msg, details}, without details when there are none", () => {
     const e = new CniError(ErrorCode.InvalidNetworkConfig, 'bad config', 'line 3');
     assert.deepEqual(JSON.parse(JSON.stringify(e)), {code: 7, msg: 'bad config', details: 'line 3'});
     assert.deepEqual(new CniError(ErrorCode.Internal, 'x').toJSON(), {code: 999, msg: 'x'});
@@ -28,7 +28,7 @@ describe('cni/errors', () => {
     assert.deepEqual(toCniError('just text').toJSON(), {code: 999, msg: 'just text'});
   });
 
-  it('wrapError keeps a CniError\'s code and gives a plain error 999', () => {
+  it("wrapError keeps a CniError's code and gives a plain error 999", () => {
     assert.deepEqual(wrapError('ADD', new CniError(ErrorCode.InvalidNetns, 'no netns')).toJSON(), {code: 8, msg: 'ADD: no netns'});
     assert.deepEqual(wrapError('ADD', new Error('boom')).toJSON(), {code: 999, msg: 'ADD: boom'});
   });

@@ -102,7 +102,10 @@ describe('cni/go-json: the Go-JSON reader', () => {
       ['{"ipam":{"type":5}}', 'json: cannot unmarshal number into Go struct field IPAM.ipam.type of type string'], // (reference)
       ['{"IPAM":{"TYPE":[]}}', 'json: cannot unmarshal array into Go struct field IPAM.ipam.type of type string'],
       ['{"runtimeConfig":{"mac":5}}', 'json: cannot unmarshal number into Go struct field .runtimeConfig.mac of type string'], // (reference)
-      ['{"runtimeConfig":5}', 'json: cannot unmarshal number into Go struct field NetConf.runtimeConfig of type struct { Mac string "json:\\"mac,omitempty\\"" }'], // (reference)
+      [
+        '{"runtimeConfig":5}',
+        'json: cannot unmarshal number into Go struct field NetConf.runtimeConfig of type struct { Mac string "json:\\"mac,omitempty\\"" }',
+      ], // (reference)
       ['{"list":{}}', 'json: cannot unmarshal object into Go struct field NetConf.list of type []string'],
       ['{"list":[true]}', 'json: cannot unmarshal bool into Go struct field NetConf.list of type string'],
       ['{"caps":{"a":1}}', 'json: cannot unmarshal number into Go struct field NetConf.caps of type bool'],
@@ -135,7 +138,10 @@ describe('cni/go-json: the Go-JSON reader', () => {
     assert.equal(message('{"subnet":null}', t), 'invalid CIDR address: '); // (reference)
     // its nested decode's type error is reported at the field that holds it
     assert.equal(message('{"subnet":5}', t), 'json: cannot unmarshal number into Go struct field IPAMConfig.subnet of type string');
-    assert.equal(message('{"routes":[{"dst":5}]}', t), 'json: cannot unmarshal number into Go struct field IPAMConfig.routes of type string');
+    assert.equal(
+      message('{"routes":[{"dst":5}]}', t),
+      'json: cannot unmarshal number into Go struct field IPAMConfig.routes of type string',
+    );
     assert.equal(message('{"plain":[{"dst":5}]}', t), 'json: cannot unmarshal number into Go struct field route.plain.dst of type string');
   });
 
@@ -149,7 +155,7 @@ describe('cni/go-json: the Go-JSON reader', () => {
   });
 });
 
-describe('cni/go-json: the plugins\' configs, as the reference plugins read them', () => {
+describe("cni/go-json: the plugins' configs, as the reference plugins read them", () => {
   const bridge = (extra: string) => `{"cniVersion":"1.0.0","name":"tgj","type":"bridge"${extra}}`;
   const err = (fn: () => unknown): string => {
     try {
@@ -161,14 +167,34 @@ describe('cni/go-json: the plugins\' configs, as the reference plugins read them
   };
 
   it('bridge: the last of vlan/VLAN, null keeping the earlier value, errors worded as the reference', () => {
-    assert.equal(err(() => bridgeConf(bridge(',"vlan":5000,"VLAN":6000'), '')), 'invalid VLAN ID 6000 (must be between 0 and 4094)'); // (reference)
-    assert.equal(err(() => bridgeConf(bridge(',"vlan":5000,"VLAN":null'), '')), 'invalid VLAN ID 5000 (must be between 0 and 4094)'); // (reference)
+    assert.equal(
+      err(() => bridgeConf(bridge(',"vlan":5000,"VLAN":6000'), '')),
+      'invalid VLAN ID 6000 (must be between 0 and 4094)',
+    ); // (reference)
+    assert.equal(
+      err(() => bridgeConf(bridge(',"vlan":5000,"VLAN":null'), '')),
+      'invalid VLAN ID 5000 (must be between 0 and 4094)',
+    ); // (reference)
     assert.equal(bridgeConf(bridge(',"mtu":1400,"MTU":1500'), '').mtu, 1500);
-    assert.equal(err(() => bridgeConf(bridge(',"args":{"cni":{"mac":5}}'), '')), 'failed to load netconf: json: cannot unmarshal number into Go struct field BridgeArgs.args.cni.mac of type string'); // (reference)
-    assert.equal(err(() => bridgeConf(bridge(',"dns":{"nameservers":5}'), '')), 'failed to load netconf: json: cannot unmarshal number into Go struct field DNS.dns.nameservers of type []string'); // (reference)
-    assert.equal(err(() => bridgeConf(bridge(',"capabilities":5'), '')), 'failed to load netconf: json: cannot unmarshal number into Go struct field NetConf.capabilities of type map[string]bool'); // (reference)
-    assert.equal(err(() => bridgeConf(bridge(',"prevResult":5'), '')), 'failed to load netconf: json: cannot unmarshal number into Go struct field NetConf.prevResult of type map[string]interface {}'); // (reference)
-    assert.deepEqual(bridgeConf(bridge(',"prevResult":{"cniVersion":"0.4.0"},"PREVRESULT":{"cniVersion":"1.0.0"}'), '').prevResult, {cniVersion: '1.0.0'});
+    assert.equal(
+      err(() => bridgeConf(bridge(',"args":{"cni":{"mac":5}}'), '')),
+      'failed to load netconf: json: cannot unmarshal number into Go struct field BridgeArgs.args.cni.mac of type string',
+    ); // (reference)
+    assert.equal(
+      err(() => bridgeConf(bridge(',"dns":{"nameservers":5}'), '')),
+      'failed to load netconf: json: cannot unmarshal number into Go struct field DNS.dns.nameservers of type []string',
+    ); // (reference)
+    assert.equal(
+      err(() => bridgeConf(bridge(',"capabilities":5'), '')),
+      'failed to load netconf: json: cannot unmarshal number into Go struct field NetConf.capabilities of type map[string]bool',
+    ); // (reference)
+    assert.equal(
+      err(() => bridgeConf(bridge(',"prevResult":5'), '')),
+      'failed to load netconf: json: cannot unmarshal number into Go struct field NetConf.prevResult of type map[string]interface {}',
+    ); // (reference)
+    assert.deepEqual(bridgeConf(bridge(',"prevResult":{"cniVersion":"0.4.0"},"PREVRESULT":{"cniVersion":"1.0.0"}'), '').prevResult, {
+      cniVersion: '1.0.0',
+    });
   });
 
   it('macvlan: the last master wins, ſ included; type errors worded as the reference', () => {
@@ -176,41 +202,101 @@ describe('cni/go-json: the plugins\' configs, as the reference plugins read them
     assert.equal(macvlanConf('{"name":"n","MASTER":"lo","master":"r1none"}').master, 'r1none'); // (reference)
     assert.equal(macvlanConf('{"name":"n","maſter":"lo"}').master, 'lo'); // (reference)
     assert.equal(macvlanConf('{"name":"n","master":"lo","master":null}').master, 'lo'); // (reference)
-    assert.equal(err(() => macvlanConf('{"name":"n","mode":5,"mtu":"x"}')), 'failed to load netconf: json: cannot unmarshal number into Go struct field NetConf.mode of type string'); // (reference)
-    assert.equal(err(() => macvlanConf('{"name":"n","type":5}')), 'failed to load netconf: json: cannot unmarshal number into Go struct field NetConf.type of type string'); // (reference)
-    assert.equal(err(() => macvlanConf('{"name":"n","ipam":[]}')), 'failed to load netconf: json: cannot unmarshal array into Go struct field NetConf.ipam of type types.IPAM'); // (reference)
+    assert.equal(
+      err(() => macvlanConf('{"name":"n","mode":5,"mtu":"x"}')),
+      'failed to load netconf: json: cannot unmarshal number into Go struct field NetConf.mode of type string',
+    ); // (reference)
+    assert.equal(
+      err(() => macvlanConf('{"name":"n","type":5}')),
+      'failed to load netconf: json: cannot unmarshal number into Go struct field NetConf.type of type string',
+    ); // (reference)
+    assert.equal(
+      err(() => macvlanConf('{"name":"n","ipam":[]}')),
+      'failed to load netconf: json: cannot unmarshal array into Go struct field NetConf.ipam of type types.IPAM',
+    ); // (reference)
   });
 
   it('host-local: its self-decoding types and struct names as the reference words them', () => {
     const hl = (ipam: string, top = '') => `{"cniVersion":"1.0.0","name":"tgj"${top},"ipam":{"type":"host-local"${ipam}}}`;
     const cases: [string, string][] = [
       [hl(',"subnet":5'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.subnet of type string'],
-      [hl(',"rangeStart":5,"subnet":"10.1.0.0/24"'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.rangeStart of type net.IP'],
-      [hl(',"subnet":"10.1.0.0/24","gateway":true'), 'json: cannot unmarshal bool into Go struct field IPAMConfig.ipam.gateway of type net.IP'],
-      [hl(',"subnet":"10.1.0.0/24","routes":5'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.routes of type []*types.Route'],
-      [hl(',"subnet":"10.1.0.0/24","routes":[5]'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.routes of type types.route'],
-      [hl(',"subnet":"10.1.0.0/24","routes":[{"dst":5}]'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.routes of type string'],
-      [hl(',"subnet":"10.1.0.0/24","routes":[{"dst":"0.0.0.0/0","gw":5}]'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.routes of type net.IP'],
-      [hl(',"subnet":"10.1.0.0/24","ranges":[5]'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.ranges of type allocator.RangeSet'],
-      [hl(',"subnet":"10.1.0.0/24","ranges":[[5]]'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.ranges of type allocator.Range'],
+      [
+        hl(',"rangeStart":5,"subnet":"10.1.0.0/24"'),
+        'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.rangeStart of type net.IP',
+      ],
+      [
+        hl(',"subnet":"10.1.0.0/24","gateway":true'),
+        'json: cannot unmarshal bool into Go struct field IPAMConfig.ipam.gateway of type net.IP',
+      ],
+      [
+        hl(',"subnet":"10.1.0.0/24","routes":5'),
+        'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.routes of type []*types.Route',
+      ],
+      [
+        hl(',"subnet":"10.1.0.0/24","routes":[5]'),
+        'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.routes of type types.route',
+      ],
+      [
+        hl(',"subnet":"10.1.0.0/24","routes":[{"dst":5}]'),
+        'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.routes of type string',
+      ],
+      [
+        hl(',"subnet":"10.1.0.0/24","routes":[{"dst":"0.0.0.0/0","gw":5}]'),
+        'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.routes of type net.IP',
+      ],
+      [
+        hl(',"subnet":"10.1.0.0/24","ranges":[5]'),
+        'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.ranges of type allocator.RangeSet',
+      ],
+      [
+        hl(',"subnet":"10.1.0.0/24","ranges":[[5]]'),
+        'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.ranges of type allocator.Range',
+      ],
       [hl(',"name":5'), 'json: cannot unmarshal number into Go struct field IPAMConfig.ipam.Name of type string'],
-      [hl('', ',"runtimeConfig":{"ipRanges":[[{"subnet":5}]]}'), 'json: cannot unmarshal number into Go struct field Range.runtimeConfig.ipRanges.subnet of type string'],
-      [hl('', ',"runtimeConfig":5'), 'json: cannot unmarshal number into Go struct field Net.runtimeConfig of type struct { IPRanges []allocator.RangeSet "json:\\"ipRanges,omitempty\\""; IPs []*ip.IP "json:\\"ips,omitempty\\"" }'],
+      [
+        hl('', ',"runtimeConfig":{"ipRanges":[[{"subnet":5}]]}'),
+        'json: cannot unmarshal number into Go struct field Range.runtimeConfig.ipRanges.subnet of type string',
+      ],
+      [
+        hl('', ',"runtimeConfig":5'),
+        'json: cannot unmarshal number into Go struct field Net.runtimeConfig of type struct { IPRanges []allocator.RangeSet "json:\\"ipRanges,omitempty\\""; IPs []*ip.IP "json:\\"ips,omitempty\\"" }',
+      ],
       [hl('', ',"args":{"cni":5}'), 'json: cannot unmarshal number into Go struct field .args.cni of type allocator.IPAMArgs'],
       [hl('', ',"args":{"cni":{"ips":[5]}}'), 'json: cannot unmarshal number into Go struct field IPAMArgs.args.cni.ips of type *ip.IP'],
-      ['{"cniVersion":"1.0.0","name":"tgj","ipam":5}', 'json: cannot unmarshal number into Go struct field Net.ipam of type allocator.IPAMConfig'],
+      [
+        '{"cniVersion":"1.0.0","name":"tgj","ipam":5}',
+        'json: cannot unmarshal number into Go struct field Net.ipam of type allocator.IPAMConfig',
+      ],
       [hl(',"subnet":"10.1.0.0/24","SUBNET":"10.2.0.0/33"'), 'invalid CIDR address: 10.2.0.0/33'],
       [hl(',"dataDir":5,"subnet":"bad"'), 'invalid CIDR address: bad'],
     ];
-    for (const [stdin, msg] of cases) assert.equal(err(() => hostLocalConf(stdin, '')), msg, stdin); // (reference, all)
+    for (const [stdin, msg] of cases)
+      assert.equal(
+        err(() => hostLocalConf(stdin, '')),
+        msg,
+        stdin,
+      ); // (reference, all)
     const c = hostLocalConf(hl(',"subnet":"10.1.0.0/24","rangeStart":null,"routes":null,"ranges":null,"RangeEnd":"10.1.0.9"'), '');
     assert.deepEqual([c.ranges.length, ipString(c.ranges[0][0].rangeEnd), c.routes], [1, '10.1.0.9', []]);
   });
 
   it('dhcp: its option structs, as the reference words them', () => {
-    const dh = (ipam: string) => ({containerId: 'c', netns: '/n', ifname: 'eth0', args: '', path: [], stdin: `{"cniVersion":"1.0.0","name":"tgj","ipam":{"type":"dhcp"${ipam}}}`});
-    assert.equal(err(() => dhcpConf(dh(',"request":[{"skipDefault":"x"}]'))), 'failed to load netconf: json: cannot unmarshal string into Go struct field RequestOption.ipam.request.skipDefault of type bool');
-    assert.equal(err(() => dhcpConf(dh(',"provide":[{"option":5}]'))), 'failed to load netconf: json: cannot unmarshal number into Go struct field ProvideOption.ipam.provide.option of type main.DHCPOption');
+    const dh = (ipam: string) => ({
+      containerId: 'c',
+      netns: '/n',
+      ifname: 'eth0',
+      args: '',
+      path: [],
+      stdin: `{"cniVersion":"1.0.0","name":"tgj","ipam":{"type":"dhcp"${ipam}}}`,
+    });
+    assert.equal(
+      err(() => dhcpConf(dh(',"request":[{"skipDefault":"x"}]'))),
+      'failed to load netconf: json: cannot unmarshal string into Go struct field RequestOption.ipam.request.skipDefault of type bool',
+    );
+    assert.equal(
+      err(() => dhcpConf(dh(',"provide":[{"option":5}]'))),
+      'failed to load netconf: json: cannot unmarshal number into Go struct field ProvideOption.ipam.provide.option of type main.DHCPOption',
+    );
     assert.equal(dhcpConf(dh(',"DaemonSocketPath":"/tmp/tgj.sock"')).daemonSocketPath, '/tmp/tgj.sock');
   });
 });

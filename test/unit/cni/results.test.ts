@@ -67,7 +67,10 @@ describe('results goldens (reference 1.1.1 output, byte-for-byte)', () => {
 
   it('the 0.2.0 output converts up to the reference 1.0.0 output (routes ip4 then ip6)', () => {
     const r = parseResult(JSON.parse(fixture('hostlocal-0.2.0.json')));
-    assert.deepEqual(r.routes?.map((x) => x.dst), ['0.0.0.0/0', '10.210.9.7/24', '::/0']);
+    assert.deepEqual(
+      r.routes?.map((x) => x.dst),
+      ['0.0.0.0/0', '10.210.9.7/24', '::/0'],
+    );
     assert.equal(r.ips?.length, 2);
   });
 
@@ -88,7 +91,11 @@ describe('results goldens (reference 1.1.1 output, byte-for-byte)', () => {
   });
 
   it('1.1.0 keeps the fields 1.0.0 drops (route priority, interface mtu)', () => {
-    const r: Result = {...hostLocalModel, interfaces: [{name: 'eth0', mtu: 1400, sandbox: '/x'}], ips: [{interface: 0, address: '10.210.1.2/29'}]};
+    const r: Result = {
+      ...hostLocalModel,
+      interfaces: [{name: 'eth0', mtu: 1400, sandbox: '/x'}],
+      ips: [{interface: 0, address: '10.210.1.2/29'}],
+    };
     const j = JSON.parse(renderResult(r, '1.1.0')) as {routes: {priority?: number}[]; interfaces: {mtu?: number}[]};
     assert.equal(j.routes[2].priority, 100);
     assert.equal(j.interfaces[0].mtu, 1400);

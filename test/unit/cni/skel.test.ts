@@ -6,17 +6,27 @@ const calls: [string, CmdArgs][] = [];
 const fake: CniFuncs = {
   add: async (a) => {
     calls.push(['ADD', a]);
-    return {cniVersion: '1.1.0', interfaces: [{name: 'eth0', sandbox: a.netns}], ips: [{interface: 0, address: '10.210.0.2/24', gateway: '10.210.0.1'}]};
+    return {
+      cniVersion: '1.1.0',
+      interfaces: [{name: 'eth0', sandbox: a.netns}],
+      ips: [{interface: 0, address: '10.210.0.2/24', gateway: '10.210.0.1'}],
+    };
   },
   del: async (a) => void calls.push(['DEL', a]),
   check: async (a) => void calls.push(['CHECK', a]),
 };
 const l2: CniFuncs = {...fake, add: async () => ({cniVersion: '1.1.0', interfaces: [{name: 'eth0'}]})};
-const failing: CniFuncs = {...fake, del: async () => { throw new Error('boom <1>'); }};
+const failing: CniFuncs = {
+  ...fake,
+  del: async () => {
+    throw new Error('boom <1>');
+  },
+};
 const load = async (t: string): Promise<CniFuncs | undefined> => ({fake, l2, failing})[t as 'fake'];
 
 const ENV = {CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/tcore-x', CNI_IFNAME: 'eth0', CNI_PATH: '/a:/b'};
-const conf = (extra: Record<string, unknown> = {}): string => JSON.stringify({cniVersion: '1.0.0', name: 'tcorenet', type: 'fake', ...extra});
+const conf = (extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({cniVersion: '1.0.0', name: 'tcorenet', type: 'fake', ...extra});
 
 function code(out: SkelOutput): number {
   assert.equal(out.exitCode, 1, `expected failure, got ${out.stdout}`);
@@ -29,8 +39,18 @@ describe('skel dispatcher', () => {
   it('ADD renders the result for the config version and passes CmdArgs through', async () => {
     const out = await runSkel({...ENV, CNI_ARGS: 'IgnoreUnknown=1'}, conf({cniVersion: '0.4.0'}), load);
     assert.equal(out.exitCode, 0);
-    assert.equal(out.stdout, '{\n    "cniVersion": "0.4.0",\n    "interfaces": [\n        {\n            "name": "eth0",\n            "sandbox": "/var/run/netns/tcore-x"\n        }\n    ],\n    "ips": [\n        {\n            "version": "4",\n            "interface": 0,\n            "address": "10.210.0.2/24",\n            "gateway": "10.210.0.1"\n        }\n    ],\n    "dns": {}\n}');
-    assert.deepEqual(calls[0][1], {containerId: 'c1', netns: '/var/run/netns/tcore-x', ifname: 'eth0', args: 'IgnoreUnknown=1', path: ['/a', '/b'], stdin: conf({cniVersion: '0.4.0'})});
+    assert.equal(
+      out.stdout,
+      '{\n    "cniVersion": "0.4.0",\n    "interfaces": [\n        {\n            "name": "eth0",\n            "sandbox": "/var/run/netns/tcore-x"\n        }\n    ],\n    "ips": [\n        {\n            "version": "4",\n            "interface": 0,\n            "address": "10.210.0.2/24",\n            "gateway": "10.210.0.1"\n        }\n    ],\n    "dns": {}\n}',
+    );
+    assert.deepEqual(calls[0][1], {
+      containerId: 'c1',
+      netns: '/var/run/netns/tcore-x',
+      ifname: 'eth0',
+      args: 'IgnoreUnknown=1',
+      path: ['/a', '/b'],
+      stdin: conf({cniVersion: '0.4.0'}),
+    });
   });
 
   it('no cniVersion means a 0.1.0 result', async () => {
@@ -40,14 +60,20 @@ describe('skel dispatcher', () => {
 
   it('VERSION ignores stdin and answers the supported list', async () => {
     const out = await runSkel({CNI_COMMAND: 'VERSION'}, 'not json', load);
-    assert.deepEqual(out, {stdout: '{"cniVersion":"1.1.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}\n', exitCode: 0});
+    assert.deepEqual(out, {
+      stdout: '{"cniVersion":"1.1.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}\n',
+      exitCode: 0,
+    });
   });
 
   it('an empty CNI_COMMAND prints the about text to stderr and succeeds', async () => {
     const out = await runSkel({}, '', load, {name: 'bridge'});
     assert.equal(out.exitCode, 0);
     assert.equal(out.stdout, '');
-    assert.equal(out.stderr, 'CNI bridge plugin version unknown\nCNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n');
+    assert.equal(
+      out.stderr,
+      'CNI bridge plugin version unknown\nCNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n',
+    );
   });
 
   it('missing env is code 4 listing every missing name in order', async () => {
@@ -63,7 +89,10 @@ describe('skel dispatcher', () => {
     assert.equal(code(await runSkel(ENV, '', load)), 6);
     assert.equal(code(await runSkel(ENV, JSON.stringify({cniVersion: '1.0.0'}), load)), 7);
     const bad = await runSkel(ENV, conf({name: 'x<&>'}), load);
-    assert.equal(bad.stdout, '{\n    "code": 7,\n    "msg": "invalid characters found in network name",\n    "details": "x\\u003c\\u0026\\u003e"\n}');
+    assert.equal(
+      bad.stdout,
+      '{\n    "code": 7,\n    "msg": "invalid characters found in network name",\n    "details": "x\\u003c\\u0026\\u003e"\n}',
+    );
   });
 
   it('code 4 for a bad container id or ifname, before the plugin runs', async () => {

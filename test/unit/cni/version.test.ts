@@ -9,7 +9,11 @@ describe('cni versions', () => {
   it('parses like Go: empty is 0.1.0, bad parts are code 6 with strconv text', () => {
     assert.deepEqual(parseVersion(''), [0, 1, 0]);
     assert.deepEqual(parseVersion('1'), [1, 0, 0]);
-    assert.throws(() => parseVersion('abc'), (e: CniError) => e.code === 6 && e.message === 'failed to convert major version part "abc": strconv.Atoi: parsing "abc": invalid syntax');
+    assert.throws(
+      () => parseVersion('abc'),
+      (e: CniError) =>
+        e.code === 6 && e.message === 'failed to convert major version part "abc": strconv.Atoi: parsing "abc": invalid syntax',
+    );
     assert.throws(() => parseVersion('1.2.3.4'), /too many parts/);
   });
   it('compares semver parts numerically', () => {
@@ -18,8 +22,13 @@ describe('cni versions', () => {
     assert.equal(compareVersions('1.0.0', '0.4.0'), 1);
   });
   it('gates unsupported versions with code 1 naming the list', () => {
-    assert.throws(() => checkVersionSupported('0.9.9'), (e: CniError) => e.code === 1 && e.msg === 'incompatible CNI versions'
-      && e.details === 'config is "0.9.9", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0" "1.1.0"]');
+    assert.throws(
+      () => checkVersionSupported('0.9.9'),
+      (e: CniError) =>
+        e.code === 1 &&
+        e.msg === 'incompatible CNI versions' &&
+        e.details === 'config is "0.9.9", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0" "1.1.0"]',
+    );
     checkVersionSupported('1.1.0');
   });
 });

@@ -19,7 +19,8 @@ describe('docker/client dockerEndpoint', () => {
   });
 
   it('leaves tcp, TLS and ssh endpoints to docker-modem, naming them as given', () => {
-    for (const host of ['tcp://10.0.0.5:2375', 'tcp://h:2376', 'ssh://me@h']) assert.deepEqual(dockerEndpoint({DOCKER_HOST: host}), {url: host});
+    for (const host of ['tcp://10.0.0.5:2375', 'tcp://h:2376', 'ssh://me@h'])
+      assert.deepEqual(dockerEndpoint({DOCKER_HOST: host}), {url: host});
   });
 });
 
@@ -75,17 +76,22 @@ describe('docker/client over dockerode', () => {
     rmSync(dir, {recursive: true, force: true});
   });
 
-  it('inspects, lists containers (all or running) and lists networks, returning the engine\'s JSON', async () => {
+  it("inspects, lists containers (all or running) and lists networks, returning the engine's JSON", async () => {
     handle = (req, res) => json(res, 200, req.url!.startsWith('/containers/web/json') ? {Id: 'abc'} : [{url: req.url}]);
     const a = api();
     assert.deepEqual(await a.inspectContainer('web'), {Id: 'abc'});
     assert.deepEqual(await a.listContainers(true), [{url: '/containers/json?all=true'}]);
     assert.deepEqual(await a.listContainers(false), [{url: '/containers/json?all=false'}]);
     assert.deepEqual(await a.listNetworks!(), [{url: '/networks'}]);
-    assert.deepEqual(seen, ['GET /containers/web/json', 'GET /containers/json?all=true', 'GET /containers/json?all=false', 'GET /networks']);
+    assert.deepEqual(seen, [
+      'GET /containers/web/json',
+      'GET /containers/json?all=true',
+      'GET /containers/json?all=false',
+      'GET /networks',
+    ]);
   });
 
-  it('an engine error is a DockerApiError with its status and the engine\'s message', async () => {
+  it("an engine error is a DockerApiError with its status and the engine's message", async () => {
     handle = (_req, res) => json(res, 404, {message: 'No such container: nope'});
     await assert.rejects(api().inspectContainer('nope'), (err: unknown) => {
       assert.ok(err instanceof DockerApiError);
@@ -97,7 +103,10 @@ describe('docker/client over dockerode', () => {
       res.writeHead(500);
       res.end('engine on fire\n');
     };
-    await assert.rejects(api().listContainers(true), (err: unknown) => err instanceof DockerApiError && err.statusCode === 500 && err.message === 'docker: engine on fire (HTTP 500)');
+    await assert.rejects(
+      api().listContainers(true),
+      (err: unknown) => err instanceof DockerApiError && err.statusCode === 500 && err.message === 'docker: engine on fire (HTTP 500)',
+    );
   });
 
   it('a success answer that is not JSON is a DockerApiError, not data', async () => {
@@ -141,6 +150,9 @@ describe('docker/client over dockerode', () => {
 
   it('an event stream the engine refuses is a DockerApiError', async () => {
     handle = (_req, res) => json(res, 500, {message: 'no events today'});
-    await assert.rejects(api().events!({}, () => undefined), /docker: no events today \(HTTP 500\)/);
+    await assert.rejects(
+      api().events!({}, () => undefined),
+      /docker: no events today \(HTTP 500\)/,
+    );
   });
 });

@@ -47,15 +47,27 @@ describe('docker/errors', () => {
       {id: 'abc123def4560000bbbb', name: 'db'},
     ];
     const e = new AmbiguousContainerError('abc123', matches);
-    assert.equal(e.message, 'container Id prefix "abc123" is ambiguous: it matches abc123def456 (web), abc123def456 (db); give more of the Id or the name');
+    assert.equal(
+      e.message,
+      'container Id prefix "abc123" is ambiguous: it matches abc123def456 (web), abc123def456 (db); give more of the Id or the name',
+    );
     assert.deepEqual(e.matches, matches);
   });
 
-  it('the container refusals say what to do, with the caller\'s context', () => {
+  it("the container refusals say what to do, with the caller's context", () => {
     assert.equal(new NoSuchContainerError('web').message, 'no such container: web');
     assert.equal(new ContainerNotRunningError('web', 'exited').message, 'container web is not running (status: exited); start it first');
-    assert.equal(new ContainerNotRunningError('web', 'paused', ' (its network is X\'s)').message, 'container web is not running (status: paused) (its network is X\'s); start it first');
-    assert.equal(new HostNetworkError('web').message, 'container web uses the host\'s network namespace (--net=host); refusing: attaching would reconfigure the host');
-    assert.match(new HostNetworkError('web', ' via --net=container:db').message, /^container web uses the host's network namespace \(--net=host\) via --net=container:db; refusing/);
+    assert.equal(
+      new ContainerNotRunningError('web', 'paused', " (its network is X's)").message,
+      "container web is not running (status: paused) (its network is X's); start it first",
+    );
+    assert.equal(
+      new HostNetworkError('web').message,
+      "container web uses the host's network namespace (--net=host); refusing: attaching would reconfigure the host",
+    );
+    assert.match(
+      new HostNetworkError('web', ' via --net=container:db').message,
+      /^container web uses the host's network namespace \(--net=host\) via --net=container:db; refusing/,
+    );
   });
 });

@@ -1,11 +1,6 @@
 import {strict as assert} from 'node:assert';
 import type {ContainerInfo} from '../../../src/docker/client.js';
-import {
-  AmbiguousContainerError,
-  DockerApiError,
-  HostNetworkError,
-  NoSuchContainerError,
-} from '../../../src/docker/errors.js';
+import {AmbiguousContainerError, DockerApiError, HostNetworkError, NoSuchContainerError} from '../../../src/docker/errors.js';
 import {lookupSandbox, matchContainers} from '../../../src/docker/lookup.js';
 import {FakeDocker, hexId} from '../../helpers/fake-docker.js';
 
@@ -19,19 +14,31 @@ describe('docker/lookup matchContainers', () => {
   const containers = list([a, 'web'], [b, 'db'], [c, 'abc1']);
 
   it('prefers an exact full Id', () => {
-    assert.deepEqual(matchContainers(containers, a).map((x) => x.Id), [a]);
+    assert.deepEqual(
+      matchContainers(containers, a).map((x) => x.Id),
+      [a],
+    );
   });
 
   it('prefers an exact name over an Id prefix (Docker precedence)', () => {
-    assert.deepEqual(matchContainers(containers, 'abc1').map((x) => x.Id), [c]);
+    assert.deepEqual(
+      matchContainers(containers, 'abc1').map((x) => x.Id),
+      [c],
+    );
   });
 
   it('accepts a name with a leading slash', () => {
-    assert.deepEqual(matchContainers(containers, '/db').map((x) => x.Id), [b]);
+    assert.deepEqual(
+      matchContainers(containers, '/db').map((x) => x.Id),
+      [b],
+    );
   });
 
   it('returns every container sharing an Id prefix', () => {
-    assert.deepEqual(matchContainers(containers, 'abc').map((x) => x.Id), [a, b]);
+    assert.deepEqual(
+      matchContainers(containers, 'abc').map((x) => x.Id),
+      [a, b],
+    );
   });
 
   it('returns nothing for a non-hex reference that is no name', () => {
@@ -81,7 +88,10 @@ describe('docker/lookup lookupSandbox', () => {
     const api = docker();
     await assert.rejects(lookupSandbox(api, 'aa'), (err: unknown) => {
       assert.ok(err instanceof AmbiguousContainerError);
-      assert.deepEqual(err.matches, [{id: web, name: 'web'}, {id: db, name: 'db'}]);
+      assert.deepEqual(err.matches, [
+        {id: web, name: 'web'},
+        {id: db, name: 'db'},
+      ]);
       assert.match(err.message, /"aa" is ambiguous: it matches aa1100000000 \(web\), aa2200000000 \(db\)/);
       return true;
     });
@@ -102,7 +112,10 @@ describe('docker/lookup lookupSandbox', () => {
   });
 
   it('refuses a stopped container', async () => {
-    await assert.rejects(lookupSandbox(docker(), 'stopped'), /^ContainerNotRunningError: container stopped is not running \(status: exited\)/);
+    await assert.rejects(
+      lookupSandbox(docker(), 'stopped'),
+      /^ContainerNotRunningError: container stopped is not running \(status: exited\)/,
+    );
   });
 
   it('refuses a --net=host container', async () => {
@@ -113,7 +126,7 @@ describe('docker/lookup lookupSandbox', () => {
     });
   });
 
-  it('resolves --net=container:X to X\'s namespace and says so', async () => {
+  it("resolves --net=container:X to X's namespace and says so", async () => {
     const sb = await lookupSandbox(docker(), 'sidecar');
     assert.equal(sb.id, joined);
     assert.equal(sb.pid, 202);

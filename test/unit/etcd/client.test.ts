@@ -9,7 +9,14 @@ import {json, scripted, type Behaviour} from '../../helpers/scripted-fetch.js';
  * are the transport's: transport.test.ts. Real etcd: the integration tests.)
  */
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const kv = (key: string, value: string, rev: number, extra: Record<string, string> = {}) => ({key: b64(key), value: b64(value), mod_revision: String(rev), create_revision: String(rev), version: '1', ...extra});
+const kv = (key: string, value: string, rev: number, extra: Record<string, string> = {}) => ({
+  key: b64(key),
+  value: b64(value),
+  mod_revision: String(rev),
+  create_revision: String(rev),
+  version: '1',
+  ...extra,
+});
 
 /** A client of one member answering through `answer`, and the requests it got (path and body). */
 function oneMember(answer: Behaviour) {
@@ -26,17 +33,24 @@ function oneMember(answer: Behaviour) {
 describe('etcd/client (scripted gateway)', () => {
   it('get asks for the one key and returns it decoded; a missing key is undefined', async () => {
     let found = true;
-    const {c, requests} = oneMember(() => json(200, {header: {revision: '9'}, ...(found ? {kvs: [kv('/k', 'v', 4, {lease: '7'})], count: '1'} : {})}));
+    const {c, requests} = oneMember(() =>
+      json(200, {header: {revision: '9'}, ...(found ? {kvs: [kv('/k', 'v', 4, {lease: '7'})], count: '1'} : {})}),
+    );
     assert.deepEqual(await c.get('/k'), {key: '/k', value: 'v', createRevision: 4, modRevision: 4, version: 1, lease: '7'});
     assert.deepEqual(requests[0], {path: '/v3/kv/range', body: {key: b64('/k')}});
     found = false;
     assert.equal(await c.get('/k'), undefined);
   });
 
-  it('getPrefix asks for the prefix\'s range and keeps only keys under it, with the header revision', async () => {
-    const {c, requests} = oneMember(() => json(200, {header: {revision: '12'}, kvs: [kv('/p/a', '1', 3), kv('/p/b', '2', 5), kv('/q', 'x', 6)]}));
+  it("getPrefix asks for the prefix's range and keeps only keys under it, with the header revision", async () => {
+    const {c, requests} = oneMember(() =>
+      json(200, {header: {revision: '12'}, kvs: [kv('/p/a', '1', 3), kv('/p/b', '2', 5), kv('/q', 'x', 6)]}),
+    );
     const r = await c.getPrefix('/p/');
-    assert.deepEqual(r.kvs.map((k) => `${k.key}=${k.value}`), ['/p/a=1', '/p/b=2']);
+    assert.deepEqual(
+      r.kvs.map((k) => `${k.key}=${k.value}`),
+      ['/p/a=1', '/p/b=2'],
+    );
     assert.equal(r.revision, 12);
     assert.deepEqual(requests[0].body, {key: b64('/p/'), range_end: b64('/p0')});
   });
@@ -46,25 +60,38 @@ describe('etcd/client (scripted gateway)', () => {
     assert.deepEqual(await c.put('/k', 'v'), {revision: 20});
     await c.put('/k', 'v', {lease: '0'});
     await c.put('/k', 'v', {lease: '-5'});
-    assert.deepEqual(requests.map((r) => r.body), [
-      {key: b64('/k'), value: b64('v')},
-      {key: b64('/k'), value: b64('v')},
-      {key: b64('/k'), value: b64('v'), lease: '-5'},
-    ]);
+    assert.deepEqual(
+      requests.map((r) => r.body),
+      [
+        {key: b64('/k'), value: b64('v')},
+        {key: b64('/k'), value: b64('v')},
+        {key: b64('/k'), value: b64('v'), lease: '-5'},
+      ],
+    );
   });
 
   // moved from transport.test.ts
-  it('reads the transaction\'s outcome: created, or the key as it stands', async () => {
+  it("reads the transaction's outcome: created, or the key as it stands", async () => {
     let created = false;
-    const {c, requests} = oneMember(() => (created ? json(200, {header: {revision: '9'}, succeeded: true})
-      : json(200, {header: {revision: '8'}, responses: [{response_range: {kvs: [{key: 'L2s=', value: 'b2xk', mod_revision: '3', version: '1', lease: '7'}]}}]})));
+    const {c, requests} = oneMember(() =>
+      created
+        ? json(200, {header: {revision: '9'}, succeeded: true})
+        : json(200, {
+            header: {revision: '8'},
+            responses: [{response_range: {kvs: [{key: 'L2s=', value: 'b2xk', mod_revision: '3', version: '1', lease: '7'}]}}],
+          }),
+    );
     const r = await c.createIfAbsent('/k', 'v', {lease: '42'});
     assert.deepEqual(requests[0].body, {
       compare: [{key: 'L2s=', target: 'VERSION', result: 'EQUAL', version: '0'}],
       success: [{request_put: {key: 'L2s=', value: 'dg==', lease: '42'}}],
       failure: [{request_range: {key: 'L2s='}}],
     });
-    assert.deepEqual(r, {created: false, revision: 8, existing: {key: '/k', value: 'old', createRevision: 0, modRevision: 3, version: 1, lease: '7'}});
+    assert.deepEqual(r, {
+      created: false,
+      revision: 8,
+      existing: {key: '/k', value: 'old', createRevision: 0, modRevision: 3, version: 1, lease: '7'},
+    });
     created = true;
     assert.deepEqual(await c.createIfAbsent('/k', 'v'), {created: true, revision: 9});
   });
@@ -96,15 +123,21 @@ describe('etcd/client (scripted gateway)', () => {
   it('leaseGrant reports an error in the answer, and an answer without an ID', async () => {
     let answer: unknown = {header: {}, error: 'etcdserver: too many requests'};
     const {c} = oneMember(() => json(200, answer));
-    await assert.rejects(c.leaseGrant(30), (e: unknown) => e instanceof EtcdError && e.message === 'etcd lease grant: etcdserver: too many requests');
+    await assert.rejects(
+      c.leaseGrant(30),
+      (e: unknown) => e instanceof EtcdError && e.message === 'etcd lease grant: etcdserver: too many requests',
+    );
     answer = {header: {}, TTL: '30'};
-    await assert.rejects(c.leaseGrant(30), {message: 'etcd lease grant: no lease ID in etcd\'s answer'});
+    await assert.rejects(c.leaseGrant(30), {message: "etcd lease grant: no lease ID in etcd's answer"});
   });
 
   // moved from transport.test.ts
   it('an expired lease keeps alive as 0 seconds; revoking an unknown lease is not an error', async () => {
-    const {c} = oneMember((path) => (path === '/v3/lease/keepalive' ? json(200, {result: {header: {revision: '2'}, ID: '9'}})
-      : json(404, {error: 'etcdserver: requested lease not found', code: 5})));
+    const {c} = oneMember((path) =>
+      path === '/v3/lease/keepalive'
+        ? json(200, {result: {header: {revision: '2'}, ID: '9'}})
+        : json(404, {error: 'etcdserver: requested lease not found', code: 5}),
+    );
     assert.equal(await c.leaseKeepAlive('9'), 0);
     await c.leaseRevoke('9');
   });
@@ -115,9 +148,12 @@ describe('etcd/client (scripted gateway)', () => {
     assert.equal(await c.leaseKeepAlive('9'), 25);
     assert.deepEqual(requests[0], {path: '/v3/lease/keepalive', body: {ID: '9'}});
     answer = {error: {grpc_code: 5, http_code: 404, message: 'etcdserver: requested lease not found'}};
-    await assert.rejects(c.leaseKeepAlive('9'), (e: unknown) => e instanceof EtcdError && e.code === 5 && e.message === 'etcd lease keepalive: etcdserver: requested lease not found');
+    await assert.rejects(
+      c.leaseKeepAlive('9'),
+      (e: unknown) => e instanceof EtcdError && e.code === 5 && e.message === 'etcd lease keepalive: etcdserver: requested lease not found',
+    );
     answer = {};
-    await assert.rejects(c.leaseKeepAlive('9'), {message: 'etcd lease keepalive: no result in etcd\'s answer'});
+    await assert.rejects(c.leaseKeepAlive('9'), {message: "etcd lease keepalive: no result in etcd's answer"});
   });
 
   it('leaseTimeToLive of an expired lease (etcd says -1) is 0', async () => {
@@ -135,7 +171,7 @@ describe('etcd/client (scripted gateway)', () => {
 
   it('an answer whose kvs is not a list is not read as keys', async () => {
     const {c} = oneMember(() => json(200, {header: {revision: '1'}, kvs: {key: b64('/k')}}));
-    await assert.rejects(c.get('/k'), {message: 'bad kvs in etcd\'s answer'});
+    await assert.rejects(c.get('/k'), {message: "bad kvs in etcd's answer"});
   });
 
   // moved from transport.test.ts (and extended)
@@ -163,7 +199,10 @@ describe('etcd/client (scripted gateway)', () => {
     const {c, requests} = oneMember(() => json(200, {header: {}, TTL: '5'}));
     await c.leaseTimeToLive('9223372036854775807');
     await c.leaseTimeToLive('-9223372036854775808');
-    assert.deepEqual(requests.map((r) => r.body.ID), ['9223372036854775807', '-9223372036854775808']);
+    assert.deepEqual(
+      requests.map((r) => r.body.ID),
+      ['9223372036854775807', '-9223372036854775808'],
+    );
   });
 
   it('close ends the watches still open, and a watch closed by itself is not closed again', async () => {
@@ -171,19 +210,28 @@ describe('etcd/client (scripted gateway)', () => {
     const {c} = oneMember((_path, _body, _headers, signal) => {
       signals.push(signal);
       // A stream that stays open (after its "created" line) until the request is aborted.
-      return new Response(new ReadableStream({
-        start(ctl) {
-          ctl.enqueue(new TextEncoder().encode(`${JSON.stringify({result: {header: {revision: '3'}, created: true}})}\n`));
-          signal.addEventListener('abort', () => ctl.error(signal.reason));
-        },
-      }), {status: 200});
+      return new Response(
+        new ReadableStream({
+          start(ctl) {
+            ctl.enqueue(new TextEncoder().encode(`${JSON.stringify({result: {header: {revision: '3'}, created: true}})}\n`));
+            signal.addEventListener('abort', () => ctl.error(signal.reason));
+          },
+        }),
+        {status: 200},
+      );
     });
     const w1 = c.watchPrefix('/a/', {onEvents: () => undefined});
     const w2 = c.watchPrefix('/b/', {onEvents: () => undefined});
     await Promise.all([w1.ready, w2.ready]);
     w1.close();
-    assert.deepEqual(signals.map((s) => s.aborted), [true, false]);
+    assert.deepEqual(
+      signals.map((s) => s.aborted),
+      [true, false],
+    );
     await c.close();
-    assert.deepEqual(signals.map((s) => s.aborted), [true, true]);
+    assert.deepEqual(
+      signals.map((s) => s.aborted),
+      [true, true],
+    );
   });
 });

@@ -3,7 +3,7 @@ import {b64, int64, leaseId, parseKeyValue, prefixRangeEnd, unb64} from '../../.
 
 const unb = (s: string) => Buffer.from(s, 'base64');
 
-describe('etcd/codec (the JSON gateway\'s encoding)', () => {
+describe("etcd/codec (the JSON gateway's encoding)", () => {
   it('base64 both ways, refusing what is not base64', () => {
     assert.equal(b64('/coreos.com/network/config'), 'L2NvcmVvcy5jb20vbmV0d29yay9jb25maWc=');
     assert.equal(unb64('L3gvYQ==', 'key'), '/x/a');
@@ -29,8 +29,14 @@ describe('etcd/codec (the JSON gateway\'s encoding)', () => {
   });
 
   it('parses a key-value, checking each field', () => {
-    assert.deepEqual(parseKeyValue({key: 'L3gvYQ==', create_revision: '2', mod_revision: '3', version: '2', value: 'djE=', lease: '99'}),
-      {key: '/x/a', value: 'v1', createRevision: 2, modRevision: 3, version: 2, lease: '99'});
+    assert.deepEqual(parseKeyValue({key: 'L3gvYQ==', create_revision: '2', mod_revision: '3', version: '2', value: 'djE=', lease: '99'}), {
+      key: '/x/a',
+      value: 'v1',
+      createRevision: 2,
+      modRevision: 3,
+      version: 2,
+      lease: '99',
+    });
     assert.throws(() => parseKeyValue([]), /bad key-value/);
     assert.throws(() => parseKeyValue({key: 'L3gvYQ==', version: 'x'}), /bad version/);
   });

@@ -32,6 +32,9 @@ describe('etcd/options (endpoints and settings, checked before any connection)',
     assert.throws(() => resolveOptions({endpoints: ['https://a:1'], tls: {certFile: '/c'}}), /needs its key/);
     assert.throws(() => resolveOptions({endpoints: ['https://a:1'], username: 'u'}), /both a user and a password/);
     assert.throws(() => resolveOptions({endpoints: ['https://a:1'], timeoutMs: 0}), /timeout must be/);
-    assert.deepEqual([resolveOptions({endpoints: ['http://a:1']}).timeoutMs, resolveOptions({endpoints: ['http://a:1']}).attemptTimeoutMs], [5000, 2000]);
+    assert.deepEqual(
+      [resolveOptions({endpoints: ['http://a:1']}).timeoutMs, resolveOptions({endpoints: ['http://a:1']}).attemptTimeoutMs],
+      [5000, 2000],
+    );
   });
 });

@@ -7,29 +7,42 @@ import {jsonLines} from '../../../src/etcd/watch.js';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const line = (v: unknown) => `${JSON.stringify(v)}\n`;
 const created = (rev: number) => line({result: {header: {revision: String(rev)}, created: true}});
-const put = (key: string, value: string, rev: number) => line({result: {header: {revision: String(rev)}, events: [{kv: {key: b64(key), value: b64(value), mod_revision: String(rev), create_revision: String(rev), version: '1'}}]}});
-const del = (key: string, rev: number) => line({result: {header: {revision: String(rev)}, events: [{type: 'DELETE', kv: {key: b64(key), mod_revision: String(rev)}}]}});
+const put = (key: string, value: string, rev: number) =>
+  line({
+    result: {
+      header: {revision: String(rev)},
+      events: [{kv: {key: b64(key), value: b64(value), mod_revision: String(rev), create_revision: String(rev), version: '1'}}],
+    },
+  });
+const del = (key: string, rev: number) =>
+  line({result: {header: {revision: String(rev)}, events: [{type: 'DELETE', kv: {key: b64(key), mod_revision: String(rev)}}]}});
 
 /** A streamed answer: the chunks, then the end of the stream (the member went away). */
 function stream(chunks: string[]): Response {
   const enc = new TextEncoder();
-  return new Response(new ReadableStream({
-    start(c) {
-      for (const ch of chunks) c.enqueue(enc.encode(ch));
-      c.close();
-    },
-  }), {status: 200});
+  return new Response(
+    new ReadableStream({
+      start(c) {
+        for (const ch of chunks) c.enqueue(enc.encode(ch));
+        c.close();
+      },
+    }),
+    {status: 200},
+  );
 }
 
 /** A stream that stays open until the request is aborted. */
 function openStream(chunks: string[], signal: AbortSignal): Response {
   const enc = new TextEncoder();
-  return new Response(new ReadableStream({
-    start(c) {
-      for (const ch of chunks) c.enqueue(enc.encode(ch));
-      signal.addEventListener('abort', () => c.error(signal.reason));
-    },
-  }), {status: 200});
+  return new Response(
+    new ReadableStream({
+      start(c) {
+        for (const ch of chunks) c.enqueue(enc.encode(ch));
+        signal.addEventListener('abort', () => c.error(signal.reason));
+      },
+    }),
+    {status: 200},
+  );
 }
 
 const waitFor = async (pred: () => boolean) => {
@@ -56,14 +69,24 @@ describe('etcd/watch (prefix watch over the streaming gateway, scripted)', () =>
     };
     const seen: WatchEvent[] = [];
     const errors: string[] = [];
-    const w = createEtcdClient({endpoints: ['http://a:1', 'http://b:1']}, {fetch}).watchPrefix('/p/', {onEvents: (e) => seen.push(...e), onError: (e) => errors.push(e.message)});
+    const w = createEtcdClient({endpoints: ['http://a:1', 'http://b:1']}, {fetch}).watchPrefix('/p/', {
+      onEvents: (e) => seen.push(...e),
+      onError: (e) => errors.push(e.message),
+    });
     await w.ready;
     await waitFor(() => seen.length === 3);
     w.close();
-    assert.deepEqual(seen.map((e) => (e.type === 'put' ? `put ${e.kv.key}=${e.kv.value}@${e.kv.modRevision}` : `delete ${e.key}@${e.modRevision}`)), ['put /p/a=1@11', 'delete /p/a@12', 'put /p/b=2@13']);
+    assert.deepEqual(
+      seen.map((e) => (e.type === 'put' ? `put ${e.kv.key}=${e.kv.value}@${e.kv.modRevision}` : `delete ${e.key}@${e.modRevision}`)),
+      ['put /p/a=1@11', 'delete /p/a@12', 'put /p/b=2@13'],
+    );
     assert.deepEqual(requests[0].create, {key: b64('/p/'), range_end: b64('/p0')});
     assert.equal(requests[1].create.start_revision, '13');
-    assert.deepEqual(requests.map((r) => r.host), ['a:1', 'b:1'], 'the next member first');
+    assert.deepEqual(
+      requests.map((r) => r.host),
+      ['a:1', 'b:1'],
+      'the next member first',
+    );
     assert.deepEqual(errors, ['watch stream closed by the server']);
   });
 
@@ -79,7 +102,11 @@ describe('etcd/watch (prefix watch over the streaming gateway, scripted)', () =>
       return openStream([created(41)], init.signal!);
     };
     const resets: number[] = [];
-    const w = createEtcdClient({endpoints: ['http://a:1']}, {fetch}).watchPrefix('/p/', {onEvents: () => {}, onReset: (rev) => resets.push(rev)}, {fromRevision: 5});
+    const w = createEtcdClient({endpoints: ['http://a:1']}, {fetch}).watchPrefix(
+      '/p/',
+      {onEvents: () => {}, onReset: (rev) => resets.push(rev)},
+      {fromRevision: 5},
+    );
     await waitFor(() => resets.length === 1);
     w.close();
     assert.deepEqual(resets, [41]);

@@ -42,7 +42,7 @@ class Recorder implements Plugin {
 }
 
 describe('exec/plugin withContext', () => {
-  it('binds the context to every command, each called as the plugin\'s own method', async () => {
+  it("binds the context to every command, each called as the plugin's own method", async () => {
     const p = new Recorder();
     const f = withContext(p, ctx);
     assert.deepEqual(await f.add(args), {cniVersion: '1.0.0'});

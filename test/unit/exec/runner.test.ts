@@ -56,14 +56,21 @@ describe('execaRunner', () => {
   });
 
   it('returns long output whole, characters split across reads intact', async () => {
-    const r = await runner.run(process.execPath, ['-e', "process.stdout.write('é'.repeat(100000)); process.stderr.write('ü'.repeat(50000))"]);
+    const r = await runner.run(process.execPath, [
+      '-e',
+      "process.stdout.write('é'.repeat(100000)); process.stderr.write('ü'.repeat(50000))",
+    ]);
     assert.equal(r.stdout, 'é'.repeat(100000));
     assert.equal(r.stderr, 'ü'.repeat(50000));
   });
 
   it('discards stdout, or both streams, when the caller has no use for them; the exit code stays', async () => {
     const script = 'echo out; echo err >&2; exit 5';
-    assert.deepEqual(await runner.run('sh', ['-c', script], {reject: false, discard: 'stdout'}), {stdout: '', stderr: 'err\n', exitCode: 5});
+    assert.deepEqual(await runner.run('sh', ['-c', script], {reject: false, discard: 'stdout'}), {
+      stdout: '',
+      stderr: 'err\n',
+      exitCode: 5,
+    });
     assert.deepEqual(await runner.run('sh', ['-c', script], {reject: false, discard: 'all'}), {stdout: '', stderr: '', exitCode: 5});
   });
 

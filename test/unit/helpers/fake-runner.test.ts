@@ -41,7 +41,7 @@ describe('test helper FakeRunner and its end-of-test check', () => {
     assert.doesNotMatch(report, /ip link show/);
   });
 
-  it('the root hook fails the test through the hook\'s error(), naming the problem, and passes a clean test', async () => {
+  it("the root hook fails the test through the hook's error(), naming the problem, and passes a clean test", async () => {
     const r = new FakeRunner([{argv: ['ip', 'link', 'show']}]);
     await bestEffort(r, 'ip', ['link', 'del', 'dev', 'x']);
     const errors: unknown[] = [];
@@ -49,13 +49,16 @@ describe('test helper FakeRunner and its end-of-test check', () => {
     mochaHooks.afterEach.call(hookCtx);
     mochaHooks.beforeEach(); // the rest of this test is a test again
     assert.equal(errors.length, 1);
-    assert.match(String(errors[0]), /unexpected calls or kept unused expectations during this test\nFakeRunner made at .*\n\s+- expected command ip link show\n\s+but got ip link del dev x/);
+    assert.match(
+      String(errors[0]),
+      /unexpected calls or kept unused expectations during this test\nFakeRunner made at .*\n\s+- expected command ip link show\n\s+but got ip link del dev x/,
+    );
     mochaHooks.afterEach.call(hookCtx);
     mochaHooks.beforeEach();
     assert.equal(errors.length, 1, 'nothing left to report');
   });
 
-  it('a responder answers in any order; undefined or an AssertionError is unexpected, any other throw is the command\'s failure', async () => {
+  it("a responder answers in any order; undefined or an AssertionError is unexpected, any other throw is the command's failure", async () => {
     const r = new FakeRunner(({argv, input}) => {
       assert.notEqual(argv[0], 'rm');
       if (argv[0] === 'boom') throw new Error('exploded');
@@ -82,16 +85,19 @@ describe('test helper FakeRunner and its end-of-test check', () => {
       {normalize: (t) => t.replace(/veth[0-9a-f]{4}/, 'vethX')},
     );
     assert.equal((await r.run('ip', ['link', 'add', 'veth12ab'], {input: 'veth12ab\n'})).stdout, 'veth12ab');
-    await assert.rejects(r.run('ip', ['link', 'del', 'veth12ab']), (e: unknown) => e instanceof CommandError && e.exitCode === 2 && e.stderr === 'gone');
+    await assert.rejects(
+      r.run('ip', ['link', 'del', 'veth12ab']),
+      (e: unknown) => e instanceof CommandError && e.exitCode === 2 && e.stderr === 'gone',
+    );
     assert.equal((await r.run('ip', ['link', 'del', 'veth12ab'], {reject: false})).exitCode, 2);
     assert.deepEqual(r.calls[0], {argv: ['ip', 'link', 'add', 'veth12ab'], input: 'veth12ab\n'}, 'calls are recorded as made');
   });
 
-  it('a runner made outside any test answers for each test\'s calls, and keeps its expectations for the end of the run', async () => {
+  it("a runner made outside any test answers for each test's calls, and keeps its expectations for the end of the run", async () => {
     setInTest(false);
     const shared = new FakeRunner([{argv: ['true']}, {argv: ['true']}]);
     setInTest(true);
-    assert.equal(checkFakeRunners(), undefined, 'its unused expectations are not this test\'s');
+    assert.equal(checkFakeRunners(), undefined, "its unused expectations are not this test's");
     await bestEffort(shared, 'false', []);
     assert.match(checkFakeRunners() ?? '', /- expected command true\n\s+but got false/);
     assert.equal(checkFakeRunners(), undefined, 'each unexpected call is reported once');

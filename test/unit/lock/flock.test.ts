@@ -78,7 +78,15 @@ describe('flock: the flock(2) lock other processes see', function () {
   });
 
   it('the lock goes when its process is killed (SIGKILL)', async () => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(FLOCK_JS)}); await m.lockFile(${JSON.stringify(lockPath)}); console.log('held'); setInterval(() => {}, 1000);`], {stdio: ['ignore', 'pipe', 'inherit']});
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(FLOCK_JS)}); await m.lockFile(${JSON.stringify(lockPath)}); console.log('held'); setInterval(() => {}, 1000);`,
+      ],
+      {stdio: ['ignore', 'pipe', 'inherit']},
+    );
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => (String(d).includes('held') ? resolve() : undefined));
       child.on('exit', (code) => reject(new Error(`holder exited ${code}`)));
@@ -92,7 +100,15 @@ describe('flock: the flock(2) lock other processes see', function () {
 
   it('does not keep a finished process alive', () => {
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(FLOCK_JS)}); (await m.lockFile(${JSON.stringify(lockPath)})).release(); console.log('done');`], {encoding: 'utf8', timeout: 10_000});
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(FLOCK_JS)}); (await m.lockFile(${JSON.stringify(lockPath)})).release(); console.log('done');`,
+      ],
+      {encoding: 'utf8', timeout: 10_000},
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'done');
     assert.ok(Date.now() - t0 < 5000);
@@ -164,7 +180,10 @@ describe('host-local flock: sections of one process share an acquisition', () =>
     await sleep(100);
     const t0 = Date.now();
     const waited = await Promise.all([1, 2, 3].map(() => withLock(lockPath, () => Date.now() - t0)));
-    assert.ok(waited.every((ms) => ms >= 200), `a section ran while another process held the lock: ${waited.join(', ')} ms`);
+    assert.ok(
+      waited.every((ms) => ms >= 200),
+      `a section ran while another process held the lock: ${waited.join(', ')} ms`,
+    );
     await gone;
   });
 
@@ -202,7 +221,10 @@ describe('host-local flock: sections of one process share an acquisition', () =>
   it('fails every waiting section when the lock cannot be taken, and recovers after', async () => {
     const bad = {flockBin: path.join(dir, 'no-such-flock')};
     const results = await Promise.allSettled([1, 2].map(() => withLock(lockPath, () => 'ran', bad)));
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
     assert.match(String((results[0] as PromiseRejectedResult).reason), /failed to lock/);
     assert.equal(await withLock(lockPath, () => 'ok'), 'ok');
   });

@@ -20,7 +20,7 @@ describe('net/errors', () => {
     }
   });
 
-  it('isNotFound also reads a command\'s stdout, and a plain error\'s message', () => {
+  it("isNotFound also reads a command's stdout, and a plain error's message", () => {
     assert.equal(isNotFound(cmdErr('', 'Link not found')), true);
     assert.equal(isNotFound(new Error('link not found')), true);
     assert.equal(isNotFound('no such device'), true);
@@ -45,10 +45,14 @@ describe('net/errors', () => {
     assert.equal(isNetnsMissing(cmdErr('nsenter: cannot open /run/netns/gone: No such file or directory')), true);
     assert.equal(isNetnsMissing(cmdErr('nsenter: cannot open /run/netns/x: Permission denied')), false);
     assert.equal(isNetnsMissing(cmdErr('Cannot open network namespace "x": No such file or directory')), false);
-    assert.equal(isNetnsMissing(new Error('nsenter: cannot open /run/netns/gone: No such file or directory')), false, 'a plain error is not a failed nsenter');
+    assert.equal(
+      isNetnsMissing(new Error('nsenter: cannot open /run/netns/gone: No such file or directory')),
+      false,
+      'a plain error is not a failed nsenter',
+    );
   });
 
-  it('errnoText gives the kernel\'s words in lower case, without the final dot', () => {
+  it("errnoText gives the kernel's words in lower case, without the final dot", () => {
     assert.equal(errnoText(cmdErr('RTNETLINK answers: File exists\n')), 'file exists');
     assert.equal(errnoText(cmdErr('Error: Nexthop has invalid gateway.\n')), 'nexthop has invalid gateway');
   });

@@ -11,7 +11,14 @@ describe('net/iproute', () => {
       {argv: ['nsenter', '--net=/run/netns/x', '--', 'ip', '-batch', '-'], input: 'addr add 10.1.2.3/24 dev eth0\nlink set dev eth0 up\n'},
     ]);
     await ipBatch(r, [['link', 'set', 'dev', 'eth0', 'up']]);
-    await ipBatch(r, [['addr', 'add', '10.1.2.3/24', 'dev', 'eth0'], ['link', 'set', 'dev', 'eth0', 'up']], '/run/netns/x');
+    await ipBatch(
+      r,
+      [
+        ['addr', 'add', '10.1.2.3/24', 'dev', 'eth0'],
+        ['link', 'set', 'dev', 'eth0', 'up'],
+      ],
+      '/run/netns/x',
+    );
     await ipBatch(r, []);
     r.assertDone();
   });
@@ -19,7 +26,13 @@ describe('net/iproute', () => {
   it('refuses a token a batch line could not carry, before running anything', async () => {
     const r = new FakeRunner([]);
     for (const bad of ['eth0 up', 'a"b', "a'b", 'a\\b', '#x', '', 'a\nb']) {
-      await assert.rejects(ipBatch(r, [['link', 'set', 'dev', bad, 'up'], ['link', 'show']]), /refusing unsafe token in ip batch/);
+      await assert.rejects(
+        ipBatch(r, [
+          ['link', 'set', 'dev', bad, 'up'],
+          ['link', 'show'],
+        ]),
+        /refusing unsafe token in ip batch/,
+      );
     }
     r.assertDone();
   });
@@ -27,10 +40,22 @@ describe('net/iproute', () => {
   it('reads `ip -j` (empty output is an empty list) and splits a JSON batch per command', async () => {
     const r = new FakeRunner([
       {argv: ['ip', '-j', 'route', 'show'], reply: {stdout: '\n'}},
-      {argv: ['ip', '-j', '-d', '-batch', '-'], input: 'link show dev a\nlink show dev b\n', reply: {stdout: '[{"ifname":"a"}]\n', exitCode: 1, stderr: 'Device "b" does not exist.\nCommand failed -:2\n'}},
+      {
+        argv: ['ip', '-j', '-d', '-batch', '-'],
+        input: 'link show dev a\nlink show dev b\n',
+        reply: {stdout: '[{"ifname":"a"}]\n', exitCode: 1, stderr: 'Device "b" does not exist.\nCommand failed -:2\n'},
+      },
     ]);
     assert.deepEqual(await ipRead(r, ['route', 'show']), []);
-    const {outputs, run} = await ipJsonBatch(r, [['link', 'show', 'dev', 'a'], ['link', 'show', 'dev', 'b']], undefined, false);
+    const {outputs, run} = await ipJsonBatch(
+      r,
+      [
+        ['link', 'show', 'dev', 'a'],
+        ['link', 'show', 'dev', 'b'],
+      ],
+      undefined,
+      false,
+    );
     assert.deepEqual(outputs, [[{ifname: 'a'}]]);
     assert.equal(failedBatchLine(run.stderr), 2);
     assert.equal(failedBatchLine('RTNETLINK answers: File exists'), undefined);
@@ -61,7 +86,8 @@ class FakeIpBatch implements Runner {
     let stdout = '';
     for (const [i, l] of input.split('\n').filter(Boolean).entries()) {
       const [obj, verb, , name] = l.split(' ');
-      if (obj === 'link' && verb === 'add' && l.endsWith('BAD')) return {stdout, stderr: `Error: bad.\nCommand failed -:${i + 1}\n`, exitCode: 1};
+      if (obj === 'link' && verb === 'add' && l.endsWith('BAD'))
+        return {stdout, stderr: `Error: bad.\nCommand failed -:${i + 1}\n`, exitCode: 1};
       if (verb === 'add') this.applied.push(l.split(' ')[2]);
       if (verb === 'show') stdout += `[{"ifname":"${name}"}]\n`;
     }
@@ -78,8 +104,14 @@ describe('net/iproute (host `ip -j -d -batch -` group commit)', () => {
     const asks = [[show('a')], [add('b'), show('b')], [show('c'), add('d'), show('d')], [add('e')]];
     const out = await Promise.all(asks.map((lines) => ipJsonBatch(r, lines)));
     assert.equal(r.maxInFlight, 1);
-    assert.deepEqual(r.runs, ['link show dev a\n', 'link add b\nlink show dev b\nlink show dev c\nlink add d\nlink show dev d\nlink add e\n']);
-    assert.deepEqual(out.map((o) => o.outputs), [[[{ifname: 'a'}]], [[{ifname: 'b'}]], [[{ifname: 'c'}], [{ifname: 'd'}]], []]);
+    assert.deepEqual(r.runs, [
+      'link show dev a\n',
+      'link add b\nlink show dev b\nlink show dev c\nlink add d\nlink show dev d\nlink add e\n',
+    ]);
+    assert.deepEqual(
+      out.map((o) => o.outputs),
+      [[[{ifname: 'a'}]], [[{ifname: 'b'}]], [[{ifname: 'c'}], [{ifname: 'd'}]], []],
+    );
     assert.deepEqual(r.applied, ['b', 'd', 'e']);
   });
 
@@ -87,12 +119,22 @@ describe('net/iproute (host `ip -j -d -batch -` group commit)', () => {
     const r = new FakeIpBatch();
     const asks = [[show('a')], [add('b')], [show('c'), ['link', 'add', 'BAD']], [add('d'), show('d')]];
     const out = await Promise.all(asks.map((lines) => ipJsonBatch(r, lines, undefined, false)));
-    assert.deepEqual(out.map((o) => o.run.exitCode), [0, 0, 1, 0]);
+    assert.deepEqual(
+      out.map((o) => o.run.exitCode),
+      [0, 0, 1, 0],
+    );
     assert.equal(out[2].run.stderr, 'Error: bad.\nCommand failed -:2\n');
     assert.deepEqual(out[2].outputs, [[{ifname: 'c'}]]);
     assert.deepEqual(out[3].outputs, [[{ifname: 'd'}]]);
-    assert.deepEqual(r.runs, ['link show dev a\n', 'link add b\nlink show dev c\nlink add BAD\nlink add d\nlink show dev d\n', 'link add d\nlink show dev d\n']);
+    assert.deepEqual(r.runs, [
+      'link show dev a\n',
+      'link add b\nlink show dev c\nlink add BAD\nlink add d\nlink show dev d\n',
+      'link add d\nlink show dev d\n',
+    ]);
     assert.deepEqual(r.applied, ['b', 'd'], 'every good batch applied exactly once');
-    await assert.rejects(ipJsonBatch(r, [add('x'), ['link', 'add', 'BAD']]), (e: unknown) => e instanceof CommandError && e.argv.join(' ') === 'ip -j -d -batch -' && /-:2/.test(e.stderr));
+    await assert.rejects(
+      ipJsonBatch(r, [add('x'), ['link', 'add', 'BAD']]),
+      (e: unknown) => e instanceof CommandError && e.argv.join(' ') === 'ip -j -d -batch -' && /-:2/.test(e.stderr),
+    );
   });
 });

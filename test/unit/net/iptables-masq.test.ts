@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import {masqChainName, masqComment, masqOwners, planFreshSetup, planSetup, planTeardown, setupIpMasq} from '../../../src/net/iptables-masq.js';
+import {
+  masqChainName,
+  masqComment,
+  masqOwners,
+  planFreshSetup,
+  planSetup,
+  planTeardown,
+  setupIpMasq,
+} from '../../../src/net/iptables-masq.js';
 import {parseNatSave} from '../../../src/net/iptables.js';
 import {FakeRunner} from '../../helpers/fake-runner.js';
 import {hexId} from '../../helpers/fake-docker.js';
@@ -30,13 +38,19 @@ describe('net/iptables-masq: masquerade chain naming and rules', () => {
   it('appends only what is missing (AppendUnique) and never re-declares an existing chain', () => {
     const table = parseNatSave(`:${t.chain} - [0:0]\n${saved.join('\n')}\n`);
     assert.equal(planSetup(t, table, ['10.77.0.2/24']), undefined);
-    assert.equal(planSetup(t, table, ['10.77.0.3/24']), `*nat\n-A POSTROUTING -s 10.77.0.3/32 -m comment --comment ${q} -j ${t.chain}\nCOMMIT\n`);
+    assert.equal(
+      planSetup(t, table, ['10.77.0.3/24']),
+      `*nat\n-A POSTROUTING -s 10.77.0.3/32 -m comment --comment ${q} -j ${t.chain}\nCOMMIT\n`,
+    );
   });
   it('tears down one jump but keeps the chain while another ifname still jumps to it', () => {
     const second = `-A POSTROUTING -s 10.77.0.3/32 -m comment --comment ${q} -j ${t.chain}`;
     const table = parseNatSave(`:${t.chain} - [0:0]\n${[...saved, second].join('\n')}\n`);
     assert.equal(planTeardown(t, table, {kind: 'ips', ips: ['10.77.0.3']}), `*nat\n-D ${second.slice(3)}\nCOMMIT\n`);
-    assert.equal(planTeardown(t, table, {kind: 'all'}), `*nat\n-D ${saved[0].slice(3)}\n-D ${second.slice(3)}\n-F ${t.chain}\n-X ${t.chain}\nCOMMIT\n`);
+    assert.equal(
+      planTeardown(t, table, {kind: 'all'}),
+      `*nat\n-D ${saved[0].slice(3)}\n-D ${second.slice(3)}\n-F ${t.chain}\n-X ${t.chain}\nCOMMIT\n`,
+    );
     assert.equal(planTeardown(t, table, {kind: 'except', ips: ['10.77.0.2']}), `*nat\n-D ${second.slice(3)}\nCOMMIT\n`);
   });
   it('is a no-op when nothing is there', () => {
@@ -52,7 +66,11 @@ describe('net/iptables-masq: masquerade chain naming and rules', () => {
     assert.doesNotMatch(fresh, /^:/m, 'a :CHAIN line under --noflush would flush an existing chain');
     const saved = `*nat\n:${chain} - [0:0]\n-A ${chain} -d 10.212.0.0/24 -m comment --comment ${q} -j ACCEPT\nCOMMIT\n`;
     const r = new FakeRunner([
-      {argv: ['iptables-restore', '--noflush', '-w'], input: fresh, reply: {exitCode: 1, stderr: 'iptables-restore: line 2 failed: Chain already exists.'}},
+      {
+        argv: ['iptables-restore', '--noflush', '-w'],
+        input: fresh,
+        reply: {exitCode: 1, stderr: 'iptables-restore: line 2 failed: Chain already exists.'},
+      },
       {argv: ['iptables-save', '-t', 'nat'], reply: {stdout: saved}},
       {
         argv: ['iptables-restore', '--noflush', '-w'],
@@ -69,7 +87,15 @@ describe('net/iptables-masq masqOwners', () => {
     const id = hexId('ab');
     const chain = masqChainName('tgc1', id);
     const c = `--comment "name: \\"tgc1\\" id: \\"${id}\\""`;
-    const t = parseNatSave([`:${chain} - [0:0]`, `:CNI-000000000000000000000000 - [0:0]`, `-A POSTROUTING -s 10.215.0.2/32 -m comment ${c} -j ${chain}`, `-A ${chain} -d 10.215.0.0/24 -m comment ${c} -j ACCEPT`, `-A POSTROUTING -s 10.215.0.3/32 -m comment --comment "name: \\"tgc1\\" id: \\"x\\"" -j CNI-000000000000000000000000`].join('\n'));
+    const t = parseNatSave(
+      [
+        `:${chain} - [0:0]`,
+        `:CNI-000000000000000000000000 - [0:0]`,
+        `-A POSTROUTING -s 10.215.0.2/32 -m comment ${c} -j ${chain}`,
+        `-A ${chain} -d 10.215.0.0/24 -m comment ${c} -j ACCEPT`,
+        `-A POSTROUTING -s 10.215.0.3/32 -m comment --comment "name: \\"tgc1\\" id: \\"x\\"" -j CNI-000000000000000000000000`,
+      ].join('\n'),
+    );
     assert.deepEqual(masqOwners(t), [{network: 'tgc1', containerId: id, chain}]);
   });
 });

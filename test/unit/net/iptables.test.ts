@@ -16,7 +16,10 @@ interface FakeRestore {
   maxInFlight: number;
 }
 
-function fakeRestore(stderrFor: (line: number) => string = (n) => `iptables-restore: line ${n} failed: Bad rule (does a matching rule exist in that chain?).\n`): FakeRestore {
+function fakeRestore(
+  stderrFor: (line: number) => string = (n) =>
+    `iptables-restore: line ${n} failed: Bad rule (does a matching rule exist in that chain?).\n`,
+): FakeRestore {
   let inFlight = 0;
   const sim: FakeRestore = {
     runs: [],
@@ -58,7 +61,10 @@ describe('net/iptables (iptables-restore group commit)', () => {
   it('runs two inputs at once; those that arrive while two run go together in the next one', async () => {
     const r = fakeRestore();
     const all = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((x) => restoreNoflush(r.runner, 'iptables-restore', block(`-A ${x}`))));
-    assert.deepEqual(all.map((x) => x.exitCode), [0, 0, 0, 0, 0]);
+    assert.deepEqual(
+      all.map((x) => x.exitCode),
+      [0, 0, 0, 0, 0],
+    );
     assert.equal(r.maxInFlight, 2);
     assert.deepEqual(r.runs, [block('-A a'), block('-A b'), block('-A c') + block('-A d') + block('-A e')]);
     assert.deepEqual(r.applied, ['a', 'b', 'c', 'd', 'e']);
@@ -68,7 +74,10 @@ describe('net/iptables (iptables-restore group commit)', () => {
     const r = fakeRestore();
     const inputs = [block('-A a'), block('-A b'), block('-A c'), block('-A d', '-X BAD'), block('-A e')];
     const out = await Promise.all(inputs.map((i) => restoreNoflush(r.runner, 'iptables-restore', i, false)));
-    assert.deepEqual(out.map((x) => x.exitCode), [0, 0, 0, 1, 0]);
+    assert.deepEqual(
+      out.map((x) => x.exitCode),
+      [0, 0, 0, 1, 0],
+    );
     assert.equal(out[3].stderr, 'iptables-restore: line 3 failed: Bad rule (does a matching rule exist in that chain?).\n');
     assert.deepEqual(r.runs, [inputs[0], inputs[1], inputs[2] + inputs[3] + inputs[4], inputs[4]]);
     assert.deepEqual(r.applied, ['a', 'b', 'c', 'e'], 'every good input applied exactly once');
@@ -78,16 +87,22 @@ describe('net/iptables (iptables-restore group commit)', () => {
     const r = fakeRestore(() => 'iptables-restore: unable to initialize table\n');
     const inputs = [block('-A a'), block('-A b'), block('-A c', '-X BAD'), block('-A d')];
     const out = await Promise.all(inputs.map((i) => restoreNoflush(r.runner, 'iptables-restore', i, false)));
-    assert.deepEqual(out.map((x) => x.exitCode), [0, 0, 1, 0]);
+    assert.deepEqual(
+      out.map((x) => x.exitCode),
+      [0, 0, 1, 0],
+    );
     assert.deepEqual(r.runs, [inputs[0], inputs[1], inputs[2] + inputs[3], inputs[2], inputs[3]]);
   });
 
   it('throws a CommandError for a failed input unless reject is false', async () => {
     const r = fakeRestore();
-    await assert.rejects(restoreNoflush(r.runner, 'iptables-restore', block('-X BAD')), (e: unknown) => e instanceof CommandError && /line 2 failed/.test(e.stderr));
+    await assert.rejects(
+      restoreNoflush(r.runner, 'iptables-restore', block('-X BAD')),
+      (e: unknown) => e instanceof CommandError && /line 2 failed/.test(e.stderr),
+    );
   });
 
-  it('reads the failing line from both of iptables-restore\'s formats', () => {
+  it("reads the failing line from both of iptables-restore's formats", () => {
     assert.equal(failedRestoreLine('iptables-restore: line 12 failed: Chain already exists.'), 12);
     assert.equal(failedRestoreLine("iptables-restore v1.8.9 (nf_tables): Couldn't load match `nope'\nError occurred at line: 4\n"), 4);
     assert.equal(failedRestoreLine('iptables-restore: unable to initialize table'), undefined);

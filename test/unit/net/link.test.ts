@@ -35,10 +35,17 @@ describe('net/link', () => {
     const addrs = '[{"ifindex":1,"ifname":"lo","flags":[],"addr_info":[]}]';
     const argv = [...NS, 'ip', '-j', '-d', '-batch', '-'];
     const r = new FakeRunner([
-      {argv, input: 'addr show\nlink del dev eth0\n', reply: {stdout: `${addrs}\n`, exitCode: 1, stderr: 'Cannot find device "eth0"\nCommand failed -:2\n'}},
+      {
+        argv,
+        input: 'addr show\nlink del dev eth0\n',
+        reply: {stdout: `${addrs}\n`, exitCode: 1, stderr: 'Cannot find device "eth0"\nCommand failed -:2\n'},
+      },
       {argv, reply: {exitCode: 1, stderr: 'nsenter: cannot open /run/netns/x: No such file or directory\n'}},
     ]);
-    assert.deepEqual((await readAddrsAndDelLink(r, '/run/netns/x', 'eth0'))?.map((l) => l.ifname), ['lo']);
+    assert.deepEqual(
+      (await readAddrsAndDelLink(r, '/run/netns/x', 'eth0'))?.map((l) => l.ifname),
+      ['lo'],
+    );
     assert.equal(await readAddrsAndDelLink(r, '/run/netns/x', 'eth0'), undefined);
     r.assertDone();
   });

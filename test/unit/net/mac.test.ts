@@ -16,7 +16,16 @@ describe('net/mac', () => {
   });
 
   it('parseUnicastMac refuses what is not six colon-separated octets', () => {
-    for (const bad of ['', '02:42:ac:11:00', '02:42:ac:11:00:02:03', '02-42-ac-11-00-02', '2:42:ac:11:00:02', '02:42:ac:11:00:0g', ' 02:42:ac:11:00:02', '0242ac110002']) {
+    for (const bad of [
+      '',
+      '02:42:ac:11:00',
+      '02:42:ac:11:00:02:03',
+      '02-42-ac-11-00-02',
+      '2:42:ac:11:00:02',
+      '02:42:ac:11:00:0g',
+      ' 02:42:ac:11:00:02',
+      '0242ac110002',
+    ]) {
       assert.equal(parseUnicastMac(bad), undefined, bad);
     }
     assert.equal(parseUnicastMac(42 as unknown as string), undefined);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {parsePermanentNeigh} from '../../../src/net/neigh.js';
 
-describe('net/neigh (the overlay\'s VTEP neighbours)', () => {
+describe("net/neigh (the overlay's VTEP neighbours)", () => {
   it('keeps permanent IPv4 neighbours with a link-layer address', () => {
     const json = [
       {dst: '10.240.4.0', lladdr: '4a:d9:42:87:e6:52', state: ['PERMANENT']},

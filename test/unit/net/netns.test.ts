@@ -29,10 +29,14 @@ describe('net/netns', () => {
   it('checkNetnsPath passes a namespace and words the failures as the reference does', async () => {
     await checkNetnsPath(SELF);
     const missing = path.join(dir, 'missing');
-    await assert.rejects(checkNetnsPath(missing), (e: unknown) =>
-      e instanceof CniError && e.code === 999 && e.message === `failed to Statfs "${missing}": no such file or directory`);
-    await assert.rejects(checkNetnsPath(file), (e: unknown) =>
-      e instanceof CniError && e.code === 999 && new RegExp(`^unknown FS magic on "${file}": [0-9a-f]+$`).test(e.message));
+    await assert.rejects(
+      checkNetnsPath(missing),
+      (e: unknown) => e instanceof CniError && e.code === 999 && e.message === `failed to Statfs "${missing}": no such file or directory`,
+    );
+    await assert.rejects(
+      checkNetnsPath(file),
+      (e: unknown) => e instanceof CniError && e.code === 999 && new RegExp(`^unknown FS magic on "${file}": [0-9a-f]+$`).test(e.message),
+    );
   });
 
   it('netnsExists is whether the path exists at all, live or not', async () => {
@@ -45,7 +49,10 @@ describe('net/netns', () => {
     const names = linkNamesViaPid(SELF, process.pid);
     assert.ok(names, 'our own pid is in our own namespace');
     assert.ok(names.includes('lo'), `every namespace has lo: ${names.join(',')}`);
-    assert.ok(names.every((n) => n.length > 0 && !/[\s:]/.test(n)), 'names only, no counters');
+    assert.ok(
+      names.every((n) => n.length > 0 && !/[\s:]/.test(n)),
+      'names only, no counters',
+    );
   });
 
   it('linkNamesViaPid answers nothing unless the pid lives in that very namespace', () => {

@@ -25,8 +25,13 @@ const ONE = {network: 'unit-test', ifname: 'eth0', containerId: 'one'};
 const C_ONE = '6fd94d501e58f0aa-287fc69eff0574a2, net: unit-test, if: eth0, id: one';
 const C_TWO = '6fd94d501e58f0aa-d750b2c8f0f25d5f, net: unit-test, if: eth0, id: two';
 
-const rule = (handle: number, comment?: string): unknown => ({rule: {family: 'inet', table: 'cni_plugins_masquerade', chain: 'masq_checks', handle, comment, expr: []}});
-const listing = (...rules: unknown[]): string => JSON.stringify({nftables: [{metainfo: {}}, {chain: {family: 'inet', table: 'cni_plugins_masquerade', name: 'masq_checks', handle: 1}}, ...rules]});
+const rule = (handle: number, comment?: string): unknown => ({
+  rule: {family: 'inet', table: 'cni_plugins_masquerade', chain: 'masq_checks', handle, comment, expr: []},
+});
+const listing = (...rules: unknown[]): string =>
+  JSON.stringify({
+    nftables: [{metainfo: {}}, {chain: {family: 'inet', table: 'cni_plugins_masquerade', name: 'masq_checks', handle: 1}}, ...rules],
+  });
 const NO_CHAIN = {exitCode: 1, stderr: 'Error: No such file or directory\nlist chain inet cni_plugins_masquerade masq_checks\n'};
 
 describe('net/nft-masq', () => {
@@ -35,7 +40,10 @@ describe('net/nft-masq', () => {
     assert.equal(hashForInstance('unit-test', 'eth0', 'one'), '6fd94d501e58f0aa-287fc69eff0574a2');
     assert.equal(commentForInstance('unit-test', 'eth0', 'one'), C_ONE);
     assert.equal(commentForInstance('unit-test', 'eth0', 'two'), C_TWO);
-    assert.equal(commentForInstance('alternate', 'net1', 'three'), '82783ef24bdc7036-acb19d111858e348, net: alternate, if: net1, id: three');
+    assert.equal(
+      commentForInstance('alternate', 'net1', 'three'),
+      '82783ef24bdc7036-acb19d111858e348, net: alternate, if: net1, id: three',
+    );
   });
 
   it('comments strip " and are cut to 128 bytes', () => {
@@ -49,28 +57,30 @@ describe('net/nft-masq', () => {
       {argv: LIST, reply: NO_CHAIN},
       {
         argv: ['nft', '-f', '-'],
-        input: [
-          ...HEADER,
-          `add rule inet cni_plugins_masquerade masq_checks ip saddr == 192.168.1.2 ip daddr != 192.168.1.0/24 masquerade comment "${C_TWO}"`,
-          `add rule inet cni_plugins_masquerade masq_checks ip6 saddr == 2001:db8::2 ip6 daddr != 2001:db8::/64 masquerade comment "${C_TWO}"`,
-        ].join('\n') + '\n',
+        input:
+          [
+            ...HEADER,
+            `add rule inet cni_plugins_masquerade masq_checks ip saddr == 192.168.1.2 ip daddr != 192.168.1.0/24 masquerade comment "${C_TWO}"`,
+            `add rule inet cni_plugins_masquerade masq_checks ip6 saddr == 2001:db8::2 ip6 daddr != 2001:db8::/64 masquerade comment "${C_TWO}"`,
+          ].join('\n') + '\n',
       },
     ]);
     await setupNftMasq(r, {...ONE, containerId: 'two'}, ['192.168.1.2/24', '2001:0db8:0:0::2/64']);
     r.assertDone();
   });
 
-  it('ADD again: this instance\'s stale rules are deleted in the same transaction, others kept', async () => {
+  it("ADD again: this instance's stale rules are deleted in the same transaction, others kept", async () => {
     const r = new FakeRunner([
       {argv: LIST, reply: {stdout: listing(rule(6, C_ONE), rule(7, C_TWO), rule(8), rule(9, C_ONE))}},
       {
         argv: ['nft', '-f', '-'],
-        input: [
-          ...HEADER,
-          'delete rule inet cni_plugins_masquerade masq_checks handle 6',
-          'delete rule inet cni_plugins_masquerade masq_checks handle 9',
-          `add rule inet cni_plugins_masquerade masq_checks ip saddr == 192.168.1.1 ip daddr != 192.168.1.0/24 masquerade comment "${C_ONE}"`,
-        ].join('\n') + '\n',
+        input:
+          [
+            ...HEADER,
+            'delete rule inet cni_plugins_masquerade masq_checks handle 6',
+            'delete rule inet cni_plugins_masquerade masq_checks handle 9',
+            `add rule inet cni_plugins_masquerade masq_checks ip saddr == 192.168.1.1 ip daddr != 192.168.1.0/24 masquerade comment "${C_ONE}"`,
+          ].join('\n') + '\n',
       },
     ]);
     await setupNftMasq(r, ONE, ['192.168.1.1/24']);
@@ -79,13 +89,20 @@ describe('net/nft-masq', () => {
 
   it('refuses an address it cannot parse and a comment nft cannot quote', () => {
     assert.throws(() => nftMasqSetupScript(ONE, ['192.168.1.1'], []), /invalid address/);
-    assert.throws(() => nftMasqSetupScript({...ONE, containerId: 'a\nb'}, ['192.168.1.1/24'], []), /cannot be written as an nftables string/);
+    assert.throws(
+      () => nftMasqSetupScript({...ONE, containerId: 'a\nb'}, ['192.168.1.1/24'], []),
+      /cannot be written as an nftables string/,
+    );
   });
 
-  it('DEL deletes only rules whose comment starts with this instance\'s hash', async () => {
+  it("DEL deletes only rules whose comment starts with this instance's hash", async () => {
     const r = new FakeRunner([
       {argv: LIST, reply: {stdout: listing(rule(6, C_ONE), rule(7, C_TWO), rule(8), rule(9, C_ONE))}},
-      {argv: ['nft', '-f', '-'], input: 'delete rule inet cni_plugins_masquerade masq_checks handle 6\ndelete rule inet cni_plugins_masquerade masq_checks handle 9\n'},
+      {
+        argv: ['nft', '-f', '-'],
+        input:
+          'delete rule inet cni_plugins_masquerade masq_checks handle 6\ndelete rule inet cni_plugins_masquerade masq_checks handle 9\n',
+      },
     ]);
     await teardownNftMasq(r, ONE);
     r.assertDone();
@@ -101,7 +118,10 @@ describe('net/nft-masq', () => {
   });
 
   it('backend choice: explicit, auto = iptables unless only nft is installed, unknown refused', () => {
-    const has = (...tools: string[]) => (t: string): boolean => tools.includes(t);
+    const has =
+      (...tools: string[]) =>
+      (t: string): boolean =>
+        tools.includes(t);
     assert.equal(resolveMasqBackend('nftables', has()), 'nftables');
     assert.equal(resolveMasqBackend('iptables', has('nft')), 'iptables');
     assert.equal(resolveMasqBackend('', has('iptables', 'nft')), 'iptables');

@@ -4,25 +4,37 @@ import {setupSpoofCheck, spoofNames, spoofSetupScript, teardownSpoofCheck} from 
 
 const spec = {hostIface: 'veth1a2b3c4d', mac: '0A:58:0A:DE:00:02', containerId: 'tspc1', ifname: 'eth0'};
 
-const SETUP = [
-  'add table bridge nat',
-  'add chain bridge nat PREROUTING { type filter hook prerouting priority -300 ; policy accept ; }',
-  'add chain bridge nat cni-br-iface-tspc1-eth0',
-  'add chain bridge nat cni-br-iface-tspc1-eth0-mac',
-  'flush chain bridge nat cni-br-iface-tspc1-eth0',
-  'flush chain bridge nat cni-br-iface-tspc1-eth0-mac',
-  'add rule bridge nat PREROUTING iifname "veth1a2b3c4d" jump cni-br-iface-tspc1-eth0 comment "macspoofchk-tspc1-eth0"',
-  'add rule bridge nat cni-br-iface-tspc1-eth0 jump cni-br-iface-tspc1-eth0-mac comment "macspoofchk-tspc1-eth0"',
-  'add rule bridge nat cni-br-iface-tspc1-eth0-mac ether saddr 0a:58:0a:de:00:02 return comment "macspoofchk-tspc1-eth0"',
-  'add rule bridge nat cni-br-iface-tspc1-eth0-mac drop comment "macspoofchk-tspc1-eth0"',
-].join('\n') + '\n';
+const SETUP =
+  [
+    'add table bridge nat',
+    'add chain bridge nat PREROUTING { type filter hook prerouting priority -300 ; policy accept ; }',
+    'add chain bridge nat cni-br-iface-tspc1-eth0',
+    'add chain bridge nat cni-br-iface-tspc1-eth0-mac',
+    'flush chain bridge nat cni-br-iface-tspc1-eth0',
+    'flush chain bridge nat cni-br-iface-tspc1-eth0-mac',
+    'add rule bridge nat PREROUTING iifname "veth1a2b3c4d" jump cni-br-iface-tspc1-eth0 comment "macspoofchk-tspc1-eth0"',
+    'add rule bridge nat cni-br-iface-tspc1-eth0 jump cni-br-iface-tspc1-eth0-mac comment "macspoofchk-tspc1-eth0"',
+    'add rule bridge nat cni-br-iface-tspc1-eth0-mac ether saddr 0a:58:0a:de:00:02 return comment "macspoofchk-tspc1-eth0"',
+    'add rule bridge nat cni-br-iface-tspc1-eth0-mac drop comment "macspoofchk-tspc1-eth0"',
+  ].join('\n') + '\n';
 
 /** `nft -j list table bridge nat` with our attachment, another one (tspc2) and a foreign rule. */
 const LISTING = JSON.stringify({
   nftables: [
     {metainfo: {version: '1.0.6'}},
     {table: {family: 'bridge', name: 'nat', handle: 4}},
-    {chain: {family: 'bridge', table: 'nat', name: 'PREROUTING', handle: 1, type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept'}},
+    {
+      chain: {
+        family: 'bridge',
+        table: 'nat',
+        name: 'PREROUTING',
+        handle: 1,
+        type: 'filter',
+        hook: 'prerouting',
+        prio: -300,
+        policy: 'accept',
+      },
+    },
     {chain: {family: 'bridge', table: 'nat', name: 'cni-br-iface-tspc1-eth0', handle: 2}},
     {chain: {family: 'bridge', table: 'nat', name: 'cni-br-iface-tspc1-eth0-mac', handle: 3}},
     {chain: {family: 'bridge', table: 'nat', name: 'cni-br-iface-tspc2-eth0', handle: 8}},
@@ -57,22 +69,25 @@ describe('net/nft-spoofchk', () => {
   });
 
   it('ADD: an nft failure is reported as a spoof-check failure', async () => {
-    const r = new FakeRunner([{argv: ['nft', '-f', '-'], reply: {exitCode: 1, stderr: 'Error: Could not process rule: Operation not supported'}}]);
+    const r = new FakeRunner([
+      {argv: ['nft', '-f', '-'], reply: {exitCode: 1, stderr: 'Error: Could not process rule: Operation not supported'}},
+    ]);
     await assert.rejects(setupSpoofCheck(r, spec), /^Error: failed to setup spoof-check: .*Operation not supported/);
     r.assertDone();
   });
 
-  it('DEL: deletes only this attachment\'s PREROUTING rules and chains, in one transaction', async () => {
+  it("DEL: deletes only this attachment's PREROUTING rules and chains, in one transaction", async () => {
     const r = new FakeRunner([
       {argv: ['nft', '-j', 'list', 'table', 'bridge', 'nat'], reply: {stdout: LISTING}},
       {
         argv: ['nft', '-f', '-'],
-        input: [
-          'delete rule bridge nat PREROUTING handle 4',
-          'delete rule bridge nat PREROUTING handle 11',
-          'delete chain bridge nat cni-br-iface-tspc1-eth0',
-          'delete chain bridge nat cni-br-iface-tspc1-eth0-mac',
-        ].join('\n') + '\n',
+        input:
+          [
+            'delete rule bridge nat PREROUTING handle 4',
+            'delete rule bridge nat PREROUTING handle 11',
+            'delete chain bridge nat cni-br-iface-tspc1-eth0',
+            'delete chain bridge nat cni-br-iface-tspc1-eth0-mac',
+          ].join('\n') + '\n',
       },
     ]);
     await teardownSpoofCheck(r, 'tspc1', 'eth0');
@@ -93,14 +108,19 @@ describe('net/nft-spoofchk', () => {
     await teardownSpoofCheck(none, 'tspc3', 'eth0');
     none.assertDone();
     const noTable = new FakeRunner([
-      {argv: ['nft', '-j', 'list', 'table', 'bridge', 'nat'], reply: {exitCode: 1, stderr: 'Error: No such file or directory\nlist table bridge nat\n'}},
+      {
+        argv: ['nft', '-j', 'list', 'table', 'bridge', 'nat'],
+        reply: {exitCode: 1, stderr: 'Error: No such file or directory\nlist table bridge nat\n'},
+      },
     ]);
     await teardownSpoofCheck(noTable, 'tspc1', 'eth0');
     noTable.assertDone();
   });
 
   it('DEL: a read failure other than not-found is an error', async () => {
-    const r = new FakeRunner([{argv: ['nft', '-j', 'list', 'table', 'bridge', 'nat'], reply: {exitCode: 1, stderr: 'Error: Operation not permitted'}}]);
+    const r = new FakeRunner([
+      {argv: ['nft', '-j', 'list', 'table', 'bridge', 'nat'], reply: {exitCode: 1, stderr: 'Error: Operation not permitted'}},
+    ]);
     await assert.rejects(teardownSpoofCheck(r, 'tspc1', 'eth0'), /Operation not permitted/);
   });
 });

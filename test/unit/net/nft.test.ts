@@ -7,9 +7,18 @@ const LIST = ['nft', '-j', 'list', 'table', 'inet', 'cni_plugins_masquerade'];
 describe('net/nft', () => {
   it('parseNftJson collects chain names and rules, skipping metainfo, tables and sets', () => {
     const rule = {family: 'inet', table: 't', chain: 'c1', handle: 4, comment: 'hi', expr: [{accept: null}]};
-    const l = parseNftJson(JSON.stringify({
-      nftables: [{metainfo: {json_schema_version: 1}}, {table: {family: 'inet', name: 't'}}, {chain: {name: 'c1'}}, {chain: {name: 'c2'}}, {set: {name: 's'}}, {rule}],
-    }));
+    const l = parseNftJson(
+      JSON.stringify({
+        nftables: [
+          {metainfo: {json_schema_version: 1}},
+          {table: {family: 'inet', name: 't'}},
+          {chain: {name: 'c1'}},
+          {chain: {name: 'c2'}},
+          {set: {name: 's'}},
+          {rule},
+        ],
+      }),
+    );
     assert.deepEqual([...l.chains], ['c1', 'c2']);
     assert.deepEqual(l.rules, [rule]);
     assert.deepEqual(parseNftJson('{}'), {chains: new Set(), rules: []});
@@ -41,7 +50,9 @@ describe('net/nft', () => {
   it('checkNftName allows letters, digits, "_", "." and "-" only', () => {
     checkNftName('chain', 'cni-1a2b_c.eth0');
     for (const bad of ['', 'a b', 'a;b', 'x"', 'a}', 'é', 'a\nb']) {
-      assert.throws(() => checkNftName('chain', bad), {message: `chain ${JSON.stringify(bad)} cannot be used in an nftables name (allowed: letters, digits, "_", ".", "-")`});
+      assert.throws(() => checkNftName('chain', bad), {
+        message: `chain ${JSON.stringify(bad)} cannot be used in an nftables name (allowed: letters, digits, "_", ".", "-")`,
+      });
     }
   });
 

@@ -29,7 +29,7 @@ describe('overlay/connect', () => {
     etcd.write('/unit/network/config', CONFIG);
   });
 
-  it('makes one client from the config\'s etcd options, and a registry over it at the config\'s prefix', async () => {
+  it("makes one client from the config's etcd options, and a registry over it at the config's prefix", async () => {
     const conn = connectOverlay(conf, {etcdClient: etcd.factory});
     assert.deepEqual(etcd.made, [conf.etcd]);
     assert.equal(conn.etcd, etcd);
@@ -53,7 +53,7 @@ describe('overlay/connect', () => {
     assert.ok(!lines[0].includes(cidrString(lease.subnet)), 'the lost subnet, not the one taken');
   });
 
-  it('withOverlay closes the connection after its section, and passes on the section\'s value', async () => {
+  it("withOverlay closes the connection after its section, and passes on the section's value", async () => {
     const v = await withOverlay(conf, {etcdClient: etcd.factory}, async (conn) => {
       assert.equal(conn.etcd, etcd);
       assert.equal(etcd.closed, 0, 'open while the section runs');
@@ -66,9 +66,12 @@ describe('overlay/connect', () => {
 
   it('withOverlay closes the connection when the section fails, and rethrows its error', async () => {
     const boom = new Error('no subnet left');
-    await assert.rejects(withOverlay(conf, {etcdClient: etcd.factory}, async () => {
-      throw boom;
-    }), (e) => e === boom);
+    await assert.rejects(
+      withOverlay(conf, {etcdClient: etcd.factory}, async () => {
+        throw boom;
+      }),
+      (e) => e === boom,
+    );
     assert.equal(etcd.closed, 1);
   });
 });

@@ -40,15 +40,21 @@ describe('overlay/host-lock', () => {
     assert.equal(heldInside, true);
     assert.equal(await free(root), true);
     const boom = new Error('sync failed');
-    await assert.rejects(withHostLock(root, async () => {
-      throw boom;
-    }), (e) => e === boom);
+    await assert.rejects(
+      withHostLock(root, async () => {
+        throw boom;
+      }),
+      (e) => e === boom,
+    );
     assert.equal(await free(root), true);
   });
 
-  it('a lock file that cannot be opened is an error naming it as the overlay\'s', async () => {
+  it("a lock file that cannot be opened is an error naming it as the overlay's", async () => {
     // A dangling link into a missing directory: O_CREAT cannot create its target.
     symlinkSync(path.join(root, 'missing', 'target'), hostLockPath(root));
-    await assert.rejects(lockHost(root), (e: Error) => e.message.startsWith(`overlay: ${hostLockPath(root)}: `) && /ENOENT/.test(e.message));
+    await assert.rejects(
+      lockHost(root),
+      (e: Error) => e.message.startsWith(`overlay: ${hostLockPath(root)}: `) && /ENOENT/.test(e.message),
+    );
   });
 });

@@ -6,17 +6,40 @@ const base = {cniVersion: '1.0.0', name: 'mesh', type: 'overlay', etcdEndpoints:
 const conf = (extra: Record<string, unknown> = {}) => parseOverlayConf(JSON.stringify({...base, ...extra}));
 
 describe('overlay/net-conf (the CNI config of type overlay)', () => {
-  it('fills flannel\'s defaults: prefix /coreos.com/network, bridge cni0, no masquerade, MTU from the uplink', () => {
+  it("fills flannel's defaults: prefix /coreos.com/network, bridge cni0, no masquerade, MTU from the uplink", () => {
     const c = conf();
-    assert.deepEqual({prefix: c.prefix, bridge: c.bridge, ipMasq: c.ipMasq, mtu: c.mtu, iface: c.iface, publicIP: c.publicIP}, {prefix: '/coreos.com/network', bridge: 'cni0', ipMasq: false, mtu: undefined, iface: undefined, publicIP: undefined});
+    assert.deepEqual(
+      {prefix: c.prefix, bridge: c.bridge, ipMasq: c.ipMasq, mtu: c.mtu, iface: c.iface, publicIP: c.publicIP},
+      {prefix: '/coreos.com/network', bridge: 'cni0', ipMasq: false, mtu: undefined, iface: undefined, publicIP: undefined},
+    );
     assert.deepEqual(c.etcd.endpoints, ['http://10.0.0.1:2379']);
   });
 
   it('reads the documented example and the optional keys (Go key matching)', () => {
-    const c = conf({etcdPrefix: '/mesh/net/', bridge: 'mesh0', ipMasq: true, IFACE: 'eth1', publicip: '192.0.2.7', mtu: 1400,
-      etcdEndpoints: ['https://a:2379', 'https://b:2379'], etcdCAFile: '/etc/ca.pem', etcdCertFile: '/etc/c.pem', etcdKeyFile: '/etc/k.pem', etcdUsername: 'u', etcdPassword: 'p'});
-    assert.deepEqual({prefix: c.prefix, bridge: c.bridge, ipMasq: c.ipMasq, iface: c.iface, publicIP: c.publicIP, mtu: c.mtu}, {prefix: '/mesh/net', bridge: 'mesh0', ipMasq: true, iface: 'eth1', publicIP: '192.0.2.7', mtu: 1400});
-    assert.deepEqual(c.etcd, {endpoints: ['https://a:2379', 'https://b:2379'], tls: {caFile: '/etc/ca.pem', certFile: '/etc/c.pem', keyFile: '/etc/k.pem'}, username: 'u', password: 'p'});
+    const c = conf({
+      etcdPrefix: '/mesh/net/',
+      bridge: 'mesh0',
+      ipMasq: true,
+      IFACE: 'eth1',
+      publicip: '192.0.2.7',
+      mtu: 1400,
+      etcdEndpoints: ['https://a:2379', 'https://b:2379'],
+      etcdCAFile: '/etc/ca.pem',
+      etcdCertFile: '/etc/c.pem',
+      etcdKeyFile: '/etc/k.pem',
+      etcdUsername: 'u',
+      etcdPassword: 'p',
+    });
+    assert.deepEqual(
+      {prefix: c.prefix, bridge: c.bridge, ipMasq: c.ipMasq, iface: c.iface, publicIP: c.publicIP, mtu: c.mtu},
+      {prefix: '/mesh/net', bridge: 'mesh0', ipMasq: true, iface: 'eth1', publicIP: '192.0.2.7', mtu: 1400},
+    );
+    assert.deepEqual(c.etcd, {
+      endpoints: ['https://a:2379', 'https://b:2379'],
+      tls: {caFile: '/etc/ca.pem', certFile: '/etc/c.pem', keyFile: '/etc/k.pem'},
+      username: 'u',
+      password: 'p',
+    });
   });
 
   it('refuses hostile or wrong values before anything runs, as one CNI error line', () => {
@@ -37,11 +60,18 @@ describe('overlay/net-conf (the CNI config of type overlay)', () => {
       [{publicIP: '10.0.0.1; rm -rf /'}, /publicIP/],
       [{mtu: 20}, /mtu 20 is not 68\.\.65535/],
       [{name: '../etc'}, /invalid characters found in network name/],
-      [{etcdEndpoints: 'http://a:2379'}, /failed to load netconf: json: cannot unmarshal string into Go struct field NetConf\.etcdEndpoints of type \[\]string/],
+      [
+        {etcdEndpoints: 'http://a:2379'},
+        /failed to load netconf: json: cannot unmarshal string into Go struct field NetConf\.etcdEndpoints of type \[\]string/,
+      ],
       [{ipMasq: 'yes'}, /failed to load netconf/],
     ];
     for (const [extra, re] of cases) {
-      assert.throws(() => conf(extra), (e: unknown) => e instanceof CniError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(extra));
+      assert.throws(
+        () => conf(extra),
+        (e: unknown) => e instanceof CniError && re.test(e.message) && !e.message.includes('\n'),
+        JSON.stringify(extra),
+      );
     }
   });
 });

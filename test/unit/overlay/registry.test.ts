@@ -14,10 +14,10 @@ function setup(config = CONFIG): {etcd: FakeEtcd; reg: SubnetRegistry} {
 }
 
 describe('overlay/registry (over an in-memory etcd)', () => {
-  it('takes the first free subnet with a lease of 24 h and flannel\'s value', async () => {
+  it("takes the first free subnet with a lease of 24 h and flannel's value", async () => {
     const {etcd, reg} = setup();
     const l = await reg.acquire({publicIP: '192.0.2.1', vtepMac: '02:00:00:00:00:01'});
-    assert.equal(cidrString(l.subnet), '10.240.1.0/24', 'the network\'s first subnet is never leased');
+    assert.equal(cidrString(l.subnet), '10.240.1.0/24', "the network's first subnet is never leased");
     assert.equal(l.key, `${P}/subnets/10.240.1.0-24`);
     const kv = etcd.kv.get(l.key)!;
     assert.equal(kv.value, value('192.0.2.1', '02:00:00:00:00:01'));
@@ -25,7 +25,7 @@ describe('overlay/registry (over an in-memory etcd)', () => {
     assert.equal(l.expiresAt?.getTime(), 1_000_000 + 86400_000);
   });
 
-  it('finds the host\'s lease again by PublicIP: same subnet, same etcd lease, no new grant', async () => {
+  it("finds the host's lease again by PublicIP: same subnet, same etcd lease, no new grant", async () => {
     const {etcd, reg} = setup();
     const a = await reg.acquire({publicIP: '192.0.2.1', vtepMac: '02:00:00:00:00:01'});
     const b = await reg.acquire({publicIP: '192.0.2.1', vtepMac: '02:00:00:00:00:01'});
@@ -56,7 +56,7 @@ describe('overlay/registry (over an in-memory etcd)', () => {
     assert.equal(cidrString(l.subnet), '10.240.2.0/24');
     assert.equal(etcd.granted, 1, 'one lease granted, used for the second try');
     assert.deepEqual(etcd.revoked, []);
-    assert.equal(etcd.kv.get(`${P}/subnets/10.240.1.0-24`)!.value, value('192.0.2.9', '02:00:00:00:00:09'), 'the winner\'s key untouched');
+    assert.equal(etcd.kv.get(`${P}/subnets/10.240.1.0-24`)!.value, value('192.0.2.9', '02:00:00:00:00:09'), "the winner's key untouched");
   });
 
   it('says when it lost a race (onLostRace), marks a lease it created, and release() gives such a lease up', async () => {
@@ -86,13 +86,16 @@ describe('overlay/registry (over an in-memory etcd)', () => {
     assert.deepEqual(etcd.revoked, ['1000']);
   });
 
-  it('never takes a reservation, nor a subnet whose key holds a bad value; the reservation\'s host gets it', async () => {
+  it("never takes a reservation, nor a subnet whose key holds a bad value; the reservation's host gets it", async () => {
     const {etcd, reg} = setup('{"Network":"10.241.0.0/22","Backend":{"Type":"vxlan"}}');
     etcd.write(`${P}/subnets/10.241.1.0-24`, '{"PublicIP":"192.0.2.50"}');
     etcd.write(`${P}/subnets/10.241.2.0-24`, 'not json', (etcd.leases.set('5', 60), '5'));
     const c = await reg.acquire({publicIP: '192.0.2.60', vtepMac: '02:00:00:00:00:60'});
     assert.equal(cidrString(c.subnet), '10.241.3.0/24');
-    await assert.rejects(reg.acquire({publicIP: '192.0.2.61', vtepMac: '02:00:00:00:00:61'}), /^Error: no free \/24 subnet left in 10\.241\.0\.0\/22 \(3 taken\)$/);
+    await assert.rejects(
+      reg.acquire({publicIP: '192.0.2.61', vtepMac: '02:00:00:00:00:61'}),
+      /^Error: no free \/24 subnet left in 10\.241\.0\.0\/22 \(3 taken\)$/,
+    );
     const owner = await reg.acquire({publicIP: '192.0.2.50', vtepMac: '02:00:00:00:00:50'});
     assert.equal(owner.reservation, true);
     assert.equal(cidrString(owner.subnet), '10.241.1.0/24');
@@ -135,18 +138,30 @@ describe('overlay/registry (over an in-memory etcd)', () => {
     etcd.write(`${P}/subnets/junk`, '{}');
     etcd.write(`${P}/subnets/10.240.9.0-24`, '{"PublicIP":"nope"}');
     const {leases, invalid} = await reg.listLeases({expiry: true});
-    assert.deepEqual(leases.map((l) => [cidrString(l.subnet), l.expiresAt?.getTime()]), [['10.240.1.0/24', 1_000_000 + 86400_000]]);
-    assert.deepEqual(invalid.map((e) => [e.key, e.subnet && cidrString(e.subnet), e.error.message]), [
-      [`${P}/subnets/10.240.9.0-24`, '10.240.9.0/24', `${P}/subnets/10.240.9.0-24: lease: PublicIP "nope" is not a unicast IPv4 address`],
-      [`${P}/subnets/junk`, undefined, `${P}/subnets/junk: not a subnet key`],
-    ]);
+    assert.deepEqual(
+      leases.map((l) => [cidrString(l.subnet), l.expiresAt?.getTime()]),
+      [['10.240.1.0/24', 1_000_000 + 86400_000]],
+    );
+    assert.deepEqual(
+      invalid.map((e) => [e.key, e.subnet && cidrString(e.subnet), e.error.message]),
+      [
+        [`${P}/subnets/10.240.9.0-24`, '10.240.9.0/24', `${P}/subnets/10.240.9.0-24: lease: PublicIP "nope" is not a unicast IPv4 address`],
+        [`${P}/subnets/junk`, undefined, `${P}/subnets/junk: not a subnet key`],
+      ],
+    );
   });
 
   it('refuses bad input before writing anything', async () => {
     const {etcd, reg} = setup();
     const before = etcd.revision;
-    await assert.rejects(reg.acquire({publicIP: '224.0.0.1', vtepMac: '02:00:00:00:00:01'}), /public IP "224\.0\.0\.1" is not a unicast IPv4 address/);
-    await assert.rejects(reg.acquire({publicIP: '192.0.2.1', vtepMac: '01:00:5e:00:00:01'}), /VTEP MAC "01:00:5e:00:00:01" is not a unicast MAC address/);
+    await assert.rejects(
+      reg.acquire({publicIP: '224.0.0.1', vtepMac: '02:00:00:00:00:01'}),
+      /public IP "224\.0\.0\.1" is not a unicast IPv4 address/,
+    );
+    await assert.rejects(
+      reg.acquire({publicIP: '192.0.2.1', vtepMac: '01:00:5e:00:00:01'}),
+      /VTEP MAC "01:00:5e:00:00:01" is not a unicast MAC address/,
+    );
     assert.equal(etcd.revision, before);
     assert.throws(() => new SubnetRegistry(etcd, {prefix: '/a/../b'}), /each part must be/);
   });
@@ -154,7 +169,10 @@ describe('overlay/registry (over an in-memory etcd)', () => {
   it('config: missing is one line naming the key; a different one is not overwritten', async () => {
     const etcd = new FakeEtcd();
     const reg = new SubnetRegistry(etcd, {prefix: P});
-    await assert.rejects(reg.getConfig(), /^Error: no overlay network config at \/coreos\.com\/network\/config in etcd \(http:\/\/fake:2379\): write one first with cni-docker overlay init$/);
+    await assert.rejects(
+      reg.getConfig(),
+      /^Error: no overlay network config at \/coreos\.com\/network\/config in etcd \(http:\/\/fake:2379\): write one first with cni-docker overlay init$/,
+    );
     assert.equal((await reg.putConfig({network: '10.240.0.0/16'})).written, true);
     assert.equal(etcd.kv.get(`${P}/config`)!.value, CONFIG);
     assert.equal((await reg.putConfig({network: '10.240.0.0/16', subnetLen: 24, vni: 1, port: 8472})).written, false);

@@ -39,17 +39,23 @@ describe('overlay/subnets (choosing a subnet)', () => {
     const cf = cfg('{"Network":"10.7.0.0/20","SubnetLen":26,"Backend":{"Type":"vxlan"}}');
     const arbTaken = fc.array(fc.tuple(fc.integer({min: 0, max: 4095}), fc.integer({min: 20, max: 30})), {maxLength: 40}).map((xs) =>
       xs.map(([off, len]) => {
-        const v = (0x0a070000 + off) & ~((1 << (32 - len)) - 1) >>> 0;
+        const v = (0x0a070000 + off) & (~((1 << (32 - len)) - 1) >>> 0);
         return c(`${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}/${len}`);
-      }));
-    fc.assert(fc.property(arbTaken, fc.double({min: 0, max: 0.999999, noNaN: true}), (taken, r) => {
-      const s = pickSubnet(cf, taken, () => r);
-      if (!s) return freeSubnets(cf, taken).length === 0;
-      const [a, b] = [s.ip.getValue(), s.ip.getValue() + 64n];
-      return subnetFits(cf, s) && taken.every((t) => {
-        const [x, y] = [t.ip.getValue(), t.ip.getValue() + (1n << BigInt(32 - t.prefix))];
-        return y <= a || x >= b;
-      });
-    }));
+      }),
+    );
+    fc.assert(
+      fc.property(arbTaken, fc.double({min: 0, max: 0.999999, noNaN: true}), (taken, r) => {
+        const s = pickSubnet(cf, taken, () => r);
+        if (!s) return freeSubnets(cf, taken).length === 0;
+        const [a, b] = [s.ip.getValue(), s.ip.getValue() + 64n];
+        return (
+          subnetFits(cf, s) &&
+          taken.every((t) => {
+            const [x, y] = [t.ip.getValue(), t.ip.getValue() + (1n << BigInt(32 - t.prefix))];
+            return y <= a || x >= b;
+          })
+        );
+      }),
+    );
   });
 });

@@ -14,21 +14,32 @@ const result = (extra: Partial<Result> = {}): Result => ({
 });
 
 describe('plugins/configure-iface (the reference ipam.ConfigureIface)', () => {
-  it('addresses, up and routes (via the family\'s gateway unless the route names one) in one batch in the namespace', async () => {
+  it("addresses, up and routes (via the family's gateway unless the route names one) in one batch in the namespace", async () => {
     const r = new FakeRunner([
       {
         argv: [...IN_NS, 'ip', '-batch', '-'],
-        input: 'addr add 10.1.2.3/24 broadcast + dev eth0\nlink set dev eth0 up\nroute prepend 0.0.0.0/0 via 10.1.2.1 dev eth0\nroute prepend 1.1.1.1/32 via 10.1.2.9 dev eth0\n',
+        input:
+          'addr add 10.1.2.3/24 broadcast + dev eth0\nlink set dev eth0 up\nroute prepend 0.0.0.0/0 via 10.1.2.1 dev eth0\nroute prepend 1.1.1.1/32 via 10.1.2.9 dev eth0\n',
       },
     ]);
     await configureIface(r, NS, 'eth0', result());
     r.assertDone();
   });
 
-  it('a refused command fails with the reference\'s message for that command', async () => {
-    const r = new FakeRunner([{argv: [...IN_NS, 'ip', '-batch', '-'], reply: {exitCode: 1, stderr: 'RTNETLINK answers: Network is unreachable\nCommand failed -:4\n'}}]);
-    await assert.rejects(configureIface(r, NS, 'eth0', result()), {code: 999, message: "failed to add route '1.1.1.1/32 via 10.1.2.9 dev eth0': network is unreachable"});
-    const gone = new FakeRunner([{argv: [...IN_NS, 'ip', '-batch', '-'], reply: {exitCode: 1, stderr: 'Cannot find device "eth0"\nCommand failed -:1\n'}}]);
+  it("a refused command fails with the reference's message for that command", async () => {
+    const r = new FakeRunner([
+      {
+        argv: [...IN_NS, 'ip', '-batch', '-'],
+        reply: {exitCode: 1, stderr: 'RTNETLINK answers: Network is unreachable\nCommand failed -:4\n'},
+      },
+    ]);
+    await assert.rejects(configureIface(r, NS, 'eth0', result()), {
+      code: 999,
+      message: "failed to add route '1.1.1.1/32 via 10.1.2.9 dev eth0': network is unreachable",
+    });
+    const gone = new FakeRunner([
+      {argv: [...IN_NS, 'ip', '-batch', '-'], reply: {exitCode: 1, stderr: 'Cannot find device "eth0"\nCommand failed -:1\n'}},
+    ]);
     await assert.rejects(configureIface(gone, NS, 'eth0', result()), {message: 'failed to lookup "eth0": Link not found'});
   });
 
@@ -44,12 +55,30 @@ describe('plugins/configure-iface (the reference ipam.ConfigureIface)', () => {
     const r = new FakeRunner([
       {argv: [...IN_NS, 'sysctl', '-q', '-w', 'net/ipv6/conf/lo/disable_ipv6=0', 'net/ipv6/conf/eth0/disable_ipv6=0']},
       {argv: [...IN_NS, 'ip', '-batch', '-'], input: 'addr add fd00::3/64 dev eth0\nlink set dev eth0 up\n'},
-      {argv: [...IN_NS, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'], reply: {stdout: '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet6","local":"fd00::3","prefixlen":64,"scope":"global","tentative":true}]}]'}},
-      {argv: [...IN_NS, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'], reply: {stdout: '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet6","local":"fd00::3","prefixlen":64,"scope":"global"}]}]'}},
+      {
+        argv: [...IN_NS, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'],
+        reply: {
+          stdout:
+            '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet6","local":"fd00::3","prefixlen":64,"scope":"global","tentative":true}]}]',
+        },
+      },
+      {
+        argv: [...IN_NS, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'],
+        reply: {
+          stdout:
+            '[{"ifindex":2,"ifname":"eth0","flags":[],"addr_info":[{"family":"inet6","local":"fd00::3","prefixlen":64,"scope":"global"}]}]',
+        },
+      },
       {argv: [...IN_NS, 'ip', 'route', 'prepend', '::/0', 'via', 'fd00::1', 'dev', 'eth0']},
     ]);
     const slept: number[] = [];
-    await configureIface(r, NS, 'eth0', result({ips: [{interface: 2, address: 'fd00::3/64', gateway: 'fd00::1'}], routes: [{dst: '::/0'}]}), {sleep: async (ms) => void slept.push(ms)});
+    await configureIface(
+      r,
+      NS,
+      'eth0',
+      result({ips: [{interface: 2, address: 'fd00::3/64', gateway: 'fd00::1'}], routes: [{dst: '::/0'}]}),
+      {sleep: async (ms) => void slept.push(ms)},
+    );
     assert.deepEqual(slept, [50]);
     r.assertDone();
   });

@@ -7,7 +7,14 @@ import {FakeRunner} from '../../helpers/fake-runner.js';
 import {noEtcd} from '../../helpers/fake-etcd.js';
 
 describe('plugins/delegate', () => {
-  const args: CmdArgs = {containerId: 'c1', netns: '/var/run/netns/tdel', ifname: 'eth0', args: '', path: ['/x'], stdin: '{"cniVersion":"1.0.0","name":"n", "ipam":{"type":"ipam"}}'};
+  const args: CmdArgs = {
+    containerId: 'c1',
+    netns: '/var/run/netns/tdel',
+    ifname: 'eth0',
+    args: '',
+    path: ['/x'],
+    stdin: '{"cniVersion":"1.0.0","name":"n", "ipam":{"type":"ipam"}}',
+  };
   const seen: [string, string, PluginContext, CmdArgs][] = [];
   const ipam: Plugin = {
     type: 'ipam',
@@ -37,7 +44,10 @@ describe('plugins/delegate', () => {
     assert.deepEqual(await delegateAdd(ctx, 'ipam', args), {cniVersion: '1.0.0', ips: [{address: '10.218.0.2/24'}]});
     await delegateCheck(ctx, 'ipam', args);
     await delegateDel(ctx, 'ipam', args);
-    assert.deepEqual(seen.map(([what, type]) => `${what} ${type}`), ['load ipam', 'ADD ipam', 'load ipam', 'CHECK ipam', 'load ipam', 'DEL ipam']);
+    assert.deepEqual(
+      seen.map(([what, type]) => `${what} ${type}`),
+      ['load ipam', 'ADD ipam', 'load ipam', 'CHECK ipam', 'load ipam', 'DEL ipam'],
+    );
     for (const [, , c, a] of seen) {
       assert.equal(c, ctx);
       assert.equal(a, args);
@@ -47,7 +57,10 @@ describe('plugins/delegate', () => {
   it('GC and STATUS succeed for a delegate without them', async () => {
     await delegateGc(ctx, 'ipam', args);
     await delegateStatus(ctx, 'ipam', args);
-    assert.deepEqual(seen.map(([what]) => what), ['load', 'load']);
+    assert.deepEqual(
+      seen.map(([what]) => what),
+      ['load', 'load'],
+    );
   });
 
   it('an absent type is asked for as the empty name (the loader refuses it)', async () => {

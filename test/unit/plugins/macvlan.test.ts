@@ -80,7 +80,10 @@ describe('plugins/macvlan', () => {
   describe('parseConf', () => {
     it('takes the master from the default route (IPv4 first) when none is set', async () => {
       const {ctx, fake} = ctxWith([
-        {argv: ['ip', '-j', '-4', 'route', 'show', 'table', 'main'], reply: {stdout: '[{"dst":"10.0.0.0/8","dev":"x","flags":[]},{"dst":"default","gateway":"10.0.0.1","dev":"tmvm0","flags":[]}]'}},
+        {
+          argv: ['ip', '-j', '-4', 'route', 'show', 'table', 'main'],
+          reply: {stdout: '[{"dst":"10.0.0.0/8","dev":"x","flags":[]},{"dst":"default","gateway":"10.0.0.1","dev":"tmvm0","flags":[]}]'},
+        },
         masterLookup,
       ]);
       const c = await parseConf(ctx, cmd({}));
@@ -101,7 +104,10 @@ describe('plugins/macvlan', () => {
     it('names a missing master', async () => {
       const {ctx} = ctxWith([
         {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'tmvgone'], reply: {exitCode: 1, stderr: 'Device "tmvgone" does not exist.\n'}},
-        {argv: [...IN_NS, 'ip', '-j', '-d', 'link', 'show', 'dev', 'tmvgone'], reply: {exitCode: 1, stderr: 'Device "tmvgone" does not exist.\n'}},
+        {
+          argv: [...IN_NS, 'ip', '-j', '-d', 'link', 'show', 'dev', 'tmvgone'],
+          reply: {exitCode: 1, stderr: 'Device "tmvgone" does not exist.\n'},
+        },
       ]);
       await rejects(parseConf(ctx, cmd({master: 'tmvgone'})), 'failed to lookup master "tmvgone": Link not found');
     });
@@ -111,7 +117,10 @@ describe('plugins/macvlan', () => {
         {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'tmvm0'], reply: {exitCode: 1, stderr: 'Device "tmvm0" does not exist.\n'}},
         {argv: [...IN_NS, 'ip', '-j', '-d', 'link', 'show', 'dev', 'tmvm0'], reply: {stdout: MASTER_JSON}},
       ]);
-      await rejects(parseConf(ctx, cmd({master: 'tmvm0'})), /in the host namespace; it is in the container namespace \(set linkInContainer\)$/);
+      await rejects(
+        parseConf(ctx, cmd({master: 'tmvm0'})),
+        /in the host namespace; it is in the container namespace \(set linkInContainer\)$/,
+      );
     });
 
     it('bounds the MTU by the master MTU', async () => {
@@ -130,7 +139,10 @@ describe('plugins/macvlan', () => {
       assert.equal(c.mac, '02:00:00:00:00:01');
       c = await parseConf(ctxWith([masterLookup]).ctx, cmd(base, {args: 'IgnoreUnknown=1;MAC=02:00:00:00:00:02;IP=1.2.3.4'}));
       assert.equal(c.mac, '02:00:00:00:00:02');
-      c = await parseConf(ctxWith([masterLookup]).ctx, cmd({...base, runtimeConfig: {mac: '02:00:00:00:00:03'}}, {args: 'MAC=02:00:00:00:00:02'}));
+      c = await parseConf(
+        ctxWith([masterLookup]).ctx,
+        cmd({...base, runtimeConfig: {mac: '02:00:00:00:00:03'}}, {args: 'MAC=02:00:00:00:00:02'}),
+      );
       assert.equal(c.mac, '02:00:00:00:00:03');
     });
 
@@ -192,7 +204,7 @@ describe('plugins/macvlan', () => {
   describe('GC and STATUS (spec 1.1)', () => {
     const v11 = (conf: Record<string, unknown>): CmdArgs => cmd({cniVersion: '1.1.0', ...conf}, {containerId: '', netns: '', ifname: ''});
 
-    it('STATUS succeeds when the master is there, and is error 50 in ADD\'s words when it is not', async () => {
+    it("STATUS succeeds when the master is there, and is error 50 in ADD's words when it is not", async () => {
       const {ctx, fake} = ctxWith([
         masterLookup,
         {argv: ['ip', '-j', '-d', 'link', 'show', 'dev', 'tmvgone'], reply: {exitCode: 1, stderr: 'Device "tmvgone" does not exist.\n'}},
@@ -200,7 +212,10 @@ describe('plugins/macvlan', () => {
         {argv: ['ip', '-j', '-6', 'route', 'show', 'table', 'main'], reply: {stdout: '[]'}},
       ]);
       await plugin.status!(ctx, v11({master: 'tmvm0'}));
-      await assert.rejects(plugin.status!(ctx, v11({master: 'tmvgone'})), {code: 50, message: 'failed to lookup master "tmvgone": Link not found'});
+      await assert.rejects(plugin.status!(ctx, v11({master: 'tmvgone'})), {
+        code: 50,
+        message: 'failed to lookup master "tmvgone": Link not found',
+      });
       await assert.rejects(plugin.status!(ctx, v11({})), {code: 50, message: 'no default route interface found'});
       fake.assertDone();
     });
@@ -236,8 +251,14 @@ describe('hardening: config parsing (property)', function () {
   this.timeout(20000);
   it('macvlan decodeConf: any text or wrong-typed field gives a one-line error', () => {
     const keys = fc.constantFrom('name', 'master', 'mode', 'mtu', 'mac', 'ipam', 'runtimeConfig', 'linkInContainer', 'Master');
-    fc.assert(fc.property(junkText, (t) => pluginParse(() => decodeConf(t))), {numRuns: RUNS});
-    fc.assert(fc.property(fc.dictionary(keys, anyJson, {maxKeys: 4}), (o) => pluginParse(() => decodeConf(JSON.stringify(o)))), {numRuns: RUNS});
+    fc.assert(
+      fc.property(junkText, (t) => pluginParse(() => decodeConf(t))),
+      {numRuns: RUNS},
+    );
+    fc.assert(
+      fc.property(fc.dictionary(keys, anyJson, {maxKeys: 4}), (o) => pluginParse(() => decodeConf(JSON.stringify(o)))),
+      {numRuns: RUNS},
+    );
   });
 });
 
@@ -252,5 +273,11 @@ describe('hardening: hostile input reaches no command and no file (property)', f
 
   it('macvlan master name: code 999 "Link not found" before any command', () =>
     prop(kernelHostile, (box, master) =>
-      refusedByAdd(box, (a) => plugin.add(box.ctx, a), cmdArgs(JSON.stringify({cniVersion: '1.0.0', name: 'thdnet', type: 'macvlan', master})), [ErrorCode.Internal])));
+      refusedByAdd(
+        box,
+        (a) => plugin.add(box.ctx, a),
+        cmdArgs(JSON.stringify({cniVersion: '1.0.0', name: 'thdnet', type: 'macvlan', master})),
+        [ErrorCode.Internal],
+      ),
+    ));
 });

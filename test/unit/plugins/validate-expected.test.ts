@@ -14,7 +14,8 @@ describe('plugins/validate-expected', () => {
   });
 
   it('finds each address on the interface with a route to its prefix, and each route by destination (and gateway)', async () => {
-    const addrs = '[{"ifindex":2,"ifname":"net1","flags":[],"addr_info":[{"family":"inet","local":"10.213.0.7","prefixlen":24,"scope":"global"}]}]';
+    const addrs =
+      '[{"ifindex":2,"ifname":"net1","flags":[],"addr_info":[{"family":"inet","local":"10.213.0.7","prefixlen":24,"scope":"global"}]}]';
     const routes = '[{"dst":"default","gateway":"10.213.0.1","dev":"net1","flags":[]},{"dst":"10.213.0.0/24","dev":"net1","flags":[]}]';
     const r = new FakeRunner([
       {argv: [...IN_NS, 'ip', '-j', 'addr', 'show', 'dev', 'net1'], reply: {stdout: addrs}},

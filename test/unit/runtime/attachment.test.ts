@@ -6,7 +6,11 @@ describe('runtime/attachment summarize', () => {
     const s = summarize(
       {
         cniVersion: '1.0.0',
-        interfaces: [{name: 'br0', mac: 'aa:aa:aa:aa:aa:aa'}, {name: 'veth1', mac: 'bb:bb:bb:bb:bb:bb'}, {name: 'eth1', mac: 'cc:cc:cc:cc:cc:cc', sandbox: '/ns'}],
+        interfaces: [
+          {name: 'br0', mac: 'aa:aa:aa:aa:aa:aa'},
+          {name: 'veth1', mac: 'bb:bb:bb:bb:bb:bb'},
+          {name: 'eth1', mac: 'cc:cc:cc:cc:cc:cc', sandbox: '/ns'},
+        ],
         ips: [
           {interface: 2, address: '10.0.0.2/24', gateway: '10.0.0.1'},
           {interface: 2, address: 'fd00::2/64', gateway: 'fd00::1'},

@@ -15,7 +15,10 @@ describe('the conf dir', () => {
     mkdirSync(`${dir}/tcorel`);
     writeFileSync(`${dir}/tcorel/1.conf`, '{"type":"tuning"}');
     assert.equal((await findNetwork(dir, 'tcorex')).plugins[0].network.type, 'bridge');
-    assert.deepEqual((await findNetwork(dir, 'tcorel')).plugins.map((p) => p.network.type), ['bridge', 'tuning']);
+    assert.deepEqual(
+      (await findNetwork(dir, 'tcorel')).plugins.map((p) => p.network.type),
+      ['bridge', 'tuning'],
+    );
     await assert.rejects(findNetwork(dir, 'nope'), new RegExp(`no net configuration with name "nope" in ${dir}`));
     await assert.rejects(findNetwork(`${dir}/empty`, 'x'), /no net configurations found/);
   });
@@ -27,8 +30,14 @@ describe('the conf dir', () => {
     writeFileSync(`${dir}/50-bad.conf`, '{"cniVersion":"1.0.0","name":"tcorebad"}');
     writeFileSync(`${dir}/ignored.txt`, '{}');
     const scanned = await scanConfDir(dir);
-    assert.deepEqual(scanned.map((c) => c.file.slice(dir.length + 1)), ['99-z.conflist', '05-b.json', '10-a.conf', '50-bad.conf']);
-    assert.deepEqual(scanned.map((c) => c.list?.name), ['tcorez', 'tcoreb', 'tcorea', undefined]);
+    assert.deepEqual(
+      scanned.map((c) => c.file.slice(dir.length + 1)),
+      ['99-z.conflist', '05-b.json', '10-a.conf', '50-bad.conf'],
+    );
+    assert.deepEqual(
+      scanned.map((c) => c.list?.name),
+      ['tcorez', 'tcoreb', 'tcorea', undefined],
+    );
     assert.match(scanned[3].error ?? '', /missing 'type'/);
     assert.deepEqual(await scanConfDir(`${dir}/none`), []);
   });

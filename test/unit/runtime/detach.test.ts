@@ -44,7 +44,15 @@ describe('runtime/detach', () => {
   });
 
   const depsWith = (containers: FakeContainer[]): Deps =>
-    makeDeps({runner, plugins, log: {debug: () => undefined, warn: (m) => warnings.push(m)}, confDir: `${tmp}/conf`, docker: new FakeDocker(containers), env: {}, paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`}});
+    makeDeps({
+      runner,
+      plugins,
+      log: {debug: () => undefined, warn: (m) => warnings.push(m)},
+      confDir: `${tmp}/conf`,
+      docker: new FakeDocker(containers),
+      env: {},
+      paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`},
+    });
   const config = (net: string) => JSON.stringify({cniVersion: '1.0.0', name: net, plugins: [{type: 'tfake'}]});
   const attached = async (deps: Deps, net: string, containerId: string, ifName: string, name?: string) => {
     await writeCache(deps.paths.cacheDir, {containerId, ifName, networkName: net, config: config(net), netns: `${tmp}/gone-netns`});
@@ -106,7 +114,10 @@ describe('runtime/detach', () => {
     failFor.add(bad);
     const steps: Progress[] = [];
     const out = await detach(deps, {containers: [], all: true, progress: (p) => steps.push(p)});
-    assert.deepEqual(out.done.map((d) => d.container), ['ok']);
+    assert.deepEqual(
+      out.done.map((d) => d.container),
+      ['ok'],
+    );
     assert.equal(out.failures.length, 1);
     assert.equal(out.failures[0].target, 'bad');
     assert.match(out.failures[0].message, /^failed to detach bad from tda: .*device busy/);

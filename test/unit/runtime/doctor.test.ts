@@ -12,7 +12,19 @@ describe('doctor helpers', () => {
     assert.equal(overlaps(c('10.215.0.0/24'), c('fd00::/8')), false);
   });
   it('subnetsOf: legacy subnet and ranges of host-local plugins, nothing for dhcp', () => {
-    const l = loadConfList(JSON.stringify({cniVersion: '1.0.0', name: 'tdo', plugins: [{type: 'bridge', ipam: {type: 'host-local', subnet: '10.215.0.0/24', ranges: [[{subnet: '10.215.9.0/24'}], [{subnet: 'fd00:215::/64'}]]}}, {type: 'macvlan', master: 'x', ipam: {type: 'dhcp'}}]}));
+    const l = loadConfList(
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'tdo',
+        plugins: [
+          {
+            type: 'bridge',
+            ipam: {type: 'host-local', subnet: '10.215.0.0/24', ranges: [[{subnet: '10.215.9.0/24'}], [{subnet: 'fd00:215::/64'}]]},
+          },
+          {type: 'macvlan', master: 'x', ipam: {type: 'dhcp'}},
+        ],
+      }),
+    );
     assert.deepEqual(subnetsOf(l), ['10.215.0.0/24', '10.215.9.0/24', 'fd00:215::/64']);
   });
 });

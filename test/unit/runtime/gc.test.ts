@@ -14,7 +14,12 @@ const silent = {debug: () => undefined, warn: () => undefined};
  * looks on disk, not through the runner): here the chain is absent.
  */
 const nftRead: Expectation[] = haveTool('nft')
-  ? [{argv: ['nft', '-j', 'list', 'chain', 'inet', 'cni_plugins_masquerade', 'masq_checks'], reply: {exitCode: 1, stderr: 'Error: No such file or directory\n'}}]
+  ? [
+      {
+        argv: ['nft', '-j', 'list', 'chain', 'inet', 'cni_plugins_masquerade', 'masq_checks'],
+        reply: {exitCode: 1, stderr: 'Error: No such file or directory\n'},
+      },
+    ]
   : [];
 
 describe('gc', () => {
@@ -27,7 +32,14 @@ describe('gc', () => {
   describe('GC verb (libcni GCNetworkList)', () => {
     it('plans, on a 1.1.0 network, everything that is not a valid attachment (by id and ifname), and names the networks GC goes to', async () => {
       const live = hexId('beef');
-      const conf = {cniVersion: '1.1.0', name: 'tgc11', type: 'bridge', bridge: 'tgcbr11', ipMasq: true, ipam: {type: 'host-local', subnet: '10.215.0.0/24'}};
+      const conf = {
+        cniVersion: '1.1.0',
+        name: 'tgc11',
+        type: 'bridge',
+        bridge: 'tgcbr11',
+        ipMasq: true,
+        ipam: {type: 'host-local', subnet: '10.215.0.0/24'},
+      };
       mkdirSync(`${tmp}/conf`);
       writeFileSync(`${tmp}/conf/tgc11.conf`, JSON.stringify(conf));
       const bytes = JSON.stringify({cniVersion: '1.1.0', name: 'tgc11', plugins: [conf]});
@@ -46,10 +58,19 @@ describe('gc', () => {
         {argv: ['ip6tables-save', '-t', 'nat'], reply: {stdout: ''}},
         ...nftRead,
       ]);
-      const deps = makeDeps({runner, log: silent, confDir: `${tmp}/conf`, docker: new FakeDocker([{id: live, name: 'tgc-live', running: true}]), paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/none.sock`}});
+      const deps = makeDeps({
+        runner,
+        log: silent,
+        confDir: `${tmp}/conf`,
+        docker: new FakeDocker([{id: live, name: 'tgc-live', running: true}]),
+        paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/none.sock`},
+      });
       const r = await gc(deps, {dryRun: true});
       runner.assertDone();
-      assert.deepEqual(r.freed.map((i) => `${i.kind} ${i.detail} ${i.reason}`), ['address 10.215.0.3 not a valid attachment', 'address 10.215.0.4 not a valid attachment', `chain ${chain} not a valid attachment`]);
+      assert.deepEqual(
+        r.freed.map((i) => `${i.kind} ${i.detail} ${i.reason}`),
+        ['address 10.215.0.3 not a valid attachment', 'address 10.215.0.4 not a valid attachment', `chain ${chain} not a valid attachment`],
+      );
       assert.deepEqual(r.gc, [{network: 'tgc11', cniVersion: '1.1.0', plugins: ['bridge']}]);
       assert.equal(r.validAttachments, 1);
       assert.ok(existsSync(`${dir}/10.215.0.3`), 'a dry run changes nothing');

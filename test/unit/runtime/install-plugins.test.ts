@@ -11,7 +11,7 @@ describe('runtime/install-plugins', () => {
   });
   afterEach(() => rmSync(tmp, {recursive: true, force: true}));
 
-  it('the wrapper runs the CLI entry as `plugin <type>`: node puts the two words before the runtime\'s own arguments', () => {
+  it("the wrapper runs the CLI entry as `plugin <type>`: node puts the two words before the runtime's own arguments", () => {
     // Run the wrapper's code with a stand-in entry that prints the argv it sees.
     writeFileSync(`${tmp}/entry.mjs`, 'console.log(JSON.stringify(process.argv.slice(2)));\n');
     const script = wrapperScript('bridge', process.execPath, `${tmp}/entry.mjs`);
@@ -21,7 +21,7 @@ describe('runtime/install-plugins', () => {
     assert.deepEqual(JSON.parse(out), ['plugin', 'bridge', 'extra']);
   });
 
-  it('the entry is the package\'s bin/run.cjs', () => {
+  it("the entry is the package's bin/run.cjs", () => {
     assert.match(entryPath(), /\/bin\/run\.cjs$/);
     assert.ok(existsSync(entryPath()));
   });
@@ -29,7 +29,10 @@ describe('runtime/install-plugins', () => {
   it('writes one executable per type (every built-in by default) into a directory it creates, leaving no temp file', async () => {
     const dir = `${tmp}/a/b`;
     const written = await installPlugins(dir);
-    assert.deepEqual(written, builtinTypes.map((t) => `${dir}/${t}`));
+    assert.deepEqual(
+      written,
+      builtinTypes.map((t) => `${dir}/${t}`),
+    );
     assert.deepEqual(readdirSync(dir).sort(), [...builtinTypes].sort());
     for (const f of written) assert.equal(statSync(f).mode & 0o777, 0o755);
     const again = await installPlugins(`${tmp}/c`, ['macvlan']);

@@ -18,22 +18,41 @@ describe('runtime/ports-in-use', () => {
   let deps: Deps;
   beforeEach(() => {
     tmp = mkdtempSync('/tmp/tpiu-unit-');
-    deps = makeDeps({runner: new FakeRunner([]), log: silent, confDir: `${tmp}/conf`, docker: new FakeDocker([]), paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`}});
+    deps = makeDeps({
+      runner: new FakeRunner([]),
+      log: silent,
+      confDir: `${tmp}/conf`,
+      docker: new FakeDocker([]),
+      paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`},
+    });
   });
   afterEach(() => rmSync(tmp, {recursive: true, force: true}));
 
   const config = (name: string) => JSON.stringify({cniVersion: '1.0.0', name, plugins: [{type: 'tfake'}]});
   const web = hexId('aaaa');
   const me: Target = {kind: 'container', containerId: hexId('bbbb'), name: 'me', netns: '/x'};
-  const tcp = (hostPort: number, hostIP?: string): PortMapping => ({hostPort, containerPort: 80, protocol: 'tcp', ...(hostIP ? {hostIP} : {})});
+  const tcp = (hostPort: number, hostIP?: string): PortMapping => ({
+    hostPort,
+    containerPort: 80,
+    protocol: 'tcp',
+    ...(hostIP ? {hostIP} : {}),
+  });
   const published = async (network: string, containerId: string, ifName: string, ports: PortMapping[]) =>
-    writeCache(deps.paths.cacheDir, {containerId, ifName, networkName: network, config: config(network), capabilityArgs: {portMappings: ports}});
+    writeCache(deps.paths.cacheDir, {
+      containerId,
+      ifName,
+      networkName: network,
+      config: config(network),
+      capabilityArgs: {portMappings: ports},
+    });
 
   it('refuses a host port another attachment publishes, naming it by its remembered name', async () => {
     await published('tpa', web, 'eth0', [tcp(8080)]);
     await writeMeta(deps.paths.stateDir, 'tpa', web, 'eth0', {name: 'web', kind: 'container', createdAt: '2024-01-01T00:00:00Z'});
-    await assert.rejects(assertPortsFree(deps, loadConfList(config('tpb')), me, 'eth0', [tcp(8080)]),
-      (err: unknown) => err instanceof UserError && /host port 8080\/tcp is already published by web on tpa/.test(err.message));
+    await assert.rejects(
+      assertPortsFree(deps, loadConfList(config('tpb')), me, 'eth0', [tcp(8080)]),
+      (err: unknown) => err instanceof UserError && /host port 8080\/tcp is already published by web on tpa/.test(err.message),
+    );
   });
 
   it('lets through other ports, another protocol, another specific host IP, and the attachment itself', async () => {
@@ -49,7 +68,9 @@ describe('runtime/ports-in-use', () => {
 
   it('refuses a second interface of one container publishing on the same network', async () => {
     await published('tpb', me.containerId, 'eth0', [tcp(9090)]);
-    await assert.rejects(assertPortsFree(deps, loadConfList(config('tpb')), me, 'eth1', [tcp(9191)]),
-      /me already publishes ports on tpb through eth0/);
+    await assert.rejects(
+      assertPortsFree(deps, loadConfList(config('tpb')), me, 'eth1', [tcp(9191)]),
+      /me already publishes ports on tpb through eth0/,
+    );
   });
 });

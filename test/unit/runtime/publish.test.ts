@@ -2,7 +2,17 @@ import {strict as assert} from 'node:assert';
 import {loadConfList} from '../../../src/cni/config.js';
 import {UserError} from '../../../src/errors.js';
 import {buildPluginConfig} from '../../../src/runtime/chain.js';
-import {capabilityArgsFor, collides, containerV4, formatPort, mappingsOf, parsePublish, parsePublishList, publishSpec, sameMappings} from '../../../src/runtime/publish.js';
+import {
+  capabilityArgsFor,
+  collides,
+  containerV4,
+  formatPort,
+  mappingsOf,
+  parsePublish,
+  parsePublishList,
+  publishSpec,
+  sameMappings,
+} from '../../../src/runtime/publish.js';
 
 describe('runtime/publish (--publish)', () => {
   it('parses [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp], tcp by default, IPv6 host addresses in brackets', () => {
@@ -43,21 +53,34 @@ describe('runtime/publish (--publish)', () => {
     for (const [spec, re] of bad) {
       assert.throws(
         () => parsePublish(spec),
-        (err: unknown) => err instanceof UserError && err.exitCode === 1 && !err.message.includes('\n') && err.message.startsWith(`invalid --publish ${JSON.stringify(spec)}: `) && re.test(err.message),
+        (err: unknown) =>
+          err instanceof UserError &&
+          err.exitCode === 1 &&
+          !err.message.includes('\n') &&
+          err.message.startsWith(`invalid --publish ${JSON.stringify(spec)}: `) &&
+          re.test(err.message),
         spec,
       );
     }
   });
 
   it('refuses two values that claim one host socket, and only those', () => {
-    assert.throws(() => parsePublishList(['18080:80', '18080:81']), /host port 18080\/tcp is already published by --publish 18080->80\/tcp/);
+    assert.throws(
+      () => parsePublishList(['18080:80', '18080:81']),
+      /host port 18080\/tcp is already published by --publish 18080->80\/tcp/,
+    );
     assert.throws(() => parsePublishList(['0.0.0.0:18080:80', '127.0.0.1:18080:81']), /already published/);
     assert.equal(parsePublishList(['18080:80', '18080:80/udp', '18081:80']).length, 3);
     assert.equal(parsePublishList(['127.0.0.1:18080:80', '127.0.0.2:18080:80', '[::]:18080:80']).length, 3);
   });
 
   it('collides: same protocol and port, overlapping host addresses', () => {
-    const m = (hostIP?: string, hostPort = 80, protocol: 'tcp' | 'udp' = 'tcp') => ({hostPort, containerPort: 1, protocol, ...(hostIP ? {hostIP} : {})});
+    const m = (hostIP?: string, hostPort = 80, protocol: 'tcp' | 'udp' = 'tcp') => ({
+      hostPort,
+      containerPort: 1,
+      protocol,
+      ...(hostIP ? {hostIP} : {}),
+    });
     assert.equal(collides(m(), m('10.0.0.1')), true);
     assert.equal(collides(m('::'), m('fd00::1')), true);
     assert.equal(collides(m('0.0.0.0'), m('fd00::1')), false);
@@ -67,7 +90,8 @@ describe('runtime/publish (--publish)', () => {
   });
 
   it('gives back the --publish value of a mapping (watch re-attaches with it)', () => {
-    for (const spec of ['18080:8080/tcp', '127.0.0.1:53:5353/udp', '[fd00::1]:1:2/tcp']) assert.equal(publishSpec(parsePublish(spec)), spec);
+    for (const spec of ['18080:8080/tcp', '127.0.0.1:53:5353/udp', '[fd00::1]:1:2/tcp'])
+      assert.equal(publishSpec(parsePublish(spec)), spec);
   });
 
   it('compares sets of mappings in any order', () => {
@@ -76,17 +100,29 @@ describe('runtime/publish (--publish)', () => {
   });
 
   it('fills portMappings and ips in runtimeConfig only for the plugins that declare them', () => {
-    const list = loadConfList(JSON.stringify({
-      cniVersion: '1.0.0',
-      name: 'tpub',
-      plugins: [{type: 'bridge', capabilities: {ips: true}, ipam: {type: 'host-local'}}, {type: 'portmap', capabilities: {portMappings: true}}, {type: 'tuning', capabilities: {portMappings: false}}],
-    }));
+    const list = loadConfList(
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'tpub',
+        plugins: [
+          {type: 'bridge', capabilities: {ips: true}, ipam: {type: 'host-local'}},
+          {type: 'portmap', capabilities: {portMappings: true}},
+          {type: 'tuning', capabilities: {portMappings: false}},
+        ],
+      }),
+    );
     const caps = capabilityArgsFor(list, {ip: '10.0.0.5', publish: [parsePublish('18080:8080')]});
     assert.deepEqual(caps, {portMappings: [{hostPort: 18080, containerPort: 8080, protocol: 'tcp'}], ips: ['10.0.0.5']});
-    const rc = list.plugins.map((p) => (JSON.parse(buildPluginConfig(list, p, undefined, caps)) as {runtimeConfig?: unknown}).runtimeConfig);
+    const rc = list.plugins.map(
+      (p) => (JSON.parse(buildPluginConfig(list, p, undefined, caps)) as {runtimeConfig?: unknown}).runtimeConfig,
+    );
     assert.deepEqual(rc, [{ips: ['10.0.0.5']}, {portMappings: [{containerPort: 8080, hostPort: 18080, protocol: 'tcp'}]}, undefined]);
     const noIps = loadConfList(JSON.stringify({cniVersion: '1.0.0', name: 'tpub', plugins: [{type: 'bridge'}]}));
-    assert.equal(capabilityArgsFor(noIps, {ip: '10.0.0.5', publish: []}), undefined, '--ip stays CNI_ARGS only where no plugin declares ips');
+    assert.equal(
+      capabilityArgsFor(noIps, {ip: '10.0.0.5', publish: []}),
+      undefined,
+      '--ip stays CNI_ARGS only where no plugin declares ips',
+    );
   });
 
   it('reads back only well-formed mappings from a cache entry', () => {

@@ -23,19 +23,32 @@ describe('runtime/target', () => {
   it('netnsTarget refuses a name that is no container id (asking for --id) and a path that does not exist', async () => {
     writeFileSync(`${tmp}/.hidden`, '');
     await assert.rejects(netnsTarget(`${tmp}/.hidden`), (e: unknown) => e instanceof UserError && /pass --id/.test(e.message));
-    await assert.rejects(netnsTarget(`${tmp}/missing`), (e: unknown) => e instanceof UserError && /does not exist \(create it with: ip netns add missing\)/.test(e.message));
+    await assert.rejects(
+      netnsTarget(`${tmp}/missing`),
+      (e: unknown) => e instanceof UserError && /does not exist \(create it with: ip netns add missing\)/.test(e.message),
+    );
   });
 
-  it('containerTarget: a container joined to another\'s namespace is attached as that one, with a note', async () => {
+  it("containerTarget: a container joined to another's namespace is attached as that one, with a note", async () => {
     const owner = hexId('aaaa');
-    const docker = new FakeDocker([{id: owner, name: 'owner', pid: 77}, {id: hexId('bbbb'), name: 'side', networkMode: 'container:owner'}]);
+    const docker = new FakeDocker([
+      {id: owner, name: 'owner', pid: 77},
+      {id: hexId('bbbb'), name: 'side', networkMode: 'container:owner'},
+    ]);
     const t = await containerTarget(docker, 'side');
     assert.equal(t.containerId, owner);
     assert.equal(t.name, 'owner');
     assert.equal(t.netns, `/var/run/docker/netns/${owner.slice(0, 12)}`);
     assert.match(t.note ?? '', /side uses --net=container:owner/);
     const own = await containerTarget(docker, 'owner');
-    assert.deepEqual(own, {kind: 'container', containerId: owner, name: 'owner', netns: `/var/run/docker/netns/${owner.slice(0, 12)}`, note: undefined, pid: 77});
+    assert.deepEqual(own, {
+      kind: 'container',
+      containerId: owner,
+      name: 'owner',
+      netns: `/var/run/docker/netns/${owner.slice(0, 12)}`,
+      note: undefined,
+      pid: 77,
+    });
   });
 
   it('resolveTargets: containers or --netns, never both; --id only with a single --netns', async () => {
@@ -46,15 +59,27 @@ describe('runtime/target', () => {
     await assert.rejects(resolveTargets(deps, {containers: [], netns: ['a', 'b'], id: 'x'}), /single --netns/);
     await assert.rejects(resolveTargets(deps, {containers: []}), /name at least one container/);
     await assert.rejects(resolveTargets(deps, {containers: ['web'], id: 'x'}), /--id goes with --netns only/);
-    assert.deepEqual((await resolveTargets(deps, {containers: [], netns: ['a', 'b']})).map((t) => t.containerId), ['a', 'b']);
-    assert.deepEqual((await resolveTargets(deps, {containers: ['web']})).map((t) => t.name), ['web']);
+    assert.deepEqual(
+      (await resolveTargets(deps, {containers: [], netns: ['a', 'b']})).map((t) => t.containerId),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      (await resolveTargets(deps, {containers: ['web']})).map((t) => t.name),
+      ['web'],
+    );
   });
 
   it('assertLiveTarget passes a live namespace and names what went for a dead one', () => {
     assertLiveTarget({kind: 'netns', containerId: 'x', name: 'x', netns: LIVE_NETNS});
-    assert.throws(() => assertLiveTarget({kind: 'container', containerId: 'c', name: 'web', netns: `${tmp}/gone`}), /container web is no longer running/);
+    assert.throws(
+      () => assertLiveTarget({kind: 'container', containerId: 'c', name: 'web', netns: `${tmp}/gone`}),
+      /container web is no longer running/,
+    );
     // A plain file is not a namespace.
     writeFileSync(`${tmp}/f`, '');
-    assert.throws(() => assertLiveTarget({kind: 'netns', containerId: 'f', name: 'f', netns: `${tmp}/f`}), /network namespace f was deleted/);
+    assert.throws(
+      () => assertLiveTarget({kind: 'netns', containerId: 'f', name: 'f', netns: `${tmp}/f`}),
+      /network namespace f was deleted/,
+    );
   });
 });

@@ -25,7 +25,7 @@ describe('util/atomic writeFileAtomic', () => {
     writeFileSync(file, 'old content that is longer than the new one', {mode: 0o600});
     await writeFileAtomic(file, 'new', 0o644);
     assert.equal(readFileSync(file, 'utf8'), 'new');
-    assert.equal(statSync(file).mode & 0o777, 0o644, 'the mode is the new file\'s, not the old one\'s');
+    assert.equal(statSync(file).mode & 0o777, 0o644, "the mode is the new file's, not the old one's");
     assert.deepEqual(readdirSync(dir), ['f']);
   });
 

@@ -60,7 +60,10 @@ describe('util/concurrency', () => {
           running--;
           return `${i}:${d}`;
         });
-        assert.deepEqual(out, delays.map((d, i) => `${i}:${d}`));
+        assert.deepEqual(
+          out,
+          delays.map((d, i) => `${i}:${d}`),
+        );
         assert.ok(peak <= limit, `peak ${peak} > limit ${limit}`);
         if (delays.length > 0) assert.equal(peak, Math.min(limit, delays.length), 'the limit is used, not just respected');
       }),
@@ -85,12 +88,20 @@ describe('util/concurrency', () => {
 
   it('mapLimitSettled reports each item as it settles, with its index', async () => {
     const seen: string[] = [];
-    const out = await mapLimitSettled(['a', 'b', 'c'], 3, async (s, i) => {
-      await sleep(i === 0 ? 15 : 1);
-      if (s === 'b') throw new Error('b failed');
-      return s.toUpperCase();
-    }, (r, i) => seen.push(`${i}:${r.status}`));
-    assert.deepEqual(out.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const out = await mapLimitSettled(
+      ['a', 'b', 'c'],
+      3,
+      async (s, i) => {
+        await sleep(i === 0 ? 15 : 1);
+        if (s === 'b') throw new Error('b failed');
+        return s.toUpperCase();
+      },
+      (r, i) => seen.push(`${i}:${r.status}`),
+    );
+    assert.deepEqual(
+      out.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.equal((out[0] as PromiseFulfilledResult<string>).value, 'A');
     assert.equal(((out[1] as PromiseRejectedResult).reason as Error).message, 'b failed');
     assert.deepEqual(seen, ['1:rejected', '2:fulfilled', '0:fulfilled'], 'reported in the order they settled');

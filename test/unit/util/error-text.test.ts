@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert';
 import {errorText} from '../../../src/util/error-text.js';
 
 describe('util/error-text errorText', () => {
-  it('is an Error\'s message, not its name or stack', () => {
+  it("is an Error's message, not its name or stack", () => {
     assert.equal(errorText(new TypeError('bad thing')), 'bad thing');
   });
 

@@ -43,10 +43,11 @@ describe('util/ip', () => {
     for (const bad of ['10.219.0.07', '10.219.0', 'fe80::1%eth0', '', '1.2.3.4.']) assert.equal(parseAddr(bad), undefined, bad);
   });
 
-  it('parseCidr is Go\'s ParseCIDR: the mapped address is IPv4 with a 128-bit mask, leading zeros in the prefix are fine', () => {
+  it("parseCidr is Go's ParseCIDR: the mapped address is IPv4 with a 128-bit mask, leading zeros in the prefix are fine", () => {
     assert.deepEqual(text(parseCidr('::ffff:10.219.0.3/120')), {ip: '10.219.0.3', prefix: 120, mappedV4: true});
     assert.deepEqual(text(parseCidr('10.219.0.3/0024')), {ip: '10.219.0.3', prefix: 24, mappedV4: undefined});
-    for (const bad of ['10.219.0.3/33', '10.219.0.3', '10.219.0.3/', '10.219.0.3/+1', 'fd00::/129']) assert.equal(parseCidr(bad), undefined, bad);
+    for (const bad of ['10.219.0.3/33', '10.219.0.3', '10.219.0.3/', '10.219.0.3/+1', 'fd00::/129'])
+      assert.equal(parseCidr(bad), undefined, bad);
   });
 
   it('parseCidrAsWritten keeps the written family and takes one to three prefix digits', () => {
@@ -72,7 +73,8 @@ describe('util/ip', () => {
 
   it('global unicast as Go decides it for the addresses we meet', () => {
     for (const g of ['10.1.2.3', '8.8.8.8', 'fd00::1', '2001:db8::1']) assert.ok(isGlobalUnicast(addr(g)), g);
-    for (const n of ['0.0.0.0', '127.0.0.1', '169.254.1.1', '224.0.0.1', '255.255.255.255', '::', '::1', 'fe80::1', 'ff02::1']) assert.ok(!isGlobalUnicast(addr(n)), n);
+    for (const n of ['0.0.0.0', '127.0.0.1', '169.254.1.1', '224.0.0.1', '255.255.255.255', '::', '::1', 'fe80::1', 'ff02::1'])
+      assert.ok(!isGlobalUnicast(addr(n)), n);
   });
 
   it('text as Go prints it, with its errors; normalizeIp keeps the written form and leaves non-IPs alone', () => {
@@ -86,13 +88,17 @@ describe('util/ip', () => {
     assert.equal(normalizeIp('not-an-ip'), 'not-an-ip');
   });
   it('prints IPv6 like Go (bridge gateways and results)', () => {
-    for (const [i, o] of [['fd00:212:0:0:0:0:0:1', 'fd00:212::1'], ['fd00:0:1:0:0:1:0:0', 'fd00:0:1::1:0:0'], ['fd00:1:0:1:1:1:1:1', 'fd00:1:0:1:1:1:1:1'], ['::', '::']]) {
+    for (const [i, o] of [
+      ['fd00:212:0:0:0:0:0:1', 'fd00:212::1'],
+      ['fd00:0:1:0:0:1:0:0', 'fd00:0:1::1:0:0'],
+      ['fd00:1:0:1:1:1:1:1', 'fd00:1:0:1:1:1:1:1'],
+      ['::', '::'],
+    ]) {
       assert.equal(ipString(parseAddr(i)!), o);
     }
     assert.equal(parseCidrAsWritten('10.1.2.3/33'), undefined);
   });
 });
-
 
 /**
  * Two readings of an IPv4-mapped IPv6 address (::ffff:a.b.c.d) live side by
@@ -112,22 +118,40 @@ const T = {chain: 'CNI-x', comment: masqComment('tipnet', 'c1')};
 describe('IPv4-mapped addresses and CIDR text, caller by caller', () => {
   describe("Go's net semantics: the address is IPv4", () => {
     it('results: mapped addresses print as IPv4 and count as IPv4 at 0.2.0; a 4-digit prefix or a bad IP is refused', () => {
-      const r = parseResult({cniVersion: '1.0.0', ips: [{address: '::ffff:10.219.0.3/120', gateway: '::ffff:10.219.0.1'}], routes: [{dst: '::ffff:10.219.9.0/120', gw: '::ffff:10.219.0.1'}]});
+      const r = parseResult({
+        cniVersion: '1.0.0',
+        ips: [{address: '::ffff:10.219.0.3/120', gateway: '::ffff:10.219.0.1'}],
+        routes: [{dst: '::ffff:10.219.9.0/120', gw: '::ffff:10.219.0.1'}],
+      });
       assert.deepEqual(r.ips, [{address: '10.219.0.3/120', gateway: '10.219.0.1'}]);
       assert.deepEqual(r.routes, [{dst: '10.219.9.0/120', gw: '10.219.0.1'}]);
       const raw = {cniVersion: '1.0.0', ips: [{address: '::ffff:10.219.0.3/120', gateway: '::ffff:10.219.0.1'}]};
-      assert.equal(renderResult(raw, '0.2.0'), '{\n    "cniVersion": "0.2.0",\n    "ip4": {\n        "ip": "10.219.0.3/120",\n        "gateway": "10.219.0.1"\n    },\n    "dns": {}\n}');
-      assert.throws(() => parseResult({cniVersion: '1.0.0', ips: [{address: '10.219.0.3/0024'}]}), /invalid CIDR address: 10.219.0.3\/0024/);
-      assert.throws(() => parseResult({cniVersion: '1.0.0', ips: [{address: '10.219.0.3/24', gateway: '10.219.0.01'}]}), /invalid IP address: 10.219.0.01/);
+      assert.equal(
+        renderResult(raw, '0.2.0'),
+        '{\n    "cniVersion": "0.2.0",\n    "ip4": {\n        "ip": "10.219.0.3/120",\n        "gateway": "10.219.0.1"\n    },\n    "dns": {}\n}',
+      );
+      assert.throws(
+        () => parseResult({cniVersion: '1.0.0', ips: [{address: '10.219.0.3/0024'}]}),
+        /invalid CIDR address: 10.219.0.3\/0024/,
+      );
+      assert.throws(
+        () => parseResult({cniVersion: '1.0.0', ips: [{address: '10.219.0.3/24', gateway: '10.219.0.01'}]}),
+        /invalid IP address: 10.219.0.01/,
+      );
     });
 
     it('host-local: a mapped requested IP is IPv4, a mapped subnet is refused, a prefix may have leading zeros', () => {
-      const conf = (ipam: Record<string, unknown>, top: Record<string, unknown> = {}) => JSON.stringify({cniVersion: '1.0.0', name: 'tipnet', ...top, ipam: {type: 'host-local', ...ipam}});
+      const conf = (ipam: Record<string, unknown>, top: Record<string, unknown> = {}) =>
+        JSON.stringify({cniVersion: '1.0.0', name: 'tipnet', ...top, ipam: {type: 'host-local', ...ipam}});
       const c = hostLocalConf(conf({subnet: '10.219.0.0/0024'}, {args: {cni: {ips: ['::ffff:10.219.0.20']}}}), '');
       assert.deepEqual(c.requestedIPs.map(ipString), ['10.219.0.20']);
       assert.equal(c.ranges[0][0].subnet.prefix, 24);
-      assert.throws(() => hostLocalConf(conf({subnet: '::ffff:10.219.0.0/120'}), ''), {message: 'invalid range set 0: IPNet IP and Mask version mismatch'});
-      assert.throws(() => hostLocalConf(conf({subnet: '::ffff:10.219.0.0/24'}), ''), {message: 'invalid range set 0: IPNet IP and Mask version mismatch'});
+      assert.throws(() => hostLocalConf(conf({subnet: '::ffff:10.219.0.0/120'}), ''), {
+        message: 'invalid range set 0: IPNet IP and Mask version mismatch',
+      });
+      assert.throws(() => hostLocalConf(conf({subnet: '::ffff:10.219.0.0/24'}), ''), {
+        message: 'invalid range set 0: IPNet IP and Mask version mismatch',
+      });
     });
 
     it('overlay: a mapped public IP is IPv4, a mapped network is not an IPv4 CIDR, SubnetMin may be mapped', () => {
@@ -141,7 +165,10 @@ describe('IPv4-mapped addresses and CIDR text, caller by caller', () => {
       const peer = {subnet: '10.240.4.0/24', publicIP: '::ffff:192.0.2.4', vtepMac: '02:00:00:00:00:04'};
       const plan = planPeers('flannel.1', {routes: [], neighbours: [], fdb: []}, [peer]);
       assert.deepEqual(plan.bridge, [['fdb', 'replace', '02:00:00:00:00:04', 'dev', 'flannel.1', 'dst', '192.0.2.4', 'self', 'permanent']]);
-      assert.throws(() => planPeers('flannel.1', {routes: [], neighbours: [], fdb: []}, [{...peer, subnet: '::ffff:10.240.4.0/120'}]), /is not an IPv4 CIDR/);
+      assert.throws(
+        () => planPeers('flannel.1', {routes: [], neighbours: [], fdb: []}, [{...peer, subnet: '::ffff:10.240.4.0/120'}]),
+        /is not an IPv4 CIDR/,
+      );
     });
   });
 
@@ -151,12 +178,18 @@ describe('IPv4-mapped addresses and CIDR text, caller by caller', () => {
       assert.equal(family, 6);
       assert.match(lines.join('\n'), /-d ::ffff:adb:0\/120 /);
       assert.match(lines.join('\n'), /-s ::ffff:adb:3\/128 /);
-      assert.match(planDirectTeardown(T, 6, ['::ffff:10.219.0.3', 'not-an-ip']), /-s ::ffff:adb:3\/128 [^\n]*\n-D POSTROUTING -s not-an-ip\/128 /);
+      assert.match(
+        planDirectTeardown(T, 6, ['::ffff:10.219.0.3', 'not-an-ip']),
+        /-s ::ffff:adb:3\/128 [^\n]*\n-D POSTROUTING -s not-an-ip\/128 /,
+      );
     });
 
     it('nftables: a mapped address is an ip6 rule in IPv6 notation', () => {
       const script = nftMasqSetupScript({network: 'tipnet', ifname: 'eth0', containerId: 'c1'}, ['::ffff:10.219.0.3/120'], []);
-      assert.ok(script.some((l) => l.includes('ip6 saddr == ::ffff:adb:3 ip6 daddr != ::ffff:adb:0/120 masquerade')), script.join('\n'));
+      assert.ok(
+        script.some((l) => l.includes('ip6 saddr == ::ffff:adb:3 ip6 daddr != ::ffff:adb:0/120 masquerade')),
+        script.join('\n'),
+      );
     });
 
     it('bridge: the gateway of a mapped address is computed and added in IPv6', () => {

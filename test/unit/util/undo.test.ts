@@ -34,7 +34,7 @@ describe('util/undo UndoStack', () => {
     assert.equal(ran, false);
   });
 
-  it('run returns the body\'s value and undoes nothing when it succeeds', async () => {
+  it("run returns the body's value and undoes nothing when it succeeds", async () => {
     let ran = false;
     const v = await UndoStack.run(undefined, async (undo) => {
       undo.push('x', async () => (ran = true));
@@ -44,7 +44,7 @@ describe('util/undo UndoStack', () => {
     assert.equal(ran, false);
   });
 
-  it('run unwinds when the body fails and rethrows the body\'s error, not an undo step\'s', async () => {
+  it("run unwinds when the body fails and rethrows the body's error, not an undo step's", async () => {
     const done: string[] = [];
     const {warnings, log} = recordingLog();
     const original = new Error('step 3 failed');

@@ -39,7 +39,7 @@ describe('util/unix-socket', () => {
     assert.equal(await canConnect(path.join(dir, 'none.sock')), false);
   });
 
-  it('listenOn sets the socket\'s mode, and rejects when the path is taken', async () => {
+  it("listenOn sets the socket's mode, and rejects when the path is taken", async () => {
     const p = path.join(dir, 's.sock');
     await serve(p, 0o660);
     assert.equal(statSync(p).mode & 0o777, 0o660);
@@ -59,7 +59,7 @@ describe('util/unix-socket', () => {
     assert.equal(existsSync(p), false);
   });
 
-  it('prepareSocket leaves an existing directory\'s mode alone', async () => {
+  it("prepareSocket leaves an existing directory's mode alone", async () => {
     const p = path.join(dir, 'daemon.sock');
     const before = statSync(dir).mode & 0o777;
     await prepareSocket(p, 'the daemon');

@@ -1,17 +1,38 @@
 import {strict as assert} from 'node:assert';
 import {acquire, release, renew, retryDelays, type Clock, type ClientOptions, type Transport} from '../../../../src/ipam/dhcp/client.js';
-import {BOOTREPLY, FLAG_BROADCAST, MessageType, Opt, decode, encode, ipToBytes, messageType, optIp, type DhcpMessage} from '../../../../src/ipam/dhcp/packet.js';
+import {
+  BOOTREPLY,
+  FLAG_BROADCAST,
+  MessageType,
+  Opt,
+  decode,
+  encode,
+  ipToBytes,
+  messageType,
+  optIp,
+  type DhcpMessage,
+} from '../../../../src/ipam/dhcp/packet.js';
 
 /** A clock that only moves when something waits on it. */
 function fakeClock(): Clock & {t: number} {
-  const c = {t: 0, now: () => c.t, sleep: async (ms: number) => { c.t += ms; }};
+  const c = {
+    t: 0,
+    now: () => c.t,
+    sleep: async (ms: number) => {
+      c.t += ms;
+    },
+  };
   return c;
 }
 
 type Responder = (req: DhcpMessage, dst: string) => DhcpMessage | undefined;
 
 /** A transport backed by a scripted server; records every datagram sent. */
-function fakeTransport(clock: {t: number}, respond: Responder, failUnicast = false): Transport & {sent: {msg: DhcpMessage; dst: string}[]; routes: boolean[]} {
+function fakeTransport(
+  clock: {t: number},
+  respond: Responder,
+  failUnicast = false,
+): Transport & {sent: {msg: DhcpMessage; dst: string}[]; routes: boolean[]} {
   const queue: Buffer[] = [];
   const t = {
     mac: '02:00:00:00:00:01',
@@ -29,16 +50,25 @@ function fakeTransport(clock: {t: number}, respond: Responder, failUnicast = fal
       if (!b) clock.t += timeoutMs;
       return b;
     },
-    async broadcastRoute(on: boolean) { t.routes.push(on); },
+    async broadcastRoute(on: boolean) {
+      t.routes.push(on);
+    },
     async close() {},
   };
   return t;
 }
 
 function reply(req: DhcpMessage, type: number, yiaddr: string, server = '10.214.0.1'): DhcpMessage {
-  return {...req, op: BOOTREPLY, yiaddr, options: new Map([
-    [Opt.MessageType, Buffer.from([type])], [Opt.ServerId, ipToBytes(server)], [Opt.SubnetMask, ipToBytes('255.255.255.0')],
-  ])};
+  return {
+    ...req,
+    op: BOOTREPLY,
+    yiaddr,
+    options: new Map([
+      [Opt.MessageType, Buffer.from([type])],
+      [Opt.ServerId, ipToBytes(server)],
+      [Opt.SubnetMask, ipToBytes('255.255.255.0')],
+    ]),
+  };
 }
 
 function opts(clock: Clock): ClientOptions {
@@ -47,7 +77,10 @@ function opts(clock: Clock): ClientOptions {
 
 describe('dhcp client', () => {
   it('retry schedule: 4 × 2 s then 4 s doubling up to resendMax (no jitter at random 0.5)', () => {
-    assert.deepEqual(retryDelays(8, 16000, () => 0.5), [2000, 2000, 2000, 2000, 4000, 8000, 16000, 16000]);
+    assert.deepEqual(
+      retryDelays(8, 16000, () => 0.5),
+      [2000, 2000, 2000, 2000, 4000, 8000, 16000, 16000],
+    );
   });
 
   it('does DORA with the broadcast flag, client id and requested address', async () => {
@@ -60,8 +93,13 @@ describe('dhcp client', () => {
     });
     const ack = await acquire(t, opts(clock), '10.214.0.50');
     assert.equal(ack.msg.yiaddr, '10.214.0.50');
-    assert.deepEqual(t.sent.map((s) => [messageType(s.msg), s.dst, s.msg.flags]), [
-      [MessageType.Discover, '255.255.255.255', FLAG_BROADCAST], [MessageType.Request, '255.255.255.255', FLAG_BROADCAST]]);
+    assert.deepEqual(
+      t.sent.map((s) => [messageType(s.msg), s.dst, s.msg.flags]),
+      [
+        [MessageType.Discover, '255.255.255.255', FLAG_BROADCAST],
+        [MessageType.Request, '255.255.255.255', FLAG_BROADCAST],
+      ],
+    );
     assert.equal(optIp(t.sent[0].msg.options, Opt.RequestedIP), '10.214.0.50');
     assert.equal(optIp(t.sent[1].msg.options, Opt.ServerId), '10.214.0.1');
     assert.equal(t.sent[0].msg.options.get(Opt.ClientId)?.toString('utf8', 1), 'cid/net/eth0');
@@ -75,13 +113,21 @@ describe('dhcp client', () => {
       n++;
       if (n === 1) return undefined; // lost
       if (n === 2) return {...reply(m, MessageType.Offer, '10.214.0.9'), xid: m.xid + 1};
-      return messageType(m) === MessageType.Discover ? reply(m, MessageType.Offer, '10.214.0.51') : reply(m, MessageType.Ack, '10.214.0.51');
+      return messageType(m) === MessageType.Discover
+        ? reply(m, MessageType.Offer, '10.214.0.51')
+        : reply(m, MessageType.Ack, '10.214.0.51');
     });
     assert.equal((await acquire(t, opts(clock))).msg.yiaddr, '10.214.0.51');
     assert.ok(clock.t >= 4000, `waited ${clock.t}`);
 
     const silent = fakeClock();
-    await assert.rejects(acquire(fakeTransport(silent, () => undefined), {...opts(silent), budgetMs: 10000}), /no more tries/);
+    await assert.rejects(
+      acquire(
+        fakeTransport(silent, () => undefined),
+        {...opts(silent), budgetMs: 10000},
+      ),
+      /no more tries/,
+    );
     assert.ok(silent.t >= 10000 && silent.t < 13000, `gave up at ${silent.t}`);
   });
 
@@ -105,8 +151,13 @@ describe('dhcp client', () => {
     const a = await renew(t, opts(clock), lease, 'renew');
     assert.notEqual(a, 'nak');
     await renew(t, opts(clock), lease, 'rebind');
-    assert.deepEqual(t.sent.map((s) => [s.dst, s.msg.ciaddr, s.msg.flags, optIp(s.msg.options, Opt.ServerId)]), [
-      ['10.214.0.1', '10.214.0.50', 0, undefined], ['255.255.255.255', '10.214.0.50', 0, undefined]]);
+    assert.deepEqual(
+      t.sent.map((s) => [s.dst, s.msg.ciaddr, s.msg.flags, optIp(s.msg.options, Opt.ServerId)]),
+      [
+        ['10.214.0.1', '10.214.0.50', 0, undefined],
+        ['255.255.255.255', '10.214.0.50', 0, undefined],
+      ],
+    );
     const nak = fakeTransport(clock, (m) => reply(m, MessageType.Nak, '0.0.0.0'));
     assert.equal(await renew(nak, opts(clock), lease, 'renew'), 'nak');
   });
@@ -116,10 +167,16 @@ describe('dhcp client', () => {
     const lease = {address: '10.214.0.50', serverId: '10.214.0.1'};
     const uni = fakeTransport(clock, () => undefined);
     await release(uni, opts(clock), lease);
-    assert.deepEqual(uni.sent.map((s) => [messageType(s.msg), s.dst, s.msg.ciaddr, optIp(s.msg.options, Opt.ServerId)]), [[MessageType.Release, '10.214.0.1', '10.214.0.50', '10.214.0.1']]);
+    assert.deepEqual(
+      uni.sent.map((s) => [messageType(s.msg), s.dst, s.msg.ciaddr, optIp(s.msg.options, Opt.ServerId)]),
+      [[MessageType.Release, '10.214.0.1', '10.214.0.50', '10.214.0.1']],
+    );
     const fb = fakeTransport(clock, () => undefined, true);
     await release(fb, opts(clock), lease);
-    assert.deepEqual(fb.sent.map((s) => s.dst), ['255.255.255.255']);
+    assert.deepEqual(
+      fb.sent.map((s) => s.dst),
+      ['255.255.255.255'],
+    );
     assert.deepEqual(fb.routes, [true]);
   });
 });

@@ -2,7 +2,14 @@ import {strict as assert} from 'node:assert';
 import {parseConf, parseOptionName} from '../../../../src/ipam/dhcp/conf.js';
 
 describe('dhcp conf', () => {
-  const args = (ipam: unknown, cniArgs = '') => ({containerId: 'c', netns: '/n', ifname: 'eth0', args: cniArgs, path: [], stdin: JSON.stringify({cniVersion: '1.0.0', name: 'net', type: 'macvlan', ipam})});
+  const args = (ipam: unknown, cniArgs = '') => ({
+    containerId: 'c',
+    netns: '/n',
+    ifname: 'eth0',
+    args: cniArgs,
+    path: [],
+    stdin: JSON.stringify({cniVersion: '1.0.0', name: 'net', type: 'macvlan', ipam}),
+  });
 
   it('parses option names as the reference', () => {
     assert.equal(parseOptionName('host-name'), 12);
@@ -11,7 +18,17 @@ describe('dhcp conf', () => {
   });
 
   it('builds the parameter list, provided options and socket override', () => {
-    const c = parseConf(args({type: 'dhcp', daemonSocketPath: '/tmp/x.sock', request: [{option: 'host-name'}], provide: [{option: 'host-name', fromArg: 'K8S_POD_NAME'}]}, 'K8S_POD_NAME=web'));
+    const c = parseConf(
+      args(
+        {
+          type: 'dhcp',
+          daemonSocketPath: '/tmp/x.sock',
+          request: [{option: 'host-name'}],
+          provide: [{option: 'host-name', fromArg: 'K8S_POD_NAME'}],
+        },
+        'K8S_POD_NAME=web',
+      ),
+    );
     assert.equal(c.daemonSocketPath, '/tmp/x.sock');
     assert.ok(c.paramList.includes(1) && c.paramList.includes(3) && c.paramList.includes(12));
     assert.equal(c.provide.get(12)?.toString(), 'web');

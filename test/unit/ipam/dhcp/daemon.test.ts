@@ -66,9 +66,12 @@ describe('dhcp daemon socket protocol', () => {
     assert.deepEqual(await callDaemon(sock, 'release', args('tddcid1')), {});
   });
 
-  it('an allocate that fails reaches the caller with the daemon\'s message, and is logged', async () => {
+  it("an allocate that fails reaches the caller with the daemon's message, and is logged", async () => {
     await assert.rejects(callDaemon(sock, 'allocate', args('tddcid2')), /error looking up "eth1": no such namespace here/);
-    assert.ok(warnings.some((w) => /^allocate: .*no such namespace here/.test(w)), warnings.join(' | '));
+    assert.ok(
+      warnings.some((w) => /^allocate: .*no such namespace here/.test(w)),
+      warnings.join(' | '),
+    );
   });
 
   it('refuses what is not a request, one JSON line back each time', async () => {
@@ -76,19 +79,32 @@ describe('dhcp daemon socket protocol', () => {
     assert.equal(bad.ok, false);
     assert.match(bad.error, /JSON/);
     assert.deepEqual(JSON.parse(await raw(sock, '{"op":"format"}\n')), {ok: false, error: 'unknown request "format"'});
-    assert.deepEqual(JSON.parse(await raw(sock, '{"op":"allocate","args":{"ifname":"eth1"}}\n')), {ok: false, error: 'request needs containerId, ifname and stdin'});
-    assert.deepEqual(JSON.parse(await raw(sock, Buffer.alloc(MAX_LINE + 1, 'x'))), {ok: false, error: `message longer than ${MAX_LINE} bytes`});
+    assert.deepEqual(JSON.parse(await raw(sock, '{"op":"allocate","args":{"ifname":"eth1"}}\n')), {
+      ok: false,
+      error: 'request needs containerId, ifname and stdin',
+    });
+    assert.deepEqual(JSON.parse(await raw(sock, Buffer.alloc(MAX_LINE + 1, 'x'))), {
+      ok: false,
+      error: `message longer than ${MAX_LINE} bytes`,
+    });
     // Still serving.
     assert.deepEqual(await callDaemon(sock, 'leases'), {pid: process.pid, leases: []});
   });
 
   it('a second daemon on a live socket is refused; nothing listening is DaemonDown for a client', async () => {
-    await assert.rejects(startDaemon({socketPath: sock, stateDir: path.join(dir, 'state2'), log: {debug: () => undefined, warn: () => undefined}}), /a DHCP daemon is already listening on/);
+    await assert.rejects(
+      startDaemon({socketPath: sock, stateDir: path.join(dir, 'state2'), log: {debug: () => undefined, warn: () => undefined}}),
+      /a DHCP daemon is already listening on/,
+    );
     await assert.rejects(callDaemon(path.join(dir, 'nobody.sock'), 'leases'), /^Error: error dialing DHCP daemon: connect ENOENT/);
   });
 
   it('close stops listening and removes the socket', async () => {
-    const other = await startDaemon({socketPath: path.join(dir, 'b.sock'), stateDir: path.join(dir, 'state3'), log: {debug: () => undefined, warn: () => undefined}});
+    const other = await startDaemon({
+      socketPath: path.join(dir, 'b.sock'),
+      stateDir: path.join(dir, 'state3'),
+      log: {debug: () => undefined, warn: () => undefined},
+    });
     await other.close();
     assert.equal(existsSync(path.join(dir, 'b.sock')), false);
   });

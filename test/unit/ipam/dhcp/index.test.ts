@@ -19,16 +19,33 @@ describe('dhcp STATUS (spec 1.1) without a daemon', () => {
     etcdClient: noEtcd,
     plugins: pluginLoader,
   });
-  const args = (network: string): CmdArgs => ({containerId: '', netns: '', ifname: '', args: '', path: [], stdin: JSON.stringify({cniVersion: '1.1.0', name: network, type: 'macvlan', ipam: {type: 'dhcp'}})});
+  const args = (network: string): CmdArgs => ({
+    containerId: '',
+    netns: '',
+    ifname: '',
+    args: '',
+    path: [],
+    stdin: JSON.stringify({cniVersion: '1.1.0', name: network, type: 'macvlan', ipam: {type: 'dhcp'}}),
+  });
 
   beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'tdhst-'))));
   afterEach(() => rmSync(dir, {recursive: true, force: true}));
 
   it('is 50 when nothing answers on the socket and the network holds no lease, 51 when it does (nobody renews them), and starts no daemon', async () => {
     const sock = path.join(dir, 'dhcp.sock');
-    await assert.rejects(plugin.status!(ctx(), args('tdhstnet')), {code: 50, message: new RegExp(`^DHCP daemon not reachable on ${sock}: `)});
+    await assert.rejects(plugin.status!(ctx(), args('tdhstnet')), {
+      code: 50,
+      message: new RegExp(`^DHCP daemon not reachable on ${sock}: `),
+    });
     mkdirSync(path.join(dir, 'dhcp'));
-    const lease = {key: 'c1/tdhstnet/eth1', containerId: 'c1', network: 'tdhstnet', ifname: 'eth1', netns: '/var/run/netns/x', address: '10.214.9.50/24'};
+    const lease = {
+      key: 'c1/tdhstnet/eth1',
+      containerId: 'c1',
+      network: 'tdhstnet',
+      ifname: 'eth1',
+      netns: '/var/run/netns/x',
+      address: '10.214.9.50/24',
+    };
     writeFileSync(path.join(dir, 'dhcp', 'leases.json'), JSON.stringify({version: 1, leases: {[lease.key]: lease}, remembered: {}}));
     await assert.rejects(plugin.status!(ctx(), args('tdhstnet')), {code: 51});
     await assert.rejects(plugin.status!(ctx(), args('tdhstother')), {code: 50});

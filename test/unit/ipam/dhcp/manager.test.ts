@@ -86,15 +86,27 @@ describe('dhcp LeaseManager maintenance', () => {
     const m = new LeaseManager({
       store: new LeaseStore(file),
       // The namespaces are gone: DHCPRELEASE cannot be sent, the lease goes all the same.
-      openTransport: async (netns) => Promise.reject(new Error(`error looking up "eth1": nsenter: cannot open ${netns}: No such file or directory`)),
+      openTransport: async (netns) =>
+        Promise.reject(new Error(`error looking up "eth1": nsenter: cannot open ${netns}: No such file or directory`)),
       log: {debug: () => undefined, warn: (msg: string) => void warnings.push(msg)},
       clock: {now: () => lease.obtainedAt + 1000, sleep: async () => undefined},
       passive: true,
     });
     await m.start();
-    const stdin = JSON.stringify({cniVersion: '1.1.0', name: 'tdhcpnet', ipam: {type: 'dhcp'}, 'cni.dev/valid-attachments': [{containerID: 'ctr1', ifname: 'eth1'}]});
+    const stdin = JSON.stringify({
+      cniVersion: '1.1.0',
+      name: 'tdhcpnet',
+      ipam: {type: 'dhcp'},
+      'cni.dev/valid-attachments': [{containerID: 'ctr1', ifname: 'eth1'}],
+    });
     assert.deepEqual(await m.gc({containerId: '', netns: '', ifname: '', args: '', path: [], stdin}), ['ctr2/tdhcpnet/eth1']);
-    assert.deepEqual(m.leases().map((l) => l.key).sort(), ['ctr1/tdhcpnet/eth1', 'ctr2/tdhcpother/eth1']);
+    assert.deepEqual(
+      m
+        .leases()
+        .map((l) => l.key)
+        .sort(),
+      ['ctr1/tdhcpnet/eth1', 'ctr2/tdhcpother/eth1'],
+    );
     const saved = JSON.parse(readFileSync(file, 'utf8')) as {leases: Record<string, unknown>; remembered: Record<string, string>};
     assert.deepEqual(Object.keys(saved.leases).sort(), ['ctr1/tdhcpnet/eth1', 'ctr2/tdhcpother/eth1']);
     assert.equal(saved.remembered['ctr2/tdhcpnet/eth1'], lease.address, 'a later attach of that container asks for the same address');

@@ -1,13 +1,38 @@
 import {strict as assert} from 'node:assert';
 import {
-  BOOTREQUEST, FLAG_BROADCAST, MessageType, Opt, clientIdOption, decode, encode, encodeClasslessRoutes,
-  maskToPrefix, messageType, optIp, optIps, optString, optUint32, parseClasslessRoutes, parseStaticRoutes, type DhcpMessage,
+  BOOTREQUEST,
+  FLAG_BROADCAST,
+  MessageType,
+  Opt,
+  clientIdOption,
+  decode,
+  encode,
+  encodeClasslessRoutes,
+  maskToPrefix,
+  messageType,
+  optIp,
+  optIps,
+  optString,
+  optUint32,
+  parseClasslessRoutes,
+  parseStaticRoutes,
+  type DhcpMessage,
 } from '../../../../src/ipam/dhcp/packet.js';
 
 function sample(): DhcpMessage {
   return {
-    op: BOOTREQUEST, htype: 1, hlen: 6, hops: 0, xid: 0xdeadbeef, secs: 3, flags: FLAG_BROADCAST,
-    ciaddr: '10.214.0.7', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '0.0.0.0', chaddr: '3a:48:35:63:9b:34',
+    op: BOOTREQUEST,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: 0xdeadbeef,
+    secs: 3,
+    flags: FLAG_BROADCAST,
+    ciaddr: '10.214.0.7',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: '3a:48:35:63:9b:34',
     options: new Map([
       [Opt.MessageType, Buffer.from([MessageType.Discover])],
       [Opt.ClientId, clientIdOption('cid/net/eth0')],

@@ -45,7 +45,7 @@ describe('ipam/dhcp/protocol readLine', () => {
     await assert.rejects(line, {message: 'connection closed before a whole message'});
   });
 
-  it('rejects with the connection\'s own error', async () => {
+  it("rejects with the connection's own error", async () => {
     const c = fakeConn();
     const line = readLine(c);
     c.destroy(Object.assign(new Error('read ECONNRESET'), {code: 'ECONNRESET'}));

@@ -18,18 +18,25 @@ describe('ipam/dhcp/worker-transport WorkerTransport.open before the worker star
     r.assertDone();
   });
 
-  it('a lookup that fails otherwise says so in the command\'s own words', async () => {
+  it("a lookup that fails otherwise says so in the command's own words", async () => {
     const r = new FakeRunner([{argv: SHOW, reply: {exitCode: 1, stderr: 'Cannot open netlink socket: Permission denied\n'}}]);
-    await assert.rejects(WorkerTransport.open('/run/netns/c1', 'eth1', r), {message: 'error looking up "eth1": Cannot open netlink socket: Permission denied'});
+    await assert.rejects(WorkerTransport.open('/run/netns/c1', 'eth1', r), {
+      message: 'error looking up "eth1": Cannot open netlink socket: Permission denied',
+    });
     r.assertDone();
   });
 
   it('an interface that is down is brought up first; failing that is a lookup error too', async () => {
     const r = new FakeRunner([
       {argv: SHOW, reply: {stdout: '[{"ifindex":3,"ifname":"eth1","flags":["BROADCAST","MULTICAST"],"address":"02:00:00:00:00:07"}]\n'}},
-      {argv: [...NS, 'ip', 'link', 'set', 'dev', 'eth1', 'up'], reply: {exitCode: 2, stderr: 'RTNETLINK answers: Operation not permitted\n'}},
+      {
+        argv: [...NS, 'ip', 'link', 'set', 'dev', 'eth1', 'up'],
+        reply: {exitCode: 2, stderr: 'RTNETLINK answers: Operation not permitted\n'},
+      },
     ]);
-    await assert.rejects(WorkerTransport.open('/run/netns/c1', 'eth1', r), {message: 'error looking up "eth1": RTNETLINK answers: Operation not permitted'});
+    await assert.rejects(WorkerTransport.open('/run/netns/c1', 'eth1', r), {
+      message: 'error looking up "eth1": RTNETLINK answers: Operation not permitted',
+    });
     r.assertDone();
   });
 });

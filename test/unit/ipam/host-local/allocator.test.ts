@@ -28,8 +28,17 @@ describe('host-local allocation against a temp dataDir', () => {
   });
   const stdin = (ipam: Record<string, unknown>, top: Record<string, unknown> = {}) =>
     JSON.stringify({cniVersion: '1.0.0', name: NET, ...top, ipam: {type: 'host-local', dataDir, ...ipam}});
-  const args = (containerId: string, conf: string, extra: Partial<CmdArgs> = {}): CmdArgs => ({containerId, netns: '/proc/self/ns/net', ifname: 'eth0', args: '', path: [], stdin: conf, ...extra});
-  const add = async (id: string, conf: string, extra: Partial<CmdArgs> = {}) => (await plugin.add(ctx(), args(id, conf, extra))).ips?.map((i) => i.address);
+  const args = (containerId: string, conf: string, extra: Partial<CmdArgs> = {}): CmdArgs => ({
+    containerId,
+    netns: '/proc/self/ns/net',
+    ifname: 'eth0',
+    args: '',
+    path: [],
+    stdin: conf,
+    ...extra,
+  });
+  const add = async (id: string, conf: string, extra: Partial<CmdArgs> = {}) =>
+    (await plugin.add(ctx(), args(id, conf, extra))).ips?.map((i) => i.address);
   const addErr = (id: string, conf: string, extra: Partial<CmdArgs> = {}) =>
     plugin.add(ctx(), args(id, conf, extra)).then(
       () => assert.fail('ADD succeeded'),
@@ -68,7 +77,10 @@ describe('host-local allocation against a temp dataDir', () => {
     assert.deepEqual(await add('c1', conf), ['10.211.0.6/29']);
     assert.deepEqual(await add('c2', conf), ['10.211.0.2/29']);
     for (const id of ['c3', 'c4', 'c5']) await add(id, conf);
-    assert.deepEqual(files().filter((f) => f.startsWith('10.')), ['10.211.0.2', '10.211.0.3', '10.211.0.4', '10.211.0.5', '10.211.0.6']);
+    assert.deepEqual(
+      files().filter((f) => f.startsWith('10.')),
+      ['10.211.0.2', '10.211.0.3', '10.211.0.4', '10.211.0.5', '10.211.0.6'],
+    );
     assert.equal(await addErr('c6', conf), 'failed to allocate for range 0: no IP addresses available in range set: 10.211.0.1-10.211.0.6');
     await plugin.del(ctx(), args('c3', conf));
     assert.deepEqual(await add('c7', conf), ['10.211.0.3/29'], 'the only free address (c3 had .3), reached last');
@@ -77,7 +89,10 @@ describe('host-local allocation against a temp dataDir', () => {
   it('refuses a duplicate dynamic allocation but allows it on another ifname', async () => {
     const conf = stdin({subnet: '10.211.0.0/24'});
     await add('c1', conf);
-    assert.equal(await addErr('c1', conf), 'failed to allocate for range 0: 10.211.0.2 has been allocated to c1, duplicate allocation is not allowed');
+    assert.equal(
+      await addErr('c1', conf),
+      'failed to allocate for range 0: 10.211.0.2 has been allocated to c1, duplicate allocation is not allowed',
+    );
     assert.deepEqual(await add('c1', conf, {ifname: 'eth1'}), ['10.211.0.3/24']);
     await plugin.del(ctx(), args('c1', conf));
     assert.deepEqual(files(), ['10.211.0.3', 'last_reserved_ip.0', 'lock']);
@@ -87,20 +102,38 @@ describe('host-local allocation against a temp dataDir', () => {
     const conf = stdin({ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: 'fd00:211::/64'}]]});
     assert.deepEqual(await add('c1', conf, {args: 'IP=10.211.0.50'}), ['10.211.0.50/24', 'fd00:211::2/64']);
     assert.equal(read('last_reserved_ip.0'), '10.211.0.50');
-    assert.equal(await addErr('c2', conf, {args: 'IP=10.211.0.1'}), "failed to allocate for range 0: requested ip 10.211.0.1 is subnet's gateway");
-    assert.equal(await addErr('c3', conf, {args: 'IP=10.211.0.50'}), 'failed to allocate for range 0: requested IP address 10.211.0.50 is not available in range set 10.211.0.1-10.211.0.254');
+    assert.equal(
+      await addErr('c2', conf, {args: 'IP=10.211.0.1'}),
+      "failed to allocate for range 0: requested ip 10.211.0.1 is subnet's gateway",
+    );
+    assert.equal(
+      await addErr('c3', conf, {args: 'IP=10.211.0.50'}),
+      'failed to allocate for range 0: requested IP address 10.211.0.50 is not available in range set 10.211.0.1-10.211.0.254',
+    );
     assert.equal(await addErr('c4', conf, {args: 'IP=10.211.5.1'}), 'failed to allocate all requested IPs: 10.211.5.1');
-    assert.deepEqual(await add('c5', stdin({ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: 'fd00:211::/64'}]]}, {args: {cni: {ips: ['10.211.0.60', 'fd00:211::60']}}})), [
-      '10.211.0.60/24',
-      'fd00:211::60/64',
-    ]);
-    assert.deepEqual(files().filter((f) => !f.startsWith('l')), ['10.211.0.50', '10.211.0.60', 'fd00:211::2', 'fd00:211::60'], 'failed ADDs left nothing');
+    assert.deepEqual(
+      await add(
+        'c5',
+        stdin({ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: 'fd00:211::/64'}]]}, {args: {cni: {ips: ['10.211.0.60', 'fd00:211::60']}}}),
+      ),
+      ['10.211.0.60/24', 'fd00:211::60/64'],
+    );
+    assert.deepEqual(
+      files().filter((f) => !f.startsWith('l')),
+      ['10.211.0.50', '10.211.0.60', 'fd00:211::2', 'fd00:211::60'],
+      'failed ADDs left nothing',
+    );
   });
 
   it('releases earlier sets when a later set is exhausted, keeping last_reserved_ip', async () => {
-    const conf = stdin({ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: 'fd00:211::/120', rangeStart: 'fd00:211::10', rangeEnd: 'fd00:211::10'}]]});
+    const conf = stdin({
+      ranges: [[{subnet: '10.211.0.0/24'}], [{subnet: 'fd00:211::/120', rangeStart: 'fd00:211::10', rangeEnd: 'fd00:211::10'}]],
+    });
     await add('c1', conf);
-    assert.equal(await addErr('c2', conf), 'failed to allocate for range 1: no IP addresses available in range set: fd00:211::10-fd00:211::10');
+    assert.equal(
+      await addErr('c2', conf),
+      'failed to allocate for range 1: no IP addresses available in range set: fd00:211::10-fd00:211::10',
+    );
     assert.deepEqual(files(), ['10.211.0.2', 'fd00:211::10', 'last_reserved_ip.0', 'last_reserved_ip.1', 'lock']);
     assert.equal(read('last_reserved_ip.0'), '10.211.0.3', 'never rolled back');
   });
@@ -114,7 +147,9 @@ describe('host-local allocation against a temp dataDir', () => {
     await plugin.del(ctx(), args('legacy', conf));
     await plugin.del(ctx(), args('legacy', conf));
     assert.equal(existsSync(join(dir, '10.211.0.9')), false);
-    await assert.rejects(plugin.check(ctx(), args('legacy', conf)), {message: 'host-local: Failed to find address added by container legacy'});
+    await assert.rejects(plugin.check(ctx(), args('legacy', conf)), {
+      message: 'host-local: Failed to find address added by container legacy',
+    });
   });
 
   it('validates the network name before touching any file and uses paths.networksDir by default', async () => {
@@ -129,15 +164,22 @@ describe('host-local allocation against a temp dataDir', () => {
 
   it('parses resolvConf into dns', async () => {
     const rc = join(dataDir, 'resolv.conf');
-    writeFileSync(rc, '# c\nnameserver 10.211.0.53\n; x\nnameserver 10.211.0.54\nsearch a.thl b.thl\noptions ndots:2\ndomain thl.local\nbogus\n');
+    writeFileSync(
+      rc,
+      '# c\nnameserver 10.211.0.53\n; x\nnameserver 10.211.0.54\nsearch a.thl b.thl\noptions ndots:2\ndomain thl.local\nbogus\n',
+    );
     const res = await plugin.add(ctx(), args('c1', stdin({subnet: '10.211.0.0/24', resolvConf: rc})));
-    assert.deepEqual(res.dns, {nameservers: ['10.211.0.53', '10.211.0.54'], search: ['a.thl', 'b.thl'], options: ['ndots:2'], domain: 'thl.local'});
+    assert.deepEqual(res.dns, {
+      nameservers: ['10.211.0.53', '10.211.0.54'],
+      search: ['a.thl', 'b.thl'],
+      options: ['ndots:2'],
+      domain: 'thl.local',
+    });
     await assert.rejects(plugin.add(ctx(), args('c2', stdin({subnet: '10.211.0.0/24', resolvConf: join(dataDir, 'nope')}))), {
       message: `open ${join(dataDir, 'nope')}: no such file or directory`,
     });
   });
 });
-
 
 describe('RangeIter (reference RangeIter tests on a /29)', () => {
   const set = canonicalizeRangeSet([raw('10.211.0.0/29')]);
@@ -147,9 +189,12 @@ describe('RangeIter (reference RangeIter tests on a /29)', () => {
     for (let a = it.next(); a; a = it.next()) out.push(ipString(a.ip));
     return out;
   };
-  it('loops from the beginning, skipping the gateway', () => assert.deepEqual(walk(), ['10.211.0.2', '10.211.0.3', '10.211.0.4', '10.211.0.5', '10.211.0.6']));
-  it('loops from the end', () => assert.deepEqual(walk('10.211.0.6'), ['10.211.0.2', '10.211.0.3', '10.211.0.4', '10.211.0.5', '10.211.0.6']));
-  it('loops from the middle, ending at the last reserved IP', () => assert.deepEqual(walk('10.211.0.3'), ['10.211.0.4', '10.211.0.5', '10.211.0.6', '10.211.0.2', '10.211.0.3']));
+  it('loops from the beginning, skipping the gateway', () =>
+    assert.deepEqual(walk(), ['10.211.0.2', '10.211.0.3', '10.211.0.4', '10.211.0.5', '10.211.0.6']));
+  it('loops from the end', () =>
+    assert.deepEqual(walk('10.211.0.6'), ['10.211.0.2', '10.211.0.3', '10.211.0.4', '10.211.0.5', '10.211.0.6']));
+  it('loops from the middle, ending at the last reserved IP', () =>
+    assert.deepEqual(walk('10.211.0.3'), ['10.211.0.4', '10.211.0.5', '10.211.0.6', '10.211.0.2', '10.211.0.3']));
   it('ignores a last reserved IP outside the set', () => assert.deepEqual(walk('10.211.9.9')[0], '10.211.0.2'));
   it('walks several ranges with wrap-around and each range gateway', () => {
     const multi = canonicalizeRangeSet([raw('10.211.0.0/30'), raw('10.211.1.0/30', {gateway: '10.211.1.2'})]);
@@ -173,6 +218,10 @@ describe('hasFreeAddress', () => {
     const ips = (...l: string[]) => l.map((x) => parseIP(x)!);
     assert.equal(hasFreeAddress(set, ips('10.1.2.2')), true);
     assert.equal(hasFreeAddress(set, ips('10.1.2.2', '10.1.2.3')), false, 'the gateway 10.1.2.1 is never handed out');
-    assert.equal(hasFreeAddress(set, ips('10.1.2.2', '10.1.2.2', '10.1.2.5', '10.9.9.9')), true, 'duplicates and addresses outside the set do not count');
+    assert.equal(
+      hasFreeAddress(set, ips('10.1.2.2', '10.1.2.2', '10.1.2.5', '10.9.9.9')),
+      true,
+      'duplicates and addresses outside the set do not count',
+    );
   });
 });

@@ -11,7 +11,6 @@ import {
 } from '../../../../src/ipam/host-local/range.js';
 import {ip, raw} from '../../../helpers/ranges.js';
 
-
 describe('host-local range math (ip-num)', () => {
   it('parses IPs as Go does: mapped IPv6 becomes IPv4, zones and leading zeros are refused', () => {
     assert.equal(ipString(ip('::ffff:10.211.0.7')), '10.211.0.7');
@@ -43,7 +42,10 @@ describe('host-local range math (ip-num)', () => {
     const v4 = canonicalizeRange(raw('10.211.0.0/24'));
     assert.deepEqual([ipString(v4.rangeStart), ipString(v4.rangeEnd), ipString(v4.gateway)], ['10.211.0.1', '10.211.0.254', '10.211.0.1']);
     const v6 = canonicalizeRange(raw('fd00:211::/64'));
-    assert.deepEqual([ipString(v6.rangeStart), ipString(v6.rangeEnd), ipString(v6.gateway)], ['fd00:211::1', 'fd00:211::ffff:ffff:ffff:ffff', 'fd00:211::1']);
+    assert.deepEqual(
+      [ipString(v6.rangeStart), ipString(v6.rangeEnd), ipString(v6.gateway)],
+      ['fd00:211::1', 'fd00:211::ffff:ffff:ffff:ffff', 'fd00:211::1'],
+    );
   });
 
   it('gives the reference messages for bad ranges', () => {
@@ -85,6 +87,9 @@ describe('host-local range math (ip-num)', () => {
     assert.throws(() => canonicalizeRangeSet([raw('10.211.0.0/22'), raw('10.211.2.0/24')]), {
       message: 'subnets 10.211.0.1-10.211.3.254 and 10.211.2.1-10.211.2.254 overlap',
     });
-    assert.equal(rangeSetString(canonicalizeRangeSet([raw('10.211.0.0/24'), raw('10.211.1.0/24')])), '10.211.0.1-10.211.0.254,10.211.1.1-10.211.1.254');
+    assert.equal(
+      rangeSetString(canonicalizeRangeSet([raw('10.211.0.0/24'), raw('10.211.1.0/24')])),
+      '10.211.0.1-10.211.0.254,10.211.1.1-10.211.1.254',
+    );
   });
 });

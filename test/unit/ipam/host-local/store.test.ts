@@ -46,7 +46,7 @@ describe('ipam/host-local/store DiskStore', () => {
     DiskStore.open(NET, dataDir); // opening again is fine
   });
 
-  it('open refuses network names that are not the reference\'s, and an empty dataDir, before making anything', () => {
+  it("open refuses network names that are not the reference's, and an empty dataDir, before making anything", () => {
     for (const bad of ['', '..', '.hidden', '-x', 'a/b', 'a b', 'ü']) {
       assert.throws(() => DiskStore.open(bad, dataDir), {message: `invalid characters found in network name: ${bad}`}, bad);
     }
@@ -82,7 +82,7 @@ describe('ipam/host-local/store DiskStore', () => {
     store.reserve('c1', 'eth0', ip('fd00:1::1234'), '1');
     store.reserve('c2', 'eth0', ip('fd00:1::2'), '1');
     assert.equal(read('last_reserved_ip.1'), 'fd00:1::2');
-    assert.ok(files().includes('fd00:1::1234'), 'an IPv6 address is its file\'s name, compressed');
+    assert.ok(files().includes('fd00:1::1234'), "an IPv6 address is its file's name, compressed");
   });
 
   it('lastReservedIP is undefined for a range never used or a file that holds no address', () => {
@@ -125,7 +125,7 @@ describe('ipam/host-local/store DiskStore', () => {
     assert.deepEqual(readdirSync(join(store.dir, 'sub')), []);
   });
 
-  it('lock holds the store\'s lock file against any other opener', async () => {
+  it("lock holds the store's lock file against any other opener", async () => {
     const held = await store.lock();
     try {
       await assert.rejects(lockFile(join(store.dir, 'lock'), {timeoutSeconds: 0}));
@@ -135,11 +135,14 @@ describe('ipam/host-local/store DiskStore', () => {
     (await lockFile(join(store.dir, 'lock'), {timeoutSeconds: 0})).release();
   });
 
-  it('withLock runs its section under that lock and passes on its value; the lock options are the store\'s', async () => {
-    assert.equal(await store.withLock(async () => {
-      await assert.rejects(lockFile(join(store.dir, 'lock'), {timeoutSeconds: 0}));
-      return 'done';
-    }), 'done');
+  it("withLock runs its section under that lock and passes on its value; the lock options are the store's", async () => {
+    assert.equal(
+      await store.withLock(async () => {
+        await assert.rejects(lockFile(join(store.dir, 'lock'), {timeoutSeconds: 0}));
+        return 'done';
+      }),
+      'done',
+    );
     const noFlock = DiskStore.open(NET, dataDir, {flockBin: join(dataDir, 'no-such-flock')});
     await assert.rejects(noFlock.lock());
   });
@@ -201,7 +204,7 @@ describe('ipam/host-local/store goFsError and storeWriteProblem', () => {
   });
   afterEach(() => rmSync(root, {recursive: true, force: true}));
 
-  it('goFsError words an errno as Go\'s *PathError, or keeps the message of one it does not know', () => {
+  it("goFsError words an errno as Go's *PathError, or keeps the message of one it does not know", () => {
     const e = (code: string) => Object.assign(new Error(`${code}: node words`), {code});
     assert.equal(goFsError(e('ENOENT'), 'open', '/x').message, 'open /x: no such file or directory');
     assert.equal(goFsError(e('EROFS'), 'mkdir', '/x').message, 'mkdir /x: read-only file system');

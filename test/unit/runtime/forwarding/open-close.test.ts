@@ -28,8 +28,15 @@ describe('runtime/forwarding/open-close', () => {
   afterEach(() => rmSync(tmp, {recursive: true, force: true}));
 
   const depsWith = (runner: FakeRunner): Deps =>
-    makeDeps({runner, log: silent, confDir: `${tmp}/conf`, docker: new FakeDocker([]), paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`}});
-  const bridgeList = (net: string, bridge: string): NetworkConfigList => loadConfList(JSON.stringify({cniVersion: '1.0.0', name: net, plugins: [{type: 'bridge', bridge}]}));
+    makeDeps({
+      runner,
+      log: silent,
+      confDir: `${tmp}/conf`,
+      docker: new FakeDocker([]),
+      paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`},
+    });
+  const bridgeList = (net: string, bridge: string): NetworkConfigList =>
+    loadConfList(JSON.stringify({cniVersion: '1.0.0', name: net, plugins: [{type: 'bridge', bridge}]}));
   const attach = async (deps: Deps, list: NetworkConfigList, id: string): Promise<string> => {
     const e = {containerId: id, ifName: 'eth0', networkName: list.name, config: list.bytes};
     await writeCache(deps.paths.cacheDir, e);
@@ -51,7 +58,10 @@ describe('runtime/forwarding/open-close', () => {
     await openForwarding(deps, ['tbr1'], memo);
     await openForwarding(deps, ['tbr1'], memo);
     runner.assertDone();
-    assert.match(inputOf(runner, 0), /^\*filter\n-N CNI-DOCKER-FORWARD\n-I DOCKER-USER 1 -j CNI-DOCKER-FORWARD\n-A CNI-DOCKER-FORWARD .*tbr1/);
+    assert.match(
+      inputOf(runner, 0),
+      /^\*filter\n-N CNI-DOCKER-FORWARD\n-I DOCKER-USER 1 -j CNI-DOCKER-FORWARD\n-A CNI-DOCKER-FORWARD .*tbr1/,
+    );
     // Without DOCKER-USER in the table read, the jump comes from FORWARD.
     assert.match(inputOf(runner, 2), /\n:CNI-DOCKER-FORWARD - \[0:0\]\n-I FORWARD 1 -j CNI-DOCKER-FORWARD\n/);
   });
@@ -71,7 +81,13 @@ describe('runtime/forwarding/open-close', () => {
     const b = bridgeList('tnb', 'tbr2');
     const runner = new FakeRunner([
       // First release: tbr2 stays in use, so tbr1's rules are read and deleted, the chain kept.
-      {argv: READ, reply: {stdout: '-N CNI-DOCKER-FORWARD\n-A CNI-DOCKER-FORWARD -o tbr1 -m comment --comment "cni-docker bridge tbr1" -j ACCEPT\n-A CNI-DOCKER-FORWARD -o tbr2 -m comment --comment "cni-docker bridge tbr2" -j ACCEPT\n'}},
+      {
+        argv: READ,
+        reply: {
+          stdout:
+            '-N CNI-DOCKER-FORWARD\n-A CNI-DOCKER-FORWARD -o tbr1 -m comment --comment "cni-docker bridge tbr1" -j ACCEPT\n-A CNI-DOCKER-FORWARD -o tbr2 -m comment --comment "cni-docker bridge tbr2" -j ACCEPT\n',
+        },
+      },
       {argv: RESTORE},
       // Second: nothing in use any more, one write removing tbr2's rules, the jump and the chain.
       {argv: RESTORE},
@@ -80,7 +96,10 @@ describe('runtime/forwarding/open-close', () => {
     const ka = await attach(deps, a, hexId('aaaa'));
     const kb = await attach(deps, b, hexId('bbbb'));
     assert.deepEqual(await releaseForwarding(deps, [a, b], new Set([ka])), ['tbr1']);
-    assert.equal(inputOf(runner, 1), '*filter\n-D CNI-DOCKER-FORWARD -o tbr1 -m comment --comment "cni-docker bridge tbr1" -j ACCEPT\nCOMMIT\n');
+    assert.equal(
+      inputOf(runner, 1),
+      '*filter\n-D CNI-DOCKER-FORWARD -o tbr1 -m comment --comment "cni-docker bridge tbr1" -j ACCEPT\nCOMMIT\n',
+    );
     assert.deepEqual(await releaseForwarding(deps, [a, b], new Set([ka, kb]), ['tbr2']), ['tbr2']);
     runner.assertDone();
     assert.match(inputOf(runner, 2), /tbr2 .*\n-D DOCKER-USER -j CNI-DOCKER-FORWARD\n-X CNI-DOCKER-FORWARD\nCOMMIT\n$/s);
@@ -97,7 +116,12 @@ describe('runtime/forwarding/open-close', () => {
   });
 
   it('reopens each bridge by reading and writing what is missing, with the overlay rule for an overlay bridge', async () => {
-    const expect: Expectation[] = [{argv: READ, reply: {stdout: '-N DOCKER-USER\n'}}, {argv: RESTORE}, {argv: READ, reply: {stdout: '-N DOCKER-USER\n'}}, {argv: RESTORE}];
+    const expect: Expectation[] = [
+      {argv: READ, reply: {stdout: '-N DOCKER-USER\n'}},
+      {argv: RESTORE},
+      {argv: READ, reply: {stdout: '-N DOCKER-USER\n'}},
+      {argv: RESTORE},
+    ];
     const runner = new FakeRunner(expect);
     await reopenForwarding(depsWith(runner), ['tbr1', 'tov1'], ['tov1']);
     runner.assertDone();

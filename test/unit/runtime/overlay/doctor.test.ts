@@ -22,7 +22,15 @@ describe('runtime/overlay/doctor', () => {
     mkdirSync(`${tmp}/conf`);
   });
   afterEach(() => rmSync(tmp, {recursive: true, force: true}));
-  const deps = (etcdClient: EtcdClientFactory = noEtcd) => makeDeps({runner: new FakeRunner([]), log: silent, etcdClient, confDir: `${tmp}/conf`, docker: new FakeDocker([]), paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/c`, stateDir: `${tmp}/s`, dhcpSocket: `${tmp}/d.sock`}});
+  const deps = (etcdClient: EtcdClientFactory = noEtcd) =>
+    makeDeps({
+      runner: new FakeRunner([]),
+      log: silent,
+      etcdClient,
+      confDir: `${tmp}/conf`,
+      docker: new FakeDocker([]),
+      paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/c`, stateDir: `${tmp}/s`, dhcpSocket: `${tmp}/d.sock`},
+    });
 
   it('has nothing to say without overlay networks', async () => {
     writeFileSync(`${tmp}/conf/10-br.conf`, JSON.stringify({cniVersion: '1.0.0', name: 'tbr', type: 'bridge'}));
@@ -44,7 +52,14 @@ describe('runtime/overlay/doctor', () => {
     const CONFIG = '{"Network":"10.240.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":7,"Port":4789}}';
     const lease = (ip: string) => JSON.stringify({PublicIP: ip, BackendType: 'vxlan', BackendData: {VNI: 7, VtepMAC: '02:00:00:00:00:01'}});
     const overlay = (file: string, name: string, prefix: string) =>
-      writeFileSync(`${tmp}/conf/${file}`, JSON.stringify({cniVersion: '1.0.0', name, plugins: [{type: 'overlay', etcdEndpoints: ['http://e1:2379', 'http://e2:2379'], etcdPrefix: prefix}]}));
+      writeFileSync(
+        `${tmp}/conf/${file}`,
+        JSON.stringify({
+          cniVersion: '1.0.0',
+          name,
+          plugins: [{type: 'overlay', etcdEndpoints: ['http://e1:2379', 'http://e2:2379'], etcdPrefix: prefix}],
+        }),
+      );
     let etcd: FakeEtcd;
     beforeEach(() => {
       etcd = new FakeEtcd();
@@ -58,9 +73,17 @@ describe('runtime/overlay/doctor', () => {
     it('says etcd answers, with the network config and the number of leases (invalid keys not counted)', async () => {
       overlay('10-mesh.conflist', 'tmesh', '/good');
       assert.deepEqual(await overlayChecks(deps(etcd.factory)), [
-        {check: 'overlay', status: 'ok', message: 'network tmesh: etcd answers at http://e1:2379, http://e2:2379; overlay 10.240.0.0/16 (vxlan VNI 7), 2 lease(s)'},
+        {
+          check: 'overlay',
+          status: 'ok',
+          message: 'network tmesh: etcd answers at http://e1:2379, http://e2:2379; overlay 10.240.0.0/16 (vxlan VNI 7), 2 lease(s)',
+        },
       ]);
-      assert.deepEqual(etcd.made.map((o) => o.endpoints), [['http://e1:2379', 'http://e2:2379']], 'one client, from the config\'s endpoints');
+      assert.deepEqual(
+        etcd.made.map((o) => o.endpoints),
+        [['http://e1:2379', 'http://e2:2379']],
+        "one client, from the config's endpoints",
+      );
       assert.equal(etcd.closed, 1);
     });
 
@@ -68,10 +91,19 @@ describe('runtime/overlay/doctor', () => {
       overlay('10-mesh.conflist', 'tmesh', '/good');
       overlay('20-bare.conflist', 'tbare', '/bare');
       const checks = await overlayChecks(deps(etcd.factory));
-      assert.deepEqual(checks.map((c) => [c.status, c.message.split(':')[0]]), [['ok', 'network tmesh'], ['fail', 'network tbare']]);
+      assert.deepEqual(
+        checks.map((c) => [c.status, c.message.split(':')[0]]),
+        [
+          ['ok', 'network tmesh'],
+          ['fail', 'network tbare'],
+        ],
+      );
       const bare = checks[1];
       assert.match(bare.message, /^network tbare: no overlay network config at \/bare\/config in etcd /);
-      assert.equal(bare.fix, `start etcd, or correct etcdEndpoints/etcdPrefix in ${tmp}/conf/20-bare.conflist (cni-docker overlay init writes the network config)`);
+      assert.equal(
+        bare.fix,
+        `start etcd, or correct etcdEndpoints/etcdPrefix in ${tmp}/conf/20-bare.conflist (cni-docker overlay init writes the network config)`,
+      );
       assert.equal(etcd.closed, 2, 'both clients closed');
     });
   });

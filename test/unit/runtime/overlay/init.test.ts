@@ -53,11 +53,24 @@ describe('runtime/overlay/init', () => {
     });
 
     it('writes under --prefix, with the optional fields given', async () => {
-      const r = await overlayInit({etcdClient: etcd.factory}, {...good, prefix: '/mesh/network', subnetLen: 26, subnetMin: '10.240.0.64', vni: 7, port: 4789});
+      const r = await overlayInit(
+        {etcdClient: etcd.factory},
+        {...good, prefix: '/mesh/network', subnetLen: 26, subnetMin: '10.240.0.64', vni: 7, port: 4789},
+      );
       assert.equal(r.key, '/mesh/network/config');
-      assert.equal(etcd.kv.get('/mesh/network/config')?.value, '{"Network":"10.240.0.0/16","SubnetLen":26,"SubnetMin":"10.240.0.64","Backend":{"Type":"vxlan","VNI":7,"Port":4789}}');
+      assert.equal(
+        etcd.kv.get('/mesh/network/config')?.value,
+        '{"Network":"10.240.0.0/16","SubnetLen":26,"SubnetMin":"10.240.0.64","Backend":{"Type":"vxlan","VNI":7,"Port":4789}}',
+      );
       assert.equal(etcd.kv.has(KEY), false);
-      assert.deepEqual(r.overlay, {network: '10.240.0.0/16', subnetLen: 26, subnetMin: '10.240.0.64', subnetMax: '10.240.255.192', vni: 7, port: 4789});
+      assert.deepEqual(r.overlay, {
+        network: '10.240.0.0/16',
+        subnetLen: 26,
+        subnetMin: '10.240.0.64',
+        subnetMax: '10.240.255.192',
+        vni: 7,
+        port: 4789,
+      });
     });
 
     it('accepts the same network again (defaults spelt out or not) and leaves the stored config as it is', async () => {
@@ -73,8 +86,12 @@ describe('runtime/overlay/init', () => {
     it('refuses a different network, leaves the stored one, and still closes the client', async () => {
       await overlayInit({etcdClient: etcd.factory}, good);
       const before = etcd.kv.get(KEY)!;
-      await assert.rejects(overlayInit({etcdClient: etcd.factory}, {...good, vni: 2}),
-        (e: unknown) => e instanceof UserError && /^\/coreos\.com\/network\/config already holds a different network config \(.*"VNI":1.*\); not overwritten$/.test(e.message));
+      await assert.rejects(
+        overlayInit({etcdClient: etcd.factory}, {...good, vni: 2}),
+        (e: unknown) =>
+          e instanceof UserError &&
+          /^\/coreos\.com\/network\/config already holds a different network config \(.*"VNI":1.*\); not overwritten$/.test(e.message),
+      );
       assert.deepEqual(etcd.kv.get(KEY), before);
       assert.equal(etcd.closed, 2);
     });
@@ -83,7 +100,10 @@ describe('runtime/overlay/init', () => {
       etcd.beforeCreate = () => {
         throw new Error('etcd cluster is unavailable');
       };
-      await assert.rejects(overlayInit({etcdClient: etcd.factory}, good), (e: unknown) => e instanceof UserError && e.message === 'etcd cluster is unavailable');
+      await assert.rejects(
+        overlayInit({etcdClient: etcd.factory}, good),
+        (e: unknown) => e instanceof UserError && e.message === 'etcd cluster is unavailable',
+      );
       assert.equal(etcd.kv.has(KEY), false);
       assert.equal(etcd.closed, 1);
     });

@@ -30,8 +30,14 @@ describe('runtime/overlay/network', () => {
     conf('20-bad.conflist', list('tbad', [{...overlay, etcdEndpoints: ['file:///etc/passwd']}]));
     conf('30-ok.conflist', list('tok', [overlay]));
     await assert.rejects(resolveOverlay({}, `${tmp}/conf`, tmp), UsageError);
-    await assert.rejects(resolveOverlay({net: 'tbr'}, `${tmp}/conf`, tmp), (e: unknown) => e instanceof UserError && /network tbr is not an overlay network \(type bridge\+portmap\)/.test(e.message));
-    await assert.rejects(resolveOverlay({net: 'tbad'}, `${tmp}/conf`, tmp), /^UserError: invalid network config tbad: .*scheme must be http or https/);
+    await assert.rejects(
+      resolveOverlay({net: 'tbr'}, `${tmp}/conf`, tmp),
+      (e: unknown) => e instanceof UserError && /network tbr is not an overlay network \(type bridge\+portmap\)/.test(e.message),
+    );
+    await assert.rejects(
+      resolveOverlay({net: 'tbad'}, `${tmp}/conf`, tmp),
+      /^UserError: invalid network config tbad: .*scheme must be http or https/,
+    );
     const ok = await resolveOverlay({conf: 'conf/30-ok.conflist'}, `${tmp}/elsewhere`, tmp);
     assert.equal(ok.list.name, 'tok');
     assert.deepEqual(ok.conf.etcd.endpoints, ['http://10.0.0.1:2379']);
@@ -43,10 +49,13 @@ describe('runtime/overlay/network', () => {
     conf('30-ok.conflist', list('tok', [overlay]));
     writeFileSync(`${tmp}/conf/40-junk.conflist`, 'not json');
     const found = await overlayNetworksIn(`${tmp}/conf`);
-    assert.deepEqual(found.map((f) => [f.file.slice(tmp.length), f.network?.list.name, Boolean(f.error)]), [
-      ['/conf/20-bad.conflist', undefined, true],
-      ['/conf/30-ok.conflist', 'tok', false],
-    ]);
+    assert.deepEqual(
+      found.map((f) => [f.file.slice(tmp.length), f.network?.list.name, Boolean(f.error)]),
+      [
+        ['/conf/20-bad.conflist', undefined, true],
+        ['/conf/30-ok.conflist', 'tok', false],
+      ],
+    );
     assert.deepEqual(await overlayNetworksIn(`${tmp}/nonexistent`), []);
   });
 });

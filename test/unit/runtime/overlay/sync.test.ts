@@ -12,8 +12,11 @@ describe('runtime/overlay/sync (pure parts)', () => {
 
   it('reads the peers added and removed from a sync plan', () => {
     const plan = {
-      ip: [['route', 'del', '10.240.9.0/24', 'dev', 'flannel.1'], ['neigh', 'replace', '10.240.4.0', 'lladdr', '02:00:00:00:00:04', 'dev', 'flannel.1', 'nud', 'permanent'],
-        ['route', 'replace', '10.240.4.0/24', 'via', '10.240.4.0', 'dev', 'flannel.1', 'onlink']],
+      ip: [
+        ['route', 'del', '10.240.9.0/24', 'dev', 'flannel.1'],
+        ['neigh', 'replace', '10.240.4.0', 'lladdr', '02:00:00:00:00:04', 'dev', 'flannel.1', 'nud', 'permanent'],
+        ['route', 'replace', '10.240.4.0/24', 'via', '10.240.4.0', 'dev', 'flannel.1', 'onlink'],
+      ],
       bridge: [],
     };
     assert.deepEqual(planChanges(plan), {added: ['10.240.4.0/24'], removed: ['10.240.9.0/24']});

@@ -11,6 +11,8 @@ describe('runtime/state/attachment-meta', () => {
     const capabilityArgs = {portMappings: [{hostPort: 18080, containerPort: 8080, protocol: 'tcp'}]};
     const pending = {network: 'tpub', containerId: 'c1', ifname: 'eth0', config: '{}', netns: '/ns', capabilityArgs};
     await writeMeta(tmp, 'tpub', 'c1', 'eth0', {name: 'web', kind: 'netns', createdAt: 'now', pending});
-    assert.deepEqual(await pendingEntries(tmp), [{containerId: 'c1', ifName: 'eth0', networkName: 'tpub', config: '{}', netns: '/ns', cniArgs: undefined, capabilityArgs}]);
+    assert.deepEqual(await pendingEntries(tmp), [
+      {containerId: 'c1', ifName: 'eth0', networkName: 'tpub', config: '{}', netns: '/ns', cniArgs: undefined, capabilityArgs},
+    ]);
   });
 });

@@ -1,7 +1,14 @@
 import {strict as assert} from 'node:assert';
 import {existsSync, mkdtempSync, readdirSync, rmSync, utimesSync} from 'node:fs';
 import path from 'node:path';
-import {addBridgeUser, bridgeUsersDir, bridgesInUse, ensureIndexed, pruneBridgeUsers, removeBridgeUser} from '../../../../src/runtime/state/bridge-users.js';
+import {
+  addBridgeUser,
+  bridgeUsersDir,
+  bridgesInUse,
+  ensureIndexed,
+  pruneBridgeUsers,
+  removeBridgeUser,
+} from '../../../../src/runtime/state/bridge-users.js';
 import {deleteMeta, writeMeta} from '../../../../src/runtime/state/attachment-meta.js';
 
 describe('bridge users index (runtime state)', () => {

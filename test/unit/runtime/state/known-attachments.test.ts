@@ -14,14 +14,25 @@ describe('runtime/state/known-attachments', () => {
   let deps: Deps;
   beforeEach(() => {
     tmp = mkdtempSync('/tmp/tkna-unit-');
-    deps = makeDeps({runner: new FakeRunner([]), log: silent, confDir: `${tmp}/conf`, docker: new FakeDocker([]), paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`}});
+    deps = makeDeps({
+      runner: new FakeRunner([]),
+      log: silent,
+      confDir: `${tmp}/conf`,
+      docker: new FakeDocker([]),
+      paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`},
+    });
   });
   afterEach(() => rmSync(tmp, {recursive: true, force: true}));
 
   const a = hexId('aaaa');
   const b = hexId('bbbb');
   const config = JSON.stringify({cniVersion: '1.0.0', name: 'tk', plugins: [{type: 'tfake'}]});
-  const pending = (containerId: string, ifname: string) => ({name: containerId.slice(0, 4), kind: 'container' as const, createdAt: '2024-01-01T00:00:00Z', pending: {network: 'tk', containerId, ifname, config, netns: '/x'}});
+  const pending = (containerId: string, ifname: string) => ({
+    name: containerId.slice(0, 4),
+    kind: 'container' as const,
+    createdAt: '2024-01-01T00:00:00Z',
+    pending: {network: 'tk', containerId, ifname, config, netns: '/x'},
+  });
 
   it('entryKey is the cache file name: network-id-ifname', () => {
     assert.equal(entryKey({networkName: 'n1', containerId: 'c1', ifName: 'eth0'}), 'n1-c1-eth0');
@@ -37,7 +48,7 @@ describe('runtime/state/known-attachments', () => {
     assert.deepEqual(all.map(entryKey).sort(), [`tk-${a}-eth0`, `tk-${b}-eth1`]);
   });
 
-  it('with ids, only those containers\' attachments', async () => {
+  it("with ids, only those containers' attachments", async () => {
     await writeCache(deps.paths.cacheDir, {containerId: a, ifName: 'eth0', networkName: 'tk', config});
     await writeMeta(deps.paths.stateDir, 'tk', b, 'eth1', pending(b, 'eth1'));
     assert.deepEqual((await knownEntries(deps, new Set([b]))).map(entryKey), [`tk-${b}-eth1`]);

@@ -5,7 +5,16 @@ import {makeDeps, type Deps} from '../../../../src/deps.js';
 import {UserError} from '../../../../src/errors.js';
 import {resultsDir} from '../../../../src/runtime/state/result-cache.js';
 import {metaDir} from '../../../../src/runtime/state/attachment-meta.js';
-import {acquireWatchLock, containerInUse, locksDir, pruneLockFiles, WatchAlreadyRunningError, waitForGc, withContainerLock, withGcLock} from '../../../../src/runtime/state/locks.js';
+import {
+  acquireWatchLock,
+  containerInUse,
+  locksDir,
+  pruneLockFiles,
+  WatchAlreadyRunningError,
+  waitForGc,
+  withContainerLock,
+  withGcLock,
+} from '../../../../src/runtime/state/locks.js';
 import {FakeRunner} from '../../../helpers/fake-runner.js';
 import {FakeDocker, hexId} from '../../../helpers/fake-docker.js';
 
@@ -20,7 +29,13 @@ describe('runtime/state/locks', function () {
   let deps: Deps;
   beforeEach(() => {
     tmp = mkdtempSync('/tmp/tlck-unit-');
-    deps = makeDeps({runner: new FakeRunner([]), log: silent, confDir: `${tmp}/conf`, docker: new FakeDocker([]), paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`}});
+    deps = makeDeps({
+      runner: new FakeRunner([]),
+      log: silent,
+      confDir: `${tmp}/conf`,
+      docker: new FakeDocker([]),
+      paths: {networksDir: `${tmp}/networks`, cacheDir: `${tmp}/cache`, stateDir: `${tmp}/state`, dhcpSocket: `${tmp}/d.sock`},
+    });
   });
   afterEach(() => rmSync(tmp, {recursive: true, force: true}));
 
@@ -37,14 +52,14 @@ describe('runtime/state/locks', function () {
     assert.equal(await containerInUse(deps, id), true);
   });
 
-  it('withContainerLock holds the container\'s flock while fn runs, and removes the lock file when nothing stays attached', async () => {
+  it("withContainerLock holds the container's flock while fn runs, and removes the lock file when nothing stays attached", async () => {
     const file = `${locksDir(deps)}/${id}.lock`;
     const outside = await withContainerLock(deps, id, async () => tryOutside(file));
     assert.equal(outside, 1, 'another process got the lock while fn ran');
     assert.equal(existsSync(file), false, 'an unused container keeps no lock file');
   });
 
-  it('withContainerLock keeps the lock file while the container has an attachment, and returns fn\'s value', async () => {
+  it("withContainerLock keeps the lock file while the container has an attachment, and returns fn's value", async () => {
     const v = await withContainerLock(deps, id, async () => {
       mkdirSync(resultsDir(deps.paths.cacheDir), {recursive: true});
       writeFileSync(cacheName('tn', id), '{}');
@@ -76,9 +91,12 @@ describe('runtime/state/locks', function () {
     const file = `${deps.paths.stateDir}/gc.lock`;
     assert.equal(await withGcLock(deps, async () => tryOutside(file)), 1);
     assert.equal(existsSync(file), false);
-    await assert.rejects(withGcLock(deps, async () => {
-      throw new Error('boom');
-    }), /boom/);
+    await assert.rejects(
+      withGcLock(deps, async () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(existsSync(file), false);
   });
 
@@ -94,7 +112,10 @@ describe('runtime/state/locks', function () {
   it('acquireWatchLock lets one watch run: a second is refused with a UserError until the first releases', async () => {
     const first = await acquireWatchLock(deps.paths.stateDir);
     try {
-      await assert.rejects(acquireWatchLock(deps.paths.stateDir), (err: unknown) => err instanceof WatchAlreadyRunningError && err instanceof UserError && /watch\.lock is locked/.test(err.message));
+      await assert.rejects(
+        acquireWatchLock(deps.paths.stateDir),
+        (err: unknown) => err instanceof WatchAlreadyRunningError && err instanceof UserError && /watch\.lock is locked/.test(err.message),
+      );
     } finally {
       first.release();
     }

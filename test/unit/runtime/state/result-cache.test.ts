@@ -1,6 +1,15 @@
 import {strict as assert} from 'node:assert';
 import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {cacheFile, deleteCache, encodeCacheEntry, listCache, nameMayHold, readCache, writeCache, type CacheEntry} from '../../../../src/runtime/state/result-cache.js';
+import {
+  cacheFile,
+  deleteCache,
+  encodeCacheEntry,
+  listCache,
+  nameMayHold,
+  readCache,
+  writeCache,
+  type CacheEntry,
+} from '../../../../src/runtime/state/result-cache.js';
 
 const entry: CacheEntry = {
   containerId: 'c1',
@@ -20,8 +29,11 @@ describe('result cache (libcni layout)', () => {
   it('encodes exactly the libcni cachedInfo fields, config base64, result keys sorted', () => {
     const text = encodeCacheEntry(entry);
     const b64 = Buffer.from(entry.config).toString('base64');
-    assert.equal(text, `{"kind":"cniCacheV1","containerId":"c1","config":"${b64}","ifName":"eth0","networkName":"tcorenet",`
-      + '"netns":"/var/run/netns/tcore-x","cniArgs":[["IgnoreUnknown","1"]],"result":{"cniVersion":"1.0.0","dns":{},"ips":[{"address":"10.210.0.2/24"}]}}');
+    assert.equal(
+      text,
+      `{"kind":"cniCacheV1","containerId":"c1","config":"${b64}","ifName":"eth0","networkName":"tcorenet",` +
+        '"netns":"/var/run/netns/tcore-x","cniArgs":[["IgnoreUnknown","1"]],"result":{"cniVersion":"1.0.0","dns":{},"ips":[{"address":"10.210.0.2/24"}]}}',
+    );
   });
 
   it('writes atomically at results/<net>-<cid>-<ifname> with mode 0600 and reads it back', async () => {
@@ -55,8 +67,14 @@ describe('result cache (libcni layout)', () => {
     await writeCache(dir, entry);
     await writeCache(dir, {...entry, containerId: 'c2'});
     writeFileSync(cacheFile(dir, 'old', 'c1', 'eth0'), '{}');
-    assert.deepEqual((await listCache(dir)).map((e) => `${e.containerId}/${e.ifName}`), ['c1/eth0', 'c1/net1', 'c2/eth0']);
-    assert.deepEqual((await listCache(dir, 'c2')).map((e) => e.ifName), ['eth0']);
+    assert.deepEqual(
+      (await listCache(dir)).map((e) => `${e.containerId}/${e.ifName}`),
+      ['c1/eth0', 'c1/net1', 'c2/eth0'],
+    );
+    assert.deepEqual(
+      (await listCache(dir, 'c2')).map((e) => e.ifName),
+      ['eth0'],
+    );
   });
 
   it('requires all three name parts', () => {
@@ -67,7 +85,10 @@ describe('result cache (libcni layout)', () => {
     for (const id of ['c1', 'c2', 'c3']) await writeCache(dir, {...entry, containerId: id});
     // A file whose name matches but whose content names another container is not listed.
     writeFileSync(`${dir}/results/tcorenet-c2-eth9`, encodeCacheEntry({...entry, containerId: 'c9', ifName: 'eth9'}));
-    assert.deepEqual((await listCache(dir, new Set(['c1', 'c2']))).map((e) => `${e.containerId}/${e.ifName}`), ['c1/eth0', 'c2/eth0']);
+    assert.deepEqual(
+      (await listCache(dir, new Set(['c1', 'c2']))).map((e) => `${e.containerId}/${e.ifName}`),
+      ['c1/eth0', 'c2/eth0'],
+    );
     assert.deepEqual((await listCache(dir, new Set())).length, 0);
     assert.ok(nameMayHold('net-a-b-c2-eth0', new Set(['c2'])) && !nameMayHold('net-c22-eth0', new Set(['c2'])));
   });

@@ -16,7 +16,8 @@ const emptyRunner = (): FakeRunner =>
   new FakeRunner(({argv}) => {
     const line = argv.join(' ');
     if (['iptables -w -S', 'iptables-save -t nat', 'ip6tables-save -t nat'].includes(line)) return {};
-    if (line === 'nft -j list chain inet cni_plugins_masquerade masq_checks') return {exitCode: 1, stderr: 'Error: No such file or directory\n'};
+    if (line === 'nft -j list chain inet cni_plugins_masquerade masq_checks')
+      return {exitCode: 1, stderr: 'Error: No such file or directory\n'};
     return undefined;
   });
 
@@ -48,7 +49,10 @@ describe('watch', () => {
   it('KeyedQueue runs one key in order and keeps going after a failure', async () => {
     const q = new KeyedQueue();
     const log: string[] = [];
-    const slow = (s: string, ms: number, fail = false) => () => new Promise<void>((res, rej) => setTimeout(() => (log.push(s), fail ? rej(new Error(s)) : res()), ms));
+    const slow =
+      (s: string, ms: number, fail = false) =>
+      () =>
+        new Promise<void>((res, rej) => setTimeout(() => (log.push(s), fail ? rej(new Error(s)) : res()), ms));
     void q.run('a', slow('a1', 20, true));
     void q.run('a', slow('a2', 1));
     void q.run('b', slow('b1', 5));
@@ -58,7 +62,13 @@ describe('watch', () => {
 
   it('reconnects with backoff after failures and after the stream ends, and stops on abort', async () => {
     const docker = new EventsDocker(['fail', 'fail', 'ok', 'ok']);
-    const deps = makeDeps({runner: emptyRunner(), log: silent, docker, confDir: `${tmp}/conf`, paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/c`, stateDir: `${tmp}/s`, dhcpSocket: `${tmp}/d.sock`}});
+    const deps = makeDeps({
+      runner: emptyRunner(),
+      log: silent,
+      docker,
+      confDir: `${tmp}/conf`,
+      paths: {networksDir: `${tmp}/n`, cacheDir: `${tmp}/c`, stateDir: `${tmp}/s`, dhcpSocket: `${tmp}/d.sock`},
+    });
     const ac = new AbortController();
     const infos: string[] = [];
     const run = watch(deps, {signal: ac.signal, backoffMs: {initial: 5, max: 10}, report: {info: (m) => infos.push(m)}});
