@@ -91,8 +91,7 @@ export function execaRunner(): Runner {
         // still waits for both streams to end before it settles).
         buffer: false,
         reject: false,
-        env: options.env,
-        extendEnv: options.extendEnv ?? true,
+        ...childEnv(options),
         timeout: options.timeoutMs,
         // Our children are short-lived (ip, iptables-restore, nsenter) and never outlive the command
         // by design; execa's exit hook per child would only add work to every spawn.
@@ -113,6 +112,18 @@ export function execaRunner(): Runner {
       return result;
     },
   };
+}
+
+/**
+ * The env/extendEnv options of a child. One that adds no variables of its own
+ * is handed this process's environment as it is: with extendEnv execa would
+ * copy it (one getenv per variable) for every spawn, and spawn reads it the
+ * same either way.
+ */
+function childEnv(options: RunOptions): {env?: NodeJS.ProcessEnv; extendEnv: boolean} {
+  const extendEnv = options.extendEnv ?? true;
+  if (extendEnv && options.env === undefined) return {env: process.env, extendEnv: false};
+  return {env: options.env, extendEnv};
 }
 
 /**

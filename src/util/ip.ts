@@ -147,14 +147,39 @@ export function maskOf(family: Family, prefix: number): bigint {
   return (family === 4 ? new IpNum.IPv4Prefix(BigInt(prefix)) : new IpNum.IPv6Prefix(BigInt(prefix))).toMask().getValue();
 }
 
-function cidrRange(c: Cidr): IpNum.IPv4CidrRange | IpNum.IPv6CidrRange {
-  const text = `${c.ip.toString()}/${c.prefix}`;
-  return isV4(c.ip) ? IpNum.IPv4CidrRange.fromCidr(text) : IpNum.IPv6CidrRange.fromCidr(text);
+interface Bounds {
+  first: Addr;
+  last: Addr;
+}
+
+/**
+ * The first and last address of each Cidr object met, worked out once: ip-num
+ * derives them from the prefix's mask as bit strings on every call, and a bulk
+ * call asks the same Cidr (a parsed config's subnet, the fixed ranges of
+ * isGlobalUnicast) for every target. A Cidr is never changed once made.
+ */
+const bounds = new WeakMap<Cidr, Bounds>();
+
+function boundsOf(c: Cidr): Bounds {
+  let b = bounds.get(c);
+  if (!b) {
+    // Built from the parsed address (fromCidr would print it and parse the text back); a prefix too
+    // long for the family still goes through fromCidr, for ip-num's own error.
+    const range =
+      c.prefix > bits(c.ip)
+        ? (isV4(c.ip) ? IpNum.IPv4CidrRange : IpNum.IPv6CidrRange).fromCidr(`${c.ip.toString()}/${c.prefix}`)
+        : isV4(c.ip)
+          ? new IpNum.IPv4CidrRange(c.ip, new IpNum.IPv4Prefix(BigInt(c.prefix)))
+          : new IpNum.IPv6CidrRange(c.ip, new IpNum.IPv6Prefix(BigInt(c.prefix)));
+    b = {first: range.getFirst(), last: range.getLast()};
+    bounds.set(c, b);
+  }
+  return b;
 }
 
 /** The network address of a CIDR (host bits cleared). */
 export function networkOf(c: Cidr): Addr {
-  return cidrRange(c).getFirst();
+  return boundsOf(c).first;
 }
 
 /** "10.1.2.0/24" for "10.1.2.3/24". */
@@ -164,7 +189,7 @@ export function networkString(c: Cidr): string {
 
 /** The all-ones address of a CIDR. */
 export function lastOf(c: Cidr): Addr {
-  return cidrRange(c).getLast();
+  return boundsOf(c).last;
 }
 
 /** Same family and inside the CIDR's network. */

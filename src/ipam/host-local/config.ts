@@ -134,7 +134,23 @@ function requestedFromArgs(cniArgs: string): Addr[] {
   }
 }
 
+/** The last config parsed and what it was parsed from. */
+let last: {stdin: string; cniArgs: string; conf: HostLocalConf} | undefined;
+
+/**
+ * The config from the plugin's stdin and CNI_ARGS, read once for the same
+ * pair in a row: bridge checks it before its delegate reads it again, and a
+ * bulk call hands every target the same bytes. The result is shared, so no
+ * caller changes it; a config that fails is read again (and fails again).
+ */
 export function parseConf(stdin: string, cniArgs: string): HostLocalConf {
+  if (last?.stdin === stdin && last.cniArgs === cniArgs) return last.conf;
+  const conf = decodeConf(stdin, cniArgs);
+  last = {stdin, cniArgs, conf};
+  return conf;
+}
+
+function decodeConf(stdin: string, cniArgs: string): HostLocalConf {
   // JSON decoding first (its errors come first in the reference), then the checks.
   const n = decodeGoJson(stdin, netType);
   const {name, cniVersion, ipam} = n;

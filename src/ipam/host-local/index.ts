@@ -112,7 +112,8 @@ async function add(ctx: PluginContext, args: CmdArgs): Promise<Result> {
     return got;
   });
   result.ips = ips;
-  if (conf.routes.length > 0) result.routes = conf.routes;
+  // Copies: the parsed config is shared with the next ADD of the same bytes (see parseConf).
+  if (conf.routes.length > 0) result.routes = conf.routes.map((r) => ({...r}));
   ctx.log.debug(`host-local: ${args.containerId}/${args.ifname} got ${ips.map((i) => i.address).join(', ')}`);
   return result;
 }
