@@ -120,7 +120,7 @@ export function execaRunner(): Runner {
  * copy it (one getenv per variable) for every spawn, and spawn reads it the
  * same either way.
  */
-function childEnv(options: RunOptions): {env?: NodeJS.ProcessEnv; extendEnv: boolean} {
+export function childEnv(options: Pick<RunOptions, 'env' | 'extendEnv'>): {env?: NodeJS.ProcessEnv; extendEnv: boolean} {
   const extendEnv = options.extendEnv ?? true;
   if (extendEnv && options.env === undefined) return {env: process.env, extendEnv: false};
   return {env: options.env, extendEnv};

@@ -1,5 +1,5 @@
 import {closeSync, constants, fstatSync, openSync, statSync} from 'node:fs';
-import {collect, loadExeca} from '../exec/runner.js';
+import {childEnv, collect, loadExeca} from '../exec/runner.js';
 
 /**
  * An exclusive BSD flock(2) on a file, the same lock the reference host-local
@@ -40,8 +40,8 @@ async function runFlock(fd: number, opts: FlockOptions): Promise<void> {
   const bin = opts.flockBin ?? 'flock';
   const execa = await loadExeca();
   // execa's types name only fds 3-9 here; any open fd is handed to the child as it is.
-  // stderr is read as the runner reads its children's (src/exec/runner.ts).
-  const child = execa(bin, argv, {stdio: ['ignore', 'ignore', 'pipe', fd as 3], buffer: false, reject: false});
+  // stderr is read, and the environment handed on, as the runner does for its children (src/exec/runner.ts).
+  const child = execa(bin, argv, {stdio: ['ignore', 'ignore', 'pipe', fd as 3], buffer: false, reject: false, ...childEnv({})});
   const stderr = collect(child.stderr);
   const r = await child;
   if (r.exitCode === 0) return;
