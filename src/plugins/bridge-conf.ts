@@ -6,6 +6,7 @@ import {decodeGoJson, goBool, goInt, goPtr, goSlice, goString, goStruct, omitEmp
 import {netConfFields} from '../cni/netconf.js';
 import {cidrString, familyOf, ipString, networkOf, nextIP, parseAddr, parseCidrAsWritten, type Cidr, type Family} from '../util/ip.js';
 import {errorText} from '../util/error-text.js';
+import {rememberLast} from '../util/remember-last.js';
 
 /** The bridge plugin's config (reference plugins/main/bridge, Debian 1.1.1 behaviour): its type, loadNetConf, and what ADD refuses. */
 export interface BridgeConf {
@@ -75,8 +76,14 @@ function trunkErrors(trunk: VlanTrunk[]): void {
   }
 }
 
-/** loadNetConf: Go-JSON decoding, the reference's defaults, vlan checks, CNI_ARGS and MAC precedence. */
-export function parseConf(stdin: string, cniArgs: string): BridgeConf {
+/**
+ * loadNetConf: Go-JSON decoding, the reference's defaults, vlan checks, CNI_ARGS
+ * and MAC precedence; parsed once for the same stdin and CNI_ARGS in a row (the
+ * targets of a bulk call), so the conf is shared and never changed.
+ */
+export const parseConf = rememberLast(loadNetConf);
+
+function loadNetConf(stdin: string, cniArgs: string): BridgeConf {
   let n: GoValue<typeof netConfType>;
   try {
     n = decodeGoJson(stdin, netConfType, {...netConfType.zero(), bridge: 'cni0'});

@@ -260,7 +260,8 @@ async function refetchBridge(a: Add): Promise<void> {
     if (!port) throw fail(`failed to lookup "${ifaces[1].name}": Link not found`);
     ifaces[1].mac = port.address;
   }
-  if (a.c.dns) a.result.dns = a.c.dns;
+  // A copy: the parsed conf is shared with the next call of the same bytes (parseConf).
+  if (a.c.dns) a.result.dns = structuredClone(a.c.dns);
 }
 
 /** host-local's config errors before the bridge is made (the reference meets them only after creating it). */

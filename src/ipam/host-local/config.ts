@@ -2,6 +2,7 @@ import {parseCniArgs} from '../../cni/args.js';
 import {decodeGoJson, goPtr, goSlice, goString, goStruct, type GoType} from '../../cni/go-json.js';
 import type {Route} from '../../cni/types.js';
 import {cidrString, ipString, isV4, parseCidr, parseIP, type Addr, type Cidr} from '../../util/ip.js';
+import {rememberLast} from '../../util/remember-last.js';
 import {canonicalizeRangeSet, rangeSetsOverlap, type RangeSet, type RawRange} from './range.js';
 
 /**
@@ -134,21 +135,12 @@ function requestedFromArgs(cniArgs: string): Addr[] {
   }
 }
 
-/** The last config parsed and what it was parsed from. */
-let last: {stdin: string; cniArgs: string; conf: HostLocalConf} | undefined;
-
 /**
- * The config from the plugin's stdin and CNI_ARGS, read once for the same
- * pair in a row: bridge checks it before its delegate reads it again, and a
- * bulk call hands every target the same bytes. The result is shared, so no
- * caller changes it; a config that fails is read again (and fails again).
+ * The config from the plugin's stdin and CNI_ARGS, parsed once for the same
+ * pair in a row (src/util/remember-last.ts): bridge checks it before its
+ * delegate reads it again, and every target of a bulk call has the same.
  */
-export function parseConf(stdin: string, cniArgs: string): HostLocalConf {
-  if (last?.stdin === stdin && last.cniArgs === cniArgs) return last.conf;
-  const conf = decodeConf(stdin, cniArgs);
-  last = {stdin, cniArgs, conf};
-  return conf;
-}
+export const parseConf = rememberLast(decodeConf);
 
 function decodeConf(stdin: string, cniArgs: string): HostLocalConf {
   // JSON decoding first (its errors come first in the reference), then the checks.

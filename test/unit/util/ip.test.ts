@@ -62,6 +62,11 @@ describe('util/ip', () => {
     assert.equal(ipString(networkOf(c)), '10.219.4.0');
     assert.equal(networkString(c), '10.219.4.0/22');
     assert.equal(ipString(lastOf(c)), '10.219.7.255');
+    assert.equal(networkOf(c), networkOf(c), 'worked out once per Cidr');
+    const v6 = parseCidr('fd00:219::9:1/112')!;
+    assert.equal(ipString(networkOf(v6)), 'fd00:219::9:0');
+    assert.equal(ipString(lastOf(v6)), 'fd00:219::9:ffff');
+    assert.throws(() => networkOf({ip: addr('10.0.0.1'), prefix: 120}), 'a prefix too long for the family is still refused');
     assert.ok(cidrContains(c, addr('10.219.7.1')));
     assert.ok(!cidrContains(c, addr('10.219.8.1')));
     assert.ok(!cidrContains(parseCidr('::/0')!, addr('10.219.7.1')));
