@@ -28,3 +28,15 @@ describe('util/remember-last rememberLast', () => {
     assert.equal(calls, 3, 'a failure leaves the last answer in place');
   });
 });
+
+describe('util/remember-last: what it hands out is frozen', () => {
+  it("a caller changing the remembered config throws instead of changing the next caller's", () => {
+    const parse = rememberLast((stdin: string) => JSON.parse(stdin) as {routes: {dst: string}[]});
+    const first = parse('{"routes":[{"dst":"0.0.0.0/0"}]}', '');
+    assert.throws(() => first.routes.push({dst: '10.0.0.0/8'}), TypeError);
+    assert.throws(() => {
+      first.routes[0].dst = '10.0.0.0/8';
+    }, TypeError);
+    assert.deepEqual(parse('{"routes":[{"dst":"0.0.0.0/0"}]}', '').routes, [{dst: '0.0.0.0/0'}]);
+  });
+});
