@@ -1,5 +1,6 @@
 import type {RunResult, Runner} from '../exec/runner.js';
 import {CommandError, netnsRunner} from '../exec/runner.js';
+import {GroupCommit} from '../exec/group-commit.js';
 
 /**
  * The `ip` process, the one way iproute2 is run: reads are `ip -j` (parsed by
@@ -75,7 +76,7 @@ export async function ipJsonBatch(
   if (netns) {
     run = await inNetns(runner, netns).run('ip', JSON_BATCH, {input, reject});
   } else {
-    run = await hostQueue(runner).submit(input, lines.filter(prints).length);
+    run = await hostQueue(runner).submit({input, commands: input.split('\n').length - 1, printing: lines.filter(prints).length});
     if (reject && run.exitCode !== 0) throw new CommandError(['ip', ...JSON_BATCH], run.exitCode, run.stdout, run.stderr);
   }
   return {outputs: jsonLines(run.stdout), run};
@@ -94,15 +95,11 @@ function jsonLines(stdout: string): unknown[][] {
 }
 
 /**
- * Group commit for the host's `ip -j -d -batch -`, as iptables.ts does for
- * iptables-restore: inputs submitted while a batch is running go together
- * in the next one, so a bulk attach runs a handful of `ip`
+ * The host's `ip -j -d -batch -` through a group commit
+ * (src/exec/group-commit.ts), so a bulk attach runs a handful of `ip`
  * processes for its veth pairs and link reads instead of two per target.
- * Each command is applied on its own either way; the outcome is split back
- * per caller by the commands that print: when the combined run stops at
- * command N, the inputs before the one holding N succeeded, that one failed
- * (N made relative to its own input, as a run of its own would say, with
- * what it printed), and the ones after it are queued again.
+ * Each command is applied on its own either way; a combined run splits back
+ * per caller by the command number `ip` names and by the commands that print.
  */
 const MAX_INPUTS_PER_BATCH = 64;
 /** One at a time: the kernel takes these link changes one after another anyway (RTNL), and a longer wait makes a bigger batch. */
@@ -110,95 +107,44 @@ const MAX_PARALLEL_BATCHES = 1;
 
 interface BatchJob {
   input: string;
+  /** How many commands the input holds, and how many of them print. */
   commands: number;
   printing: number;
-  done(r: RunResult): void;
-  fail(err: unknown): void;
 }
 
-class HostBatchQueue {
-  private readonly pending: BatchJob[] = [];
-  private running = 0;
+const printedLines = (lines: string[]): string => lines.map((t) => `${t}\n`).join('');
 
-  constructor(private readonly runner: Runner) {}
-
-  submit(input: string, printing: number): Promise<RunResult> {
-    return new Promise((done, fail) => {
-      this.pending.push({input, commands: input.split('\n').length - 1, printing, done, fail});
-      if (this.running < MAX_PARALLEL_BATCHES) void this.pump();
-    });
-  }
-
-  private exec(input: string): Promise<RunResult> {
-    return this.runner.run('ip', JSON_BATCH, {input, reject: false});
-  }
-
-  private async pump(): Promise<void> {
-    this.running++;
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, MAX_INPUTS_PER_BATCH);
-        try {
-          await this.runBatch(batch);
-        } catch (err) {
-          for (const j of batch) j.fail(err);
-        }
-      }
-    } finally {
-      this.running--;
+/** The combined batch's outcome per input: by the failing command `ip` names, and each input's share of the printed lines. */
+function splitBatch(jobs: readonly BatchJob[], r: RunResult): RunResult[] | undefined {
+  const failed = r.exitCode === 0 ? undefined : failedBatchLine(r.stderr);
+  // No command named (ip could not start, say): each input runs on its own.
+  if (r.exitCode !== 0 && failed === undefined) return undefined;
+  const out = r.stdout.split('\n').filter((t) => t.trim());
+  const results: RunResult[] = [];
+  let first = 1;
+  let printed = 0;
+  for (const j of jobs) {
+    const last = first + j.commands - 1;
+    if (failed !== undefined && failed <= last) {
+      const stderr = r.stderr.replace(/Command failed -:(\d+)/, (_m, n: string) => `Command failed -:${Number(n) - first + 1}`);
+      results.push({stdout: printedLines(out.slice(printed)), stderr, exitCode: r.exitCode});
+      return results;
     }
+    results.push({stdout: printedLines(out.slice(printed, printed + j.printing)), stderr: '', exitCode: 0});
+    first = last + 1;
+    printed += j.printing;
   }
-
-  private async runBatch(batch: BatchJob[]): Promise<void> {
-    if (batch.length === 1) {
-      batch[0].done(await this.exec(batch[0].input));
-      return;
-    }
-    const r = await this.exec(batch.map((j) => j.input).join(''));
-    const failed = r.exitCode === 0 ? undefined : failedBatchLine(r.stderr);
-    if (r.exitCode !== 0 && failed === undefined) {
-      // No command named (ip could not start, say): each input runs on its own.
-      for (const j of batch) j.done(await this.exec(j.input));
-      return;
-    }
-    const out = r.stdout.split('\n').filter((t) => t.trim());
-    let first = 1;
-    let printed = 0;
-    for (const [k, j] of batch.entries()) {
-      const last = first + j.commands - 1;
-      if (failed === undefined || failed > last) {
-        j.done({
-          stdout: out
-            .slice(printed, printed + j.printing)
-            .map((t) => `${t}\n`)
-            .join(''),
-          stderr: '',
-          exitCode: 0,
-        });
-      } else {
-        const stderr = r.stderr.replace(/Command failed -:(\d+)/, (_m, n: string) => `Command failed -:${Number(n) - first + 1}`);
-        j.done({
-          stdout: out
-            .slice(printed)
-            .map((t) => `${t}\n`)
-            .join(''),
-          stderr,
-          exitCode: r.exitCode,
-        });
-        this.pending.unshift(...batch.slice(k + 1));
-        return;
-      }
-      first = last + 1;
-      printed += j.printing;
-    }
-  }
+  return results;
 }
 
-const hostQueues = new WeakMap<Runner, HostBatchQueue>();
+const hostQueues = new WeakMap<Runner, GroupCommit<BatchJob>>();
 
-function hostQueue(runner: Runner): HostBatchQueue {
+function hostQueue(runner: Runner): GroupCommit<BatchJob> {
   let q = hostQueues.get(runner);
-  if (!q) hostQueues.set(runner, (q = new HostBatchQueue(runner)));
+  if (!q) {
+    const exec = (input: string): Promise<RunResult> => runner.run('ip', JSON_BATCH, {input, reject: false});
+    hostQueues.set(runner, (q = new GroupCommit<BatchJob>({exec, split: splitBatch}, MAX_INPUTS_PER_BATCH, MAX_PARALLEL_BATCHES)));
+  }
   return q;
 }
 

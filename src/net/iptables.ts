@@ -1,5 +1,6 @@
 import {CommandError, type RunResult, type Runner} from '../exec/runner.js';
 import type {Family} from '../util/ip.js';
+import {GroupCommit} from '../exec/group-commit.js';
 
 /**
  * iptables and ip6tables as processes: table reads parsed into chains and
@@ -54,31 +55,19 @@ export async function readFilterTable(runner: Runner): Promise<RuleTable> {
 }
 
 /**
- * Group commit for `iptables-restore --noflush -w` (and ip6tables-restore).
- *
- * A restore input here is one or more `*table ... COMMIT` blocks; each COMMIT
- * is its own transaction, and a failing line stops the run there, leaving the
- * blocks before it applied and the ones after it untouched. So inputs
- * submitted while a restore is running are sent together in the next one, and
- * the outcome is split back per caller: when the combined run fails at line N,
- * the inputs before the one holding line N succeeded, that one failed (with
- * the line number made relative to its own input, as a run of its own would
- * say), and the ones after it are queued again. When stderr names no line,
- * each input of the batch is run on its own.
+ * `iptables-restore --noflush -w` (and ip6tables-restore) through a group
+ * commit (src/exec/group-commit.ts). A restore input here is one or more
+ * `*table ... COMMIT` blocks; each COMMIT is its own transaction, and a
+ * failing line stops the run there, leaving the blocks before it applied and
+ * the ones after it untouched, so a combined run splits back per caller by the
+ * line number iptables-restore names.
  *
  * Up to two restores run at once (the nat and filter writes of one detach,
  * say, each wait out the kernel's commit on their own), so an input goes out
- * at once unless two are running; a bulk attach of N containers runs a
- * handful of restores instead of N.
+ * at once unless two are running.
  */
 export const MAX_INPUTS_PER_RESTORE = 64;
 export const MAX_PARALLEL_RESTORES = 2;
-
-interface Job {
-  input: string;
-  done(r: RunResult): void;
-  fail(err: unknown): void;
-}
 
 const ARGS = ['--noflush', '-w'];
 
@@ -90,77 +79,38 @@ export function failedRestoreLine(stderr: string): number | undefined {
 
 const lineCount = (s: string): number => s.split('\n').length - 1;
 
-class RestoreQueue {
-  private readonly pending: Job[] = [];
-  private running = 0;
+const OK: RunResult = {stdout: '', stderr: '', exitCode: 0};
 
-  constructor(
-    private readonly runner: Runner,
-    private readonly file: string,
-  ) {}
-
-  submit(input: string): Promise<RunResult> {
-    return new Promise((done, fail) => {
-      this.pending.push({input: input.endsWith('\n') ? input : `${input}\n`, done, fail});
-      if (this.running < MAX_PARALLEL_RESTORES) void this.pump();
-    });
-  }
-
-  private exec(input: string): Promise<RunResult> {
-    // A restore prints nothing on success; its errors come on stderr.
-    return this.runner.run(this.file, ARGS, {input, reject: false, discard: 'stdout'});
-  }
-
-  private async pump(): Promise<void> {
-    this.running++;
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, MAX_INPUTS_PER_RESTORE);
-        try {
-          await this.runBatch(batch);
-        } catch (err) {
-          for (const j of batch) j.fail(err);
-        }
-      }
-    } finally {
-      this.running--;
+/** The combined restore's outcome per input: by the failing line iptables-restore names. */
+function splitRestore(jobs: readonly {input: string}[], r: RunResult): RunResult[] | undefined {
+  if (r.exitCode === 0) return jobs.map(() => OK);
+  const line = failedRestoreLine(r.stderr);
+  if (line === undefined) return undefined;
+  let first = 1;
+  for (const [k, j] of jobs.entries()) {
+    const last = first + lineCount(j.input) - 1;
+    if (line <= last) {
+      const stderr = r.stderr.replace(/\bline(:?) (\d+)/, (_m, colon: string, n: string) => `line${colon} ${Number(n) - first + 1}`);
+      return [...jobs.slice(0, k).map(() => OK), {...r, stderr}];
     }
+    first = last + 1;
   }
-
-  private async runBatch(batch: Job[]): Promise<void> {
-    if (batch.length === 1) {
-      batch[0].done(await this.exec(batch[0].input));
-      return;
-    }
-    const r = await this.exec(batch.map((j) => j.input).join(''));
-    const ok: RunResult = {stdout: '', stderr: '', exitCode: 0};
-    if (r.exitCode === 0) {
-      for (const j of batch) j.done(ok);
-      return;
-    }
-    const line = failedRestoreLine(r.stderr);
-    let first = 1;
-    const k =
-      line === undefined
-        ? -1
-        : batch.findIndex((j) => {
-            const last = first + lineCount(j.input) - 1;
-            if (line <= last) return true;
-            first = last + 1;
-            return false;
-          });
-    if (k < 0) {
-      for (const j of batch) j.done(await this.exec(j.input));
-      return;
-    }
-    for (const j of batch.slice(0, k)) j.done(ok);
-    const stderr = r.stderr.replace(/\bline(:?) (\d+)/, (_m, colon: string, n: string) => `line${colon} ${Number(n) - first + 1}`);
-    batch[k].done({...r, stderr});
-    this.pending.unshift(...batch.slice(k + 1));
-  }
+  return undefined;
 }
 
-const queues = new WeakMap<Runner, Map<string, RestoreQueue>>();
+function restoreQueue(runner: Runner, file: string): GroupCommit<{input: string}> {
+  return new GroupCommit(
+    {
+      // A restore prints nothing on success; its errors come on stderr.
+      exec: (input) => runner.run(file, ARGS, {input, reject: false, discard: 'stdout'}),
+      split: splitRestore,
+    },
+    MAX_INPUTS_PER_RESTORE,
+    MAX_PARALLEL_RESTORES,
+  );
+}
+
+const queues = new WeakMap<Runner, Map<string, GroupCommit<{input: string}>>>();
 
 /** One restore that may fail as a whole (changing nothing then): true when it applied. */
 export async function restoreApplied(runner: Runner, file: string, input: string): Promise<boolean> {
@@ -176,8 +126,8 @@ export async function restoreNoflush(runner: Runner, file: string, input: string
   let byFile = queues.get(runner);
   if (!byFile) queues.set(runner, (byFile = new Map()));
   let q = byFile.get(file);
-  if (!q) byFile.set(file, (q = new RestoreQueue(runner, file)));
-  const r = await q.submit(input);
+  if (!q) byFile.set(file, (q = restoreQueue(runner, file)));
+  const r = await q.submit({input: input.endsWith('\n') ? input : `${input}\n`});
   if (reject && r.exitCode !== 0) throw new CommandError([file, ...ARGS], r.exitCode, r.stdout, r.stderr);
   return r;
 }
