@@ -93,68 +93,149 @@ export async function lockFile(path: string, opts: FlockOptions = {}): Promise<F
   }
 }
 
-interface Section {
-  run(): Promise<void>;
+/** One flock acquisition shared by sections of this process. */
+interface Hold {
+  lock: FileLock;
+  /** Sections admitted to this hold so far. */
+  admitted: number;
+  /** Sections admitted and not yet finished. */
+  active: number;
+  /** Admits no more sections: released once the active ones finish. */
+  closing: boolean;
+}
+
+interface Waiter {
+  admit(hold: Hold): void;
   fail(err: unknown): void;
 }
 
-/** Lock paths this process holds or is acquiring, with the sections waiting for them. */
-const sessions = new Map<string, Section[]>();
+/** This process's use of one lock path. */
+interface PathState {
+  opts: FlockOptions;
+  hold?: Hold;
+  /** A flock(1) is running for the next hold. */
+  acquiring: boolean;
+  /** Sections whose turn has come, waiting for a hold to admit them. */
+  queue: Waiter[];
+  /** Sections asked for and not finished, those still waiting behind their key included. */
+  pending: number;
+  /** The last section asked for under each key: the next one with that key runs after it. */
+  keys: Map<string, Promise<void>>;
+  /** Why the lock could not be taken: every section pending then fails with it. */
+  failed?: unknown;
+}
+
+/** Lock paths this process holds or is acquiring. */
+const paths = new Map<string, PathState>();
 
 /**
- * Sections run per acquisition at most, before the lock is released for other
- * processes (the reference host-local among them) and taken again.
+ * Sections admitted per acquisition at most, before the lock is released for
+ * other processes (the reference host-local among them) and taken again.
  */
 export const MAX_SECTIONS_PER_HOLD = 32;
 
 /**
  * Runs `fn` while holding the lock on `path`. Sections of this process for the
- * same path run one after another under one acquisition: while the lock is
- * held or being taken, a new section joins the queue instead of spawning its
- * own `flock` and waiting for ours to be released. Mutual exclusion with other
- * processes is unchanged; a bulk attach of N containers on one network takes
- * the range lock a few times instead of N. Not re-entrant (neither is flock(2)
- * on a second open of the file): `fn` must not take the same lock.
+ * same path share one acquisition: while the lock is held or being taken, a new
+ * section joins it instead of spawning its own `flock` and waiting for ours to
+ * be released. They run one after another (withKeyedLock lets sections with
+ * different keys overlap). Mutual exclusion with other processes is unchanged;
+ * a bulk attach of N containers on one network takes the range lock a few
+ * times instead of N. Not re-entrant (neither is flock(2) on a second open of
+ * the file): `fn` must not take a lock on the same path.
  */
 export function withLock<T>(path: string, fn: () => Promise<T> | T, opts: FlockOptions = {}): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const section: Section = {
-      run: async () => {
-        try {
-          resolve(await fn());
-        } catch (err) {
-          reject(err);
-        }
-      },
-      fail: reject,
-    };
-    const queue = sessions.get(path);
-    if (queue) {
-      queue.push(section);
-      return;
-    }
-    const fresh = [section];
-    sessions.set(path, fresh);
-    void drive(path, fresh, opts);
-  });
+  return withKeyedLock(path, '', fn, opts);
 }
 
-async function drive(path: string, queue: Section[], opts: FlockOptions): Promise<void> {
-  while (queue.length > 0) {
-    let lock: FileLock;
-    try {
-      lock = await lockFile(path, opts);
-    } catch (err) {
-      sessions.delete(path);
-      for (const s of queue.splice(0)) s.fail(err);
-      return;
-    }
-    try {
-      // A section that unlinked the lock file ends this hold: the next ones lock the new file.
-      for (let n = 0; n < MAX_SECTIONS_PER_HOLD && queue.length > 0 && lock.current(); n++) await queue.shift()!.run();
-    } finally {
-      lock.release();
-    }
+/**
+ * withLock where sections of this process with different keys run at the
+ * same time under the shared acquisition, and sections with the same key one
+ * after another, in the order asked. Other processes are excluded from all of
+ * them: the file stands for every key, so processes serialise on it while
+ * this process runs many keys at once on one `flock`.
+ */
+export async function withKeyedLock<T>(path: string, key: string, fn: () => Promise<T> | T, opts: FlockOptions = {}): Promise<T> {
+  let st = paths.get(path);
+  if (!st) {
+    st = {opts, acquiring: false, queue: [], pending: 0, keys: new Map()};
+    paths.set(path, st);
   }
-  sessions.delete(path);
+  st.pending++;
+  const before = st.keys.get(key);
+  let finished!: () => void;
+  const mine = new Promise<void>((resolve) => (finished = resolve));
+  st.keys.set(key, mine);
+  let hold: Hold | undefined;
+  try {
+    await before;
+    hold = await enter(path, st);
+    return await fn();
+  } finally {
+    if (st.keys.get(key) === mine) st.keys.delete(key);
+    finished();
+    st.pending--;
+    leave(path, st, hold);
+  }
+}
+
+/** Resolves once a hold on `path` admits this section. */
+function enter(path: string, st: PathState): Promise<Hold> {
+  if (st.failed !== undefined) return Promise.reject(st.failed);
+  const h = st.hold;
+  if (h && !h.closing && h.admitted < MAX_SECTIONS_PER_HOLD) {
+    h.admitted++;
+    h.active++;
+    return Promise.resolve(h);
+  }
+  const queued = new Promise<Hold>((admit, fail) => st.queue.push({admit, fail}));
+  if (h) {
+    // Full: the lock goes to other processes once this hold's sections are done.
+    h.closing = true;
+    if (h.active === 0) release(path, st, h);
+  } else if (!st.acquiring) void acquire(path, st);
+  return queued;
+}
+
+async function acquire(path: string, st: PathState): Promise<void> {
+  st.acquiring = true;
+  let lock: FileLock;
+  try {
+    lock = await lockFile(path, st.opts);
+  } catch (err) {
+    st.acquiring = false;
+    // Sections still behind their key fail too, as they come; the path is
+    // forgotten (and the failure with it) once none is pending.
+    st.failed = err;
+    for (const w of st.queue.splice(0)) w.fail(err);
+    return;
+  }
+  st.acquiring = false;
+  const batch = st.queue.splice(0, MAX_SECTIONS_PER_HOLD);
+  const hold: Hold = {lock, admitted: batch.length, active: batch.length, closing: st.queue.length > 0};
+  st.hold = hold;
+  for (const w of batch) w.admit(hold);
+}
+
+/**
+ * A section is done (`hold` is unset when it was never admitted). The lock is
+ * released once no section of this hold runs, unless more sections of this
+ * process are on their way and the hold may still take them. A section that
+ * unlinked the lock file ends the hold: the next ones lock the file there now.
+ */
+function leave(path: string, st: PathState, hold: Hold | undefined): void {
+  if (hold) {
+    hold.active--;
+    if (!hold.lock.current()) hold.closing = true;
+    if (hold.active > 0 || (!hold.closing && st.pending > 0)) return;
+    release(path, st, hold);
+  }
+  if (st.pending === 0 && !st.hold && !st.acquiring && paths.get(path) === st) paths.delete(path);
+}
+
+/** Lets go of `hold`, and takes the lock again for the sections queued meanwhile. */
+function release(path: string, st: PathState, hold: Hold): void {
+  hold.lock.release();
+  st.hold = undefined;
+  if (st.queue.length > 0) void acquire(path, st);
 }

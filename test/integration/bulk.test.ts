@@ -111,7 +111,7 @@ describe('bulk attach/detach in one call (integration)', function () {
     assert.deepEqual(cacheLeft, [], 'cache entries left');
     const locksDir = '/var/lib/cni-docker/locks';
     const locksLeft = existsSync(locksDir) ? readdirSync(locksDir).filter((f) => done.some((d) => f.startsWith(d.containerId))) : [];
-    assert.deepEqual(locksLeft, [], 'per-container lock files left');
+    assert.deepEqual(locksLeft, [], 'per-container lock files made');
     assert.equal(readFileSync(path.join(store(), 'last_reserved_ip.0'), 'utf8').startsWith('10.215.10.'), true);
   });
 

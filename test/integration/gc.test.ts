@@ -1,5 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import path from 'node:path';
 import {makeDeps, type Deps} from '../../src/deps.js';
 import {attach} from '../../src/runtime/attach.js';
 import type {Attachment} from '../../src/runtime/attachment.js';
@@ -144,12 +145,6 @@ describe('gc (integration)', function () {
     assert.ok(!natHas(chainA) && !natHas(`id: \\"${dead.id}\\"`), 'chain and rules removed');
     assert.ok(natHas(masqChainName(NET, live.id)), 'live chain kept');
     assert.ok(!readdirSync(`${tmp}/state/attachments`).some((f) => f.includes(dead.id)), 'meta removed');
-    assert.ok(
-      r.freed.some((i) => i.kind === 'lock' && i.containerId === dead.id),
-      'lock file of the removed container reported',
-    );
-    assert.ok(!existsSync(lockOf(dead.id)), 'lock file of the removed container removed');
-    assert.ok(existsSync(lockOf(live.id)), 'lock file of the live attachment kept');
     assert.deepEqual((await gc(deps, {dryRun: true})).freed, [], 'nothing left to free');
 
     const again = await containers.run({suffix: 'new'});
@@ -157,16 +152,17 @@ describe('gc (integration)', function () {
     assert.equal(c.addresses[0].split('/')[0], addrA, 'a new container gets the freed address');
   });
 
-  it('leaves no per-container lock file once a container has nothing attached; gc removes stale ones', async () => {
+  it('keeps no lock file per container (one shared container lock); gc removes the ones older versions left', async () => {
     const c = await containers.run({suffix: 'lk'});
     await attach(deps, {containers: [c.id], net: NET});
-    assert.ok(existsSync(lockOf(c.id)), 'attached: lock file present');
+    assert.ok(existsSync(`${tmp}/state/containers.lock`), 'attach took the shared container lock');
+    assert.ok(!existsSync(lockOf(c.id)), 'attached: no per-container lock file');
     assert.equal((await detach(deps, {containers: [c.id], net: NET})).failures.length, 0);
-    assert.ok(!existsSync(lockOf(c.id)), 'detached: lock file removed');
     const failed = await attach(deps, {containers: [c.id], net: NET, ip: '10.99.99.5'});
     assert.equal(failed.failures.length, 1, 'an address outside the subnet fails');
-    assert.ok(!existsSync(lockOf(c.id)), 'a failed attach leaves no lock file');
-    // A lock file left behind (by an older version, or a crash between steps).
+    assert.ok(!existsSync(lockOf(c.id)), 'no per-container lock file after detach or a failed attach');
+    // A lock file an older version left behind.
+    mkdirSync(path.dirname(lockOf(c.id)), {recursive: true});
     const stale = 'e'.repeat(64);
     writeFileSync(lockOf(stale), '');
     const dry = await gc(deps, {dryRun: true});
@@ -193,7 +189,7 @@ describe('gc (integration)', function () {
       .filter((i) => i.containerId === c.id)
       .map((i) => `${i.kind} ${i.detail}`)
       .sort();
-    assert.deepEqual(mine, [`address ${a.addresses[0].split('/')[0]}`, `lock locks/${c.id}.lock`, 'rule nftables masquerade (1 rule)']);
+    assert.deepEqual(mine, [`address ${a.addresses[0].split('/')[0]}`, 'rule nftables masquerade (1 rule)']);
     assert.equal(nftMasqHandles(`id: ${c.id}`).length, 1, 'dry-run keeps the rule');
     const r = await gc(deps);
     assert.deepEqual(r.failures, []);

@@ -72,7 +72,7 @@ describe('bulk progress line (integration)', function () {
       seen.map((u) => u.split(' ')[1].replace(',', '')),
       ['1/3', '2/3', '3/3'],
     );
-    assert.equal(seen[2], 'attaching 3/3, 1 failed', 'the last update counts the failed target');
+    assert.equal(seen[2], 'attaching 3/3, 1 failed', `the last update counts the failed target: ${JSON.stringify(out)}`);
     const after = out.slice(out.lastIndexOf(ERASE) + ERASE.length);
     assert.match(after, /^tprog-[ab]: attached to tprog1 as eth5/, 'the line is erased before the results');
     assert.match(after, /Error: failed to attach tprog-c/);

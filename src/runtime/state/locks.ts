@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs';
 import {mkdir, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import type {Deps} from '../../deps.js';
-import {lockFile, withLock, type FileLock} from '../../lock/flock.js';
+import {lockFile, withKeyedLock, withLock, type FileLock} from '../../lock/flock.js';
 import {validateContainerId} from '../../cni/validate.js';
 import {UserError} from '../../errors.js';
 import {errorText} from '../../util/error-text.js';
@@ -11,32 +11,26 @@ import {metaDir} from './attachment-meta.js';
 
 /**
  * The runtime's locks, each a flock (src/lock/flock.ts) on a file under the
- * state dir: one per container (attach and detach), one for the forwarding
+ * state dir: the container lock (attach and detach), one for the forwarding
  * rules (src/runtime/forwarding/open-close.ts), gc's against attach, and the
  * single-instance lock of `watch`.
  */
 
 /**
- * One flock per container id, held by attach for the whole of one attachment
- * and by detach for each DEL: an attach and a detach of the same container
- * never interleave, so they end either attached (with its cache) or fully
- * detached. Different containers do not wait for each other. The lock file is
- * removed when the container is left with nothing attached.
+ * The container lock, held by attach for the whole of one attachment and by
+ * detach for each DEL: an attach and a detach of the same container never
+ * interleave, so they end either attached (with its cache) or fully detached.
+ * It is one flock on `<stateDir>/containers.lock`, keyed by container id within
+ * this process: a bulk call runs its containers side by side on one `flock`
+ * (src/lock/flock.ts withKeyedLock), and other processes wait for that hold.
  */
 export async function withContainerLock<T>(deps: Deps, containerId: string, fn: () => Promise<T>): Promise<T> {
   validateContainerId(containerId);
-  const dir = locksDir(deps);
-  await mkdir(dir, {recursive: true, mode: 0o700});
-  const file = path.join(dir, `${containerId}.lock`);
-  return withLock(file, async () => {
-    try {
-      return await fn();
-    } finally {
-      await pruneLockFile(deps, containerId, file);
-    }
-  });
+  await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
+  return withKeyedLock(path.join(deps.paths.stateDir, 'containers.lock'), containerId, fn);
 }
 
+/** Where versions before the shared container lock kept one lock file per container; gc removes what is left. */
 export function locksDir(deps: Deps): string {
   return path.join(deps.paths.stateDir, 'locks');
 }
@@ -63,9 +57,9 @@ export async function containerInUse(deps: Deps, containerId: string): Promise<b
 }
 
 /**
- * Called with the container's lock held: once the container has nothing
- * attached, its lock file goes (lockFile re-locks when a waiter won a file
- * that was unlinked meanwhile), so lock files do not pile up per container.
+ * Called with a legacy per-container lock file's lock held: once the container
+ * has nothing attached, its lock file goes (lockFile re-locks when a waiter won
+ * a file that was unlinked meanwhile).
  */
 async function pruneLockFile(deps: Deps, containerId: string, file: string): Promise<void> {
   if (await containerInUse(deps, containerId)) return;

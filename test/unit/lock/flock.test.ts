@@ -4,7 +4,7 @@ import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, unli
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {lockFile, MAX_SECTIONS_PER_HOLD, withLock} from '../../../src/lock/flock.js';
+import {lockFile, MAX_SECTIONS_PER_HOLD, withKeyedLock, withLock} from '../../../src/lock/flock.js';
 
 const FLOCK_JS = fileURLToPath(new URL('../../../src/lock/flock.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -227,5 +227,102 @@ describe('host-local flock: sections of one process share an acquisition', () =>
     );
     assert.match(String((results[0] as PromiseRejectedResult).reason), /failed to lock/);
     assert.equal(await withLock(lockPath, () => 'ok'), 'ok');
+  });
+
+  it('keyed: sections with different keys overlap, sections with one key run in the order asked, all under one flock', async () => {
+    const running = new Set<string>();
+    let overlap = 0;
+    const order: string[] = [];
+    const section = (key: string, tag: string) =>
+      withKeyedLock(
+        lockPath,
+        key,
+        async () => {
+          assert.equal(running.has(key), false, `two sections of ${key} at once`);
+          running.add(key);
+          overlap = Math.max(overlap, running.size);
+          await sleep(20);
+          order.push(tag);
+          running.delete(key);
+          if (tag === 'b2') throw new Error('b2 failed');
+          return tag;
+        },
+        {flockBin: countingFlock},
+      );
+    const results = await Promise.allSettled([
+      section('a', 'a1'),
+      section('b', 'b1'),
+      section('a', 'a2'),
+      section('b', 'b2'),
+      section('c', 'c1'),
+    ]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+      ['a1', 'b1', 'a2', 'b2 failed', 'c1'],
+    );
+    assert.equal(overlap, 3, 'sections with different keys did not run side by side');
+    assert.ok(order.indexOf('a1') < order.indexOf('a2') && order.indexOf('b1') < order.indexOf('b2'), order.join(' '));
+    assert.equal(acquisitions(), 1);
+  });
+
+  it('keyed: another process waits for the whole shared hold, and the hold is taken while it holds the file', async () => {
+    const outside: (number | null)[] = [];
+    await Promise.all(
+      ['x', 'y'].map((key) =>
+        withKeyedLock(lockPath, key, async () => {
+          await sleep(10);
+          outside.push(tryOutside(lockPath));
+        }),
+      ),
+    );
+    assert.deepEqual(outside, [1, 1], 'another process took the lock during a section');
+    assert.equal(tryOutside(lockPath), 0, 'the lock is released after the last section');
+    const holder = spawn('flock', [lockPath, 'sleep', '0.4'], {stdio: 'ignore'});
+    const gone = new Promise((r) => holder.on('close', r));
+    await sleep(100);
+    const t0 = Date.now();
+    const waited = await Promise.all(['p', 'q'].map((key) => withKeyedLock(lockPath, key, () => Date.now() - t0)));
+    assert.ok(
+      waited.every((ms) => ms >= 200),
+      `a section ran while another process held the lock: ${waited.join(', ')} ms`,
+    );
+    await gone;
+  });
+
+  it('keyed: admits MAX_SECTIONS_PER_HOLD sections per acquisition, then lets go once they finish and takes it again', async () => {
+    let running = 0;
+    let most = 0;
+    const n = MAX_SECTIONS_PER_HOLD + 5;
+    await Promise.all(
+      Array.from({length: n}, (_, i) =>
+        withKeyedLock(
+          lockPath,
+          `k${i}`,
+          async () => {
+            running++;
+            most = Math.max(most, running);
+            await sleep(5);
+            running--;
+          },
+          {flockBin: countingFlock},
+        ),
+      ),
+    );
+    assert.equal(most, MAX_SECTIONS_PER_HOLD, 'more sections than a hold admits ran at once');
+    assert.equal(acquisitions(), 2);
+  });
+
+  it('keyed: a failed acquisition fails the sections waiting behind their key too, and a later call takes the lock', async () => {
+    const bad = {flockBin: path.join(dir, 'no-such-flock')};
+    const results = await Promise.allSettled([
+      withKeyedLock(lockPath, 'a', () => 'ran', bad),
+      withKeyedLock(lockPath, 'a', () => 'ran', bad),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.equal(await withKeyedLock(lockPath, 'a', () => 'ok', {flockBin: countingFlock}), 'ok');
+    assert.equal(acquisitions(), 1);
   });
 });

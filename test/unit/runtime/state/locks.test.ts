@@ -52,26 +52,32 @@ describe('runtime/state/locks', function () {
     assert.equal(await containerInUse(deps, id), true);
   });
 
-  it("withContainerLock holds the container's flock while fn runs, and removes the lock file when nothing stays attached", async () => {
-    const file = `${locksDir(deps)}/${id}.lock`;
+  it("withContainerLock holds <stateDir>/containers.lock while fn runs, keeps no file per container, and returns fn's value", async () => {
+    const file = `${deps.paths.stateDir}/containers.lock`;
     const outside = await withContainerLock(deps, id, async () => tryOutside(file));
     assert.equal(outside, 1, 'another process got the lock while fn ran');
-    assert.equal(existsSync(file), false, 'an unused container keeps no lock file');
+    assert.equal(tryOutside(file), 0, 'the lock is released after fn');
+    assert.equal(existsSync(locksDir(deps)), false, 'a per-container lock file was made');
+    assert.equal(await withContainerLock(deps, id, async () => 42), 42);
   });
 
-  it("withContainerLock keeps the lock file while the container has an attachment, and returns fn's value", async () => {
-    const v = await withContainerLock(deps, id, async () => {
-      mkdirSync(resultsDir(deps.paths.cacheDir), {recursive: true});
-      writeFileSync(cacheName('tn', id), '{}');
-      return 42;
-    });
-    assert.equal(v, 42);
-    assert.ok(existsSync(`${locksDir(deps)}/${id}.lock`));
+  it("withContainerLock: one container's sections run one after another, different containers side by side", async () => {
+    const other = hexId('beef');
+    const log: string[] = [];
+    const section = (cid: string, tag: string) =>
+      withContainerLock(deps, cid, async () => {
+        log.push(`${tag}+`);
+        await new Promise((r) => setTimeout(r, 30));
+        log.push(`${tag}-`);
+      });
+    await Promise.all([section(id, 'a1'), section(id, 'a2'), section(other, 'b1')]);
+    assert.ok(log.indexOf('a1-') < log.indexOf('a2+'), `one container overlapped itself: ${log.join(' ')}`);
+    assert.ok(log.indexOf('b1+') < log.indexOf('a1-'), `another container waited: ${log.join(' ')}`);
   });
 
   it('withContainerLock refuses an id that cannot name a file, before making anything', async () => {
     await assert.rejects(withContainerLock(deps, '../evil', async () => assert.fail('ran')));
-    assert.equal(existsSync(locksDir(deps)), false);
+    assert.equal(existsSync(deps.paths.stateDir), false);
   });
 
   it('pruneLockFiles removes lock files of unused containers (none on a dry run), skipping used ones and foreign names', async () => {
