@@ -100,10 +100,25 @@ export function buildCniArgs(req: Pick<AttachRequest, 'ip' | 'mac' | 'args'>): [
   return pairs;
 }
 
-/** The first free ethN in the target namespace (read in-process through the container's pid when known). */
+/** The link names in the target namespace (read in-process through the container's pid when known). */
+async function linkNames(deps: Deps, netns: string, pid?: number): Promise<Set<string>> {
+  return new Set(linkNamesViaPid(netns, pid) ?? (await listLinks(deps.runner, netns)).map((l) => l.ifname));
+}
+
+/** The first free ethN in the target namespace. */
 export async function freeIfname(deps: Deps, netns: string, pid?: number): Promise<string> {
-  const names = new Set(linkNamesViaPid(netns, pid) ?? (await listLinks(deps.runner, netns)).map((l) => l.ifname));
+  const names = await linkNames(deps, netns, pid);
   for (let i = 0; ; i++) if (!names.has(`eth${i}`)) return `eth${i}`;
+}
+
+/**
+ * A --ifname the target already has (and that is not this network's attachment,
+ * handled above) is refused before anything is recorded or run: the failed
+ * ADD's rollback, a DEL of that name, would otherwise delete that interface.
+ */
+async function assertIfnameFree(deps: Deps, target: Target, ifname: string): Promise<void> {
+  if ((await linkNames(deps, target.netns, target.pid)).has(ifname))
+    throw new UserError(`it already has an interface named ${ifname}; choose another --ifname`);
 }
 
 /** An attachment that is already there (cache present and its link still in the namespace). */
@@ -278,6 +293,7 @@ async function attachLocked(
   if (req.ifname) validateIfNameForUser(req.ifname);
   const existing = await existingAttachment(deps, list, target, req.ifname);
   if (existing && !req.dryRun) return reportExisting(deps, list, target, existing, base, publish);
+  if (req.ifname && !existing) await assertIfnameFree(deps, target, req.ifname);
   const ifname = req.ifname ?? (await freeIfname(deps, target.netns, target.pid));
   if (req.dryRun) {
     if (publish.length > 0) await assertPortsFree(deps, list, target, ifname, publish);

@@ -215,6 +215,29 @@ describe('user commands: the seed scenarios end to end (real engine)', function 
     assert.equal(badIf.code, 1);
     assert.equal(badIf.stderr.trim().split('\n').length, 1);
     assert.match(badIf.stderr, /invalid --ifname/);
+    // An --ifname the target already has: refused, and the target's own link survives.
+    const taken = await cli(['attach', c1.name, '--conf', path.join(CONFIGS, 'mybridge2.conf'), '--ifname', 'lo']);
+    assert.equal(taken.code, 1);
+    assert.match(
+      taken.stderr.trim(),
+      /^Error: failed to attach tcmd-\S+-c1 to mybridge: it already has an interface named lo; choose another --ifname$/,
+    );
+    await sh('ip', '-n', SEED_NETNS, 'link', 'add', 'usr0', 'type', 'veth', 'peer', 'name', 'usr1');
+    const takenNs = await cli(['attach', '--netns', netnsPath, '--conf', path.join(CONFIGS, 'mybridge2.conf'), '--ifname', 'usr0']);
+    assert.equal(takenNs.code, 1);
+    assert.match(
+      takenNs.stderr.trim(),
+      /^Error: failed to attach \S+ to mybridge: it already has an interface named usr0; choose another --ifname$/,
+    );
+    assert.deepEqual(
+      ((await ipJson(netnsPath, 'link', 'show')) as {ifname: string}[])
+        .map((l) => l.ifname)
+        .filter((n) => n.startsWith('usr'))
+        .sort(),
+      ['usr0', 'usr1'],
+      "the namespace's own links are still there",
+    );
+    await sh('ip', '-n', SEED_NETNS, 'link', 'del', 'usr0');
     assert.equal(await hostSnapshot(), snap);
   });
 
