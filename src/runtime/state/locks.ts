@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs';
+import {existsSync, mkdirSync} from 'node:fs';
 import {mkdir, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import type {Deps} from '../../deps.js';
@@ -26,7 +26,8 @@ import {metaDir} from './attachment-meta.js';
  */
 export async function withContainerLock<T>(deps: Deps, containerId: string, fn: () => Promise<T>): Promise<T> {
   validateContainerId(containerId);
-  await mkdir(deps.paths.stateDir, {recursive: true, mode: 0o755});
+  // Synchronous, so sections of one container queue in the order they were asked for.
+  mkdirSync(deps.paths.stateDir, {recursive: true, mode: 0o755});
   return withKeyedLock(path.join(deps.paths.stateDir, 'containers.lock'), containerId, fn);
 }
 

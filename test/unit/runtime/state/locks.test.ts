@@ -71,7 +71,7 @@ describe('runtime/state/locks', function () {
         log.push(`${tag}-`);
       });
     await Promise.all([section(id, 'a1'), section(id, 'a2'), section(other, 'b1')]);
-    assert.ok(log.indexOf('a1-') < log.indexOf('a2+'), `one container overlapped itself: ${log.join(' ')}`);
+    assert.ok(log.indexOf('a1-') < log.indexOf('a2+'), `one container's sections overlapped or ran out of order: ${log.join(' ')}`);
     assert.ok(log.indexOf('b1+') < log.indexOf('a1-'), `another container waited: ${log.join(' ')}`);
   });
 
