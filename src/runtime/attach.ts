@@ -322,7 +322,7 @@ async function attachLocked(
   }
   // Forwarding opens alongside the ADD (src/runtime/forwarding/open-close.ts): the markers
   // written above keep a concurrent detach from closing it again.
-  const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo, overlayBridgesOf(list))) : undefined;
+  const forwarding = bridges.length > 0 ? settled(openForwarding(deps, bridges, memo, overlayBridgesOf(list), key)) : undefined;
   let result: Result;
   try {
     result = await addNetworkList(deps, list, rt);

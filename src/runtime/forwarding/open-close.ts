@@ -4,7 +4,7 @@ import {entryKey, knownEntries} from '../state/known-attachments.js';
 import {ensureForward, removeForward} from '../../net/iptables-forward.js';
 import {bridgesOf, cachedList, overlayBridgesOf} from '../network-config.js';
 import {lockedForward} from '../state/locks.js';
-import {bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-users.js';
+import {bridgesInUse as usersOfBridges, ensureIndexed, usersOfBridge} from '../state/bridge-users.js';
 
 /**
  * When the forwarding rules of a bridge (net/iptables-forward.ts) open and close, under
@@ -24,18 +24,27 @@ import {bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-use
 /**
  * Open forwarding for a list's bridges once per attach call: the first target
  * takes the lock and writes the filter table, the others await it. A failure
- * is not remembered: the next target retries.
+ * is not remembered: the next target retries. `self`: the key of the
+ * attachment opening them, whose own marker does not count as another user.
  */
 export type ForwardMemo = Map<string, Promise<void>>;
 
-export function openForwarding(deps: Deps, bridges: string[], memo: ForwardMemo, overlays: readonly string[] = []): Promise<void> {
+export function openForwarding(
+  deps: Deps,
+  bridges: string[],
+  memo: ForwardMemo,
+  overlays: readonly string[] = [],
+  self?: string,
+): Promise<void> {
   const key = memoKey(bridges);
   let p = memo.get(key);
   if (!p) {
     p = lockedForward(deps, async () => {
-      // No attachment on another bridge: the chain should not exist yet (one write, no read).
+      // No attachment on any bridge but this one: the chain should not exist yet (one write, no read).
+      // Another attachment on one of these bridges means the chain and its rules are in place:
+      // read and add only what is missing, usually nothing, rather than a write bound to fail.
       const others = (await bridgesInUse(deps)).filter((b) => !bridges.includes(b));
-      let fresh = others.length === 0;
+      let fresh = others.length === 0 && !(await sharedWithOthers(deps, bridges, self));
       for (const b of bridges) {
         await ensureForward(deps.runner, b, fresh, overlays.includes(b));
         fresh = false;
@@ -90,6 +99,14 @@ async function bridgesInUse(deps: Deps, leaving: ReadonlySet<string> = new Set()
     return out;
   });
   return usersOfBridges(deps.paths.stateDir, leaving);
+}
+
+/** Whether an attachment other than `self` uses one of `bridges`. */
+async function sharedWithOthers(deps: Deps, bridges: string[], self: string | undefined): Promise<boolean> {
+  for (const b of bridges) {
+    if ((await usersOfBridge(deps.paths.stateDir, b)).some((k) => k !== self)) return true;
+  }
+  return false;
 }
 
 function memoKey(bridges: string[]): string {

@@ -56,6 +56,11 @@ export async function removeBridgeUser(stateDir: string, key: string): Promise<v
   }
 }
 
+/** The users (attachment keys) recorded for `bridge`. */
+export function usersOfBridge(stateDir: string, bridge: string): Promise<string[]> {
+  return names(path.join(bridgeUsersDir(stateDir), bridge));
+}
+
 /** The bridges with at least one user outside `leaving`. */
 export async function bridgesInUse(stateDir: string, leaving: ReadonlySet<string> = new Set()): Promise<string[]> {
   const root = bridgeUsersDir(stateDir);

@@ -6,6 +6,7 @@ import {writeCache} from '../../../../src/runtime/state/result-cache.js';
 import {entryKey} from '../../../../src/runtime/state/known-attachments.js';
 import {openForwarding, releaseForwarding, reopenForwarding, type ForwardMemo} from '../../../../src/runtime/forwarding/open-close.js';
 import {FakeRunner, type Expectation} from '../../../helpers/fake-runner.js';
+import {forwardRules} from '../../../../src/net/iptables-forward.js';
 import {FakeDocker, hexId} from '../../../helpers/fake-docker.js';
 
 const silent = {debug: () => undefined, warn: () => undefined};
@@ -74,6 +75,21 @@ describe('runtime/forwarding/open-close', () => {
     runner.assertDone();
     assert.match(inputOf(runner, 1), /-o tbr1 /);
     assert.doesNotMatch(inputOf(runner, 1), /tbr9/);
+  });
+
+  it('only reads when another attachment already uses the bridge and its rules are in place', async () => {
+    const table = [
+      '-N CNI-DOCKER-FORWARD',
+      '-N DOCKER-USER',
+      '-A DOCKER-USER -j CNI-DOCKER-FORWARD',
+      ...forwardRules('tbr1').map((r) => `-A CNI-DOCKER-FORWARD ${r}`),
+    ].join('\n');
+    const runner = new FakeRunner([{argv: READ, reply: {stdout: `${table}\n`}}]);
+    const deps = depsWith(runner);
+    await attach(deps, bridgeList('tna', 'tbr1'), hexId('aaaa'));
+    const self = entryKey({networkName: 'tna', containerId: hexId('bbbb'), ifName: 'eth0'});
+    await openForwarding(deps, ['tbr1'], new Map(), [], self);
+    runner.assertDone();
   });
 
   it('closes only the bridges no remaining attachment uses, the last one together with the chain', async () => {
