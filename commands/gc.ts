@@ -13,7 +13,8 @@ export default class Gc extends BaseCommand {
     'reports (running or stopped) and of plain network namespaces that still exist. gc DELs every other attachment through its ' +
     'cached config, then sends the CNI GC verb (cni.dev/valid-attachments) to each plugin of every cniVersion 1.1.0 network in ' +
     'the conf dir or the cache, then releases whatever is still left of removed containers in its host-local stores, masquerade ' +
-    'chains (iptables and nftables), DHCP leases, published-port forwarding rules and the per-container lock files of older versions. On a 1.1.0 ' +
+    'chains (iptables and nftables), DHCP leases, published-port forwarding rules, the per-container lock files of older versions ' +
+    'and the reservation indexes of host-local stores that are gone. On a 1.1.0 ' +
     'network everything that is not a valid attachment is freed (as the GC verb means), so such a network should not be shared ' +
     'with another runtime. A plugin that fails GC is reported in one line (exit 1) and the rest goes on.';
 

@@ -83,6 +83,11 @@ export function resolveStateRoot(value: string | undefined, cwd: string): string
   return root;
 }
 
+/** The CLI's host-local reservation indexes, in its state dir. */
+export function ipamIndexDir(stateDir: string): string {
+  return path.join(stateDir, 'ipam-index');
+}
+
 export interface DepsOptions extends Partial<Deps> {
   /** `--state-root`; default: env CNI_DOCKER_STATE_ROOT, then '/'. */
   stateRoot?: string;
@@ -104,5 +109,6 @@ export function makeDeps(overrides: DepsOptions = {}): Deps {
     hooks: overrides.hooks ?? hooksFromEnv(env),
     plugins: overrides.plugins ?? pluginLoader,
     etcdClient: overrides.etcdClient ?? createEtcdClient,
+    ipamIndexDir: 'ipamIndexDir' in overrides ? overrides.ipamIndexDir : ipamIndexDir(paths.stateDir),
   };
 }

@@ -87,7 +87,7 @@ export function gcLines(r: GcResult, json: boolean): Lines {
     const verb = r.dryRun ? 'would free' : 'freed';
     for (const i of r.freed) {
       lines.out.push(
-        `${verb} ${i.kind} ${i.detail} of ${i.name} (${i.containerId.slice(0, 12)})${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`,
+        `${verb} ${i.kind} ${i.detail} of ${i.name}${i.containerId ? ` (${i.containerId.slice(0, 12)})` : ''}${i.network ? ` on ${i.network}${i.ifname ? `/${i.ifname}` : ''}` : ''}: ${i.reason}`,
       );
     }
     if (r.freed.length === 0) lines.out.push('nothing to free');

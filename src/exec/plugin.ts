@@ -46,6 +46,11 @@ export interface PluginContext {
   plugins: PluginLoader;
   /** Makes the etcd client of an overlay network (the overlay plugin's subnet leases). */
   etcdClient: EtcdClientFactory;
+  /**
+   * Where host-local keeps its reservation indexes (src/ipam/host-local/reservation-index.ts):
+   * the CLI's state dir. Absent in the plugin executables, which read the store as the reference does.
+   */
+  ipamIndexDir?: string;
 }
 
 /**

@@ -24,7 +24,7 @@ import {scanConfDir} from './conf-dir.js';
  */
 export const DOCKER_ID = /^[0-9a-f]{64}$/;
 
-export type GcKind = 'attachment' | 'address' | 'chain' | 'rule' | 'port' | 'lease' | 'meta' | 'lock';
+export type GcKind = 'attachment' | 'address' | 'chain' | 'rule' | 'port' | 'lease' | 'meta' | 'lock' | 'index';
 
 export interface GcItem {
   kind: GcKind;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type {Deps} from '../deps.js';
 import type {NetworkConfigList} from '../cni/config.js';
 import {DiskStore, releaseReservation} from '../ipam/host-local/store.js';
+import {pruneIndexes} from '../ipam/host-local/reservation-index.js';
 import {masqComment, teardownIpMasq} from '../net/iptables-masq.js';
 import {teardownNftMasq} from '../net/nft-masq.js';
 import {lockedForward, pruneLockFiles, withGcLock} from './state/locks.js';
@@ -165,7 +166,7 @@ export async function gc(deps: Deps, opts: {dryRun?: boolean} = {}): Promise<GcR
     const p = await plan(deps);
     return {
       dryRun: true,
-      freed: [...p.items, ...lockItems(await pruneLockFiles(deps, true))],
+      freed: [...p.items, ...lockItems(await pruneLockFiles(deps, true)), ...indexItems(await pruneIndexesOf(deps, true))],
       gc: p.gcLists.map(sentOf),
       validAttachments: p.valid.length,
       failures: [],
@@ -180,7 +181,35 @@ export async function gc(deps: Deps, opts: {dryRun?: boolean} = {}): Promise<GcR
   } catch (err) {
     failures.push({target: 'locks', message: `failed to remove unused lock files: ${oneLine(errorText(err))}`});
   }
-  return {dryRun: false, freed: [...p.items, ...lockItems(locks)], gc: p.gcLists.map(sentOf), validAttachments: p.valid.length, failures};
+  let indexes: [string, string][] = [];
+  try {
+    indexes = await pruneIndexesOf(deps);
+  } catch (err) {
+    failures.push({target: 'ipam-index', message: `failed to remove unused reservation indexes: ${oneLine(errorText(err))}`});
+  }
+  return {
+    dryRun: false,
+    freed: [...p.items, ...lockItems(locks), ...indexItems(indexes)],
+    gc: p.gcLists.map(sentOf),
+    validAttachments: p.valid.length,
+    failures,
+  };
+}
+
+function pruneIndexesOf(deps: Deps, dryRun = false): Promise<[string, string][]> {
+  return deps.ipamIndexDir ? pruneIndexes(deps.ipamIndexDir, dryRun) : Promise.resolve([]);
+}
+
+/** Reservation indexes (src/ipam/host-local/reservation-index.ts) of host-local stores that are gone. */
+function indexItems(found: [string, string][]): GcItem[] {
+  return found.map(([file, dir]) => ({
+    kind: 'index',
+    network: path.basename(dir),
+    containerId: '',
+    name: 'host-local reservations',
+    detail: `ipam-index/${file}`,
+    reason: `its store ${dir} is gone`,
+  }));
 }
 
 /** Per-container lock files of containers with nothing attached (left by versions that kept them). */

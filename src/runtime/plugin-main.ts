@@ -33,7 +33,8 @@ export async function pluginMain(name?: string): Promise<number> {
   const stdin = cmd === '' || cmd === 'VERSION' ? '' : await readStdin();
   let deps;
   try {
-    deps = makeDeps();
+    // No reservation index: an executable's state is the reference's, file for file.
+    deps = makeDeps({ipamIndexDir: undefined});
   } catch (err) {
     // A bad CNI_DOCKER_STATE_ROOT: the caller gets a CNI error, as for any bad environment.
     process.stdout.write(goMarshalIndent(new CniError(ErrorCode.InvalidEnvironment, errorText(err)).toJSON()));

@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {makeDeps, type Deps} from '../../src/deps.js';
 import {attach} from '../../src/runtime/attach.js';
@@ -22,6 +22,9 @@ const BR = 'tgcbr0';
 const NFT_NET = 'tgcnft1';
 const NFT_BR = 'tgcbr1';
 const NS = 'tgc-ns1';
+const IDX_NET = 'tgcidx';
+const IDX_BR = 'tgcbr2';
+const IDX_NS = 'tgc-ns2';
 
 describe('gc (integration)', function () {
   this.timeout(120_000);
@@ -87,6 +90,9 @@ describe('gc (integration)', function () {
     quiet('ip', 'netns', 'del', NS);
     quiet('ip', 'link', 'del', BR);
     quiet('ip', 'link', 'del', NFT_BR);
+    quiet('ip', 'netns', 'del', IDX_NS);
+    quiet('ip', 'link', 'del', IDX_BR);
+    await removeForward(deps.runner, IDX_BR).catch(() => undefined);
     await removeForward(deps.runner, BR).catch(() => undefined);
     await removeForward(deps.runner, NFT_BR).catch(() => undefined);
     for (const h of nftMasqHandles(`net: ${NFT_NET},`))
@@ -174,6 +180,53 @@ describe('gc (integration)', function () {
     const r = await gc(deps);
     assert.deepEqual(r.failures, []);
     assert.ok(!existsSync(lockOf(stale)), 'gc removes it');
+  });
+
+  it('indexes a host-local store in the state dir, not in the store; gc removes the index once the store is gone', async () => {
+    const dataDir = `${tmp}/idxdata`;
+    writeFileSync(
+      `${tmp}/conf/${IDX_NET}.conf`,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: IDX_NET,
+        type: 'bridge',
+        bridge: IDX_BR,
+        ipam: {type: 'host-local', subnet: '10.215.3.0/24', dataDir},
+      }),
+    );
+    sh('ip', 'netns', 'add', IDX_NS);
+    const target = {containers: [], netns: [`/var/run/netns/${IDX_NS}`], net: IDX_NET};
+    const a = (await attach(deps, target)).done[0] as Attachment;
+    const ip = a.addresses[0].split('/')[0];
+    assert.deepEqual(readdirSync(`${dataDir}/${IDX_NET}`).sort(), [ip, 'last_reserved_ip.0', 'lock'], "the store is the reference's");
+    const indexes = readdirSync(`${tmp}/state/ipam-index`).filter((n) =>
+      readFileSync(`${tmp}/state/ipam-index/${n}`, 'utf8').includes(dataDir),
+    );
+    assert.equal(indexes.length, 1, 'one index describes the store');
+    const idx = JSON.parse(readFileSync(`${tmp}/state/ipam-index/${indexes[0]}`, 'utf8')) as {dir: string; files: [string, string][]};
+    assert.equal(idx.dir, `${dataDir}/${IDX_NET}`);
+    assert.deepEqual(idx.files, [[ip, `${IDX_NS}\r\n${a.ifname}`]]);
+    assert.equal((await detach(deps, target)).failures.length, 0);
+    sh('ip', 'netns', 'del', IDX_NS);
+    assert.deepEqual(
+      (await gc(deps, {dryRun: true})).freed.filter((i) => i.kind === 'index'),
+      [],
+      'the store is still there',
+    );
+    rmSync(dataDir, {recursive: true});
+    const dry = (await gc(deps, {dryRun: true})).freed.filter((i) => i.kind === 'index');
+    assert.deepEqual(
+      dry.map((i) => i.detail),
+      [`ipam-index/${indexes[0]}`],
+    );
+    assert.ok(existsSync(`${tmp}/state/ipam-index/${indexes[0]}`), 'dry-run keeps it');
+    const r = await gc(deps);
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(
+      r.freed.filter((i) => i.kind === 'index'),
+      dry,
+    );
+    assert.ok(!existsSync(`${tmp}/state/ipam-index/${indexes[0]}`), 'gc removes it');
   });
 
   it('frees nftables masquerade rules whose attachment left no cache behind', async () => {

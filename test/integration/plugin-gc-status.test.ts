@@ -58,6 +58,34 @@ describe('CNI 1.1 GC, STATUS and VERSION of the installed plugins (exec protocol
     if (tmp) rmSync(tmp, {recursive: true, force: true});
   });
 
+  it("the installed host-local keeps no reservation index: its only state is the reference's store", () => {
+    const root = mkdtempSync(join(tmpdir(), 'tgs-root-'));
+    try {
+      const dataDir = join(root, 'data');
+      const conf = JSON.stringify({cniVersion: '1.1.0', name: 'tgsidx', ipam: {type: 'host-local', subnet: '10.226.9.0/24', dataDir}});
+      for (const id of ['tgsidx1', 'tgsidx2']) {
+        const r = spawnSync(join(bin, 'host-local'), [], {
+          input: conf,
+          encoding: 'utf8',
+          env: {
+            CNI_COMMAND: 'ADD',
+            CNI_CONTAINERID: id,
+            CNI_NETNS: '/proc/self/ns/net',
+            CNI_IFNAME: 'eth0',
+            CNI_PATH: bin,
+            CNI_DOCKER_STATE_ROOT: root,
+            PATH: process.env.PATH ?? '',
+          },
+        });
+        assert.equal(r.status, 0, r.stdout);
+      }
+      assert.deepEqual(readdirSync(join(dataDir, 'tgsidx')).sort(), ['10.226.9.2', '10.226.9.3', 'last_reserved_ip.0', 'lock']);
+      assert.deepEqual(readdirSync(root).sort(), ['data'], 'nothing but the store under the state root');
+    } finally {
+      rmSync(root, {recursive: true, force: true});
+    }
+  });
+
   it('VERSION of every installed plugin lists 1.1.0', () => {
     for (const type of TYPES) {
       const r = ok(run(type, 'VERSION', ''), type);

@@ -72,7 +72,7 @@ function checkName(conf: HostLocalConf): void {
 function openStore(ctx: PluginContext, conf: HostLocalConf): DiskStore {
   checkName(conf);
   try {
-    return DiskStore.open(conf.name, conf.dataDir || ctx.paths.networksDir);
+    return DiskStore.open(conf.name, conf.dataDir || ctx.paths.networksDir, {}, ctx.ipamIndexDir);
   } catch (err) {
     throw toCniError(err);
   }

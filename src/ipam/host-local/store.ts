@@ -15,6 +15,7 @@ import {
 import {join, relative, isAbsolute, basename, dirname} from 'node:path';
 import {lockFile, openLockFile, withLock, type FileLock, type FlockOptions} from '../../lock/flock.js';
 import {ipString, parseIP, type Addr} from '../../util/ip.js';
+import {ReservationIndex} from './reservation-index.js';
 
 /**
  * The reference host-local's disk store (backend/disk), byte for byte:
@@ -75,17 +76,29 @@ function trimSpace(s: string): string {
 export class DiskStore {
   readonly dir: string;
   private readonly lockPath: string;
+  private readonly index?: ReservationIndex;
+  /** This lock section's view of the files the index holds (set by an indexed walk). */
+  private known?: Map<string, string>;
+  private indexStale = false;
+  /** Reservation files read whole (tests: an indexed lookup reads none). */
+  filesRead = 0;
 
   private constructor(
     dir: string,
     private readonly lockOpts: FlockOptions,
+    indexDir?: string,
   ) {
     this.dir = dir;
     this.lockPath = join(dir, 'lock');
+    if (indexDir) this.index = new ReservationIndex(indexDir, dir);
   }
 
-  /** disk.New: validates the names, creates the directory (0755) and the lock file (0750). */
-  static open(network: string, dataDir: string, lockOpts: FlockOptions = {}): DiskStore {
+  /**
+   * disk.New: validates the names, creates the directory (0755) and the lock file (0750).
+   * `indexDir`: where the CLI keeps the store's reservation index (./reservation-index.ts);
+   * without it (the plugin executables) every lookup reads the store, as the reference does.
+   */
+  static open(network: string, dataDir: string, lockOpts: FlockOptions = {}, indexDir?: string): DiskStore {
     if (!NAME_RE.test(network)) throw new Error(`invalid characters found in network name: ${network}`);
     if (!dataDir) throw new Error('empty dataDir');
     const dir = join(dataDir, network);
@@ -96,7 +109,7 @@ export class DiskStore {
     } catch (err) {
       throw goFsError(err, 'mkdir', dir);
     }
-    const store = new DiskStore(dir, lockOpts);
+    const store = new DiskStore(dir, lockOpts, indexDir);
     try {
       closeSync(openLockFile(store.lockPath));
     } catch (err) {
@@ -109,9 +122,40 @@ export class DiskStore {
     return lockFile(this.lockPath, this.lockOpts);
   }
 
-  /** `fn` under the store's lock (sections of this process share one acquisition, see src/lock/flock.ts). */
+  /**
+   * `fn` under the store's lock (sections of this process share one acquisition, see
+   * src/lock/flock.ts). What a section learns of the files holds for that section only;
+   * the index is brought up to date before the lock is let go.
+   */
   withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    return withLock(this.lockPath, fn, this.lockOpts);
+    return withLock(
+      this.lockPath,
+      async () => {
+        this.known = undefined;
+        try {
+          return await fn();
+        } finally {
+          await this.saveIndex();
+        }
+      },
+      this.lockOpts,
+    );
+  }
+
+  private async saveIndex(): Promise<void> {
+    const known = this.known;
+    this.known = undefined;
+    if (!this.index || !known || !this.indexStale) return;
+    this.indexStale = false;
+    await this.index.save(known);
+  }
+
+  /** A file this section made or removed, in its view of the store. */
+  private noted(name: string, content?: string): void {
+    if (!this.known) return;
+    if (content === undefined) this.known.delete(name);
+    else this.known.set(name, content);
+    this.indexStale = true;
   }
 
   private ipPath(ip: Addr): string {
@@ -128,14 +172,16 @@ export class DiskStore {
       if (errCode(err) === 'EEXIST') return false;
       throw goFsError(err, 'open', fname);
     }
+    const content = trimSpace(id) + LINE_BREAK + ifname;
     try {
-      writeSync(fd, trimSpace(id) + LINE_BREAK + ifname);
+      writeSync(fd, content);
     } catch (err) {
       closeSync(fd);
       unlinkQuiet(fname);
       throw goFsError(err, 'write', fname);
     }
     closeSync(fd);
+    this.noted(basename(fname), content);
     const ipfile = join(this.dir, LAST_IP_PREFIX + rangeId);
     try {
       overwriteSmallFile(ipfile, ipString(ip));
@@ -157,9 +203,63 @@ export class DiskStore {
   /**
    * Every regular file under the store, recursively, in lexical order
    * (filepath.Walk). The directory entries' own types say which are
-   * directories, so a file costs one read and no stat.
+   * directories, so a file costs one read and no stat. With an index that
+   * still describes the directory, the reservation files are not read.
    */
-  private walk(visit: (path: string, content: string) => void, dir = this.dir): void {
+  private walk(visit: (path: string, content: string) => void): void {
+    const indexed = this.index && this.indexedFiles(this.index);
+    if (!indexed) return this.walkDir(visit, this.dir);
+    for (const [name, content] of indexed) visit(join(this.dir, name), content);
+  }
+
+  /**
+   * The store's files in lexical order: the lock and last_reserved_ip.* read
+   * now, the others from the index, reading only names it does not hold yet;
+   * undefined when the store holds anything but regular files (a subdirectory
+   * or a link is walked as the reference walks it).
+   */
+  private indexedFiles(index: ReservationIndex): [string, string][] | undefined {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(this.dir, {withFileTypes: true});
+    } catch {
+      return undefined;
+    }
+    if (!entries.every((e) => e.isFile())) return undefined;
+    const prev = index.load();
+    const files = new Map<string, string>();
+    const out: [string, string][] = [];
+    for (const e of entries) {
+      if (e.name === 'lock' || e.name.startsWith(LAST_IP_PREFIX)) {
+        const content = this.readQuiet(join(this.dir, e.name));
+        if (content !== undefined) out.push([e.name, content]);
+        continue;
+      }
+      let content = prev.get(e.name);
+      if (content === undefined) {
+        content = this.readQuiet(join(this.dir, e.name));
+        if (content === undefined) continue;
+        this.indexStale = true;
+      }
+      files.set(e.name, content);
+    }
+    if (files.size !== prev.size) this.indexStale = true;
+    this.known = files;
+    out.push(...files);
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  private readQuiet(path: string): string | undefined {
+    try {
+      const content = readFileSync(path, 'utf8');
+      this.filesRead++;
+      return content;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private walkDir(visit: (path: string, content: string) => void, dir: string): void {
     let entries: Dirent[];
     try {
       entries = readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -169,18 +269,13 @@ export class DiskStore {
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
-        this.walk(visit, p);
+        this.walkDir(visit, p);
         continue;
       }
       // filepath.Walk follows no links; a symlink's target is read as the reference reads it.
       if (!e.isFile() && !e.isSymbolicLink()) continue;
-      let content: string;
-      try {
-        content = readFileSync(p, 'utf8');
-      } catch {
-        continue;
-      }
-      visit(p, content);
+      const content = this.readQuiet(p);
+      if (content !== undefined) visit(p, content);
     }
   }
 
@@ -198,7 +293,21 @@ export class DiskStore {
       if (c === match) owned.push(path);
       else if (c === legacy) legacyOwned.push(path);
     });
-    if (!owned.map(unlinkQuiet).some(Boolean)) legacyOwned.forEach(unlinkQuiet);
+    if (!owned.map((p) => this.release(p, match)).some(Boolean)) legacyOwned.forEach((p) => this.release(p, legacy));
+  }
+
+  /**
+   * Removes `path` if it still holds `owner`. An indexed walk may have answered
+   * from the index, and a removal is checked against the file itself.
+   */
+  private release(path: string, owner: string): boolean {
+    if (this.known) {
+      const now = this.readQuiet(path);
+      if (now === undefined || trimSpace(now) !== owner) return false;
+    }
+    if (!unlinkQuiet(path)) return false;
+    this.noted(basename(path));
+    return true;
   }
 
   /** IPs whose files belong to id+ifname or to the legacy `<id>`. */
