@@ -1,8 +1,8 @@
 import {createHash} from 'node:crypto';
-import {existsSync, readFileSync} from 'node:fs';
+import {randomBytes} from 'node:crypto';
+import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import {readFile, readdir, rm} from 'node:fs/promises';
-import {join} from 'node:path';
-import {writeFileAtomic} from '../../util/atomic.js';
+import {dirname, join} from 'node:path';
 
 /**
  * What the reservation files of one host-local store hold, kept for the CLI in
@@ -32,6 +32,7 @@ interface OnDisk {
 }
 
 const memory = new Map<string, Map<string, string>>();
+const madeDirs = new Set<string>();
 
 export class ReservationIndex {
   readonly file: string;
@@ -53,14 +54,26 @@ export class ReservationIndex {
     return files;
   }
 
-  /** Record `files` (name → content) as the store's. A failed write only costs the next process a full read. */
-  async save(files: Map<string, string>): Promise<void> {
+  /**
+   * Record `files` (name → content) as the store's. Synchronous, as the store's
+   * own I/O: it happens inside the store's lock, which every address of a bulk
+   * attach waits for. A failed write only costs the next process a full read.
+   */
+  save(files: Map<string, string>): void {
     memory.set(this.file, files);
-    const body: OnDisk = {dir: this.storeDir, files: [...files]};
+    const tmp = `${this.file}.tmp-${randomBytes(4).toString('hex')}`;
     try {
-      await writeFileAtomic(this.file, JSON.stringify(body));
+      if (!madeDirs.has(this.file)) mkdirSync(dirname(this.file), {recursive: true, mode: 0o700});
+      madeDirs.add(this.file);
+      writeFileSync(tmp, JSON.stringify({dir: this.storeDir, files: [...files]} satisfies OnDisk), {mode: 0o600});
+      renameSync(tmp, this.file);
     } catch {
       // the index is a cache: without it the store is read in full
+      try {
+        rmSync(tmp, {force: true});
+      } catch {
+        // nothing was written
+      }
     }
   }
 
@@ -80,6 +93,7 @@ export class ReservationIndex {
 /** Forget the indexes held in memory, as a new process starts (tests). */
 export function forgetIndexesInMemory(): void {
   memory.clear();
+  madeDirs.clear();
 }
 
 /**

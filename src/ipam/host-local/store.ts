@@ -135,19 +135,19 @@ export class DiskStore {
         try {
           return await fn();
         } finally {
-          await this.saveIndex();
+          this.saveIndex();
         }
       },
       this.lockOpts,
     );
   }
 
-  private async saveIndex(): Promise<void> {
+  private saveIndex(): void {
     const known = this.known;
     this.known = undefined;
     if (!this.index || !known || !this.indexStale) return;
     this.indexStale = false;
-    await this.index.save(known);
+    this.index.save(known);
   }
 
   /** A file this section made or removed, in its view of the store. */
