@@ -201,24 +201,39 @@ export class DiskStore {
   }
 
   /**
-   * Every regular file under the store, recursively, in lexical order
-   * (filepath.Walk). The directory entries' own types say which are
-   * directories, so a file costs one read and no stat. With an index that
-   * still describes the directory, the reservation files are not read.
+   * The files whose trimmed content is `match` or `legacy`, in the order of a
+   * walk of every regular file under the store, recursively, in lexical order
+   * (filepath.Walk). With an index, the reservation files are not read (see
+   * indexedFiles).
    */
-  private walk(visit: (path: string, content: string) => void): void {
+  private filesOf(match: string, legacy: string): {path: string; legacy: boolean}[] {
+    const out: {path: string; legacy: boolean}[] = [];
     const indexed = this.index && this.indexedFiles(this.index);
-    if (!indexed) return this.walkDir(visit, this.dir);
-    for (const [name, content] of indexed) visit(join(this.dir, name), content);
+    if (!indexed) {
+      this.walkDir(this.dir, (path, content) => {
+        const c = trimSpace(content);
+        if (c === match || c === legacy) out.push({path, legacy: c !== match});
+      });
+      return out;
+    }
+    const names: string[] = [];
+    for (const [name, content] of indexed) {
+      const c = trimSpace(content);
+      if (c === match || c === legacy) names.push(name);
+    }
+    for (const name of names.sort()) {
+      out.push({path: join(this.dir, name), legacy: trimSpace(indexed.get(name) ?? '') !== match});
+    }
+    return out;
   }
 
   /**
-   * The store's files in lexical order: the lock and last_reserved_ip.* read
+   * The store's files, name → content: the lock and last_reserved_ip.* read
    * now, the others from the index, reading only names it does not hold yet;
    * undefined when the store holds anything but regular files (a subdirectory
    * or a link is walked as the reference walks it).
    */
-  private indexedFiles(index: ReservationIndex): [string, string][] | undefined {
+  private indexedFiles(index: ReservationIndex): Map<string, string> | undefined {
     let entries: Dirent[];
     try {
       entries = readdirSync(this.dir, {withFileTypes: true});
@@ -228,25 +243,21 @@ export class DiskStore {
     if (!entries.every((e) => e.isFile())) return undefined;
     const prev = index.load();
     const files = new Map<string, string>();
-    const out: [string, string][] = [];
+    const all = new Map<string, string>();
     for (const e of entries) {
-      if (e.name === 'lock' || e.name.startsWith(LAST_IP_PREFIX)) {
-        const content = this.readQuiet(join(this.dir, e.name));
-        if (content !== undefined) out.push([e.name, content]);
-        continue;
-      }
-      let content = prev.get(e.name);
+      const live = e.name === 'lock' || e.name.startsWith(LAST_IP_PREFIX);
+      let content = live ? undefined : prev.get(e.name);
       if (content === undefined) {
         content = this.readQuiet(join(this.dir, e.name));
         if (content === undefined) continue;
-        this.indexStale = true;
+        if (!live) this.indexStale = true;
       }
-      files.set(e.name, content);
+      if (!live) files.set(e.name, content);
+      all.set(e.name, content);
     }
     if (files.size !== prev.size) this.indexStale = true;
     this.known = files;
-    out.push(...files);
-    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return all;
   }
 
   private readQuiet(path: string): string | undefined {
@@ -259,7 +270,7 @@ export class DiskStore {
     }
   }
 
-  private walkDir(visit: (path: string, content: string) => void, dir: string): void {
+  private walkDir(dir: string, visit: (path: string, content: string) => void): void {
     let entries: Dirent[];
     try {
       entries = readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -269,7 +280,7 @@ export class DiskStore {
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
-        this.walkDir(visit, p);
+        this.walkDir(p, visit);
         continue;
       }
       // filepath.Walk follows no links; a symlink's target is read as the reference reads it.
@@ -286,13 +297,9 @@ export class DiskStore {
   /** Removes every file owned by id+ifname; only if none, the legacy `<id>` files (one walk for both). */
   releaseByID(id: string, ifname: string): void {
     const {match, legacy} = this.keys(id, ifname);
-    const owned: string[] = [];
-    const legacyOwned: string[] = [];
-    this.walk((path, content) => {
-      const c = trimSpace(content);
-      if (c === match) owned.push(path);
-      else if (c === legacy) legacyOwned.push(path);
-    });
+    const found = this.filesOf(match, legacy);
+    const owned = found.filter((f) => !f.legacy).map((f) => f.path);
+    const legacyOwned = found.filter((f) => f.legacy).map((f) => f.path);
     if (!owned.map((p) => this.release(p, match)).some(Boolean)) legacyOwned.forEach((p) => this.release(p, legacy));
   }
 
@@ -314,24 +321,17 @@ export class DiskStore {
   getByID(id: string, ifname: string): Addr[] {
     const {match, legacy} = this.keys(id, ifname);
     const ips: Addr[] = [];
-    this.walk((path, content) => {
-      const c = trimSpace(content);
-      if (c !== match && c !== legacy) return;
+    for (const {path} of this.filesOf(match, legacy)) {
       const ip = parseIP(basename(path));
       if (ip) ips.push(ip);
-    });
+    }
     return ips;
   }
 
   /** Whether any file belongs to id+ifname, else to the legacy `<id>` (one walk for both). */
   findByID(id: string, ifname: string): boolean {
     const {match, legacy} = this.keys(id, ifname);
-    let found = false;
-    this.walk((_p, content) => {
-      const c = trimSpace(content);
-      if (c === match || c === legacy) found = true;
-    });
-    return found;
+    return this.filesOf(match, legacy).length > 0;
   }
 }
 

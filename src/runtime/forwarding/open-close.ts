@@ -4,7 +4,7 @@ import {entryKey, knownEntries} from '../state/known-attachments.js';
 import {ensureForward, removeForward} from '../../net/iptables-forward.js';
 import {bridgesOf, cachedList, overlayBridgesOf} from '../network-config.js';
 import {lockedForward} from '../state/locks.js';
-import {bridgesInUse as usersOfBridges, ensureIndexed, usersOfBridge} from '../state/bridge-users.js';
+import {bridgeUsedBeyond, bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-users.js';
 
 /**
  * When the forwarding rules of a bridge (net/iptables-forward.ts) open and close, under
@@ -103,9 +103,8 @@ async function bridgesInUse(deps: Deps, leaving: ReadonlySet<string> = new Set()
 
 /** Whether an attachment other than `self` uses one of `bridges`. */
 async function sharedWithOthers(deps: Deps, bridges: string[], self: string | undefined): Promise<boolean> {
-  for (const b of bridges) {
-    if ((await usersOfBridge(deps.paths.stateDir, b)).some((k) => k !== self)) return true;
-  }
+  const except = new Set(self === undefined ? [] : [self]);
+  for (const b of bridges) if (await bridgeUsedBeyond(deps.paths.stateDir, b, except)) return true;
   return false;
 }
 

@@ -1,4 +1,4 @@
-import {mkdir, readdir, rm, rmdir, stat, writeFile} from 'node:fs/promises';
+import {mkdir, opendir, readdir, rm, rmdir, stat, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -56,9 +56,26 @@ export async function removeBridgeUser(stateDir: string, key: string): Promise<v
   }
 }
 
-/** The users (attachment keys) recorded for `bridge`. */
-export function usersOfBridge(stateDir: string, bridge: string): Promise<string[]> {
-  return names(path.join(bridgeUsersDir(stateDir), bridge));
+/**
+ * Whether `dir` holds a user other than those in `except`: the directory is
+ * read only until one is found, not in full (a bridge may have thousands).
+ */
+async function hasUserOutside(dir: string, except: ReadonlySet<string>): Promise<boolean> {
+  let d;
+  try {
+    d = await opendir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  // Leaving the loop early closes the directory.
+  for await (const e of d) if (!e.name.startsWith('.') && !except.has(e.name)) return true;
+  return false;
+}
+
+/** Whether `bridge` has a user other than those in `except`. */
+export function bridgeUsedBeyond(stateDir: string, bridge: string, except: ReadonlySet<string>): Promise<boolean> {
+  return hasUserOutside(path.join(bridgeUsersDir(stateDir), bridge), except);
 }
 
 /** The bridges with at least one user outside `leaving`. */
@@ -66,7 +83,7 @@ export async function bridgesInUse(stateDir: string, leaving: ReadonlySet<string
   const root = bridgeUsersDir(stateDir);
   const out: string[] = [];
   for (const b of await names(root)) {
-    if ((await names(path.join(root, b))).some((k) => !leaving.has(k))) out.push(b);
+    if (await hasUserOutside(path.join(root, b), leaving)) out.push(b);
   }
   return out;
 }

@@ -119,15 +119,14 @@ export function nameMayHold(name: string, ids: string | ReadonlySet<string> | un
 export async function listCache(cacheDir: string, containerId?: string | ReadonlySet<string>): Promise<CacheEntry[]> {
   let names: string[];
   try {
-    names = (await readdir(resultsDir(cacheDir))).sort();
+    // Only the names that may hold the wanted ids are sorted: one container's among thousands.
+    names = (await readdir(resultsDir(cacheDir))).filter((n) => !n.includes('.tmp-') && nameMayHold(n, containerId)).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
   const out: CacheEntry[] = [];
   for (const name of names) {
-    if (name.includes('.tmp-')) continue;
-    if (!nameMayHold(name, containerId)) continue;
     let text: string;
     try {
       // Synchronous: these are small files, read by the thousand in list and gc; one
