@@ -25,7 +25,7 @@
  * and it would add the same CA parsing to every Node start (ours) but not to
  * Go (docker, the reference plugins). Env: BENCH_ONLY (side,growth,watch),
  * BENCH_CONTAINERS (50), BENCH_ROUNDS (7), BENCH_BULK_ROUNDS (3),
- * BENCH_STARTUP_RUNS (10), GROWTH_TARGETS (1000), GROWTH_ROUNDS (5),
+ * BENCH_STARTUP_RUNS (10), GROWTH_TARGETS (1000), GROWTH_ROUNDS (9),
  * WATCH_STARTS (20).
  */
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
