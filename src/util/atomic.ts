@@ -1,3 +1,4 @@
+import {mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import {mkdir, rename, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {randomBytes} from 'node:crypto';
@@ -15,6 +16,19 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600, 
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, {force: true});
+    throw err;
+  }
+}
+
+/** writeFileAtomic for a caller that must not wait on the thread pool (inside a lock every caller waits for). */
+export function writeFileAtomicSync(file: string, data: string, mode = 0o600, dirMode = 0o700): void {
+  mkdirSync(path.dirname(file), {recursive: true, mode: dirMode});
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+  try {
+    writeFileSync(tmp, data, {mode});
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, {force: true});
     throw err;
   }
 }

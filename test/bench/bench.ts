@@ -28,13 +28,14 @@
  * BENCH_STARTUP_RUNS (10), GROWTH_TARGETS (1000), GROWTH_ROUNDS (9),
  * WATCH_STARTS (20).
  */
-import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {BENCH_BRIDGE, benchConf, median, run, timed, type Timed} from './measure.js';
 import {mapLimit} from '../../src/util/concurrency.js';
 import {ipamIndexDir, resolveStateRoot, statePaths} from '../../src/deps.js';
+import {pruneIndexes} from '../../src/ipam/host-local/reservation-index.js';
 import {growthReport, growthRun} from './growth.js';
 import {watchReport, watchRun} from './watch-latency.js';
 
@@ -186,26 +187,15 @@ async function cleanup(): Promise<void> {
   await run(['docker', 'network', 'rm', DOCKER_NET]).catch(() => '');
   await run(['ip', 'link', 'del', BRIDGE]).catch(() => '');
   rmSync(dir, {recursive: true, force: true});
-  removeIndexes();
+  await removeIndexes();
 }
 
-/** The CLI's reservation indexes of the bench's host-local stores (all under `dir`) go with them. */
-function removeIndexes(): void {
-  const idx = ipamIndexDir(statePaths(resolveStateRoot(benchEnv.CNI_DOCKER_STATE_ROOT, process.cwd())).stateDir);
-  let names: string[] = [];
-  try {
-    names = readdirSync(idx);
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    try {
-      const store = (JSON.parse(readFileSync(join(idx, n), 'utf8')) as {dir?: unknown}).dir;
-      if (typeof store === 'string' && store.startsWith(`${dir}/`)) rmSync(join(idx, n), {force: true});
-    } catch {
-      // not an index of ours
-    }
-  }
+/**
+ * The CLI's reservation indexes of the bench's host-local stores (all under `dir`)
+ * go with them: what gc does for any store that is gone.
+ */
+async function removeIndexes(): Promise<void> {
+  await pruneIndexes(ipamIndexDir(statePaths(resolveStateRoot(benchEnv.CNI_DOCKER_STATE_ROOT, process.cwd())).stateDir));
 }
 
 async function startContainers(): Promise<void> {

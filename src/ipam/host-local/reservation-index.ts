@@ -1,8 +1,8 @@
 import {createHash} from 'node:crypto';
-import {randomBytes} from 'node:crypto';
-import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync} from 'node:fs';
 import {readFile, readdir, rm} from 'node:fs/promises';
-import {dirname, join} from 'node:path';
+import {join} from 'node:path';
+import {writeFileAtomicSync} from '../../util/atomic.js';
 
 /**
  * What the reservation files of one host-local store hold, kept for the CLI in
@@ -32,7 +32,6 @@ interface OnDisk {
 }
 
 const memory = new Map<string, Map<string, string>>();
-const madeDirs = new Set<string>();
 
 export class ReservationIndex {
   readonly file: string;
@@ -61,19 +60,10 @@ export class ReservationIndex {
    */
   save(files: Map<string, string>): void {
     memory.set(this.file, files);
-    const tmp = `${this.file}.tmp-${randomBytes(4).toString('hex')}`;
     try {
-      if (!madeDirs.has(this.file)) mkdirSync(dirname(this.file), {recursive: true, mode: 0o700});
-      madeDirs.add(this.file);
-      writeFileSync(tmp, JSON.stringify({dir: this.storeDir, files: [...files]} satisfies OnDisk), {mode: 0o600});
-      renameSync(tmp, this.file);
+      writeFileAtomicSync(this.file, JSON.stringify({dir: this.storeDir, files: [...files]} satisfies OnDisk));
     } catch {
       // the index is a cache: without it the store is read in full
-      try {
-        rmSync(tmp, {force: true});
-      } catch {
-        // nothing was written
-      }
     }
   }
 
@@ -93,7 +83,6 @@ export class ReservationIndex {
 /** Forget the indexes held in memory, as a new process starts (tests). */
 export function forgetIndexesInMemory(): void {
   memory.clear();
-  madeDirs.clear();
 }
 
 /**
