@@ -207,24 +207,22 @@ export class DiskStore {
    * indexedFiles).
    */
   private filesOf(match: string, legacy: string): {path: string; legacy: boolean}[] {
-    const out: {path: string; legacy: boolean}[] = [];
     const indexed = this.index && this.indexedFiles(this.index);
     if (!indexed) {
+      const out: {path: string; legacy: boolean}[] = [];
       this.walkDir(this.dir, (path, content) => {
         const c = trimSpace(content);
         if (c === match || c === legacy) out.push({path, legacy: c !== match});
       });
       return out;
     }
-    const names: string[] = [];
+    const found: {name: string; legacy: boolean}[] = [];
     for (const [name, content] of indexed) {
       const c = trimSpace(content);
-      if (c === match || c === legacy) names.push(name);
+      if (c === match || c === legacy) found.push({name, legacy: c !== match});
     }
-    for (const name of names.sort()) {
-      out.push({path: join(this.dir, name), legacy: trimSpace(indexed.get(name) ?? '') !== match});
-    }
-    return out;
+    found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return found.map((f) => ({path: join(this.dir, f.name), legacy: f.legacy}));
   }
 
   /**

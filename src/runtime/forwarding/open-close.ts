@@ -4,7 +4,7 @@ import {entryKey, knownEntries} from '../state/known-attachments.js';
 import {ensureForward, removeForward} from '../../net/iptables-forward.js';
 import {bridgesOf, cachedList, overlayBridgesOf} from '../network-config.js';
 import {lockedForward} from '../state/locks.js';
-import {bridgeUsedBeyond, bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-users.js';
+import {bridgesInUse as usersOfBridges, ensureIndexed} from '../state/bridge-users.js';
 
 /**
  * When the forwarding rules of a bridge (net/iptables-forward.ts) open and close, under
@@ -40,11 +40,10 @@ export function openForwarding(
   let p = memo.get(key);
   if (!p) {
     p = lockedForward(deps, async () => {
-      // No attachment on any bridge but this one: the chain should not exist yet (one write, no read).
-      // Another attachment on one of these bridges means the chain and its rules are in place:
-      // read and add only what is missing, usually nothing, rather than a write bound to fail.
-      const others = (await bridgesInUse(deps)).filter((b) => !bridges.includes(b));
-      let fresh = others.length === 0 && !(await sharedWithOthers(deps, bridges, self));
+      // No other attachment on any bridge: the chain should not exist yet (one write, no read).
+      // Any other (on these bridges or another) means the chain is in place: read and add only
+      // what is missing, usually nothing, rather than a write bound to fail.
+      let fresh = (await bridgesInUse(deps, new Set(self === undefined ? [] : [self]))).length === 0;
       for (const b of bridges) {
         await ensureForward(deps.runner, b, fresh, overlays.includes(b));
         fresh = false;
@@ -99,13 +98,6 @@ async function bridgesInUse(deps: Deps, leaving: ReadonlySet<string> = new Set()
     return out;
   });
   return usersOfBridges(deps.paths.stateDir, leaving);
-}
-
-/** Whether an attachment other than `self` uses one of `bridges`. */
-async function sharedWithOthers(deps: Deps, bridges: string[], self: string | undefined): Promise<boolean> {
-  const except = new Set(self === undefined ? [] : [self]);
-  for (const b of bridges) if (await bridgeUsedBeyond(deps.paths.stateDir, b, except)) return true;
-  return false;
 }
 
 function memoKey(bridges: string[]): string {

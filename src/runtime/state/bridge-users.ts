@@ -73,11 +73,6 @@ async function hasUserOutside(dir: string, except: ReadonlySet<string>): Promise
   return false;
 }
 
-/** Whether `bridge` has a user other than those in `except`. */
-export function bridgeUsedBeyond(stateDir: string, bridge: string, except: ReadonlySet<string>): Promise<boolean> {
-  return hasUserOutside(path.join(bridgeUsersDir(stateDir), bridge), except);
-}
-
 /** The bridges with at least one user outside `leaving`. */
 export async function bridgesInUse(stateDir: string, leaving: ReadonlySet<string> = new Set()): Promise<string[]> {
   const root = bridgeUsersDir(stateDir);
